@@ -1,0 +1,151 @@
+/**
+ * Stable error codes. They are part of the public API: match on `error.code`, never on the message.
+ */
+export type WebhookErrorCode =
+  /** A webhook's configuration was refused at save time (`field` names the offending field). */
+  | 'ERR_INVALID_WEBHOOK'
+  /** A policy statement or resource specifier is malformed. */
+  | 'ERR_INVALID_POLICY'
+  /** A Mustache body template does not parse. */
+  | 'ERR_INVALID_TEMPLATE'
+  /** `emit()` was given something that is not an event object. */
+  | 'ERR_INVALID_EVENT'
+  /** Dispatcher options are invalid. */
+  | 'ERR_INVALID_OPTIONS'
+  /** No webhook with that id. */
+  | 'ERR_WEBHOOK_NOT_FOUND'
+  /** The dispatcher was closed. */
+  | 'ERR_DISPATCHER_CLOSED'
+  /** A URL or address was refused by the SSRF guard. */
+  | 'ERR_BLOCKED_ADDRESS'
+  /** A signature did not verify (receiver-side helpers). */
+  | 'ERR_SIGNATURE_INVALID'
+  /** A Standard Webhooks timestamp is too old or too far in the future. */
+  | 'ERR_TIMESTAMP_OUT_OF_TOLERANCE'
+  /** Required signature headers are missing. */
+  | 'ERR_MISSING_HEADERS';
+
+/**
+ * Base class of every error this library throws. Subclasses carry a stable `code`.
+ *
+ * @example
+ * try { await dispatcher.webhooks.create({ url: 'ftp://x' }) }
+ * catch (error) { if (error instanceof WebhookError) console.log(error.code) }
+ */
+export class WebhookError extends Error {
+  override name = 'WebhookError';
+  readonly code: WebhookErrorCode;
+
+  constructor(code: WebhookErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Invalid webhook configuration. `field` is the path of the offending field (`url`, `statements[1].resources[0]`). */
+export class WebhookValidationError extends WebhookError {
+  override name = 'WebhookValidationError';
+  readonly field: string;
+
+  constructor(
+    field: string,
+    message: string,
+    options?: {
+      cause?: unknown;
+      code?: 'ERR_INVALID_WEBHOOK' | 'ERR_INVALID_POLICY' | 'ERR_INVALID_TEMPLATE';
+    },
+  ) {
+    super(options?.code ?? 'ERR_INVALID_WEBHOOK', message, options);
+    this.field = field;
+  }
+}
+
+/** A policy statement or resource specifier is malformed. `position` is the 0-based offset in the specifier, if any. */
+export class PolicyError extends WebhookValidationError {
+  override name = 'PolicyError';
+  readonly position: number | undefined;
+
+  constructor(field: string, message: string, position?: number) {
+    super(field, message, { code: 'ERR_INVALID_POLICY' });
+    this.position = position;
+  }
+}
+
+/** A body template does not parse. `line` and `column` are 1-based. */
+export class TemplateError extends WebhookValidationError {
+  override name = 'TemplateError';
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+
+  constructor(field: string, message: string, position?: { line: number; column: number }, cause?: unknown) {
+    super(field, message, { code: 'ERR_INVALID_TEMPLATE', cause });
+    this.line = position?.line;
+    this.column = position?.column;
+  }
+}
+
+/** `emit()` / `preview()` received something that is not an event object. */
+export class InvalidEventError extends WebhookError {
+  override name = 'InvalidEventError';
+  constructor(message: string) {
+    super('ERR_INVALID_EVENT', message);
+  }
+}
+
+/** Invalid options passed to a factory (`createWebhookDispatcher`, `httpTransport`, ...). */
+export class OptionsError extends WebhookError {
+  override name = 'OptionsError';
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super('ERR_INVALID_OPTIONS', message);
+    this.field = field;
+  }
+}
+
+export class WebhookNotFoundError extends WebhookError {
+  override name = 'WebhookNotFoundError';
+  readonly webhookId: string;
+  constructor(method: string, webhookId: string) {
+    super('ERR_WEBHOOK_NOT_FOUND', `${method}: no webhook with id "${webhookId}"`);
+    this.webhookId = webhookId;
+  }
+}
+
+export class DispatcherClosedError extends WebhookError {
+  override name = 'DispatcherClosedError';
+  constructor(method: string) {
+    super('ERR_DISPATCHER_CLOSED', `${method}: the dispatcher is closed`);
+  }
+}
+
+/** Refused by the SSRF guard. */
+export class BlockedAddressError extends WebhookError {
+  override name = 'BlockedAddressError';
+  readonly address: string;
+  constructor(address: string, message: string) {
+    super('ERR_BLOCKED_ADDRESS', message);
+    this.address = address;
+  }
+}
+
+/** Thrown by `verifyStandardWebhook` (and usable by receivers). */
+export class SignatureVerificationError extends WebhookError {
+  override name = 'SignatureVerificationError';
+}
+
+/** Formats a value for error messages: strings quoted, long values cut. */
+export function describe(value: unknown): string {
+  let text: string;
+  if (typeof value === 'string') text = JSON.stringify(value);
+  else if (value === undefined) text = 'undefined';
+  else if (typeof value === 'function') text = 'a function';
+  else if (typeof value === 'bigint' || typeof value === 'symbol') text = String(value);
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = Object.prototype.toString.call(value);
+    }
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

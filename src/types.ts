@@ -1,0 +1,191 @@
+/** One LaunchDarkly policy statement. Exactly one of `actions`/`notActions` and one of `resources`/`notResources`. */
+export interface Statement {
+  effect: 'allow' | 'deny';
+  actions?: string[];
+  notActions?: string[];
+  resources?: string[];
+  notResources?: string[];
+}
+
+/** One access of an event: what was done (`updateOn`) to which resource (`proj/default:env/production:flag/f`). */
+export interface PolicyAccess {
+  action: string;
+  resource: string;
+}
+
+/**
+ * An event as the host passes it: a LaunchDarkly change-history entry, an Unleash event, or any plain object.
+ * Only the fields below are read by the dispatcher; everything else is passed through to the body.
+ */
+export interface WebhookEvent {
+  /** Event id (Unleash). Used for `webhook-id` and results. */
+  id?: string | number;
+  /** Event id (LaunchDarkly). Used when `id` is absent. */
+  _id?: string;
+  /** Event type for the `events` filter (Unleash: `feature-created`, ...). */
+  type?: string;
+  /** Accesses for the policy matcher (LaunchDarkly change-history entries carry them). */
+  accesses?: PolicyAccess[];
+  /** Unleash project; used to derive an access when `accesses` is absent. */
+  project?: string | null;
+  /** Unleash environment; part of the derived access. */
+  environment?: string | null;
+  /** Unleash feature name; part of the derived access. */
+  featureName?: string | null;
+  [key: string]: unknown;
+}
+
+/** Which signature headers a webhook sends. */
+export type SignatureScheme =
+  /** `X-LD-Signature`: hex HMAC-SHA256 of the body (LaunchDarkly). */
+  | 'launchdarkly'
+  /** `webhook-timestamp` + `webhook-signature` (Standard Webhooks v1; secret must be `whsec_...`). */
+  | 'standard'
+  /** Both header sets. */
+  | 'both';
+
+/** How `{{x}}` is escaped in a body template. `{{{x}}}` is never escaped. */
+export type TemplateEscape = 'json' | 'html' | 'none';
+
+/** What `webhooks.create()` accepts. */
+export interface WebhookInput {
+  /** Absolute http(s) URL the POST goes to. */
+  url: string;
+  /** Human-readable name. */
+  name?: string;
+  /** Deliveries happen only while on. @default true */
+  on?: boolean;
+  /** Sign deliveries. `true` without `secret` generates a random secret (256 bits). @default true when `secret` is set */
+  sign?: boolean;
+  /** Signing secret; implies `sign: true`. */
+  secret?: string;
+  /** Which signature headers to send. @default 'launchdarkly' */
+  signatureScheme?: SignatureScheme;
+  /** LaunchDarkly policy statements. Absent: the dispatcher's `defaultStatements` unless `events` is set. */
+  statements?: Statement[];
+  /** Event types (exact names or globs such as `change-request-*`). Absent, `[]` or `['*']`: every type. */
+  events?: string[];
+  /** Content-Type of the body. @default 'application/json' */
+  contentType?: string;
+  /** Mustache template for the body over `{ event, eventJson, webhook }`. Absent: the event's JSON. */
+  bodyTemplate?: string;
+  /** Escaping of `{{x}}` in `bodyTemplate`. @default by content type: JSON types 'json', text/html 'html', else 'none' */
+  templateEscape?: TemplateEscape;
+  /** Extra request headers (Authorization, ...). Cannot override the signature, `webhook-*`, Content-Length or Host. */
+  headers?: Record<string, string>;
+  /** Free-form tags. */
+  tags?: string[];
+}
+
+/** What `webhooks.update()` accepts: any subset of the input; `null` clears an optional field. */
+export type WebhookPatch = {
+  [K in keyof WebhookInput]?: WebhookInput[K] | (K extends 'url' ? never : null);
+};
+
+/** A saved webhook. */
+export interface Webhook {
+  id: string;
+  url: string;
+  name?: string;
+  on: boolean;
+  secret?: string;
+  signatureScheme: SignatureScheme;
+  /** Absent when the webhook relies on the dispatcher's defaults. */
+  statements?: Statement[];
+  events: string[];
+  contentType: string;
+  bodyTemplate?: string;
+  templateEscape?: TemplateEscape;
+  headers: Record<string, string>;
+  tags: string[];
+  /** ISO-8601 */
+  createdAt: string;
+  /** ISO-8601 */
+  updatedAt: string;
+}
+
+/** Async CRUD over webhook records, so a database can hold them. */
+export interface WebhookStore {
+  get(id: string): Promise<Webhook | undefined>;
+  list(): Promise<Webhook[]>;
+  /** Saves a new record. */
+  create(webhook: Webhook): Promise<void>;
+  /** Replaces an existing record. */
+  update(webhook: Webhook): Promise<void>;
+  /** Resolves true when a record was removed. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** The request a transport sends. */
+export interface DeliveryRequest {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What a transport resolves with. Any status is a resolution; only network-level failures reject. */
+export interface TransportResponse {
+  status: number;
+  headers?: Record<string, string | string[] | undefined>;
+  /** The start of the response body (transports cap it). */
+  body?: string;
+}
+
+export interface TransportSendOptions {
+  /** Aborted when the attempt times out or the dispatcher is closed with a deadline. */
+  signal: AbortSignal;
+  /** The attempt's total time budget in ms; transports that keep their own timers use it instead of `signal`. */
+  timeoutMs: number;
+}
+
+/** Sends one HTTP request. Replace it to deliver through a queue, a proxy or a recorder. */
+export interface Transport {
+  send(request: DeliveryRequest, options: TransportSendOptions): Promise<TransportResponse>;
+  close?(): Promise<void>;
+}
+
+/** Stable codes of failed deliveries. Network errors carry the system code instead (`ECONNREFUSED`, ...). */
+export type DeliveryErrorCode =
+  | 'HTTP_STATUS'
+  | 'REDIRECT'
+  | 'TIMEOUT'
+  | 'BLOCKED_ADDRESS'
+  | 'BODY_TOO_LARGE'
+  | 'RENDER_FAILED'
+  | 'QUEUE_FULL'
+  | 'ABORTED'
+  | 'TRANSPORT_ERROR';
+
+export interface DeliveryError {
+  code: DeliveryErrorCode | (string & {});
+  message: string;
+}
+
+/** The final outcome of one (event, webhook) delivery. */
+export interface DeliveryResult {
+  /** Value of the `webhook-id` header, the same on every attempt. */
+  deliveryId: string;
+  webhookId: string;
+  eventId: string;
+  /** True when a 2xx was received. */
+  ok: boolean;
+  outcome: 'delivered' | 'failed' | 'skipped' | 'queued';
+  /** HTTP attempts made (0 when nothing was sent). */
+  attempts: number;
+  /** Last HTTP status received. */
+  status?: number;
+  error?: DeliveryError;
+  /** Why nothing was sent (outcome 'skipped'). */
+  reason?: string;
+  /** From the start of the first attempt to the final outcome. */
+  durationMs: number;
+}
+
+/** Silent by default; pass `console` or any logger with some of these methods. */
+export interface Logger {
+  debug(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
