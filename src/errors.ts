@@ -121,10 +121,17 @@ export class DispatcherClosedError extends WebhookError {
 /** Refused by the SSRF guard. */
 export class BlockedAddressError extends WebhookError {
   override name = 'BlockedAddressError';
+  /** The refused IP address (or the host name, for `localhost`). */
   readonly address: string;
-  constructor(address: string, message: string) {
+  /** The host name the address belongs to, when it came from a URL or a DNS answer. */
+  readonly hostname: string | undefined;
+  /** Name of the blocked range, e.g. `loopback`, `private`, `ipv4Mapped->linkLocal`. */
+  readonly range: string | undefined;
+  constructor(address: string, message: string, details?: { hostname?: string; range?: string }) {
     super('ERR_BLOCKED_ADDRESS', message);
     this.address = address;
+    this.hostname = details?.hostname;
+    this.range = details?.range;
   }
 }
 
