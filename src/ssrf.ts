@@ -225,10 +225,10 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
       networks.push([address, address.kind() === 'ipv4' ? 32 : 128]);
       return;
     }
-    if (text.includes(':') || /[\s/?#@\\]/.test(text)) {
+    if (text.includes(':') || /[\s/?#@\\*]/.test(text)) {
       throw new OptionsError(
         field,
-        `Expected \`${field}\` to be a host name, IP address or CIDR, got ${describe(entry)}.`,
+        `Expected \`${field}\` to be a host name (exact, no wildcards), IP address or CIDR, got ${describe(entry)}.`,
       );
     }
     hosts.add(text);

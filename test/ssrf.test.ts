@@ -298,7 +298,7 @@ describe('createAddressPolicy allowlist', () => {
     expect(() => checkUrl('http://127.0.0.1:3000/', policy)).toThrow(BlockedAddressError);
   });
 
-  it.each([['10.0.0.0/33'], ['300.1.1.1/8'], [''], ['http://example.com/'], ['a b']])(
+  it.each([['10.0.0.0/33'], ['300.1.1.1/8'], [''], ['http://example.com/'], ['a b'], ['*.corp.example']])(
     'refuses the malformed entry %j',
     (entry) => {
       const error = thrown(() => createAddressPolicy({ allow: [entry] }));
