@@ -142,7 +142,10 @@ export interface TransportSendOptions {
 /** Sends one HTTP request. Replace it to deliver through a queue, a proxy or a recorder. */
 export interface Transport {
   send(request: DeliveryRequest, options: TransportSendOptions): Promise<TransportResponse>;
+  /** Waits for requests in flight, then releases connections. */
   close?(): Promise<void>;
+  /** Ends requests in flight at once (used when `dispatcher.close({ deadlineMs })` runs out of time). */
+  destroy?(): Promise<void>;
 }
 
 /** Stable codes of failed deliveries. Network errors carry the system code instead (`ECONNREFUSED`, ...). */

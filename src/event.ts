@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidEventError } from './errors.js';
+import type { PolicyAccess, WebhookEvent } from './types.js';
+
+/** Checks the parts of an event the dispatcher reads; everything else is the host's business. */
+export function assertEvent(event: unknown, method: string): asserts event is WebhookEvent {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new InvalidEventError(`${method}: expected the event to be a plain object, got ${kindOf(event)}`);
+  }
+  const { type, accesses } = event as WebhookEvent;
+  if (type !== undefined && type !== null && typeof type !== 'string') {
+    throw new InvalidEventError(`${method}: expected \`event.type\` to be a string, got ${kindOf(type)}`);
+  }
+  if (accesses !== undefined && accesses !== null) {
+    if (!Array.isArray(accesses)) {
+      throw new InvalidEventError(
+        `${method}: expected \`event.accesses\` to be an array, got ${kindOf(accesses)}`,
+      );
+    }
+    for (let i = 0; i < accesses.length; i++) {
+      const access = accesses[i] as Partial<PolicyAccess> | null;
+      if (typeof access?.action !== 'string' || typeof access.resource !== 'string') {
+        throw new InvalidEventError(
+          `${method}: expected \`event.accesses[${i}]\` to be { action: string, resource: string }`,
+        );
+      }
+    }
+  }
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+/** `event.id ?? event._id`, else a generated UUID. */
+export function eventIdOf(event: WebhookEvent): string {
+  const id = event.id ?? event._id;
+  return id === undefined || id === null || id === '' ? randomUUID() : String(id);
+}
+
+/**
+ * The accesses the policy reads: `event.accesses`, or for an Unleash-shaped event with a `project` one derived
+ * access `{ action: type, resource: proj/<project>[:env/<environment>][:flag/<featureName>] }`.
+ */
+export function accessesOf(event: WebhookEvent): readonly PolicyAccess[] {
+  if (Array.isArray(event.accesses)) return event.accesses;
+  if (typeof event.project !== 'string' || event.project === '') return [];
+  let resource = `proj/${event.project}`;
+  if (typeof event.environment === 'string' && event.environment !== '')
+    resource += `:env/${event.environment}`;
+  if (typeof event.featureName === 'string' && event.featureName !== '')
+    resource += `:flag/${event.featureName}`;
+  return [{ action: typeof event.type === 'string' ? event.type : '', resource }];
+}
+
+/** JSON of the event (Dates become ISO-8601 through `Date#toJSON`). Unserializable events fail fast. */
+export function serializeEvent(event: WebhookEvent, method: string): string {
+  try {
+    return JSON.stringify(event);
+  } catch (error) {
+    throw new InvalidEventError(
+      `${method}: the event cannot be serialized to JSON: ${(error as Error).message}`,
+    );
+  }
+}

@@ -1,0 +1,53 @@
+// The public API, listed explicitly. Internals (the webhook index, request building, compile steps) are left out
+// on purpose: they change without notice.
+
+export type { DeliveryAttempt, DeliveryLog, MemoryDeliveryLogOptions } from './delivery-log.js';
+export { memoryDeliveryLog } from './delivery-log.js';
+export type { PreviewRequest, WebhookDispatcher, WebhookDispatcherOptions } from './dispatcher.js';
+export { createWebhookDispatcher } from './dispatcher.js';
+export type { WebhookErrorCode } from './errors.js';
+export {
+  BlockedAddressError,
+  DispatcherClosedError,
+  InvalidEventError,
+  OptionsError,
+  PolicyError,
+  SignatureVerificationError,
+  TemplateError,
+  WebhookError,
+  WebhookNotFoundError,
+  WebhookValidationError,
+} from './errors.js';
+export { memoryStore } from './memory-store.js';
+export { DEFAULT_STATEMENTS } from './policy/defaults.js';
+export { createPolicyMatcher } from './policy/matcher.js';
+export type { DeliveryJob, DeliveryQueue, DeliveryWorker, MemoryQueueOptions } from './queue.js';
+export { memoryQueue } from './queue.js';
+export type { AttemptOutcome, RetryOn, RetryOptions } from './retry.js';
+export { signPayload, verifySignature } from './sign.js';
+export { signStandardWebhook, verifyStandardWebhook } from './standard-webhooks.js';
+export { TransportError } from './transport/errors.js';
+export type { FetchTransportOptions } from './transport/fetch.js';
+export { fetchTransport } from './transport/fetch.js';
+export type { HttpTransportOptions } from './transport/http.js';
+export { httpTransport } from './transport/http.js';
+export type {
+  DeliveryError,
+  DeliveryErrorCode,
+  DeliveryRequest,
+  DeliveryResult,
+  Logger,
+  PolicyAccess,
+  SignatureScheme,
+  Statement,
+  TemplateEscape,
+  Transport,
+  TransportResponse,
+  TransportSendOptions,
+  Webhook,
+  WebhookEvent,
+  WebhookInput,
+  WebhookPatch,
+  WebhookStore,
+} from './types.js';
+export { VERSION } from './version.js';

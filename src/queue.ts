@@ -1,0 +1,145 @@
+import { OptionsError } from './errors.js';
+import type { DeliveryResult, WebhookEvent } from './types.js';
+
+/**
+ * One (event, webhook) delivery waiting to be sent. Everything in it is plain data, so a durable queue can
+ * persist it; `event` is shared between the jobs of one emit in memory.
+ */
+export interface DeliveryJob {
+  /** The `webhook-id` header value: deterministic for (event id, webhook id), stable across retries. */
+  deliveryId: string;
+  webhookId: string;
+  eventId: string;
+  /** The event as emitted. */
+  event: WebhookEvent;
+  /** The event's JSON, computed once per emit and shared by every job of that emit. */
+  eventBody: string;
+  /** Set by `dispatcher.test()`: delivered even while the webhook is switched off. */
+  test?: boolean;
+}
+
+/** Runs one job to its final outcome (all attempts included). Provided by the dispatcher. */
+export type DeliveryWorker = (job: DeliveryJob) => Promise<DeliveryResult>;
+
+/**
+ * The seam between `emit` and delivery. The default runs jobs in this process with a concurrency limit; a durable
+ * queue (Redis, a database) can replace it without touching anything else.
+ */
+export interface DeliveryQueue {
+  /** Called once by the dispatcher before the first job. */
+  start(worker: DeliveryWorker): void;
+  /** Resolves with the job's final outcome (or, for a durable queue, an outcome of `'queued'`). Never rejects. */
+  enqueue(job: DeliveryJob): Promise<DeliveryResult>;
+  /** Stops taking jobs and resolves when the jobs already taken are finished. */
+  close(): Promise<void>;
+}
+
+export interface MemoryQueueOptions {
+  /** Deliveries in flight at once. @default 64 */
+  concurrency?: number;
+  /**
+   * Jobs waiting for a free slot at most. When it is reached, further jobs are not kept: they end at once with a
+   * failed outcome whose error code is `QUEUE_FULL`, so memory stays bounded and nothing is lost silently.
+   * @default 100_000
+   */
+  maxQueued?: number;
+}
+
+interface Waiting {
+  job: DeliveryJob;
+  resolve: (result: DeliveryResult) => void;
+}
+
+function positiveInteger(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new OptionsError(field, `Expected \`${field}\` to be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** The default in-memory delivery queue: bounded, with a concurrency limit. */
+export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
+  const concurrency = positiveInteger('concurrency', options.concurrency, 64);
+  const maxQueued = positiveInteger('maxQueued', options.maxQueued, 100_000);
+  let worker: DeliveryWorker | undefined;
+  let running = 0;
+  // A growable ring would be overkill: an array with a moving head, compacted now and then.
+  let waiting: Waiting[] = [];
+  let head = 0;
+  let idle: (() => void) | undefined;
+
+  const run = (job: DeliveryJob, resolve: (result: DeliveryResult) => void) => {
+    running++;
+    (worker as DeliveryWorker)(job)
+      .then(resolve, (error: unknown) => resolve(crashed(job, error)))
+      .finally(next);
+  };
+
+  const next = () => {
+    running--;
+    if (head < waiting.length) {
+      const item = waiting[head] as Waiting;
+      waiting[head++] = undefined as unknown as Waiting;
+      if (head > 1024 && head * 2 > waiting.length) {
+        waiting = waiting.slice(head);
+        head = 0;
+      }
+      run(item.job, item.resolve);
+    } else if (running === 0 && idle) {
+      idle();
+      idle = undefined;
+    }
+  };
+
+  return {
+    start(w) {
+      worker = w;
+    },
+    enqueue(job) {
+      if (!worker) throw new Error('memoryQueue: start() was not called');
+      return new Promise<DeliveryResult>((resolve) => {
+        if (running < concurrency) run(job, resolve);
+        else if (waiting.length - head < maxQueued) waiting.push({ job, resolve });
+        else resolve(queueFull(job, maxQueued));
+      });
+    },
+    close() {
+      if (running === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const previous = idle;
+        idle = () => {
+          previous?.();
+          resolve();
+        };
+      });
+    },
+  };
+}
+
+function queueFull(job: DeliveryJob, maxQueued: number): DeliveryResult {
+  return {
+    deliveryId: job.deliveryId,
+    webhookId: job.webhookId,
+    eventId: job.eventId,
+    ok: false,
+    outcome: 'failed',
+    attempts: 0,
+    error: { code: 'QUEUE_FULL', message: `delivery queue is full (${maxQueued} waiting); not sent` },
+    durationMs: 0,
+  };
+}
+
+/** A worker must not throw; if it does anyway the job still gets an outcome. */
+function crashed(job: DeliveryJob, error: unknown): DeliveryResult {
+  return {
+    deliveryId: job.deliveryId,
+    webhookId: job.webhookId,
+    eventId: job.eventId,
+    ok: false,
+    outcome: 'failed',
+    attempts: 0,
+    error: { code: 'TRANSPORT_ERROR', message: error instanceof Error ? error.message : String(error) },
+    durationMs: 0,
+  };
+}

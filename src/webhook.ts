@@ -1,0 +1,261 @@
+import { describe, WebhookValidationError } from './errors.js';
+import { compileEventFilter, type EventFilter } from './event-filter.js';
+import { validateContentType, validateHeaders } from './headers.js';
+import { policyIndexKeys } from './policy/index-keys.js';
+import { createPolicyMatcher } from './policy/matcher.js';
+import { generateSecret } from './sign.js';
+import { type AddressPolicy, checkUrl } from './ssrf.js';
+import { generateStandardSecret } from './standard-webhooks.js';
+import { type CompiledTemplate, compileTemplate } from './template.js';
+import type {
+  PolicyAccess,
+  SignatureScheme,
+  Statement,
+  TemplateEscape,
+  Webhook,
+  WebhookInput,
+  WebhookPatch,
+} from './types.js';
+import { VERSION } from './version.js';
+
+const FIELDS = new Set<string>([
+  'url',
+  'name',
+  'on',
+  'sign',
+  'secret',
+  'signatureScheme',
+  'statements',
+  'events',
+  'contentType',
+  'bodyTemplate',
+  'templateEscape',
+  'headers',
+  'tags',
+]);
+/** Sent as `User-Agent` unless a webhook sets its own. */
+export const USER_AGENT = `webhook-dispatcher/${VERSION}`;
+const SCHEMES: readonly SignatureScheme[] = ['launchdarkly', 'standard', 'both'];
+const ESCAPES: readonly TemplateEscape[] = ['json', 'html', 'none'];
+
+function invalid(field: string, expected: string, value: unknown): WebhookValidationError {
+  return new WebhookValidationError(field, `Expected \`${field}\` to be ${expected}, got ${describe(value)}`);
+}
+
+function stringList(field: string, value: unknown): string[] {
+  if (!Array.isArray(value)) throw invalid(field, 'an array of strings', value);
+  value.forEach((item, i) => {
+    if (typeof item !== 'string' || item === '') throw invalid(`${field}[${i}]`, 'a non-empty string', item);
+  });
+  return [...value];
+}
+
+/**
+ * Validates `input` (a create body, or a patch applied over `existing`) and returns the record to save.
+ * Throws a `WebhookValidationError` naming the first bad field. Nothing here runs per event.
+ */
+export function buildWebhook(
+  input: unknown,
+  context: { id: string; now: string; existing?: Webhook; addressPolicy: AddressPolicy },
+): Webhook {
+  const { existing } = context;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new WebhookValidationError(
+      'webhook',
+      `Expected the webhook to be an object, got ${describe(input)}`,
+    );
+  }
+  for (const key of Object.keys(input)) {
+    if (!FIELDS.has(key)) {
+      throw new WebhookValidationError(
+        key,
+        `Unknown field \`${key}\`; known fields: ${[...FIELDS].join(', ')}`,
+      );
+    }
+  }
+  const patch = input as WebhookPatch & { id?: unknown };
+  const has = (key: keyof WebhookInput) => patch[key] !== undefined && patch[key] !== null;
+  const cleared = (key: keyof WebhookInput) => (patch as Record<string, unknown>)[key] === null;
+
+  const urlValue = has('url') ? patch.url : existing?.url;
+  if (typeof urlValue !== 'string') throw invalid('url', 'an absolute http(s) URL', urlValue);
+  const url = checkUrl(urlValue, context.addressPolicy, 'url').href;
+
+  const webhook: Webhook = {
+    id: context.id,
+    url,
+    on: existing?.on ?? true,
+    signatureScheme: existing?.signatureScheme ?? 'launchdarkly',
+    events: existing?.events ?? [],
+    contentType: existing?.contentType ?? 'application/json',
+    headers: existing?.headers ?? {},
+    tags: existing?.tags ?? [],
+    createdAt: existing?.createdAt ?? context.now,
+    updatedAt: context.now,
+  };
+  const keep = <K extends keyof Webhook>(key: K) => {
+    if (existing?.[key] !== undefined && !cleared(key as keyof WebhookInput)) webhook[key] = existing[key];
+  };
+  keep('name');
+  keep('secret');
+  keep('statements');
+  keep('bodyTemplate');
+  keep('templateEscape');
+
+  if (has('name')) {
+    if (typeof patch.name !== 'string') throw invalid('name', 'a string', patch.name);
+    webhook.name = patch.name;
+  }
+  if (has('on')) {
+    if (typeof patch.on !== 'boolean') throw invalid('on', 'a boolean', patch.on);
+    webhook.on = patch.on;
+  }
+  if (has('signatureScheme') || cleared('signatureScheme')) {
+    const scheme = patch.signatureScheme ?? 'launchdarkly';
+    if (!SCHEMES.includes(scheme)) throw invalid('signatureScheme', `one of ${SCHEMES.join(', ')}`, scheme);
+    webhook.signatureScheme = scheme;
+  }
+  applySecret(webhook, patch, has('sign') || cleared('sign'), has('secret'), cleared('secret'));
+
+  if (has('statements')) {
+    // Compiling validates, and names the failing path (`statements[1].resources[0]`).
+    createPolicyMatcher(patch.statements as Statement[], { field: 'statements' });
+    webhook.statements = structuredClone(patch.statements as Statement[]);
+  }
+  if (has('events') || cleared('events')) {
+    webhook.events = patch.events == null ? [] : stringList('events', patch.events);
+    compileEventFilter(webhook.events, 'events');
+  }
+  if (has('contentType') || cleared('contentType')) {
+    webhook.contentType =
+      patch.contentType == null ? 'application/json' : validateContentType(patch.contentType, 'contentType');
+  }
+  if (has('templateEscape')) {
+    if (!ESCAPES.includes(patch.templateEscape as TemplateEscape)) {
+      throw invalid('templateEscape', `one of ${ESCAPES.join(', ')}`, patch.templateEscape);
+    }
+    webhook.templateEscape = patch.templateEscape as TemplateEscape;
+  }
+  if (has('bodyTemplate')) {
+    if (typeof patch.bodyTemplate !== 'string') throw invalid('bodyTemplate', 'a string', patch.bodyTemplate);
+    webhook.bodyTemplate = patch.bodyTemplate;
+  }
+  if (webhook.bodyTemplate !== undefined) {
+    compileTemplate(webhook.bodyTemplate, {
+      contentType: webhook.contentType,
+      escape: webhook.templateEscape,
+      field: 'bodyTemplate',
+    });
+  }
+  if (has('headers') || cleared('headers')) {
+    webhook.headers = patch.headers == null ? {} : validateHeaders(patch.headers, 'headers');
+  }
+  if (has('tags') || cleared('tags')) webhook.tags = patch.tags == null ? [] : stringList('tags', patch.tags);
+  return webhook;
+}
+
+function applySecret(
+  webhook: Webhook,
+  patch: WebhookPatch,
+  signGiven: boolean,
+  secretGiven: boolean,
+  secretCleared: boolean,
+): void {
+  if (secretGiven) {
+    if (typeof patch.secret !== 'string' || patch.secret.length === 0) {
+      throw invalid('secret', 'a non-empty string', patch.secret);
+    }
+    if (patch.sign === false) {
+      throw new WebhookValidationError('sign', 'Expected `sign` not to be false when `secret` is given');
+    }
+    webhook.secret = patch.secret;
+  } else if (secretCleared) {
+    delete webhook.secret;
+  }
+  if (signGiven) {
+    if (patch.sign !== null && typeof patch.sign !== 'boolean')
+      throw invalid('sign', 'a boolean', patch.sign);
+    if (patch.sign === true && webhook.secret === undefined) {
+      webhook.secret =
+        webhook.signatureScheme === 'launchdarkly' ? generateSecret() : generateStandardSecret();
+    }
+    if (!patch.sign) delete webhook.secret;
+  }
+  if (
+    webhook.secret !== undefined &&
+    webhook.signatureScheme !== 'launchdarkly' &&
+    !webhook.secret.startsWith('whsec_')
+  ) {
+    throw new WebhookValidationError(
+      'secret',
+      `Expected \`secret\` to be a Standard Webhooks secret ("whsec_" + base64) for signatureScheme "${webhook.signatureScheme}"`,
+    );
+  }
+}
+
+/** A compiled policy, shared by every webhook with the same statements. */
+export interface CompiledPolicy {
+  allows(access: PolicyAccess): boolean;
+  /** Literal first-segment scopes an access must have to be allowed; undefined when any access may be. */
+  indexKeys: string[] | undefined;
+}
+
+/** A webhook with everything the hot path needs prepared once, at save time. */
+export interface CompiledWebhook {
+  webhook: Readonly<Webhook>;
+  /** Creation order, for stable result order across index buckets. */
+  seq: number;
+  types: EventFilter;
+  /** Undefined: the webhook filters by event type only. */
+  policy: CompiledPolicy | undefined;
+  template: CompiledTemplate | undefined;
+  /** The request headers every delivery of this webhook starts from. */
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface CompileContext {
+  defaultPolicy: CompiledPolicy;
+  /** Interned policies by their statements' JSON, so identical policies are evaluated once per emit. */
+  policies: Map<string, CompiledPolicy>;
+}
+
+export function compilePolicy(statements: Statement[], field: string): CompiledPolicy {
+  const allows = createPolicyMatcher(statements, { field });
+  return { allows, indexKeys: policyIndexKeys(statements) };
+}
+
+export function compileWebhook(webhook: Webhook, seq: number, context: CompileContext): CompiledWebhook {
+  let policy: CompiledPolicy | undefined;
+  if (webhook.statements) {
+    const key = JSON.stringify(webhook.statements);
+    policy = context.policies.get(key);
+    if (!policy) {
+      policy = compilePolicy(webhook.statements, 'statements');
+      context.policies.set(key, policy);
+    }
+  } else if (webhook.events.length === 0) {
+    policy = context.defaultPolicy;
+  }
+  // A User-Agent of the webhook's own replaces the default one (whatever its case).
+  const ownUserAgent = Object.keys(webhook.headers).some((name) => name.toLowerCase() === 'user-agent');
+  const headers = Object.freeze({
+    ...(ownUserAgent ? {} : { 'user-agent': USER_AGENT }),
+    ...webhook.headers,
+    'content-type': webhook.contentType,
+  });
+  return {
+    webhook: Object.freeze(structuredClone(webhook)),
+    headers,
+    seq,
+    types: compileEventFilter(webhook.events, 'events'),
+    policy,
+    template:
+      webhook.bodyTemplate === undefined
+        ? undefined
+        : compileTemplate(webhook.bodyTemplate, {
+            contentType: webhook.contentType,
+            escape: webhook.templateEscape,
+            field: 'bodyTemplate',
+          }),
+  };
+}
