@@ -2,7 +2,7 @@ import { type DeliveryAttempt, type DeliveryLog, redactHeaders } from './deliver
 import type { DeliveryJob } from './queue.js';
 import type { RetryPolicy } from './retry.js';
 import { signPayload } from './sign.js';
-import { signStandardWebhook } from './standard-webhooks.js';
+import { signStandardWebhook, standardSignatureHeader } from './standard-webhooks.js';
 import { eventJsonOf } from './template.js';
 import { TransportError } from './transport/errors.js';
 import type {
@@ -11,6 +11,7 @@ import type {
   DeliveryResult,
   Transport,
   TransportResponse,
+  Webhook,
 } from './types.js';
 import type { CompiledWebhook } from './webhook.js';
 
@@ -49,20 +50,25 @@ export function buildRequest(
   if (webhook.secret !== undefined) {
     if (webhook.signatureScheme !== 'standard') headers['x-ld-signature'] = signPayload(body, webhook.secret);
     if (webhook.signatureScheme !== 'launchdarkly')
-      signStandard(headers, webhook.secret, deliveryId, body, timestamp);
+      signStandard(headers, webhook, deliveryId, body, timestamp);
   }
   return { url: webhook.url, method: 'POST', headers, body };
 }
 
 function signStandard(
   headers: Record<string, string>,
-  secret: string,
+  webhook: Readonly<Webhook>,
   id: string,
   body: string,
   timestamp: number,
 ): void {
   headers['webhook-timestamp'] = String(timestamp);
-  headers['webhook-signature'] = signStandardWebhook({ secret, id, timestamp, body });
+  const secret = webhook.secret as string;
+  const previous = webhook.previousSecrets?.filter((old) => Date.parse(old.expiresAt) > timestamp * 1000);
+  headers['webhook-signature'] =
+    previous === undefined || previous.length === 0
+      ? signStandardWebhook({ secret, id, timestamp, body })
+      : standardSignatureHeader([secret, ...previous.map((old) => old.secret)], id, timestamp, body);
 }
 
 function result(
@@ -213,7 +219,7 @@ export function createDeliverer(options: DelivererOptions) {
       }
       const failure = error as DeliveryError;
       const outcome = { attempt, status: response?.status, code: failure.code };
-      if (failure.code === 'ABORTED' || attempt > retry.retries || !retry.shouldRetry(outcome)) {
+      if (FINAL_CODES.has(failure.code) || attempt > retry.retries || !retry.shouldRetry(outcome)) {
         return result(job, failed(attempt, total, failure, response?.status));
       }
       try {
@@ -237,6 +243,9 @@ export function createDeliverer(options: DelivererOptions) {
     },
   };
 }
+
+/** Failures another attempt cannot fix: the guard will refuse again, a closing dispatcher will not send. */
+const FINAL_CODES = new Set(['ABORTED', 'BLOCKED_ADDRESS']);
 
 function classify(status: number): DeliveryError | undefined {
   if (status >= 200 && status < 300) return undefined;

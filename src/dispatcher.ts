@@ -68,6 +68,12 @@ export interface WebhookDispatcherOptions {
   deliveryLog?: DeliveryLog | false;
   /** A rendered body larger than this is not sent (failure `BODY_TOO_LARGE`). @default 1_048_576 */
   maxBodyBytes?: number;
+  /**
+   * After a webhook's secret is changed, the old one keeps signing for this long (Standard Webhooks scheme, whose
+   * `webhook-signature` can carry several signatures), so receivers can switch secrets without a gap. 0 disables.
+   * @default 86_400_000 (24 hours)
+   */
+  secretRotationMs?: number;
   /** The clock, in epoch ms (for tests). @default Date.now */
   now?: () => number;
 }
@@ -133,6 +139,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
   const timeoutMs = positive('timeoutMs', options.timeoutMs, 10_000);
   const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes, 1_048_576);
   const now = options.now ?? Date.now;
+  const secretRotationMs =
+    options.secretRotationMs === 0 ? 0 : positive('secretRotationMs', options.secretRotationMs, 86_400_000);
   const logger: Logger = {
     debug: options.logger?.debug?.bind(options.logger) ?? noop,
     info: options.logger?.info?.bind(options.logger) ?? noop,
@@ -317,6 +325,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
           now: new Date(now()).toISOString(),
           existing,
           addressPolicy,
+          secretRotationMs,
         });
         const compiled = compileWebhook(webhook, index.get(id)?.seq ?? seq++, compileContext);
         await store.update(webhook);

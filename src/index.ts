@@ -25,7 +25,21 @@ export type { DeliveryJob, DeliveryQueue, DeliveryWorker, MemoryQueueOptions } f
 export { memoryQueue } from './queue.js';
 export type { AttemptOutcome, RetryOn, RetryOptions } from './retry.js';
 export { signPayload, verifySignature } from './sign.js';
-export { signStandardWebhook, verifyStandardWebhook } from './standard-webhooks.js';
+export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './ssrf.js';
+export { classifyAddress, createAddressPolicy, guardedLookup } from './ssrf.js';
+export type {
+  SignStandardWebhookOptions,
+  StandardWebhookHeaders,
+  StandardWebhookSecret,
+  VerifyStandardWebhookOptions,
+} from './standard-webhooks.js';
+export {
+  generateStandardSecret,
+  signStandardWebhook,
+  standardSignatureHeader,
+  verifyStandardWebhook,
+} from './standard-webhooks.js';
+export type { TemplateContext, TemplateWebhook } from './template.js';
 export { TransportError } from './transport/errors.js';
 export type { FetchTransportOptions } from './transport/fetch.js';
 export { fetchTransport } from './transport/fetch.js';

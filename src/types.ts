@@ -89,6 +89,11 @@ export interface Webhook {
   name?: string;
   on: boolean;
   secret?: string;
+  /**
+   * Secrets replaced by an update, still signing (Standard Webhooks scheme only) until `expiresAt`, so receivers
+   * can switch secrets without rejecting deliveries. Read-only: maintained by `webhooks.update()`.
+   */
+  previousSecrets?: { secret: string; expiresAt: string }[];
   signatureScheme: SignatureScheme;
   /** Absent when the webhook relies on the dispatcher's defaults. */
   statements?: Statement[];

@@ -56,7 +56,13 @@ function stringList(field: string, value: unknown): string[] {
  */
 export function buildWebhook(
   input: unknown,
-  context: { id: string; now: string; existing?: Webhook; addressPolicy: AddressPolicy },
+  context: {
+    id: string;
+    now: string;
+    existing?: Webhook;
+    addressPolicy: AddressPolicy;
+    secretRotationMs?: number;
+  },
 ): Webhook {
   const { existing } = context;
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -116,6 +122,7 @@ export function buildWebhook(
     webhook.signatureScheme = scheme;
   }
   applySecret(webhook, patch, has('sign') || cleared('sign'), has('secret'), cleared('secret'));
+  rotateSecrets(webhook, existing, context.now, context.secretRotationMs ?? 0);
 
   if (has('statements')) {
     // Compiling validates, and names the failing path (`statements[1].resources[0]`).
@@ -152,6 +159,28 @@ export function buildWebhook(
   }
   if (has('tags') || cleared('tags')) webhook.tags = patch.tags == null ? [] : stringList('tags', patch.tags);
   return webhook;
+}
+
+/** Old secrets kept signing at most (Svix keeps 10). */
+const MAX_PREVIOUS_SECRETS = 10;
+
+/** Keeps a replaced secret signing for `rotationMs`; drops expired ones and all of them when signing stops. */
+function rotateSecrets(
+  webhook: Webhook,
+  existing: Webhook | undefined,
+  now: string,
+  rotationMs: number,
+): void {
+  delete webhook.previousSecrets;
+  if (webhook.secret === undefined) return;
+  const nowMs = Date.parse(now);
+  const kept = (existing?.previousSecrets ?? []).filter(
+    (old) => Date.parse(old.expiresAt) > nowMs && old.secret !== webhook.secret,
+  );
+  if (existing?.secret !== undefined && existing.secret !== webhook.secret && rotationMs > 0) {
+    kept.unshift({ secret: existing.secret, expiresAt: new Date(nowMs + rotationMs).toISOString() });
+  }
+  if (kept.length > 0) webhook.previousSecrets = kept.slice(0, MAX_PREVIOUS_SECRETS);
 }
 
 function applySecret(
