@@ -124,7 +124,10 @@ export function buildWebhook(
   applySecret(webhook, patch, has('sign') || cleared('sign'), has('secret'), cleared('secret'));
   rotateSecrets(webhook, existing, context.now, context.secretRotationMs ?? 0);
 
-  if (has('statements')) {
+  if (cleared('statements') || (Array.isArray(patch.statements) && patch.statements.length === 0)) {
+    // `[]` reads as "no policy of its own", exactly like an absent field.
+    delete webhook.statements;
+  } else if (has('statements')) {
     // Compiling validates, and names the failing path (`statements[1].resources[0]`).
     createPolicyMatcher(patch.statements as Statement[], { field: 'statements' });
     webhook.statements = structuredClone(patch.statements as Statement[]);
