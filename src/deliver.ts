@@ -21,8 +21,11 @@ export interface DelivererOptions {
   timeoutMs: number;
   maxBodyBytes: number;
   log: DeliveryLog | undefined;
-  /** Looks a webhook up at send time, so a change or a switch-off after enqueue is honoured. */
-  lookup(webhookId: string): CompiledWebhook | undefined;
+  /**
+   * Looks a webhook up at send time, so a change or a switch-off after enqueue is honoured. Synchronous for the
+   * in-process index; a promise when it re-reads the store (a durable queue's worker in another process).
+   */
+  lookup(webhookId: string): CompiledWebhook | undefined | Promise<CompiledWebhook | undefined>;
   now(): number;
   onLogError(error: unknown): void;
 }
@@ -154,7 +157,8 @@ export function createDeliverer(options: DelivererOptions) {
     });
 
   async function deliver(job: DeliveryJob): Promise<DeliveryResult> {
-    const compiled = options.lookup(job.webhookId);
+    let compiled = options.lookup(job.webhookId);
+    if (compiled instanceof Promise) compiled = await compiled;
     if (!compiled) return result(job, skipped('the webhook was deleted before delivery'));
     if (!compiled.webhook.on && !job.test) return result(job, skipped('the webhook is switched off'));
     if (abortReason !== undefined)

@@ -191,6 +191,28 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
     ready = true;
   }
 
+  /** Send-time lookup of durable queues: the store is the truth, the index only caches compiled webhooks. */
+  async function lookupInStore(id: string): Promise<CompiledWebhook | undefined> {
+    const webhook = await store.get(id);
+    const cached = index.get(id);
+    if (!webhook) {
+      index.delete(id);
+      return undefined;
+    }
+    if (cached && JSON.stringify(cached.webhook) === JSON.stringify(webhook)) return cached;
+    try {
+      const compiled = compileWebhook(webhook, cached?.seq ?? seq++, compileContext);
+      index.set(compiled);
+      return compiled;
+    } catch (error) {
+      logger.error('webhook-dispatcher: stored webhook is invalid and will not receive events', {
+        webhookId: id,
+        error: (error as Error).message,
+      });
+      return undefined;
+    }
+  }
+
   const deliverer = createDeliverer({
     transport,
     retry,
@@ -198,7 +220,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
     maxBodyBytes,
     log,
     now,
-    lookup: (id) => index.get(id),
+    lookup: queue.readsStoreAtSendTime ? lookupInStore : (id) => index.get(id),
     onLogError: (error) => logger.error('webhook-dispatcher: delivery log failed', { error: String(error) }),
   });
   queue.start(async (job) => {

@@ -32,6 +32,12 @@ export interface DeliveryQueue {
   enqueue(job: DeliveryJob): Promise<DeliveryResult>;
   /** Stops taking jobs and resolves when the jobs already taken are finished. */
   close(): Promise<void>;
+  /**
+   * True for a queue whose jobs may be delivered by another process (a durable queue): the dispatcher then
+   * re-reads each job's webhook from the store at send time instead of trusting its in-memory index, so a
+   * webhook changed, switched off or deleted anywhere after enqueue is honoured. @default false
+   */
+  readonly readsStoreAtSendTime?: boolean;
 }
 
 export interface MemoryQueueOptions {
