@@ -1,0 +1,30 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = new URL('..', import.meta.url).pathname;
+
+// The examples import the package by its name, so they run against the build (`npm test` builds first).
+describe('examples/', () => {
+  it('has a build to run against', () => {
+    expect(existsSync(`${root}dist/index.js`), 'run `npm run build` first').toBe(true);
+  });
+
+  const scripts = readdirSync(`${root}examples`).filter((file) => file.endsWith('.mjs'));
+
+  it.each(scripts)('%s runs as written and exits 0', async (script) => {
+    const { stdout } = await run(process.execPath, [`examples/${script}`], { cwd: root, timeout: 30_000 });
+    expect(stdout.length).toBeGreaterThan(0);
+  });
+
+  it('quickstart verifies every signature and shows the retry', async () => {
+    const { stdout } = await run(process.execPath, ['examples/quickstart.mjs'], {
+      cwd: root,
+      timeout: 30_000,
+    });
+    expect(stdout).toContain('Every signature verified; the 503 was retried.');
+    expect(stdout).not.toContain('INVALID');
+  });
+});
