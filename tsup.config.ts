@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: { index: 'src/index.ts', bullmq: 'src/bullmq/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
@@ -9,4 +9,17 @@ export default defineConfig({
   target: 'node20',
   platform: 'node',
   splitting: false,
+  esbuildPlugins: [
+    {
+      // `webhook-dispatcher/bullmq` uses the core through `src/index.ts`; it must load the one built core module
+      // (`./index.js` beside it), not carry a second copy whose classes would fail `instanceof` checks.
+      name: 'core-entry-external',
+      setup(build) {
+        const core = build.initialOptions.format === 'cjs' ? './index.cjs' : './index.js';
+        build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
+          /[\\/]src[\\/]bullmq[\\/]/.test(args.importer) ? { path: core, external: true } : undefined,
+        );
+      },
+    },
+  ],
 });

@@ -162,6 +162,8 @@ export type DeliveryErrorCode =
   | 'BODY_TOO_LARGE'
   | 'RENDER_FAILED'
   | 'QUEUE_FULL'
+  /** A durable queue could not persist the job (its store, e.g. Redis, refused or was unreachable); not sent. */
+  | 'ENQUEUE_FAILED'
   | 'ABORTED'
   | 'TRANSPORT_ERROR';
 

@@ -1,0 +1,15 @@
+// The `webhook-dispatcher/bullmq` entry: durable, distributed delivery on BullMQ (Redis). It needs the optional
+// peer dependency `bullmq` (and a Redis driver for it, `ioredis`); the core entry never imports it.
+
+export type { DeliveryJobData } from './job.js';
+export type {
+  BullmqDeliveryQueue,
+  BullmqJobOptions,
+  BullmqQueueOptions,
+  BullmqWorkerOptions,
+} from './queue.js';
+export { bullmqQueue, DEFAULT_QUEUE_NAME } from './queue.js';
+export type { RedisStoreClient, RedisStoreOptions } from './redis-store.js';
+export { redisStore } from './redis-store.js';
+export type { WebhookWorker, WebhookWorkerOptions } from './worker.js';
+export { createWebhookWorker } from './worker.js';

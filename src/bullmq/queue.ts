@@ -1,0 +1,243 @@
+import { type ConnectionOptions, type JobsOptions, Queue, Worker } from 'bullmq';
+import {
+  type DeliveryJob,
+  type DeliveryQueue,
+  type DeliveryResult,
+  type DeliveryWorker,
+  type Logger,
+  OptionsError,
+} from '../index.js';
+import {
+  type DeliveryJobData,
+  enqueueFailedResult,
+  fromJobData,
+  JOB_NAME,
+  queuedResult,
+  toJobData,
+} from './job.js';
+
+/** The BullMQ queue name used when `queueName` is not given. */
+export const DEFAULT_QUEUE_NAME = 'webhook-deliveries';
+
+/** How a process that runs a worker takes jobs, and how jobs of dead workers are recovered. */
+export interface BullmqWorkerOptions {
+  /** Deliveries this process runs at once. @default 64 */
+  concurrency?: number;
+  /**
+   * Lifetime in ms of the lock a worker holds on a job while it delivers it; the worker renews it every half of
+   * that while alive. A job whose worker died is handed to another worker once the lock has expired and the next
+   * stalled-job check (`stalledInterval`) runs: after at most `lockDuration + stalledInterval`.
+   * @default 30_000
+   */
+  lockDuration?: number;
+  /** How often in ms each worker looks for jobs whose worker died. @default 30_000 */
+  stalledInterval?: number;
+  /**
+   * How many times one job may be recovered from a dead (or event-loop-blocked) worker before BullMQ fails it for
+   * good. Every recovery may mean one more delivery of the same `webhook-id`.
+   * @default 10
+   */
+  maxStalledCount?: number;
+}
+
+/**
+ * BullMQ job options the queue applies to every delivery job. `jobId` and `deduplication` are set by the queue.
+ *
+ * `attempts` and `backoff` are BullMQ's own retries. They apply only when delivery itself could not run (the
+ * store was unreachable at send time, or the worker was closed with a deadline mid-delivery): a receiver that
+ * fails is retried by the dispatcher's `retry` policy and ends as a `failed` DeliveryResult, not a failed job.
+ */
+export type BullmqJobOptions = Pick<
+  JobsOptions,
+  'attempts' | 'backoff' | 'removeOnComplete' | 'removeOnFail' | 'priority' | 'delay'
+>;
+
+/** Options of `bullmqQueue()`. */
+export interface BullmqQueueOptions {
+  /**
+   * How to reach Redis: ioredis options (`{ host, port }`, `{ url }`) or a client instance, as BullMQ takes it.
+   * @example connection: { url: process.env.REDIS_URL }
+   */
+  connection: ConnectionOptions;
+  /** The BullMQ queue name; emitters and workers must use the same one. @default 'webhook-deliveries' */
+  queueName?: string;
+  /** BullMQ's Redis key prefix; emitters and workers must use the same one. @default 'bull' (BullMQ's own) */
+  prefix?: string;
+  /**
+   * Whether this process delivers jobs too. `false`: it only enqueues (an emitting process); `true` or options: it
+   * runs a BullMQ Worker with the dispatcher's filters, rendering, signing and retry policy.
+   * @default false
+   */
+  worker?: boolean | BullmqWorkerOptions;
+  /**
+   * How long in ms a delivery id is remembered after it was enqueued: a second emit of the same event (same
+   * event id) to the same webhook within this window is not queued again, even after the first was delivered.
+   * @default 86_400_000 (24 hours)
+   */
+  dedupeWindowMs?: number;
+  /**
+   * Defaults: `{ attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400,
+   * count: 1000 }, removeOnFail: { age: 604_800 } }` (ages in seconds).
+   */
+  jobOptions?: BullmqJobOptions;
+  /** Where BullMQ connection and worker errors go. Silent by default. @example logger: console */
+  logger?: Partial<Logger>;
+}
+
+/** A `DeliveryQueue` on BullMQ, with a few BullMQ-specific extras. */
+export interface BullmqDeliveryQueue extends DeliveryQueue {
+  readonly readsStoreAtSendTime: true;
+  /** The queue name in use. */
+  readonly name: string;
+  /** Resolves when this process is connected to Redis: its worker if it runs one, else its queue. */
+  ready(): Promise<void>;
+}
+
+const DEFAULT_JOB_OPTIONS: BullmqJobOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 86_400, count: 1000 },
+  removeOnFail: { age: 604_800 },
+};
+
+function positiveInteger(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new OptionsError(field, `Expected \`${field}\` to be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Thrown from the processor so that BullMQ keeps the job: it was not delivered and must run again. */
+class DeliveryInterruptedError extends Error {
+  override name = 'DeliveryInterruptedError';
+}
+
+/**
+ * A durable, distributed `DeliveryQueue`: `emit` persists one BullMQ job per (event, webhook) in Redis, with the
+ * delivery id as job id, and any number of worker processes deliver them.
+ *
+ * @example
+ * // The emitting process (your service):
+ * const dispatcher = createWebhookDispatcher({ store, queue: bullmqQueue({ connection }) });
+ * // Each worker process:
+ * const worker = createWebhookWorker({ connection, store });
+ */
+export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
+  if (typeof options !== 'object' || options === null || options.connection == null) {
+    throw new OptionsError(
+      'connection',
+      'Expected `connection` to be ioredis options or a Redis client, got undefined',
+    );
+  }
+  const name = options.queueName ?? DEFAULT_QUEUE_NAME;
+  if (typeof name !== 'string' || name === '' || name.includes(':')) {
+    throw new OptionsError(
+      'queueName',
+      `Expected \`queueName\` to be a non-empty string without ":", got ${JSON.stringify(name)}`,
+    );
+  }
+  if (options.prefix !== undefined && (typeof options.prefix !== 'string' || options.prefix === '')) {
+    throw new OptionsError(
+      'prefix',
+      `Expected \`prefix\` to be a non-empty string, got ${JSON.stringify(options.prefix)}`,
+    );
+  }
+  const dedupeTtl = positiveInteger('dedupeWindowMs', options.dedupeWindowMs, 86_400_000);
+  const workerOptions = options.worker === true ? {} : options.worker || undefined;
+  const concurrency = positiveInteger('worker.concurrency', workerOptions?.concurrency, 64);
+  const lockDuration = positiveInteger('worker.lockDuration', workerOptions?.lockDuration, 30_000);
+  const stalledInterval = positiveInteger('worker.stalledInterval', workerOptions?.stalledInterval, 30_000);
+  const maxStalledCount = positiveInteger('worker.maxStalledCount', workerOptions?.maxStalledCount, 10);
+  const jobDefaults: BullmqJobOptions = { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions };
+  const logError = (message: string, error: unknown) =>
+    options.logger?.error?.call(options.logger, message, { queue: name, error: String(error) });
+  const base =
+    options.prefix === undefined
+      ? { connection: options.connection }
+      : { connection: options.connection, prefix: options.prefix };
+
+  let producer: Queue<DeliveryJobData, DeliveryResult> | undefined;
+  let consumer: Worker<DeliveryJobData, DeliveryResult> | undefined;
+  let deliverHere: DeliveryWorker | undefined;
+  /** `dispatcher.test()` deliveries run in this process; `close()` waits for them. */
+  const running = new Set<Promise<DeliveryResult>>();
+
+  const getProducer = () => {
+    if (!producer) {
+      producer = new Queue<DeliveryJobData, DeliveryResult>(name, base);
+      producer.on('error', (error) => logError('webhook-dispatcher/bullmq: queue connection error', error));
+    }
+    return producer;
+  };
+
+  return {
+    readsStoreAtSendTime: true,
+    name,
+
+    start(deliver) {
+      deliverHere = deliver;
+      if (!workerOptions) return;
+      consumer = new Worker<DeliveryJobData, DeliveryResult>(
+        name,
+        async (job) => {
+          const result = await deliver(fromJobData(job.data));
+          if (result.outcome === 'failed' && result.error?.code === 'ABORTED') {
+            // Closed with a deadline mid-delivery: not delivered, so the job must not complete.
+            throw new DeliveryInterruptedError(result.error.message);
+          }
+          return result;
+        },
+        { ...base, concurrency, lockDuration, stalledInterval, maxStalledCount },
+      );
+      consumer.on('error', (error) => logError('webhook-dispatcher/bullmq: worker error', error));
+      consumer.on('failed', (job, error) => {
+        options.logger?.warn?.call(options.logger, 'webhook-dispatcher/bullmq: delivery job failed', {
+          queue: name,
+          jobId: job?.id,
+          attemptsMade: job?.attemptsMade,
+          error: error.message,
+        });
+      });
+    },
+
+    enqueue(job: DeliveryJob): Promise<DeliveryResult> {
+      if (job.test && deliverHere) {
+        // `dispatcher.test()` answers with the real outcome, so it is delivered here and now, not queued.
+        const delivered = deliverHere(job);
+        running.add(delivered);
+        const forget = () => running.delete(delivered);
+        delivered.then(forget, forget);
+        return delivered;
+      }
+      let added: Promise<unknown>;
+      try {
+        added = getProducer().add(JOB_NAME, toJobData(job), {
+          ...jobDefaults,
+          jobId: job.deliveryId,
+          deduplication: { id: job.deliveryId, ttl: dedupeTtl },
+        });
+      } catch (error) {
+        added = Promise.reject(error);
+      }
+      return added.then(
+        () => queuedResult(job),
+        (error: unknown) => {
+          logError('webhook-dispatcher/bullmq: enqueue failed', error);
+          return enqueueFailedResult(job, error);
+        },
+      );
+    },
+
+    async ready() {
+      await (consumer ?? getProducer()).waitUntilReady();
+    },
+
+    async close() {
+      // The worker first: it finishes the jobs it holds (and their retries) before its connections close.
+      await consumer?.close();
+      await Promise.allSettled(running);
+      await producer?.close();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import {
+  createWebhookDispatcher,
+  OptionsError,
+  type WebhookDispatcher,
+  type WebhookDispatcherOptions,
+  type WebhookStore,
+} from '../index.js';
+import { type BullmqQueueOptions, type BullmqWorkerOptions, bullmqQueue } from './queue.js';
+
+/**
+ * Options of `createWebhookWorker()`: where the jobs are (the same `connection`, `queueName` and `prefix` as the
+ * emitting processes), how this worker takes them, and the dispatcher options that shape delivery (`transport`,
+ * `retry`, `timeoutMs`, `allowPrivateNetworks`, `onDelivery`, ...), which are the same as in-process delivery.
+ */
+export interface WebhookWorkerOptions
+  extends Omit<WebhookDispatcherOptions, 'store' | 'queue' | 'concurrency' | 'maxQueued'>,
+    Omit<BullmqQueueOptions, 'worker' | 'logger'>,
+    BullmqWorkerOptions {
+  /**
+   * The store the emitting processes write webhooks to (e.g. `redisStore()`). Each job's webhook is read from it
+   * at send time, so a webhook changed, switched off or deleted after enqueue is honoured.
+   */
+  store: WebhookStore;
+}
+
+export interface WebhookWorker {
+  /** The worker's dispatcher: its `onDelivery`, delivery log and `webhooks` API live in this process. */
+  readonly dispatcher: WebhookDispatcher;
+  /** Resolves when the worker is connected to Redis and taking jobs. */
+  ready(): Promise<void>;
+  /**
+   * Stops taking jobs and resolves when the jobs this worker holds are finished. With `deadlineMs`, deliveries
+   * still running then are interrupted and their jobs stay in Redis for another worker.
+   */
+  close(options?: { deadlineMs?: number }): Promise<void>;
+}
+
+/**
+ * Starts a delivery worker: it takes the jobs that `emit` persisted with `bullmqQueue()` and delivers them with the
+ * same filters, rendering, signing and retry policy as in-process delivery. Run it in as many processes or machines
+ * as needed.
+ *
+ * @example
+ * const worker = createWebhookWorker({
+ *   connection: { url: process.env.REDIS_URL },
+ *   store: redisStore({ client: new Redis(process.env.REDIS_URL) }),
+ *   onDelivery: (result) => console.log(result.outcome, result.webhookId),
+ * });
+ * process.on('SIGTERM', () => worker.close({ deadlineMs: 10_000 }));
+ */
+export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorker {
+  if (typeof options?.store?.get !== 'function') {
+    throw new OptionsError(
+      'store',
+      'Expected `store` to be the WebhookStore the emitting processes use (e.g. redisStore()), got ' +
+        (options?.store === undefined ? 'undefined' : typeof options.store),
+    );
+  }
+  const {
+    connection,
+    queueName,
+    prefix,
+    dedupeWindowMs,
+    jobOptions,
+    concurrency,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
+    ...dispatcherOptions
+  } = options;
+  const queue = bullmqQueue({
+    connection,
+    queueName,
+    prefix,
+    dedupeWindowMs,
+    jobOptions,
+    logger: options.logger,
+    worker: { concurrency, lockDuration, stalledInterval, maxStalledCount },
+  });
+  const dispatcher = createWebhookDispatcher({ ...dispatcherOptions, queue });
+  return {
+    dispatcher,
+    ready: () => queue.ready(),
+    close: (closeOptions) => dispatcher.close(closeOptions),
+  };
+}
