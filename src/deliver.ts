@@ -1,4 +1,4 @@
-import { type DeliveryAttempt, type DeliveryLog, redactHeaders } from './delivery-log.js';
+import { type DeliveryAttempt, type DeliveryLog, redactBody, redactHeaders } from './delivery-log.js';
 import type { DeliveryJob } from './queue.js';
 import type { RetryPolicy } from './retry.js';
 import { signPayload } from './sign.js';
@@ -208,7 +208,10 @@ export function createDeliverer(options: DelivererOptions) {
           status: response?.status,
           error,
           request: { url: request.url, headers: redactHeaders(request.headers) },
-          response: response && { headers: response.headers, body: response.body },
+          response: response && {
+            headers: response.headers,
+            body: redactBody(response.body, request.headers, compiled.webhook.secret),
+          },
         });
       }
       const total = performance.now() - first;

@@ -1,4 +1,5 @@
 import { OptionsError } from './errors.js';
+import { isSensitiveHeader } from './headers.js';
 import type { DeliveryError } from './types.js';
 
 /** One HTTP attempt of a delivery, as the delivery log keeps it. */
@@ -73,13 +74,40 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Deliv
   };
 }
 
-const SENSITIVE_HEADER = /auth|token|secret|key|cookie|pass|session|signature/i;
-
 /** A copy of request headers safe to keep: credentials and signatures are masked. */
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
   const safe: Record<string, string> = {};
   for (const name in headers) {
-    safe[name] = SENSITIVE_HEADER.test(name) ? '[redacted]' : (headers[name] as string);
+    safe[name] = isSensitiveHeader(name) ? '[redacted]' : (headers[name] as string);
+  }
+  return safe;
+}
+
+// Shorter strings are too likely to be ordinary words ("Bearer", "Basic") to be masked everywhere.
+const MIN_MASKED_LENGTH = 8;
+
+/**
+ * A response body safe to keep: receivers that echo the request back (debug endpoints, error pages) would
+ * otherwise put the request's credentials, or the webhook's secret, into the log. Masks the values of sensitive
+ * request headers, each of their space-separated parts (the token of `Bearer <token>`) and `secret`.
+ */
+export function redactBody(
+  body: string | undefined,
+  headers: Record<string, string>,
+  secret: string | undefined,
+): string | undefined {
+  if (!body) return body;
+  let safe = body;
+  const mask = (needle: string) => {
+    if (needle.length >= MIN_MASKED_LENGTH && safe.includes(needle))
+      safe = safe.replaceAll(needle, '[redacted]');
+  };
+  if (secret !== undefined) mask(secret);
+  for (const name in headers) {
+    if (!isSensitiveHeader(name)) continue;
+    const value = headers[name] as string;
+    mask(value);
+    for (const part of value.split(' ')) mask(part);
   }
   return safe;
 }

@@ -35,6 +35,16 @@ export const RESERVED_HEADERS: Readonly<Record<string, string>> = {
   expect: HOP_BY_HOP,
 };
 
+const SENSITIVE_HEADER = /auth|token|secret|key|cookie|pass|session|signature/i;
+
+/**
+ * Whether a header probably carries a credential (Authorization, X-Api-Key, Cookie, signatures, ...): its value is
+ * masked in the delivery log and never repeated in error messages.
+ */
+export function isSensitiveHeader(name: string): boolean {
+  return SENSITIVE_HEADER.test(name);
+}
+
 /** Why a header name cannot be set by a webhook, or undefined when it can. */
 export function reservedHeaderReason(name: string): string | undefined {
   const lower = name.toLowerCase();
@@ -127,32 +137,39 @@ export function validateHeaders(headers: unknown, field = 'headers'): Record<str
       );
     }
     seen.set(lower, name);
-    entries.push([name, validateHeaderValue(headers[name], path)]);
+    entries.push([name, validateHeaderValue(headers[name], path, isSensitiveHeader(name))]);
   }
   // fromEntries defines own properties, so a header named "__proto__" stays a header.
   return Object.fromEntries(entries);
 }
 
-function validateHeaderValue(value: unknown, path: string): string {
+function validateHeaderValue(value: unknown, path: string, sensitive: boolean): string {
+  // A credential is never repeated in an error message: messages end up in logs.
+  const shown = () =>
+    !sensitive
+      ? describe(value)
+      : typeof value === 'string'
+        ? `a value of ${value.length} characters (not shown)`
+        : `a ${value === null ? 'null' : typeof value} (not shown)`;
   if (typeof value !== 'string') {
-    throw new WebhookValidationError(path, `Expected \`${path}\` to be a string, got ${describe(value)}.`);
+    throw new WebhookValidationError(path, `Expected \`${path}\` to be a string, got ${shown()}.`);
   }
   if (/[\r\n\0]/.test(value)) {
     throw new WebhookValidationError(
       path,
-      `Expected \`${path}\` to be a header value without CR, LF or NUL, got ${describe(value)}.`,
+      `Expected \`${path}\` to be a header value without CR, LF or NUL, got ${shown()}.`,
     );
   }
   if (/[\u0001-\u0008\u000a-\u001f\u007f]/.test(value)) {
     throw new WebhookValidationError(
       path,
-      `Expected \`${path}\` to be a header value without control characters, got ${describe(value)}.`,
+      `Expected \`${path}\` to be a header value without control characters, got ${shown()}.`,
     );
   }
   if (/[^\u0000-\u00ff]/.test(value)) {
     throw new WebhookValidationError(
       path,
-      `Expected \`${path}\` to be a header value of Latin-1 characters (encode other text, e.g. with encodeURIComponent), got ${describe(value)}.`,
+      `Expected \`${path}\` to be a header value of Latin-1 characters (encode other text, e.g. with encodeURIComponent), got ${shown()}.`,
     );
   }
   if (value.length > MAX_HEADER_VALUE_LENGTH) {

@@ -208,8 +208,9 @@ describe('validateHeaders', () => {
     const error = refusal(() => validateHeaders({ Authorization: 'Bearer x\r\nX-Admin: 1' }));
     expect(error.field).toBe('headers["Authorization"]');
     expect(error.message).toBe(
-      'Expected `headers["Authorization"]` to be a header value without CR, LF or NUL, got "Bearer x\\r\\nX-Admin: 1".',
+      'Expected `headers["Authorization"]` to be a header value without CR, LF or NUL, got a value of 20 characters (not shown).',
     );
+    expect(refusal(() => validateHeaders({ 'X-A': 'a\nb' })).message).toContain('got "a\\nb"');
     for (const value of ['a\nb', 'a\rb', 'a\0b', 'Bearer x\n']) {
       expect(refusal(() => validateHeaders({ 'X-A': value })).message).toContain('without CR, LF or NUL');
     }
