@@ -1,0 +1,435 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { build } from 'esbuild';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BullmqDeliveryQueue,
+  bullmqQueue,
+  createWebhookWorker,
+  type RedisStoreClient,
+  redisStore,
+} from '../src/bullmq/index.js';
+import { createWebhookDispatcher, OptionsError, type WebhookDispatcher } from '../src/index.js';
+import type { DeliveryResult, Webhook, WebhookStore } from '../src/types.js';
+import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
+import { ldEvent } from './helpers/events.js';
+import { type Receiver, startReceiver } from './helpers/receiver.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WORKER_BUNDLE = `${ROOT}node_modules/.cache/webhook-dispatcher-tests/bullmq-worker.mjs`;
+const PREFIX = 'wd-test';
+/** Short locks so a killed worker's jobs come back within about two seconds (the defaults are 30 s each). */
+const LOCK_DURATION = 1500;
+const STALLED_INTERVAL = 500;
+
+let redis: TestRedis;
+let client: Redis;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  client = new Redis(redis.url);
+  // The worker processes run the TypeScript sources, bundled once per run (packages stay external).
+  await build({
+    entryPoints: [`${ROOT}test/fixtures/bullmq-worker.ts`],
+    outfile: WORKER_BUNDLE,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
+}, 60_000);
+
+afterAll(async () => {
+  client?.disconnect();
+  await redis?.stop();
+});
+
+/** One test's world: its own queue name and store key, so nothing leaks between tests or runs. */
+interface World {
+  queueName: string;
+  storeKey: string;
+  store: WebhookStore;
+  queue: BullmqDeliveryQueue;
+  dispatcher: WebhookDispatcher;
+  receiver: Receiver;
+  /** Read-only view of the queue for assertions. */
+  inspect: Queue;
+}
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function world(respond?: Parameters<typeof startReceiver>[0]): Promise<World> {
+  const queueName = `deliveries-${randomUUID()}`;
+  const storeKey = `${PREFIX}:${queueName}:webhooks`;
+  const store = redisStore({ client, key: storeKey });
+  const queue = bullmqQueue({ connection: { url: redis.url }, queueName, prefix: PREFIX });
+  const dispatcher = createWebhookDispatcher({ store, queue, allowPrivateNetworks: true, retry: 0 });
+  const receiver = await startReceiver(respond);
+  const inspect = new Queue(queueName, { connection: { url: redis.url }, prefix: PREFIX });
+  cleanups.push(async () => {
+    await dispatcher.close();
+    await receiver.close();
+    await inspect.obliterate({ force: true });
+    await inspect.close();
+    await client.del(storeKey);
+  });
+  return { queueName, storeKey, store, queue, dispatcher, receiver, inspect };
+}
+
+interface WorkerProcess {
+  child: ChildProcess;
+  results: DeliveryResult[];
+  /** Resolves once `count` results were reported by this worker. */
+  waitForResults(count: number): Promise<void>;
+  kill(): Promise<void>;
+}
+
+async function spawnWorker(
+  w: World,
+  name: string,
+  options: { concurrency?: number } = {},
+): Promise<WorkerProcess> {
+  const config: WorkerFixtureConfig = {
+    name,
+    redisUrl: redis.url,
+    queueName: w.queueName,
+    prefix: PREFIX,
+    storeKey: w.storeKey,
+    concurrency: options.concurrency ?? 8,
+    lockDuration: LOCK_DURATION,
+    stalledInterval: STALLED_INTERVAL,
+  };
+  const child = fork(WORKER_BUNDLE, [JSON.stringify(config)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const results: DeliveryResult[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  child.on('message', (message: { type: string; result?: DeliveryResult }) => {
+    if (message.type !== 'delivery' || !message.result) return;
+    results.push(message.result);
+    for (const waiter of waiters.filter((x) => results.length >= x.count)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  });
+  const exited = once(child, 'exit');
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await exited;
+  };
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.disconnect();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  });
+  await Promise.race([
+    new Promise<void>((resolve) => {
+      const onReady = (message: { type: string }) => {
+        if (message.type !== 'ready') return;
+        child.off('message', onReady);
+        resolve();
+      };
+      child.on('message', onReady);
+    }),
+    exited.then(([code]) => {
+      throw new Error(`worker ${name} exited with ${code} before it was ready`);
+    }),
+  ]);
+  return {
+    child,
+    results,
+    waitForResults: (count) =>
+      results.length >= count
+        ? Promise.resolve()
+        : new Promise((resolve) => waiters.push({ count, resolve })),
+    kill,
+  };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+describe('bullmqQueue: emit', () => {
+  it('persists one job per matched webhook, keyed by delivery id, and resolves with queued results', async () => {
+    const w = await world();
+    const a = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
+    const b = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
+    const event = ldEvent();
+
+    const results = await w.dispatcher.emit(event);
+
+    expect(results.map((r) => [r.webhookId, r.outcome, r.ok, r.attempts])).toEqual([
+      [a.id, 'queued', false, 0],
+      [b.id, 'queued', false, 0],
+    ]);
+    const job = await w.inspect.getJob(results[0]?.deliveryId as string);
+    expect(job?.data).toEqual({
+      deliveryId: results[0]?.deliveryId,
+      webhookId: a.id,
+      eventId: event._id,
+      eventBody: JSON.stringify(event),
+    });
+    expect(await w.inspect.getWaitingCount()).toBe(2);
+    expect(w.receiver.requests).toHaveLength(0);
+  });
+
+  it('does not queue a duplicate emit of the same event twice, even after the first was delivered', async () => {
+    const w = await world();
+    await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const event = ldEvent();
+    const sentinel = ldEvent();
+    const worker = await spawnWorker(w, 'only', { concurrency: 1 });
+
+    await Promise.all([w.dispatcher.emit(event), w.dispatcher.emit(structuredClone(event))]);
+    await w.receiver.waitFor(1);
+    await worker.waitForResults(1);
+    await w.dispatcher.emit(structuredClone(event));
+    // One worker taking one job at a time delivers in queue order: a duplicate queued before the sentinel
+    // would have reached the receiver before it.
+    await w.dispatcher.emit(sentinel);
+    await worker.waitForResults(2);
+
+    const ids = w.receiver.requests.map((r) => JSON.parse(r.body)._id);
+    expect(ids).toEqual([event._id, sentinel._id]);
+  });
+
+  it('resolves with a failed ENQUEUE_FAILED result, never a rejection, when Redis refuses the job', async () => {
+    const queue = bullmqQueue({
+      // Nothing listens on port 1; no offline queue and no reconnection, so the add fails at once.
+      connection: { host: '127.0.0.1', port: 1, enableOfflineQueue: false, retryStrategy: () => null },
+      queueName: `deliveries-${randomUUID()}`,
+    });
+    const dispatcher = createWebhookDispatcher({ queue, allowPrivateNetworks: true });
+    cleanups.push(() => dispatcher.close());
+    const hook = await dispatcher.webhooks.create({ url: 'http://127.0.0.1:9/hook' });
+
+    const [result] = await dispatcher.emit(ldEvent());
+
+    expect(result).toMatchObject({ webhookId: hook.id, ok: false, outcome: 'failed', attempts: 0 });
+    expect(result?.error?.code).toBe('ENQUEUE_FAILED');
+  });
+
+  it('delivers dispatcher.test() at once from the emitting process and returns the real outcome', async () => {
+    const w = await world();
+    const hook = await w.dispatcher.webhooks.create({ url: w.receiver.url, on: false });
+
+    const result = await w.dispatcher.test(hook.id);
+
+    expect(result).toMatchObject({ ok: true, outcome: 'delivered', status: 200, attempts: 1 });
+    expect(w.receiver.requests).toHaveLength(1);
+    expect(await w.inspect.getWaitingCount()).toBe(0);
+  });
+});
+
+describe('createWebhookWorker', () => {
+  it('delivers with the same body, signature and webhook-id as in-process delivery, and keeps the result', async () => {
+    const w = await world();
+    const hook = await w.dispatcher.webhooks.create({
+      url: w.receiver.url,
+      secret: 'shh',
+      bodyTemplate: '{"flag":"{{event.name}}","at":"{{event.changedAt}}","raw":{{{eventJson}}}}',
+      headers: { authorization: 'Bearer x' },
+    });
+    const event = ldEvent('production', { changedAt: new Date('2024-10-16T12:00:00.000Z') });
+    const expected = await w.dispatcher.preview(hook.id, event);
+    const [queued] = await w.dispatcher.emit(event);
+    const worker = await spawnWorker(w, 'one');
+
+    await worker.waitForResults(1);
+
+    const [request] = w.receiver.requests;
+    expect(request?.body).toBe(expected.body);
+    expect(JSON.parse(request?.body as string).at).toBe('2024-10-16T12:00:00.000Z');
+    expect(request?.headers['x-ld-signature']).toBe(expected.headers['x-ld-signature']);
+    expect(request?.headers['webhook-id']).toBe(queued?.deliveryId);
+    expect(request?.headers.authorization).toBe('Bearer x');
+    expect(worker.results[0]).toMatchObject({
+      deliveryId: queued?.deliveryId,
+      outcome: 'delivered',
+      ok: true,
+    });
+    await until(async () => (await w.inspect.getCompletedCount()) === 1, 'the job to complete');
+    const job = await w.inspect.getJob(queued?.deliveryId as string);
+    expect(job?.returnvalue).toMatchObject({
+      deliveryId: queued?.deliveryId,
+      outcome: 'delivered',
+      status: 200,
+    });
+  });
+
+  it('honours at send time a webhook switched off, changed or deleted after enqueue', async () => {
+    const w = await world();
+    const off = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/off` });
+    const changed = await w.dispatcher.webhooks.create({
+      url: `${w.receiver.url}/changed`,
+      bodyTemplate: 'v1',
+    });
+    const deleted = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/deleted` });
+    const queued = await w.dispatcher.emit(ldEvent());
+    expect(queued.map((r) => r.outcome)).toEqual(['queued', 'queued', 'queued']);
+
+    await w.dispatcher.webhooks.update(off.id, { on: false });
+    await w.dispatcher.webhooks.update(changed.id, {
+      bodyTemplate: 'v2 {{event.kind}}',
+      contentType: 'text/plain',
+    });
+    await w.dispatcher.webhooks.delete(deleted.id);
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(3);
+
+    const byId = new Map(worker.results.map((r) => [r.webhookId, r]));
+    expect(byId.get(off.id)).toMatchObject({ outcome: 'skipped', reason: 'the webhook is switched off' });
+    expect(byId.get(deleted.id)).toMatchObject({ outcome: 'skipped', attempts: 0 });
+    expect(byId.get(changed.id)).toMatchObject({ outcome: 'delivered' });
+    expect(w.receiver.requests.map((r) => [r.url, r.body, r.headers['content-type']])).toEqual([
+      ['/changed', 'v2 flag', 'text/plain'],
+    ]);
+  });
+
+  it('loses nothing when one of two workers is SIGKILLed mid-delivery: the other redelivers its jobs with the same webhook-id', async () => {
+    // Worker "a" never gets an answer, so its jobs are certainly mid-delivery when it is killed.
+    const w = await world((request, _n, res) => {
+      if (request.headers['x-test-worker'] === 'a') return 'handled';
+      res.statusCode = 200;
+      res.end('ok');
+      return 'handled';
+    });
+    await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const events = Array.from({ length: 40 }, () => ldEvent());
+    const a = await spawnWorker(w, 'a', { concurrency: 4 });
+    const emitted = (await Promise.all(events.map((event) => w.dispatcher.emit(event)))).flat();
+    const expected = new Set(emitted.map((r) => r.deliveryId));
+    expect(expected.size).toBe(40);
+    const from = (worker: string) => w.receiver.requests.filter((r) => r.headers['x-test-worker'] === worker);
+    await until(() => from('a').length === 4, 'worker a to hold 4 deliveries');
+
+    const b = await spawnWorker(w, 'b', { concurrency: 4 });
+    await b.waitForResults(5);
+    await a.kill();
+    await until(() => new Set(from('b').map((r) => header(r.headers['webhook-id']))).size === 40, 'all 40');
+
+    const heldByA = from('a').map((r) => header(r.headers['webhook-id']));
+    const deliveredByB = new Set(from('b').map((r) => header(r.headers['webhook-id'])));
+    expect(heldByA).toHaveLength(4);
+    for (const id of heldByA) expect(deliveredByB.has(id)).toBe(true);
+    expect(deliveredByB).toEqual(expected);
+    expect(b.results.every((r) => r.outcome === 'delivered')).toBe(true);
+    await until(async () => (await w.inspect.getCompletedCount()) === 40, 'every job to complete');
+    expect(await w.inspect.getFailedCount()).toBe(0);
+  });
+
+  it('runs in this process too: createWebhookWorker delivers what its own dispatcher emits', async () => {
+    const w = await world();
+    const hook = await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const seen: DeliveryResult[] = [];
+    const worker = createWebhookWorker({
+      connection: { url: redis.url },
+      queueName: w.queueName,
+      prefix: PREFIX,
+      store: w.store,
+      allowPrivateNetworks: true,
+      onDelivery: (result) => seen.push(result),
+    });
+    cleanups.push(() => worker.close());
+    await worker.ready();
+
+    const [queued] = await worker.dispatcher.emit(ldEvent());
+    await until(() => seen.length === 1, 'the delivery');
+
+    expect(queued).toMatchObject({ webhookId: hook.id, outcome: 'queued' });
+    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered', ok: true });
+  });
+
+  it('refuses to start without the shared store, and bullmqQueue without a connection', () => {
+    expect(() => createWebhookWorker({ connection: { url: redis.url } } as never)).toThrow(OptionsError);
+    expect(() => createWebhookWorker({ connection: { url: redis.url } } as never)).toThrow(/`store`/);
+    expect(() => bullmqQueue({} as never)).toThrow(/`connection`/);
+    expect(() => bullmqQueue({ connection: { url: redis.url }, queueName: 'a:b' })).toThrow(/`queueName`/);
+    expect(() => bullmqQueue({ connection: { url: redis.url }, worker: { concurrency: 0 } })).toThrow(
+      /`worker.concurrency`/,
+    );
+  });
+});
+
+describe('redisStore', () => {
+  const webhook = (id: string, createdAt: string): Webhook => ({
+    id,
+    url: `https://example.com/${id}`,
+    on: true,
+    signatureScheme: 'launchdarkly',
+    events: [],
+    contentType: 'application/json',
+    headers: {},
+    tags: [],
+    createdAt,
+    updatedAt: createdAt,
+  });
+
+  it('keeps webhooks in one Redis hash: create, get, list in creation order, update, delete', async () => {
+    const key = `${PREFIX}:${randomUUID()}:webhooks`;
+    cleanups.push(() => client.del(key));
+    const store = redisStore({ client, key });
+    await store.create(webhook('b', '2024-01-02T00:00:00.000Z'));
+    await store.create(webhook('a', '2024-01-03T00:00:00.000Z'));
+    await store.create(webhook('c', '2024-01-01T00:00:00.000Z'));
+
+    expect((await store.list()).map((x) => x.id)).toEqual(['c', 'b', 'a']);
+    expect(await store.get('a')).toEqual(webhook('a', '2024-01-03T00:00:00.000Z'));
+    expect(await store.get('missing')).toBeUndefined();
+    await expect(store.create(webhook('a', '2024-01-04T00:00:00.000Z'))).rejects.toThrow(/already exists/);
+
+    await store.update({ ...webhook('a', '2024-01-03T00:00:00.000Z'), on: false });
+    expect((await store.get('a'))?.on).toBe(false);
+    await expect(store.update(webhook('missing', '2024-01-01T00:00:00.000Z'))).rejects.toThrow(/no webhook/);
+    expect(await client.hexists(key, 'missing')).toBe(0);
+
+    expect(await store.delete('a')).toBe(true);
+    expect(await store.delete('a')).toBe(false);
+    expect((await store.list()).map((x) => x.id)).toEqual(['c', 'b']);
+  });
+
+  it('accepts an ioredis client as it is', () => {
+    const accepts: RedisStoreClient = client;
+    expect(typeof accepts.hget).toBe('function');
+  });
+});
+
+describe('packaging', () => {
+  it('keeps bullmq and ioredis out of the core entry', async () => {
+    const result = await build({
+      entryPoints: [`${ROOT}src/index.ts`],
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'error',
+    });
+    const imports = Object.values(result.metafile.outputs).flatMap((output) =>
+      output.imports.map((i) => i.path),
+    );
+    expect(imports).toContain('undici');
+    expect(imports.filter((path) => /^(bullmq|ioredis)(\/|$)/.test(path))).toEqual([]);
+  });
+});
