@@ -52,7 +52,8 @@ function stringList(field: string, value: unknown): string[] {
 
 /**
  * Validates `input` (a create body, or a patch applied over `existing`) and returns the record to save.
- * Throws a `WebhookValidationError` naming the first bad field. Nothing here runs per event.
+ * Throws a `WebhookValidationError` naming the first bad field. The policy, the event types and the template are
+ * validated by `compileWebhook()`, which every save runs before writing. Nothing here runs per event.
  */
 export function buildWebhook(
   input: unknown,
@@ -128,13 +129,11 @@ export function buildWebhook(
     // `[]` reads as "no policy of its own", exactly like an absent field.
     delete webhook.statements;
   } else if (has('statements')) {
-    // Compiling validates, and names the failing path (`statements[1].resources[0]`).
-    createPolicyMatcher(patch.statements as Statement[], { field: 'statements' });
+    // Validated by compileWebhook(), which names the failing path (`statements[1].resources[0]`).
     webhook.statements = structuredClone(patch.statements as Statement[]);
   }
   if (has('events') || cleared('events')) {
     webhook.events = patch.events == null ? [] : stringList('events', patch.events);
-    compileEventFilter(webhook.events, 'events');
   }
   if (has('contentType') || cleared('contentType')) {
     webhook.contentType =
@@ -149,13 +148,6 @@ export function buildWebhook(
   if (has('bodyTemplate')) {
     if (typeof patch.bodyTemplate !== 'string') throw invalid('bodyTemplate', 'a string', patch.bodyTemplate);
     webhook.bodyTemplate = patch.bodyTemplate;
-  }
-  if (webhook.bodyTemplate !== undefined) {
-    compileTemplate(webhook.bodyTemplate, {
-      contentType: webhook.contentType,
-      escape: webhook.templateEscape,
-      field: 'bodyTemplate',
-    });
   }
   if (has('headers') || cleared('headers')) {
     webhook.headers = patch.headers == null ? {} : validateHeaders(patch.headers, 'headers');
