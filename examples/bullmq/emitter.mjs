@@ -1,0 +1,44 @@
+// The host service: it emits events, and the deliveries are persisted in Redis for the workers.
+//   REDIS_URL=redis://127.0.0.1:6379 RECEIVER_URL=http://127.0.0.1:4000/hooks node examples/bullmq/emitter.mjs 20
+import { Redis } from 'ioredis';
+import { createWebhookDispatcher } from 'webhook-dispatcher';
+import { bullmqQueue, redisStore } from 'webhook-dispatcher/bullmq';
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const receiverUrl = process.env.RECEIVER_URL ?? 'http://127.0.0.1:4000/hooks';
+const count = Number(process.argv[2] ?? 20);
+const client = new Redis(redisUrl);
+
+const dispatcher = createWebhookDispatcher({
+  store: redisStore({ client }),
+  // The one option that moves delivery from this process to the BullMQ workers.
+  queue: bullmqQueue({ connection: { url: redisUrl } }),
+  allowPrivateNetworks: true,
+});
+
+const existing = (await dispatcher.webhooks.list()).find((hook) => hook.name === 'bullmq example');
+const hook = existing
+  ? await dispatcher.webhooks.update(existing.id, { url: receiverUrl })
+  : await dispatcher.webhooks.create({ name: 'bullmq example', url: receiverUrl, secret: 'example-secret' });
+
+const runId = Date.now().toString(36);
+const events = Array.from({ length: count }, (_, i) => ({
+  _id: `${runId}-${i}`,
+  date: Date.now(),
+  kind: 'flag',
+  name: `flag-${i}`,
+  title: `Example turned on flag-${i} in production`,
+  accesses: [{ action: 'updateOn', resource: `proj/default:env/production:flag/flag-${i}` }],
+}));
+let queued = 0;
+for (const event of events) {
+  const results = await dispatcher.emit(event);
+  queued += results.filter((result) => result.outcome === 'queued').length;
+}
+console.log(`emitter: ${queued} deliveries queued for webhook ${hook.id}`);
+
+// Emitting the same event again is not delivered twice: the delivery id (event id + webhook id) is the job id.
+await dispatcher.emit(events[0]);
+
+await dispatcher.close();
+client.disconnect();
