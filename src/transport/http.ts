@@ -1,10 +1,10 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { OptionsError } from '../errors.js';
 import { createAddressPolicy, guardedLookup } from '../ssrf.js';
-import type { Transport, TransportResponse } from '../types.js';
+import type { DeliveryRequest, Transport, TransportResponse } from '../types.js';
 import { TransportError } from './errors.js';
-import { readCapped } from './read-capped.js';
 
 export interface HttpTransportOptions {
   /** Time to establish a connection (TCP + TLS). @default 5000 */
@@ -41,10 +41,18 @@ function positive(field: string, value: number | undefined, fallback: number): n
   return value;
 }
 
+interface Target {
+  origin: string;
+  path: string;
+}
+
 /**
  * The default transport: undici's keep-alive connection pool with explicit timeouts, redirects not followed, the
  * SSRF guard applied to every resolved address (connecting only to the address that was checked), and response
  * bodies read up to a small cap.
+ *
+ * It talks to the pool through `Agent.dispatch` with its own response handler instead of `request()`: no response
+ * stream, no body buffering beyond the kept bytes, one deadline timer per attempt (connection to last body byte).
  */
 export function httpTransport(options: HttpTransportOptions = {}): Transport {
   const connectTimeout = positive('connectTimeoutMs', options.connectTimeoutMs, 5000);
@@ -61,55 +69,33 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
     pipelining: 1,
     connect: { timeout: connectTimeout, lookup: guardedLookup(addressPolicy), ...(ca && { ca }) },
   });
-  // Literal IP hosts never reach `lookup`, so they are checked here (once per origin).
-  const checkedOrigins = new Map<string, { origin: string; path: string }>();
+  // Literal IP hosts never reach `lookup`, so they are checked here (once per URL).
+  const checkedUrls = new Map<string, Target>();
 
-  const target = (url: string) => {
-    let parsed = checkedOrigins.get(url);
+  const target = (url: string): Target => {
+    let parsed = checkedUrls.get(url);
     if (!parsed) {
       const u = new URL(url);
       addressPolicy.checkHost(u.hostname);
       parsed = { origin: u.origin, path: `${u.pathname}${u.search}` };
-      if (checkedOrigins.size > 10_000) checkedOrigins.clear();
-      checkedOrigins.set(url, parsed);
+      if (checkedUrls.size >= 10_000) checkedUrls.clear();
+      checkedUrls.set(url, parsed);
     }
     return parsed;
   };
 
   return {
-    async send(request, { timeoutMs }): Promise<TransportResponse> {
-      const started = performance.now();
-      let response: Awaited<ReturnType<Agent['request']>>;
+    send(request, { timeoutMs }): Promise<TransportResponse> {
+      let to: Target;
       try {
-        const { origin, path } = target(request.url);
-        response = await agent.request({
-          origin,
-          path,
-          method: request.method,
-          headers: request.headers,
-          body: request.body,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
+        to = target(request.url);
       } catch (error) {
-        throw toTransportError(error);
+        return Promise.reject(toTransportError(error));
       }
-      const remaining = Math.max(1, timeoutMs - (performance.now() - started));
-      const timer = setTimeout(
-        () => response.body.destroy(new TransportError('TIMEOUT', 'body timeout')),
-        remaining,
-      );
-      let body = '';
-      try {
-        const read = await readCapped(response.body, keepBytes, discardBytes);
-        body = read.text;
-        if (!read.complete) response.body.destroy();
-      } catch {
-        // The status is what counts; a body cut short (timeout, reset) still leaves a response.
-      } finally {
-        clearTimeout(timer);
-      }
-      return { status: response.statusCode, headers: response.headers, body };
+      return new Promise<TransportResponse>((resolve, reject) => {
+        const handler = new CappedResponseHandler(resolve, reject, keepBytes, discardBytes, timeoutMs);
+        agent.dispatch(dispatchOptions(to, request, timeoutMs), handler);
+      });
     },
     async close() {
       if (!agent.closed && !agent.destroyed) await agent.close();
@@ -120,11 +106,145 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
   };
 }
 
+function dispatchOptions(
+  to: Target,
+  request: DeliveryRequest,
+  timeoutMs: number,
+): Dispatcher.DispatchOptions {
+  return {
+    origin: to.origin,
+    path: to.path,
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    // undici's own idle timers stay as a second line behind the attempt's deadline.
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  };
+}
+
+/** Why the handler aborted a request itself; never surfaces as such. */
+class HandlerAbort extends Error {}
+
+/**
+ * Collects one response: status and headers, the first `keepBytes` of the body, and the rest counted and dropped.
+ * A body over `discardBytes` ends the request (and with it the connection) instead of being read to the end. The
+ * deadline covers the whole attempt: waiting for a connection, the request, the headers and the body.
+ */
+class CappedResponseHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private settled = false;
+  private status = 0;
+  private headers: IncomingHttpHeaders | undefined;
+  private chunks: Buffer[] | undefined;
+  private kept = 0;
+  private total = 0;
+
+  constructor(
+    private readonly resolve: (response: TransportResponse) => void,
+    private readonly reject: (error: TransportError) => void,
+    private readonly keepBytes: number,
+    private readonly discardBytes: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.timer = setTimeout(onDeadline, timeoutMs, this);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // The deadline passed while the request waited for a free connection: do not send it at all.
+    if (this.settled) controller.abort(new HandlerAbort('deadline passed before the request was sent'));
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ) {
+    // 1xx informational answers come before the final one.
+    if (statusCode < 200) return;
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    if (this.kept < this.keepBytes) {
+      const part =
+        chunk.length > this.keepBytes - this.kept ? chunk.subarray(0, this.keepBytes - this.kept) : chunk;
+      if (this.chunks === undefined) this.chunks = [part];
+      else this.chunks.push(part);
+      this.kept += part.length;
+    }
+    this.total += chunk.length;
+    if (this.total > this.discardBytes) {
+      // Reading a huge body to the end would hold the connection; closing it is cheaper than draining it.
+      this.succeed();
+      controller.abort(new HandlerAbort('response body over the discard limit'));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.succeed();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.settled) return;
+    const failure = toTransportError(error);
+    // A body cut short by the receiver (reset, close) still leaves a response: the status is what counts. Time
+    // running out does not: `timeoutMs` runs to the last body byte.
+    if (this.status !== 0 && failure.code !== 'TIMEOUT') this.succeed();
+    else this.fail(failure);
+  }
+
+  /** Called by the deadline timer. */
+  expire(): void {
+    if (this.settled) return;
+    this.fail(
+      new TransportError(
+        'TIMEOUT',
+        this.status === 0
+          ? `no response within ${this.timeoutMs} ms`
+          : `response body not received within ${this.timeoutMs} ms`,
+      ),
+    );
+    this.controller?.abort(new HandlerAbort('deadline passed'));
+  }
+
+  private succeed(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolve({ status: this.status, headers: this.headers ?? {}, body: decode(this.chunks, this.kept) });
+  }
+
+  private fail(error: TransportError): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.reject(error);
+  }
+}
+
+function onDeadline(handler: CappedResponseHandler): void {
+  handler.expire();
+}
+
+const decoder = new TextDecoder();
+
+function decode(chunks: Buffer[] | undefined, size: number): string {
+  if (chunks === undefined || size === 0) return '';
+  return decoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+}
+
 function toTransportError(error: unknown): TransportError {
   if (error instanceof TransportError) return error;
   const err = error as { code?: string; message?: string; cause?: { code?: string } };
   let code = err.code ?? err.cause?.code ?? 'TRANSPORT_ERROR';
   if (TIMEOUT_CODES.has(code)) code = 'TIMEOUT';
   if (code === 'ERR_BLOCKED_ADDRESS') code = 'BLOCKED_ADDRESS';
+  // undici's names for a closed connection and an unparseable answer, as stable codes.
+  else if (code === 'UND_ERR_SOCKET') code = 'ECONNRESET';
+  else if (code.startsWith('HPE_') || (error as Error).name === 'HTTPParserError') code = 'INVALID_RESPONSE';
   return new TransportError(code, err.message ?? String(error), { cause: error });
 }
