@@ -227,7 +227,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
     const outcome = await deliverer.deliver(job);
     report(outcome);
     return outcome;
-  });
+  }, report);
 
   function report(outcome: DeliveryResult): void {
     if (outcome.ok) logger.debug('webhook delivered', { ...outcome });

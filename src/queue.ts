@@ -21,13 +21,20 @@ export interface DeliveryJob {
 /** Runs one job to its final outcome (all attempts included). Provided by the dispatcher. */
 export type DeliveryWorker = (job: DeliveryJob) => Promise<DeliveryResult>;
 
+/** Takes a final outcome to `onDelivery` and the logger. Provided by the dispatcher. */
+export type DeliveryReporter = (result: DeliveryResult) => void;
+
 /**
  * The seam between `emit` and delivery. The default runs jobs in this process with a concurrency limit; a durable
  * queue (Redis, a database) can replace it without touching anything else.
  */
 export interface DeliveryQueue {
-  /** Called once by the dispatcher before the first job. */
-  start(worker: DeliveryWorker): void;
+  /**
+   * Called once by the dispatcher before the first job. The worker reports the outcomes it produces; a queue that
+   * ends a job itself, without the worker (refused when full, a crashed worker), passes that outcome to `report`
+   * so that `onDelivery` still sees every final outcome.
+   */
+  start(worker: DeliveryWorker, report?: DeliveryReporter): void;
   /** Resolves with the job's final outcome (or, for a durable queue, an outcome of `'queued'`). Never rejects. */
   enqueue(job: DeliveryJob): Promise<DeliveryResult>;
   /** Stops taking jobs and resolves when the jobs already taken are finished. */
@@ -69,6 +76,7 @@ export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
   const concurrency = positiveInteger('concurrency', options.concurrency, 64);
   const maxQueued = positiveInteger('maxQueued', options.maxQueued, 100_000);
   let worker: DeliveryWorker | undefined;
+  let report: DeliveryReporter | undefined;
   let running = 0;
   // A growable ring would be overkill: an array with a moving head, compacted now and then.
   let waiting: Waiting[] = [];
@@ -78,8 +86,17 @@ export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
   const run = (job: DeliveryJob, resolve: (result: DeliveryResult) => void) => {
     running++;
     (worker as DeliveryWorker)(job)
-      .then(resolve, (error: unknown) => resolve(crashed(job, error)))
+      .then(resolve, (error: unknown) => resolve(reported(crashed(job, error))))
       .finally(next);
+  };
+
+  const reported = (result: DeliveryResult): DeliveryResult => {
+    try {
+      report?.(result);
+    } catch {
+      // enqueue never rejects; a failing reporter is the dispatcher's to log.
+    }
+    return result;
   };
 
   const next = () => {
@@ -99,15 +116,16 @@ export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
   };
 
   return {
-    start(w) {
+    start(w, r) {
       worker = w;
+      report = r;
     },
     enqueue(job) {
       if (!worker) throw new Error('memoryQueue: start() was not called');
       return new Promise<DeliveryResult>((resolve) => {
         if (running < concurrency) run(job, resolve);
         else if (waiting.length - head < maxQueued) waiting.push({ job, resolve });
-        else resolve(queueFull(job, maxQueued));
+        else resolve(reported(queueFull(job, maxQueued)));
       });
     },
     close() {
