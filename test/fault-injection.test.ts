@@ -289,7 +289,10 @@ describe('N events x M misbehaving receivers', () => {
       });
       const history = (await dispatcher.deliveries.list(result.webhookId))
         .filter((a) => a.eventId === result.eventId)
-        .map((a) => `${a.attempt}: ${a.status ?? a.error?.code} ${a.error?.message ?? ''} ${a.durationMs.toFixed(0)}ms`);
+        .map(
+          (a) =>
+            `${a.attempt}: ${a.status ?? a.error?.code} ${a.error?.message ?? ''} ${a.durationMs.toFixed(0)}ms`,
+        );
       expect(summary({ ...result, code: result.error?.code }), `${c.name}\n${history.join('\n')}`).toEqual(
         summary({ ...c, outcome: c.ok ? 'delivered' : 'failed' }),
       );
@@ -403,10 +406,14 @@ describe('retry presets through the dispatcher', () => {
     return result!;
   }
 
-  it("retryOn 'server-errors' does not retry a 400 or a 429 but does retry a 503", async () => {
+  it("retryOn 'server-errors' does not retry a 400, a 429 or a redirect but does retry a 503", async () => {
     const serverErrors: RetryOptions = { retries: 2, retryOn: 'server-errors' };
     expect(await attemptsFor(status(400), serverErrors)).toMatchObject({ attempts: 1, status: 400 });
     expect(await attemptsFor(status(429), serverErrors)).toMatchObject({ attempts: 1, status: 429 });
+    expect(await attemptsFor(status(301, { location: '/x' }), serverErrors)).toMatchObject({
+      attempts: 1,
+      error: { code: 'REDIRECT' },
+    });
     expect(await attemptsFor(status(503), serverErrors)).toMatchObject({ attempts: 3, status: 503 });
   });
 
