@@ -21,8 +21,15 @@ export {
 export { memoryStore } from './memory-store.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
 export { createPolicyMatcher } from './policy/matcher.js';
-export type { DeliveryJob, DeliveryQueue, DeliveryWorker, MemoryQueueOptions } from './queue.js';
-export { memoryQueue } from './queue.js';
+export type {
+  DeliveryJob,
+  DeliveryQueue,
+  DeliveryReporter,
+  DeliveryWorker,
+  MemoryQueueOptions,
+} from './queue.js';
+// `unsentResult` is for DeliveryQueue implementations: the outcome of a job that was queued or refused.
+export { memoryQueue, unsentResult } from './queue.js';
 export type { AttemptOutcome, RetryOn, RetryOptions } from './retry.js';
 export { signPayload, verifySignature } from './sign.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './ssrf.js';

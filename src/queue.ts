@@ -1,5 +1,5 @@
 import { OptionsError } from './errors.js';
-import type { DeliveryResult, WebhookEvent } from './types.js';
+import type { DeliveryErrorCode, DeliveryResult, WebhookEvent } from './types.js';
 
 /**
  * One (event, webhook) delivery waiting to be sent. Everything in it is plain data, so a durable queue can
@@ -141,29 +141,36 @@ export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
   };
 }
 
-function queueFull(job: DeliveryJob, maxQueued: number): DeliveryResult {
-  return {
+/** The outcome of a job that ended without an HTTP attempt (`attempts: 0`). */
+export function unsentResult(
+  job: DeliveryJob,
+  outcome: 'failed' | 'queued',
+  error?: { code: DeliveryErrorCode; message: string },
+): DeliveryResult {
+  const result: DeliveryResult = {
     deliveryId: job.deliveryId,
     webhookId: job.webhookId,
     eventId: job.eventId,
     ok: false,
-    outcome: 'failed',
+    outcome,
     attempts: 0,
-    error: { code: 'QUEUE_FULL', message: `delivery queue is full (${maxQueued} waiting); not sent` },
     durationMs: 0,
   };
+  if (error) result.error = error;
+  return result;
+}
+
+function queueFull(job: DeliveryJob, maxQueued: number): DeliveryResult {
+  return unsentResult(job, 'failed', {
+    code: 'QUEUE_FULL',
+    message: `delivery queue is full (${maxQueued} waiting); not sent`,
+  });
 }
 
 /** A worker must not throw; if it does anyway the job still gets an outcome. */
 function crashed(job: DeliveryJob, error: unknown): DeliveryResult {
-  return {
-    deliveryId: job.deliveryId,
-    webhookId: job.webhookId,
-    eventId: job.eventId,
-    ok: false,
-    outcome: 'failed',
-    attempts: 0,
-    error: { code: 'TRANSPORT_ERROR', message: error instanceof Error ? error.message : String(error) },
-    durationMs: 0,
-  };
+  return unsentResult(job, 'failed', {
+    code: 'TRANSPORT_ERROR',
+    message: error instanceof Error ? error.message : String(error),
+  });
 }

@@ -165,6 +165,8 @@ export type DeliveryErrorCode =
   /** A durable queue could not persist the job (its store, e.g. Redis, refused or was unreachable); not sent. */
   | 'ENQUEUE_FAILED'
   | 'ABORTED'
+  /** The receiver answered something that is not HTTP. */
+  | 'INVALID_RESPONSE'
   | 'TRANSPORT_ERROR';
 
 export interface DeliveryError {

@@ -219,7 +219,12 @@ describe('bullmqQueue: emit', () => {
       connection: { host: '127.0.0.1', port: 1, enableOfflineQueue: false, retryStrategy: () => null },
       queueName: `deliveries-${randomUUID()}`,
     });
-    const dispatcher = createWebhookDispatcher({ queue, allowPrivateNetworks: true });
+    const reported: DeliveryResult[] = [];
+    const dispatcher = createWebhookDispatcher({
+      queue,
+      allowPrivateNetworks: true,
+      onDelivery: (r) => reported.push(r),
+    });
     cleanups.push(() => dispatcher.close());
     const hook = await dispatcher.webhooks.create({ url: 'http://127.0.0.1:9/hook' });
 
@@ -227,6 +232,8 @@ describe('bullmqQueue: emit', () => {
 
     expect(result).toMatchObject({ webhookId: hook.id, ok: false, outcome: 'failed', attempts: 0 });
     expect(result?.error?.code).toBe('ENQUEUE_FAILED');
+    // An outcome decided by the queue itself still reaches onDelivery.
+    expect(reported).toEqual([result]);
   });
 
   it('delivers dispatcher.test() at once from the emitting process and returns the real outcome', async () => {

@@ -1,4 +1,4 @@
-import type { DeliveryJob, DeliveryResult } from '../index.js';
+import { type DeliveryJob, type DeliveryResult, unsentResult } from '../index.js';
 
 /** The BullMQ job name of a delivery. */
 export const JOB_NAME = 'deliver';
@@ -35,28 +35,14 @@ export function fromJobData(data: DeliveryJobData): DeliveryJob {
 
 /** What `emit` resolves with for a job persisted in Redis: nothing is sent yet, so `ok` is false. */
 export function queuedResult(job: DeliveryJob): DeliveryResult {
-  return {
-    deliveryId: job.deliveryId,
-    webhookId: job.webhookId,
-    eventId: job.eventId,
-    ok: false,
-    outcome: 'queued',
-    attempts: 0,
-    durationMs: 0,
-  };
+  return unsentResult(job, 'queued');
 }
 
 /** Redis refused the job: it is not persisted and will not be sent unless the caller emits again. */
 export function enqueueFailedResult(job: DeliveryJob, error: unknown): DeliveryResult {
   const message = error instanceof Error ? error.message : String(error);
-  return {
-    deliveryId: job.deliveryId,
-    webhookId: job.webhookId,
-    eventId: job.eventId,
-    ok: false,
-    outcome: 'failed',
-    attempts: 0,
-    error: { code: 'ENQUEUE_FAILED', message: `the delivery could not be queued in Redis: ${message}` },
-    durationMs: 0,
-  };
+  return unsentResult(job, 'failed', {
+    code: 'ENQUEUE_FAILED',
+    message: `the delivery could not be queued in Redis: ${message}`,
+  });
 }

@@ -2,6 +2,7 @@ import { type ConnectionOptions, type JobsOptions, Queue, Worker } from 'bullmq'
 import {
   type DeliveryJob,
   type DeliveryQueue,
+  type DeliveryReporter,
   type DeliveryResult,
   type DeliveryWorker,
   type Logger,
@@ -160,6 +161,8 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
   let producer: Queue<DeliveryJobData, DeliveryResult> | undefined;
   let consumer: Worker<DeliveryJobData, DeliveryResult> | undefined;
   let deliverHere: DeliveryWorker | undefined;
+  /** Outcomes decided here (ENQUEUE_FAILED) still reach `onDelivery` through it. */
+  let report: DeliveryReporter | undefined;
   /** `dispatcher.test()` deliveries run in this process; `close()` waits for them. */
   const running = new Set<Promise<DeliveryResult>>();
 
@@ -175,8 +178,9 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
     readsStoreAtSendTime: true,
     name,
 
-    start(deliver) {
+    start(deliver, reporter) {
       deliverHere = deliver;
+      report = reporter;
       if (!workerOptions) return;
       consumer = new Worker<DeliveryJobData, DeliveryResult>(
         name,
@@ -224,7 +228,13 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
         () => queuedResult(job),
         (error: unknown) => {
           logError('webhook-dispatcher/bullmq: enqueue failed', error);
-          return enqueueFailedResult(job, error);
+          const result = enqueueFailedResult(job, error);
+          try {
+            report?.(result);
+          } catch {
+            // enqueue never rejects; a failing reporter is the dispatcher's to log.
+          }
+          return result;
         },
       );
     },
