@@ -30,14 +30,22 @@ export interface DelivererOptions {
   onLogError(error: unknown): void;
 }
 
+// The jobs of one emit share one eventBody and run back to back: remembering the last eventJson serializes it
+// once per emit instead of once per templated webhook.
+let lastEventBody: string | undefined;
+let lastEventJson = '';
+
 /** Renders the body of one delivery. Throws on a template failure. */
 export function renderBody(compiled: CompiledWebhook, job: Pick<DeliveryJob, 'event' | 'eventBody'>): string {
   if (!compiled.template) return job.eventBody;
-  const { id, name, url, tags } = compiled.webhook;
+  if (job.eventBody !== lastEventBody) {
+    lastEventJson = eventJsonOf(job.eventBody);
+    lastEventBody = job.eventBody;
+  }
   return compiled.template.render({
     event: job.event,
-    eventJson: eventJsonOf(job.eventBody),
-    webhook: { id, name, url, tags },
+    eventJson: lastEventJson,
+    webhook: compiled.templateWebhook,
   });
 }
 
@@ -165,9 +173,12 @@ export function createDeliverer(options: DelivererOptions) {
       return result(job, failed(0, 0, { code: 'ABORTED', message: abortReason }));
 
     let body: string;
+    let request: DeliveryRequest;
     try {
       body = renderBody(compiled, job);
+      request = buildRequest(compiled, job.deliveryId, body, unixSeconds(options.now()));
     } catch (error) {
+      // Save-time validation makes this unreachable for valid records; a failure still ends as an outcome.
       return result(job, failed(0, 0, { code: 'RENDER_FAILED', message: (error as Error).message }));
     }
     const bytes = Buffer.byteLength(body);
@@ -177,7 +188,6 @@ export function createDeliverer(options: DelivererOptions) {
     }
 
     const first = performance.now();
-    let request = buildRequest(compiled, job.deliveryId, body, unixSeconds(options.now()));
     for (let attempt = 1; ; attempt++) {
       if (attempt > 1 && compiled.webhook.signatureScheme !== 'launchdarkly' && compiled.webhook.secret) {
         // Standard Webhooks signs the timestamp of each attempt.
@@ -189,7 +199,12 @@ export function createDeliverer(options: DelivererOptions) {
       let error: DeliveryError | undefined;
       try {
         response = await send(request);
-        error = classify(response.status);
+        if (typeof response?.status !== 'number') {
+          error = { code: 'INVALID_RESPONSE', message: 'the transport resolved without a numeric status' };
+          response = undefined;
+        } else {
+          error = classify(response.status);
+        }
       } catch (caught) {
         const e = caught as TransportError;
         error = { code: e.code, message: e.message };

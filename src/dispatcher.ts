@@ -4,6 +4,7 @@ import { type DeliveryAttempt, type DeliveryLog, memoryDeliveryLog } from './del
 import { DispatcherClosedError, OptionsError, WebhookNotFoundError } from './errors.js';
 import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './event.js';
 import { memoryStore } from './memory-store.js';
+import { numberOption } from './options.js';
 import { DEFAULT_STATEMENTS } from './policy/defaults.js';
 import { type DeliveryJob, type DeliveryQueue, memoryQueue } from './queue.js';
 import { WebhookIndex } from './registry.js';
@@ -113,14 +114,6 @@ export interface WebhookDispatcher {
 
 const noop = () => {};
 
-function positive(field: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new OptionsError(field, `Expected \`${field}\` to be a positive number, got ${String(value)}`);
-  }
-  return value;
-}
-
 /** The deterministic `webhook-id` of a delivery: the same event sent to the same webhook keeps its id. */
 export function deliveryIdFor(eventId: string, webhookId: string): string {
   return `msg_${createHash('sha256').update(`${eventId}\n${webhookId}`).digest('base64url').slice(0, 24)}`;
@@ -136,11 +129,15 @@ export function deliveryIdFor(eventId: string, webhookId: string): string {
  */
 export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}): WebhookDispatcher {
   const store = options.store ?? memoryStore();
-  const timeoutMs = positive('timeoutMs', options.timeoutMs, 10_000);
-  const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes, 1_048_576);
+  const timeoutMs = numberOption('timeoutMs', options.timeoutMs, 10_000, { positive: true });
+  const maxBodyBytes = numberOption('maxBodyBytes', options.maxBodyBytes, 1_048_576, {
+    positive: true,
+    max: Number.MAX_SAFE_INTEGER,
+  });
   const now = options.now ?? Date.now;
-  const secretRotationMs =
-    options.secretRotationMs === 0 ? 0 : positive('secretRotationMs', options.secretRotationMs, 86_400_000);
+  const secretRotationMs = numberOption('secretRotationMs', options.secretRotationMs, 86_400_000, {
+    max: Number.MAX_SAFE_INTEGER,
+  });
   const logger: Logger = {
     debug: options.logger?.debug?.bind(options.logger) ?? noop,
     info: options.logger?.info?.bind(options.logger) ?? noop,
@@ -158,8 +155,15 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
   const queue =
     options.queue ?? memoryQueue({ concurrency: options.concurrency, maxQueued: options.maxQueued });
   const log = options.deliveryLog === false ? undefined : (options.deliveryLog ?? memoryDeliveryLog());
+  if (options.defaultStatements !== undefined && !Array.isArray(options.defaultStatements)) {
+    throw new OptionsError(
+      'defaultStatements',
+      'Expected `defaultStatements` to be an array of policy statements',
+    );
+  }
   const compileContext: CompileContext = {
     defaultPolicy: compilePolicy([...(options.defaultStatements ?? DEFAULT_STATEMENTS)], 'defaultStatements'),
+    addressPolicy,
     policies: new Map(),
   };
   const retry = createRetryPolicy(options.retry);
@@ -169,8 +173,14 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
   let loaded: Promise<void> | undefined;
   let closed = false;
 
-  const ensureLoaded = (): Promise<void> | undefined => {
-    if (loaded === undefined) loaded = reload();
+  const ensureLoaded = (): Promise<void> => {
+    if (loaded === undefined) {
+      loaded = reload();
+      // A store that failed once (a database restarting) is asked again next time, not held against us forever.
+      loaded.catch(() => {
+        loaded = undefined;
+      });
+    }
     return loaded;
   };
   let ready = false;
@@ -181,14 +191,18 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
       try {
         index.set(compileWebhook(webhook, seq++, compileContext));
       } catch (error) {
-        // A record written around the dispatcher may be invalid: it cannot match, and it is said so loudly.
-        logger.error('webhook-dispatcher: stored webhook is invalid and will not receive events', {
-          webhookId: webhook.id,
-          error: (error as Error).message,
-        });
+        invalidStored(webhook.id, error);
       }
     }
     ready = true;
+  }
+
+  /** A record written around the dispatcher may be invalid: it cannot match, and it is said so loudly. */
+  function invalidStored(webhookId: string, error: unknown): void {
+    say('error', 'webhook-dispatcher: stored webhook is invalid and will not receive events', {
+      webhookId,
+      error: (error as Error).message,
+    });
   }
 
   /** Send-time lookup of durable queues: the store is the truth, the index only caches compiled webhooks. */
@@ -205,10 +219,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
       index.set(compiled);
       return compiled;
     } catch (error) {
-      logger.error('webhook-dispatcher: stored webhook is invalid and will not receive events', {
-        webhookId: id,
-        error: (error as Error).message,
-      });
+      invalidStored(id, error);
       return undefined;
     }
   }
@@ -221,22 +232,30 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
     log,
     now,
     lookup: queue.readsStoreAtSendTime ? lookupInStore : (id) => index.get(id),
-    onLogError: (error) => logger.error('webhook-dispatcher: delivery log failed', { error: String(error) }),
+    onLogError: (error) => say('error', 'webhook-dispatcher: delivery log failed', { error: String(error) }),
   });
-  queue.start(async (job) => {
-    const outcome = await deliverer.deliver(job);
-    report(outcome);
-    return outcome;
-  }, report);
+  // The queue reports every final outcome, including those it decides itself (QUEUE_FULL, ABORTED after close).
+  queue.start(deliverer.deliver, report);
+
+  /** A logger that throws must not turn a delivered outcome into a failed one. */
+  function say(level: keyof Logger, message: string, meta: Record<string, unknown>): void {
+    try {
+      logger[level](message, meta);
+    } catch {
+      // Nothing sensible is left to tell it to.
+    }
+  }
 
   function report(outcome: DeliveryResult): void {
-    if (outcome.ok) logger.debug('webhook delivered', { ...outcome });
-    else logger.warn('webhook delivery failed', { ...outcome });
+    if (options.logger) {
+      if (outcome.ok) say('debug', 'webhook delivered', { ...outcome });
+      else say('warn', 'webhook delivery failed', { ...outcome });
+    }
     if (!options.onDelivery) return;
     try {
       options.onDelivery(outcome);
     } catch (error) {
-      logger.error('webhook-dispatcher: onDelivery threw', { error: String(error) });
+      say('error', 'webhook-dispatcher: onDelivery threw', { error: String(error) });
     }
   }
 
@@ -384,11 +403,16 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
           return Promise.reject(error);
         }
       }
-      return (ensureLoaded() as Promise<void>).then(() => dispatch(event));
+      return ensureLoaded().then(() => {
+        // close() may have been called while the store was being read.
+        assertOpen('emit');
+        return dispatch(event);
+      });
     },
     async test(id) {
       assertOpen('test');
       const compiled = await compiledOrThrow('test', id);
+      assertOpen('test');
       const event = sampleEventFor(compiled, now());
       const eventId = eventIdOf(event);
       return queue.enqueue({

@@ -1,4 +1,4 @@
-import { OptionsError } from './errors.js';
+import { numberOption } from './options.js';
 import type { DeliveryErrorCode, DeliveryResult, WebhookEvent } from './types.js';
 
 /**
@@ -30,14 +30,15 @@ export type DeliveryReporter = (result: DeliveryResult) => void;
  */
 export interface DeliveryQueue {
   /**
-   * Called once by the dispatcher before the first job. The worker reports the outcomes it produces; a queue that
-   * ends a job itself, without the worker (refused when full, a crashed worker), passes that outcome to `report`
-   * so that `onDelivery` still sees every final outcome.
+   * Called once by the dispatcher before the first job. The queue passes every FINAL outcome to `report` exactly
+   * once (so `onDelivery` sees it): those the worker returns and those the queue decides itself (refused when
+   * full or closed, a crashed worker). A durable queue that will run a job again does not report the interrupted
+   * attempt.
    */
-  start(worker: DeliveryWorker, report?: DeliveryReporter): void;
+  start(worker: DeliveryWorker, report: DeliveryReporter): void;
   /** Resolves with the job's final outcome (or, for a durable queue, an outcome of `'queued'`). Never rejects. */
   enqueue(job: DeliveryJob): Promise<DeliveryResult>;
-  /** Stops taking jobs and resolves when the jobs already taken are finished. */
+  /** Stops taking jobs (later ones end `ABORTED`) and resolves when the jobs already taken are finished. */
   close(): Promise<void>;
   /**
    * True for a queue whose jobs may be delivered by another process (a durable queue): the dispatcher then
@@ -63,21 +64,22 @@ interface Waiting {
   resolve: (result: DeliveryResult) => void;
 }
 
-function positiveInteger(field: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new OptionsError(field, `Expected \`${field}\` to be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
 /** The default in-memory delivery queue: bounded, with a concurrency limit. */
 export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
-  const concurrency = positiveInteger('concurrency', options.concurrency, 64);
-  const maxQueued = positiveInteger('maxQueued', options.maxQueued, 100_000);
+  const concurrency = numberOption('concurrency', options.concurrency, 64, {
+    positive: true,
+    integer: true,
+    max: 100_000,
+  });
+  const maxQueued = numberOption('maxQueued', options.maxQueued, 100_000, {
+    positive: true,
+    integer: true,
+    max: Number.MAX_SAFE_INTEGER,
+  });
   let worker: DeliveryWorker | undefined;
   let report: DeliveryReporter | undefined;
   let running = 0;
+  let closed = false;
   // A growable ring would be overkill: an array with a moving head, compacted now and then.
   let waiting: Waiting[] = [];
   let head = 0;
@@ -86,7 +88,10 @@ export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
   const run = (job: DeliveryJob, resolve: (result: DeliveryResult) => void) => {
     running++;
     (worker as DeliveryWorker)(job)
-      .then(resolve, (error: unknown) => resolve(reported(crashed(job, error))))
+      .then(
+        (result) => resolve(reported(result)),
+        (error: unknown) => resolve(reported(crashed(job, error))),
+      )
       .finally(next);
   };
 
@@ -122,6 +127,10 @@ export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
     },
     enqueue(job) {
       if (!worker) throw new Error('memoryQueue: start() was not called');
+      if (closed) {
+        const message = 'the delivery queue is closed; not sent';
+        return Promise.resolve(reported(unsentResult(job, 'failed', { code: 'ABORTED', message })));
+      }
       return new Promise<DeliveryResult>((resolve) => {
         if (running < concurrency) run(job, resolve);
         else if (waiting.length - head < maxQueued) waiting.push({ job, resolve });
@@ -129,6 +138,7 @@ export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
       });
     },
     close() {
+      closed = true;
       if (running === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const previous = idle;

@@ -1,4 +1,5 @@
 import { OptionsError } from './errors.js';
+import { numberOption } from './options.js';
 
 /** What an attempt ended with, as the retry policy sees it. */
 export interface AttemptOutcome {
@@ -46,14 +47,6 @@ export interface RetryPolicy {
 
 const NOT_RETRIED_STATUSES = new Set([410]);
 
-function nonNegative(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new OptionsError(field, `Expected \`${field}\` to be a non-negative number, got ${String(value)}`);
-  }
-  return value;
-}
-
 /** Normalizes `retry: number | RetryOptions` into a policy. */
 export function createRetryPolicy(
   option: number | RetryOptions | undefined,
@@ -63,16 +56,11 @@ export function createRetryPolicy(
   if (typeof options !== 'object') {
     throw new OptionsError('retry', `Expected \`retry\` to be a number or an object, got ${typeof options}`);
   }
-  const retries = nonNegative('retry.retries', options.retries, 1);
-  if (!Number.isInteger(retries)) {
-    throw new OptionsError('retry.retries', `Expected \`retry.retries\` to be an integer, got ${retries}`);
-  }
-  const delayMs = nonNegative('retry.delayMs', options.delayMs, 1000);
-  const maxDelayMs = nonNegative('retry.maxDelayMs', options.maxDelayMs, 30_000);
-  const jitter = nonNegative('retry.jitter', options.jitter, 0.2);
-  if (jitter > 1)
-    throw new OptionsError('retry.jitter', `Expected \`retry.jitter\` to be at most 1, got ${jitter}`);
-  const maxRetryAfterMs = nonNegative('retry.maxRetryAfterMs', options.maxRetryAfterMs, 60_000);
+  const retries = numberOption('retry.retries', options.retries, 1, { integer: true, max: 1000 });
+  const delayMs = numberOption('retry.delayMs', options.delayMs, 1000);
+  const maxDelayMs = numberOption('retry.maxDelayMs', options.maxDelayMs, 30_000);
+  const jitter = numberOption('retry.jitter', options.jitter, 0.2, { max: 1 });
+  const maxRetryAfterMs = numberOption('retry.maxRetryAfterMs', options.maxRetryAfterMs, 60_000);
   const respectRetryAfter = options.respectRetryAfter ?? true;
   const retryOn = options.retryOn ?? 'any';
 

@@ -53,6 +53,13 @@ const MAX_SECONDS = 1e11;
 const keyCache = new Map<string, Buffer>();
 const KEY_CACHE_LIMIT = 1024;
 
+/** True for a secret this library can sign with in the Standard Webhooks scheme: `whsec_` + non-empty base64. */
+export function isStandardWebhookSecret(secret: string): boolean {
+  if (!secret.startsWith(PREFIX)) return false;
+  const encoded = secret.slice(PREFIX.length);
+  return encoded.length > 0 && encoded.length % 4 !== 1 && BASE64.test(encoded);
+}
+
 function decodeSecret(method: string, secret: unknown): Buffer | Uint8Array {
   if (secret instanceof Uint8Array) {
     if (secret.byteLength === 0)

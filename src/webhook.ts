@@ -5,8 +5,8 @@ import { policyIndexKeys } from './policy/index-keys.js';
 import { createPolicyMatcher } from './policy/matcher.js';
 import { generateSecret } from './sign.js';
 import { type AddressPolicy, checkUrl } from './ssrf.js';
-import { generateStandardSecret } from './standard-webhooks.js';
-import { type CompiledTemplate, compileTemplate } from './template.js';
+import { generateStandardSecret, isStandardWebhookSecret } from './standard-webhooks.js';
+import { type CompiledTemplate, compileTemplate, type TemplateWebhook } from './template.js';
 import type {
   PolicyAccess,
   SignatureScheme,
@@ -84,6 +84,10 @@ export function buildWebhook(
   const has = (key: keyof WebhookInput) => patch[key] !== undefined && patch[key] !== null;
   const cleared = (key: keyof WebhookInput) => (patch as Record<string, unknown>)[key] === null;
 
+  for (const required of ['url', 'on'] as const) {
+    if (cleared(required))
+      throw invalid(required, required === 'url' ? 'an absolute http(s) URL' : 'a boolean', null);
+  }
   const urlValue = has('url') ? patch.url : existing?.url;
   if (typeof urlValue !== 'string') throw invalid('url', 'an absolute http(s) URL', urlValue);
   const url = checkUrl(urlValue, context.addressPolicy, 'url').href;
@@ -122,7 +126,7 @@ export function buildWebhook(
     if (!SCHEMES.includes(scheme)) throw invalid('signatureScheme', `one of ${SCHEMES.join(', ')}`, scheme);
     webhook.signatureScheme = scheme;
   }
-  applySecret(webhook, patch, has('sign') || cleared('sign'), has('secret'), cleared('secret'));
+  applySecret(webhook, patch);
   rotateSecrets(webhook, existing, context.now, context.secretRotationMs ?? 0);
 
   if (cleared('statements') || (Array.isArray(patch.statements) && patch.statements.length === 0)) {
@@ -159,7 +163,10 @@ export function buildWebhook(
 /** Old secrets kept signing at most (Svix keeps 10). */
 const MAX_PREVIOUS_SECRETS = 10;
 
-/** Keeps a replaced secret signing for `rotationMs`; drops expired ones and all of them when signing stops. */
+/**
+ * Keeps a replaced secret signing for `rotationMs`; drops expired ones. Only the Standard Webhooks scheme can carry
+ * several signatures, so only its (valid `whsec_`) secrets are kept.
+ */
 function rotateSecrets(
   webhook: Webhook,
   existing: Webhook | undefined,
@@ -167,54 +174,62 @@ function rotateSecrets(
   rotationMs: number,
 ): void {
   delete webhook.previousSecrets;
-  if (webhook.secret === undefined) return;
+  if (webhook.secret === undefined || webhook.signatureScheme === 'launchdarkly') return;
   const nowMs = Date.parse(now);
   const kept = (existing?.previousSecrets ?? []).filter(
-    (old) => Date.parse(old.expiresAt) > nowMs && old.secret !== webhook.secret,
+    (old) =>
+      Date.parse(old.expiresAt) > nowMs &&
+      old.secret !== webhook.secret &&
+      isStandardWebhookSecret(old.secret),
   );
-  if (existing?.secret !== undefined && existing.secret !== webhook.secret && rotationMs > 0) {
-    kept.unshift({ secret: existing.secret, expiresAt: new Date(nowMs + rotationMs).toISOString() });
+  const old = existing?.secret;
+  if (old !== undefined && old !== webhook.secret && rotationMs > 0 && isStandardWebhookSecret(old)) {
+    kept.unshift({ secret: old, expiresAt: new Date(nowMs + rotationMs).toISOString() });
   }
   if (kept.length > 0) webhook.previousSecrets = kept.slice(0, MAX_PREVIOUS_SECRETS);
 }
 
-function applySecret(
-  webhook: Webhook,
-  patch: WebhookPatch,
-  signGiven: boolean,
-  secretGiven: boolean,
-  secretCleared: boolean,
-): void {
-  if (secretGiven) {
-    if (typeof patch.secret !== 'string' || patch.secret.length === 0) {
-      throw invalid('secret', 'a non-empty string', patch.secret);
-    }
-    if (patch.sign === false) {
-      throw new WebhookValidationError('sign', 'Expected `sign` not to be false when `secret` is given');
-    }
-    webhook.secret = patch.secret;
-  } else if (secretCleared) {
-    delete webhook.secret;
-  }
-  if (signGiven) {
-    if (patch.sign !== null && typeof patch.sign !== 'boolean')
-      throw invalid('sign', 'a boolean', patch.sign);
-    if (patch.sign === true && webhook.secret === undefined) {
-      webhook.secret =
-        webhook.signatureScheme === 'launchdarkly' ? generateSecret() : generateStandardSecret();
-    }
-    if (!patch.sign) delete webhook.secret;
-  }
-  if (
-    webhook.secret !== undefined &&
-    webhook.signatureScheme !== 'launchdarkly' &&
-    !webhook.secret.startsWith('whsec_')
-  ) {
+/** Whether `secret` can sign with `scheme`: any string for LaunchDarkly's, `whsec_` + base64 for the others. */
+function fitsScheme(secret: string, scheme: SignatureScheme): boolean {
+  return scheme === 'launchdarkly' || isStandardWebhookSecret(secret);
+}
+
+function assertSecretFits(webhook: Webhook): void {
+  if (webhook.secret !== undefined && !fitsScheme(webhook.secret, webhook.signatureScheme)) {
     throw new WebhookValidationError(
       'secret',
-      `Expected \`secret\` to be a Standard Webhooks secret ("whsec_" + base64) for signatureScheme "${webhook.signatureScheme}"`,
+      `Expected \`secret\` to be a Standard Webhooks secret ("whsec_" + base64) for signatureScheme "${webhook.signatureScheme}"; pass \`sign: true\` to generate one`,
     );
   }
+}
+
+/** `secret` wins; `secret: null` or `sign: false` remove it; `sign: true` generates one when none fits the scheme. */
+function applySecret(webhook: Webhook, patch: WebhookPatch): void {
+  const { sign, secret } = patch;
+  if (sign !== undefined && sign !== null && typeof sign !== 'boolean')
+    throw invalid('sign', 'a boolean', sign);
+  if (secret !== undefined && secret !== null) {
+    // The value is never echoed: it may be a real secret of the wrong type.
+    if (typeof secret !== 'string' || secret.length === 0) {
+      throw new WebhookValidationError(
+        'secret',
+        `Expected \`secret\` to be a non-empty string, got ${secret === '' ? 'an empty string' : `a value of type ${typeof secret}`}`,
+      );
+    }
+    if (sign === false) {
+      throw new WebhookValidationError('sign', 'Expected `sign` not to be false when `secret` is given');
+    }
+    webhook.secret = secret;
+  } else if (secret === null || sign === false) {
+    delete webhook.secret;
+  }
+  if (
+    sign === true &&
+    (webhook.secret === undefined || !fitsScheme(webhook.secret, webhook.signatureScheme))
+  ) {
+    webhook.secret = webhook.signatureScheme === 'launchdarkly' ? generateSecret() : generateStandardSecret();
+  }
+  assertSecretFits(webhook);
 }
 
 /** A compiled policy, shared by every webhook with the same statements. */
@@ -235,10 +250,14 @@ export interface CompiledWebhook {
   template: CompiledTemplate | undefined;
   /** The request headers every delivery of this webhook starts from. */
   headers: Readonly<Record<string, string>>;
+  /** `webhook` of the template context. */
+  templateWebhook: TemplateWebhook;
 }
 
 export interface CompileContext {
   defaultPolicy: CompiledPolicy;
+  /** Records read from a store are checked like saved ones: a row written around the dispatcher gets no pass. */
+  addressPolicy: AddressPolicy;
   /** Interned policies by their statements' JSON, so identical policies are evaluated once per emit. */
   policies: Map<string, CompiledPolicy>;
 }
@@ -249,6 +268,13 @@ export function compilePolicy(statements: Statement[], field: string): CompiledP
 }
 
 export function compileWebhook(webhook: Webhook, seq: number, context: CompileContext): CompiledWebhook {
+  checkUrl(webhook.url, context.addressPolicy, 'url');
+  validateContentType(webhook.contentType, 'contentType');
+  validateHeaders(webhook.headers, 'headers');
+  if (!SCHEMES.includes(webhook.signatureScheme)) {
+    throw invalid('signatureScheme', `one of ${SCHEMES.join(', ')}`, webhook.signatureScheme);
+  }
+  assertSecretFits(webhook);
   let policy: CompiledPolicy | undefined;
   if (webhook.statements) {
     const key = JSON.stringify(webhook.statements);
@@ -267,9 +293,11 @@ export function compileWebhook(webhook: Webhook, seq: number, context: CompileCo
     ...webhook.headers,
     'content-type': webhook.contentType,
   });
+  const { id, name, url, tags } = webhook;
   return {
     webhook: Object.freeze(structuredClone(webhook)),
     headers,
+    templateWebhook: Object.freeze({ id, name, url, tags: [...tags] }),
     seq,
     types: compileEventFilter(webhook.events, 'events'),
     policy,

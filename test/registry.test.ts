@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
 import { WebhookIndex } from '../src/registry.js';
+import { createAddressPolicy } from '../src/ssrf.js';
 import type { Webhook } from '../src/types.js';
 import { type CompileContext, compilePolicy, compileWebhook } from '../src/webhook.js';
 
 const context = (): CompileContext => ({
   defaultPolicy: compilePolicy([...DEFAULT_STATEMENTS], 'defaultStatements'),
+  addressPolicy: createAddressPolicy({ allowPrivateNetworks: true }),
   policies: new Map(),
 });
 

@@ -15,6 +15,7 @@ function compiled(input: Omit<WebhookInput, 'url'>): CompiledWebhook {
   );
   return compileWebhook(webhook, 0, {
     defaultPolicy: compilePolicy([...DEFAULT_STATEMENTS], 'defaultStatements'),
+    addressPolicy: createAddressPolicy({}),
     policies: new Map(),
   });
 }

@@ -240,7 +240,7 @@ describe('connect-time guard: host names that resolve to non-public addresses', 
 });
 
 describe('send-time guard on records that bypassed validation', () => {
-  it('refuses a blocked literal URL written straight into the store, without sending', async () => {
+  it('refuses a blocked literal URL written straight into the store: it never matches, and says so', async () => {
     const target = await receiver();
     const record: Webhook = {
       id: 'raw',
@@ -254,17 +254,15 @@ describe('send-time guard on records that bypassed validation', () => {
       createdAt: '2026-01-01T00:00:00.000Z',
       updatedAt: '2026-01-01T00:00:00.000Z',
     };
-    const dispatcher = dispatcherWith({ store: memoryStore([record]) });
-
-    const [result] = await dispatcher.emit(ldEvent());
-
-    expect(result).toMatchObject({
-      webhookId: 'raw',
-      ok: false,
-      attempts: 1,
-      error: { code: 'BLOCKED_ADDRESS' },
+    const errors: unknown[] = [];
+    const dispatcher = dispatcherWith({
+      store: memoryStore([record]),
+      logger: { error: (message: string, meta?: Record<string, unknown>) => errors.push({ message, ...meta }) },
     });
+
+    expect(await dispatcher.emit(ldEvent())).toEqual([]);
     expect(target.requests).toHaveLength(0);
+    expect(errors).toEqual([expect.objectContaining({ webhookId: 'raw', error: expect.stringMatching(/loopback/) })]);
   });
 });
 

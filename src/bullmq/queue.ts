@@ -166,6 +166,14 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
   /** `dispatcher.test()` deliveries run in this process; `close()` waits for them. */
   const running = new Set<Promise<DeliveryResult>>();
 
+  const reportOnce = (result: DeliveryResult) => {
+    try {
+      report?.(result);
+    } catch {
+      // enqueue and the processor never fail because of a reporter; it is the dispatcher's to log.
+    }
+  };
+
   const getProducer = () => {
     if (!producer) {
       producer = new Queue<DeliveryJobData, DeliveryResult>(name, base);
@@ -187,9 +195,11 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
         async (job) => {
           const result = await deliver(fromJobData(job.data));
           if (result.outcome === 'failed' && result.error?.code === 'ABORTED') {
-            // Closed with a deadline mid-delivery: not delivered, so the job must not complete.
+            // Closed with a deadline mid-delivery: not delivered, so the job must not complete (and this is not
+            // its final outcome: another worker delivers it).
             throw new DeliveryInterruptedError(result.error.message);
           }
+          reportOnce(result);
           return result;
         },
         { ...base, concurrency, lockDuration, stalledInterval, maxStalledCount },
@@ -208,7 +218,10 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
     enqueue(job: DeliveryJob): Promise<DeliveryResult> {
       if (job.test && deliverHere) {
         // `dispatcher.test()` answers with the real outcome, so it is delivered here and now, not queued.
-        const delivered = deliverHere(job);
+        const delivered = deliverHere(job).then((result) => {
+          reportOnce(result);
+          return result;
+        });
         running.add(delivered);
         const forget = () => running.delete(delivered);
         delivered.then(forget, forget);
@@ -229,11 +242,7 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
         (error: unknown) => {
           logError('webhook-dispatcher/bullmq: enqueue failed', error);
           const result = enqueueFailedResult(job, error);
-          try {
-            report?.(result);
-          } catch {
-            // enqueue never rejects; a failing reporter is the dispatcher's to log.
-          }
+          reportOnce(result);
           return result;
         },
       );
