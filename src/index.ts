@@ -4,7 +4,7 @@
 export type { DeliveryAttempt, DeliveryLog, MemoryDeliveryLogOptions } from './delivery-log.js';
 export { memoryDeliveryLog } from './delivery-log.js';
 export type { PreviewRequest, WebhookDispatcher, WebhookDispatcherOptions } from './dispatcher.js';
-export { createWebhookDispatcher } from './dispatcher.js';
+export { createWebhookDispatcher, deliveryIdFor } from './dispatcher.js';
 export type { WebhookErrorCode } from './errors.js';
 export {
   BlockedAddressError,
@@ -20,6 +20,7 @@ export {
 } from './errors.js';
 export { memoryStore } from './memory-store.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
+export type { PolicyMatcher, PolicyMatcherOptions } from './policy/matcher.js';
 export { createPolicyMatcher } from './policy/matcher.js';
 export type {
   DeliveryJob,
@@ -31,7 +32,7 @@ export type {
 // `unsentResult` is for DeliveryQueue implementations: the outcome of a job that was queued or refused.
 export { memoryQueue, unsentResult } from './queue.js';
 export type { AttemptOutcome, RetryOn, RetryOptions } from './retry.js';
-export { signPayload, verifySignature } from './sign.js';
+export { generateSecret, signPayload, verifySignature } from './sign.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './ssrf.js';
 export { classifyAddress, createAddressPolicy, guardedLookup } from './ssrf.js';
 export type {
