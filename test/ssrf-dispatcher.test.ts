@@ -257,12 +257,16 @@ describe('send-time guard on records that bypassed validation', () => {
     const errors: unknown[] = [];
     const dispatcher = dispatcherWith({
       store: memoryStore([record]),
-      logger: { error: (message: string, meta?: Record<string, unknown>) => errors.push({ message, ...meta }) },
+      logger: {
+        error: (message: string, meta?: Record<string, unknown>) => errors.push({ message, ...meta }),
+      },
     });
 
     expect(await dispatcher.emit(ldEvent())).toEqual([]);
     expect(target.requests).toHaveLength(0);
-    expect(errors).toEqual([expect.objectContaining({ webhookId: 'raw', error: expect.stringMatching(/loopback/) })]);
+    expect(errors).toEqual([
+      expect.objectContaining({ webhookId: 'raw', error: expect.stringMatching(/loopback/) }),
+    ]);
   });
 });
 
