@@ -11,6 +11,7 @@ import type {
   DeliveryResult,
   Transport,
   TransportResponse,
+  TransportSendOptions,
   Webhook,
 } from './types.js';
 import type { CompiledWebhook } from './webhook.js';
@@ -89,6 +90,21 @@ function result(
   return { deliveryId: job.deliveryId, webhookId: job.webhookId, eventId: job.eventId, ...fields };
 }
 
+/** The outcome of a delivered job, built in one step (it is made for every delivery). */
+function delivered(job: DeliveryJob, attempts: number, status: number | undefined, durationMs: number) {
+  const outcome: DeliveryResult = {
+    deliveryId: job.deliveryId,
+    webhookId: job.webhookId,
+    eventId: job.eventId,
+    ok: true,
+    outcome: 'delivered',
+    attempts,
+    status,
+    durationMs,
+  };
+  return outcome;
+}
+
 /**
  * Creates the worker that takes one job to its final outcome: look the webhook up, render, sign, send, retry.
  * It never throws: every failure becomes a `DeliveryResult`.
@@ -96,7 +112,7 @@ function result(
 export function createDeliverer(options: DelivererOptions) {
   const { transport, retry, timeoutMs, log } = options;
   /** Attempts and retry waits in flight, so `abortAll` can end them at a close deadline. */
-  const pending = new Set<(error: TransportError) => void>();
+  const pending = new Set<Interruptible>();
   let abortReason: string | undefined;
 
   const record = (attempt: DeliveryAttempt) => {
@@ -109,59 +125,42 @@ export function createDeliverer(options: DelivererOptions) {
     }
   };
 
+  // Deadlines are checked by one sweep timer while attempts are in flight, not by a timer per attempt: a timer per
+  // attempt cost more than the rest of the attempt's bookkeeping. An attempt ends between `timeoutMs` and
+  // `timeoutMs + sweepMs` after it started (transports that keep their own deadline, as httpTransport does, end
+  // sooner). Counting sweeps instead of reading a clock keeps it right under fake timers too.
+  const sweepMs = Math.min(1000, Math.max(1, Math.ceil(timeoutMs / 20)));
+  const sweepsPerTimeout = Math.ceil(timeoutMs / sweepMs);
+  let sweeps = 0;
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    sweeps++;
+    for (const item of pending) {
+      if (item instanceof Attempt && item.expiresAtSweep <= sweeps) item.expire();
+    }
+    sweeper = pending.size > 0 ? setTimeout(sweep, sweepMs) : undefined;
+  };
+
   const send = (request: DeliveryRequest): Promise<TransportResponse> =>
     new Promise<TransportResponse>((resolve, reject) => {
-      let controller: AbortController | undefined;
-      const fail = (error: TransportError) => {
-        clearTimeout(timer);
-        pending.delete(fail);
-        controller?.abort(error);
-        reject(error);
-      };
-      const timer = setTimeout(
-        () => fail(new TransportError('TIMEOUT', `no response within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      pending.add(fail);
-      // The signal is created only for transports that read it: an AbortController per attempt is not free.
-      const sendOptions = {
-        get signal() {
-          controller ??= new AbortController();
-          return controller.signal;
-        },
-        timeoutMs,
-      };
+      // The first sweep may come at once, so an attempt waits one sweep more than its timeout.
+      const attempt = new Attempt(timeoutMs, sweeps + sweepsPerTimeout + 1, pending, resolve, reject);
+      if (sweeper === undefined) sweeper = setTimeout(sweep, sweepMs);
       let sent: Promise<TransportResponse>;
       try {
-        sent = transport.send(request, sendOptions);
+        sent = transport.send(request, attempt);
       } catch (error) {
         sent = Promise.reject(error);
       }
       sent.then(
-        (response) => {
-          if (!pending.delete(fail)) return;
-          clearTimeout(timer);
-          resolve(response);
-        },
-        (error: unknown) => {
-          if (!pending.has(fail)) return;
-          fail(toTransportError(error));
-        },
+        (response) => attempt.succeed(response),
+        (error: unknown) => attempt.fail(toTransportError(error)),
       );
     });
 
   const wait = (ms: number) =>
     new Promise<void>((resolve, reject) => {
-      const fail = (error: TransportError) => {
-        clearTimeout(timer);
-        pending.delete(fail);
-        reject(error);
-      };
-      const timer = setTimeout(() => {
-        pending.delete(fail);
-        resolve();
-      }, ms);
-      pending.add(fail);
+      new RetryWait(ms, pending, resolve, reject);
     });
 
   async function deliver(job: DeliveryJob): Promise<DeliveryResult> {
@@ -181,10 +180,13 @@ export function createDeliverer(options: DelivererOptions) {
       // Save-time validation makes this unreachable for valid records; a failure still ends as an outcome.
       return result(job, failed(0, 0, { code: 'RENDER_FAILED', message: (error as Error).message }));
     }
-    const bytes = Buffer.byteLength(body);
-    if (bytes > options.maxBodyBytes) {
-      const message = `rendered body is ${bytes} bytes, over the ${options.maxBodyBytes}-byte limit; not sent`;
-      return result(job, failed(0, 0, { code: 'BODY_TOO_LARGE', message }));
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: most bodies are known to be under the limit without counting.
+    if (body.length * 3 > options.maxBodyBytes) {
+      const bytes = Buffer.byteLength(body);
+      if (bytes > options.maxBodyBytes) {
+        const message = `rendered body is ${bytes} bytes, over the ${options.maxBodyBytes}-byte limit; not sent`;
+        return result(job, failed(0, 0, { code: 'BODY_TOO_LARGE', message }));
+      }
     }
 
     const first = performance.now();
@@ -193,8 +195,8 @@ export function createDeliverer(options: DelivererOptions) {
         // Standard Webhooks signs the timestamp of each attempt.
         request = buildRequest(compiled, job.deliveryId, body, unixSeconds(options.now()));
       }
-      const startedAt = options.now();
-      const started = performance.now();
+      const startedAt = log ? options.now() : 0;
+      const started = attempt === 1 ? first : performance.now();
       let response: TransportResponse | undefined;
       let error: DeliveryError | undefined;
       try {
@@ -209,7 +211,8 @@ export function createDeliverer(options: DelivererOptions) {
         const e = caught as TransportError;
         error = { code: e.code, message: e.message };
       }
-      const durationMs = performance.now() - started;
+      const ended = performance.now();
+      const durationMs = ended - started;
       const ok = error === undefined;
       if (log) {
         record({
@@ -229,16 +232,8 @@ export function createDeliverer(options: DelivererOptions) {
           },
         });
       }
-      const total = performance.now() - first;
-      if (ok) {
-        return result(job, {
-          ok: true,
-          outcome: 'delivered',
-          attempts: attempt,
-          status: response?.status,
-          durationMs: total,
-        });
-      }
+      const total = ended - first;
+      if (ok) return delivered(job, attempt, response?.status, total);
       const failure = error as DeliveryError;
       const outcome = { attempt, status: response?.status, code: failure.code };
       if (FINAL_CODES.has(failure.code) || attempt > retry.retries || !retry.shouldRetry(outcome)) {
@@ -261,7 +256,7 @@ export function createDeliverer(options: DelivererOptions) {
     /** Ends every attempt and retry wait in flight, and every job after them, with an `ABORTED` failure. */
     abortAll(reason: string) {
       abortReason = reason;
-      for (const fail of [...pending]) fail(new TransportError('ABORTED', reason));
+      for (const item of [...pending]) item.fail(new TransportError('ABORTED', reason));
     },
   };
 }
@@ -307,4 +302,77 @@ function header(headers: TransportResponse['headers'], name: string): string | u
 
 function unixSeconds(ms: number): number {
   return Math.floor(ms / 1000);
+}
+
+/** Something in flight that a close deadline can end. */
+interface Interruptible {
+  fail(error: TransportError): void;
+}
+
+/**
+ * One attempt in flight, and the options object its transport gets. A class rather than closures and an object
+ * literal with a getter: this runs for every delivery. The `signal` is created on first read, since an
+ * AbortController per attempt is not free and most transports do not read it.
+ */
+class Attempt implements Interruptible, TransportSendOptions {
+  private controller: AbortController | undefined;
+
+  constructor(
+    readonly timeoutMs: number,
+    /** The sweep count at which the attempt has run out of time. */
+    readonly expiresAtSweep: number,
+    private readonly pending: Set<Interruptible>,
+    private readonly resolve: (response: TransportResponse) => void,
+    private readonly reject: (error: TransportError) => void,
+  ) {
+    pending.add(this);
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) this.controller = new AbortController();
+    return this.controller.signal;
+  }
+
+  succeed(response: TransportResponse): void {
+    if (this.pending.delete(this)) this.resolve(response);
+  }
+
+  fail(error: TransportError): void {
+    if (!this.pending.delete(this)) return;
+    this.controller?.abort(error);
+    this.reject(error);
+  }
+
+  expire(): void {
+    this.fail(new TransportError('TIMEOUT', `no response within ${this.timeoutMs} ms`));
+  }
+}
+
+/** The pause before a retry; a close deadline ends it early. */
+class RetryWait implements Interruptible {
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    ms: number,
+    private readonly pending: Set<Interruptible>,
+    private readonly resolve: () => void,
+    private readonly reject: (error: TransportError) => void,
+  ) {
+    this.timer = setTimeout(endWait, ms, this);
+    pending.add(this);
+  }
+
+  end(): void {
+    if (this.pending.delete(this)) this.resolve();
+  }
+
+  fail(error: TransportError): void {
+    if (!this.pending.delete(this)) return;
+    clearTimeout(this.timer);
+    this.reject(error);
+  }
+}
+
+function endWait(wait: RetryWait): void {
+  wait.end();
 }
