@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { buildRequest, createDeliverer, renderBody } from './deliver.js';
 import { type DeliveryAttempt, type DeliveryLog, memoryDeliveryLog } from './delivery-log.js';
 import { DispatcherClosedError, OptionsError, WebhookNotFoundError } from './errors.js';
@@ -113,10 +113,12 @@ export interface WebhookDispatcher {
 }
 
 const noop = () => {};
+const inArray = <T>(value: T): T[] => [value];
 
 /** The deterministic `webhook-id` of a delivery: the same event sent to the same webhook keeps its id. */
 export function deliveryIdFor(eventId: string, webhookId: string): string {
-  return `msg_${createHash('sha256').update(`${eventId}\n${webhookId}`).digest('base64url').slice(0, 24)}`;
+  // One-shot `hash` (no Hash object): this runs for every delivery.
+  return `msg_${hash('sha256', `${eventId}\n${webhookId}`, 'base64url').slice(0, 24)}`;
 }
 
 /**
@@ -296,12 +298,12 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
     compiled: CompiledWebhook,
     type: string | undefined,
     accesses: readonly PolicyAccess[],
-    memo: Map<object, boolean>,
+    memo: Map<object, boolean> | undefined,
   ): boolean {
     if (!compiled.webhook.on || !compiled.types.matches(type)) return false;
     const policy = compiled.policy;
     if (!policy) return true;
-    let allowed = memo.get(policy);
+    let allowed = memo?.get(policy);
     if (allowed === undefined) {
       allowed = false;
       for (const access of accesses) {
@@ -310,7 +312,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
           break;
         }
       }
-      memo.set(policy, allowed);
+      memo?.set(policy, allowed);
     }
     return allowed;
   }
@@ -318,11 +320,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
   function dispatch(event: WebhookEvent): Promise<DeliveryResult[]> {
     const type = typeof event.type === 'string' ? event.type : undefined;
     const accesses = accessesOf(event);
-    const memo = new Map<object, boolean>();
+    const candidates = index.candidates(type, accesses);
+    // Webhooks with the same statements share one compiled policy, evaluated once per emit.
+    const memo = candidates.length > 1 ? new Map<object, boolean>() : undefined;
     let eventId: string | undefined;
     let eventBody: string | undefined;
     const deliveries: Promise<DeliveryResult>[] = [];
-    for (const compiled of index.candidates(type, accesses)) {
+    for (const compiled of candidates) {
       if (!matches(compiled, type, accesses, memo)) continue;
       eventId ??= eventIdOf(event);
       eventBody ??= serializeEvent(event, 'emit');
@@ -336,7 +340,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
       };
       deliveries.push(queue.enqueue(job));
     }
-    return deliveries.length === 0 ? Promise.resolve([]) : Promise.all(deliveries);
+    if (deliveries.length === 0) return Promise.resolve([]);
+    return deliveries.length === 1
+      ? (deliveries[0] as Promise<DeliveryResult>).then(inArray)
+      : Promise.all(deliveries);
   }
 
   return {
