@@ -87,12 +87,17 @@ export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
 
   const run = (job: DeliveryJob, resolve: (result: DeliveryResult) => void) => {
     running++;
-    (worker as DeliveryWorker)(job)
-      .then(
-        (result) => resolve(reported(result)),
-        (error: unknown) => resolve(reported(crashed(job, error))),
-      )
-      .finally(next);
+    // Two callbacks rather than a `.finally` on top: one promise fewer per job.
+    (worker as DeliveryWorker)(job).then(
+      (result) => {
+        resolve(reported(result));
+        next();
+      },
+      (error: unknown) => {
+        resolve(reported(crashed(job, error)));
+        next();
+      },
+    );
   };
 
   const reported = (result: DeliveryResult): DeliveryResult => {
