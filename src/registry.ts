@@ -4,6 +4,8 @@ import type { CompiledWebhook } from './webhook.js';
 
 const ANY = '*';
 
+type Bucket = Map<string, CompiledWebhook>;
+
 /**
  * The in-memory index of compiled webhooks that `emit` matches against. Webhooks are bucketed by
  * (literal event type | any) x (literal resource scope such as `proj/p1` | any), so an emit looks only at the
@@ -11,8 +13,9 @@ const ANY = '*';
  */
 export class WebhookIndex {
   private readonly byId = new Map<string, CompiledWebhook>();
-  private readonly buckets = new Map<string, Map<string, CompiledWebhook>>();
-  private readonly keysById = new Map<string, string[]>();
+  /** type -> scope -> webhooks. Two levels, so a lookup hashes strings the event already holds. */
+  private readonly buckets = new Map<string, Map<string, Bucket>>();
+  private readonly keysById = new Map<string, [type: string, scope: string][]>();
 
   get size(): number {
     return this.byId.size;
@@ -27,17 +30,21 @@ export class WebhookIndex {
     const id = compiled.webhook.id;
     const types = compiled.types.literalTypes ?? [ANY];
     const scopes = compiled.policy?.indexKeys ?? [ANY];
-    const keys: string[] = [];
+    const keys: [string, string][] = [];
     for (const type of types) {
+      let byScope = this.buckets.get(type);
+      if (!byScope) {
+        byScope = new Map();
+        this.buckets.set(type, byScope);
+      }
       for (const scope of scopes) {
-        const key = `${type}\n${scope}`;
-        let bucket = this.buckets.get(key);
+        let bucket = byScope.get(scope);
         if (!bucket) {
           bucket = new Map();
-          this.buckets.set(key, bucket);
+          byScope.set(scope, bucket);
         }
         bucket.set(id, compiled);
-        keys.push(key);
+        keys.push([type, scope]);
       }
     }
     this.byId.set(id, compiled);
@@ -47,10 +54,13 @@ export class WebhookIndex {
   delete(id: string): void {
     const keys = this.keysById.get(id);
     if (!keys) return;
-    for (const key of keys) {
-      const bucket = this.buckets.get(key);
-      bucket?.delete(id);
-      if (bucket?.size === 0) this.buckets.delete(key);
+    for (const [type, scope] of keys) {
+      const byScope = this.buckets.get(type);
+      const bucket = byScope?.get(scope);
+      if (!byScope || !bucket) continue;
+      bucket.delete(id);
+      if (bucket.size === 0) byScope.delete(scope);
+      if (byScope.size === 0) this.buckets.delete(type);
     }
     this.keysById.delete(id);
     this.byId.delete(id);
@@ -64,23 +74,38 @@ export class WebhookIndex {
 
   /** Webhooks that could match an event of `type` with these accesses, in creation order. */
   candidates(type: string | undefined, accesses: readonly PolicyAccess[]): CompiledWebhook[] {
-    const scopes: string[] = [ANY];
-    for (const access of accesses) {
-      const scope = accessIndexKey(access.resource);
-      if (scope !== undefined && !scopes.includes(scope)) scopes.push(scope);
-    }
-    const hits: Map<string, CompiledWebhook>[] = [];
-    for (const t of type === undefined || type === ANY ? [ANY] : [type, ANY]) {
-      for (const scope of scopes) {
-        const bucket = this.buckets.get(`${t}\n${scope}`);
-        if (bucket) hits.push(bucket);
-      }
-    }
+    const hits: Bucket[] = [];
+    if (type !== undefined && type !== ANY) collect(this.buckets.get(type), accesses, hits);
+    collect(this.buckets.get(ANY), accesses, hits);
     if (hits.length === 0) return [];
-    if (hits.length === 1) return [...(hits[0] as Map<string, CompiledWebhook>).values()];
+    if (hits.length === 1) return Array.from((hits[0] as Bucket).values());
     // A webhook indexed under several scopes can sit in more than one of the buckets hit.
     const all = new Map<string, CompiledWebhook>();
     for (const bucket of hits) for (const [id, compiled] of bucket) all.set(id, compiled);
-    return [...all.values()].sort((a, b) => a.seq - b.seq);
+    return Array.from(all.values()).sort((a, b) => a.seq - b.seq);
   }
+}
+
+/** Adds the buckets of `byScope` that the accesses reach: the any-scope one and one per distinct access scope. */
+function collect(
+  byScope: Map<string, Bucket> | undefined,
+  accesses: readonly PolicyAccess[],
+  hits: Bucket[],
+) {
+  if (byScope === undefined) return;
+  const any = byScope.get(ANY);
+  if (any !== undefined) hits.push(any);
+  for (let i = 0; i < accesses.length; i++) {
+    const scope = accessIndexKey((accesses[i] as PolicyAccess).resource);
+    if (scope === undefined || scope === ANY || !isFirst(scope, accesses, i)) continue;
+    const bucket = byScope.get(scope);
+    if (bucket !== undefined) hits.push(bucket);
+  }
+}
+
+/** Whether no access before `i` has this scope (events seldom carry more than a few accesses). */
+function isFirst(scope: string, accesses: readonly PolicyAccess[], i: number): boolean {
+  for (let j = 0; j < i; j++)
+    if (accessIndexKey((accesses[j] as PolicyAccess).resource) === scope) return false;
+  return true;
 }
