@@ -1,31 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createWebhookDispatcher,
   type DeliveryAttempt,
   type DeliveryLog,
   type DeliveryResult,
   generateStandardSecret,
   memoryDeliveryLog,
-  type WebhookDispatcherOptions,
 } from '../src/index.js';
 import { ldEvent } from './helpers/events.js';
-import { type Responder, startReceiver } from './helpers/receiver.js';
-
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((x) => x.close()));
-});
-
-async function setup(respond?: Responder, options: WebhookDispatcherOptions = {}) {
-  const receiver = await startReceiver(respond);
-  const dispatcher = createWebhookDispatcher({
-    allowPrivateNetworks: true,
-    retry: { retries: 1, delayMs: 0 },
-    ...options,
-  });
-  open.push(dispatcher, receiver);
-  return { receiver, dispatcher };
-}
+import { setup } from './helpers/setup.js';
 
 function attempt(webhookId: string, n: number): DeliveryAttempt {
   return {

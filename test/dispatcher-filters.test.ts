@@ -1,12 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWebhookDispatcher, type Statement, type WebhookInput } from '../src/index.js';
 import { ldEvent, unleashEvent } from './helpers/events.js';
 import { startReceiver } from './helpers/receiver.js';
-
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((x) => x.close()));
-});
+import { open } from './helpers/setup.js';
 
 /** Registers the given webhooks and returns, for an event, the names of those it reached. */
 async function reach(webhooks: Record<string, Omit<WebhookInput, 'url'>>, options = {}) {

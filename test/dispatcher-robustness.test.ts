@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createWebhookDispatcher,
   type DeliveryRequest,
@@ -12,11 +12,7 @@ import {
   type WebhookStore,
 } from '../src/index.js';
 import { ldEvent } from './helpers/events.js';
-
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((x) => x.close()));
-});
+import { open } from './helpers/setup.js';
 
 /** A transport that records requests and answers from `answer` (200 by default). */
 function recorder(answer: (request: DeliveryRequest) => unknown = () => ({ status: 200 })) {

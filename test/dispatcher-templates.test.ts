@@ -1,6 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createWebhookDispatcher,
   TemplateError,
   verifySignature,
   verifyStandardWebhook,
@@ -11,23 +10,10 @@ import {
 } from '../src/index.js';
 import { VERSION } from '../src/version.js';
 import { ldEvent, unleashEvent } from './helpers/events.js';
-import { type ReceivedRequest, type Responder, startReceiver } from './helpers/receiver.js';
+import type { ReceivedRequest, Responder } from './helpers/receiver.js';
+import { setup as setupWith } from './helpers/setup.js';
 
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((x) => x.close()));
-});
-
-async function setup(options: WebhookDispatcherOptions = {}, respond?: Responder) {
-  const receiver = await startReceiver(respond);
-  const dispatcher = createWebhookDispatcher({
-    allowPrivateNetworks: true,
-    retry: { retries: 1, delayMs: 0 },
-    ...options,
-  });
-  open.push(dispatcher, receiver);
-  return { receiver, dispatcher };
-}
+const setup = (options: WebhookDispatcherOptions = {}, respond?: Responder) => setupWith(respond, options);
 
 /** Creates one webhook on a fresh dispatcher + receiver, emits `event`, returns what the receiver got. */
 async function deliver(input: Omit<WebhookInput, 'url'>, event: WebhookEvent) {

@@ -1,31 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createWebhookDispatcher,
-  type DeliveryResult,
-  verifySignature,
-  type WebhookDispatcher,
-  type WebhookDispatcherOptions,
-  WebhookError,
-} from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type DeliveryResult, verifySignature, type WebhookDispatcher, WebhookError } from '../src/index.js';
 import { VERSION } from '../src/version.js';
 import { ldEvent, unleashEvent } from './helpers/events.js';
-import { type Responder, startReceiver } from './helpers/receiver.js';
-
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((x) => x.close()));
-});
-
-async function setup(respond?: Responder, options: WebhookDispatcherOptions = {}) {
-  const receiver = await startReceiver(respond);
-  const dispatcher = createWebhookDispatcher({
-    allowPrivateNetworks: true,
-    retry: { retries: 1, delayMs: 0 },
-    ...options,
-  });
-  open.push(dispatcher, receiver);
-  return { receiver, dispatcher };
-}
+import { startReceiver } from './helpers/receiver.js';
+import { open, setup } from './helpers/setup.js';
 
 describe('delivery', () => {
   it('delivers a production LaunchDarkly event to a default webhook with a valid X-LD-Signature', async () => {

@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createWebhookDispatcher,
   type DeliveryResult,
@@ -14,11 +14,7 @@ import {
   WebhookError,
 } from '../src/index.js';
 import { ldEvent } from './helpers/events.js';
-
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((x) => x.close()));
-});
+import { open } from './helpers/setup.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Misbehaving receivers, all real servers on 127.0.0.1.

@@ -1,18 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createWebhookDispatcher,
-  generateStandardSecret,
-  verifySignature,
-  verifyStandardWebhook,
-  type WebhookDispatcherOptions,
-} from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { generateStandardSecret, verifySignature, verifyStandardWebhook } from '../src/index.js';
 import { ldEvent } from './helpers/events.js';
-import { type ReceivedRequest, type Responder, startReceiver } from './helpers/receiver.js';
-
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((x) => x.close()));
-});
+import type { ReceivedRequest } from './helpers/receiver.js';
+import { setup } from './helpers/setup.js';
 
 /** A clock the test moves by hand; starts at a whole second so timestamps are easy to reason about. */
 function manualClock(start = Date.UTC(2026, 0, 15, 12, 0, 0)) {
@@ -23,17 +13,6 @@ function manualClock(start = Date.UTC(2026, 0, 15, 12, 0, 0)) {
       t += ms;
     },
   };
-}
-
-async function setup(respond?: Responder, options: WebhookDispatcherOptions = {}) {
-  const receiver = await startReceiver(respond);
-  const dispatcher = createWebhookDispatcher({
-    allowPrivateNetworks: true,
-    retry: { retries: 1, delayMs: 0 },
-    ...options,
-  });
-  open.push(dispatcher, receiver);
-  return { receiver, dispatcher };
 }
 
 /** What a receiver would do: verify with the given secret(s) at the given time; the error code, or 'valid'. */

@@ -2,17 +2,13 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWebhookDispatcher, httpTransport, type Transport, TransportError } from '../src/index.js';
 import { ldEvent } from './helpers/events.js';
+import { open } from './helpers/setup.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url), 'utf8');
 const CA = fixture('ca.pem');
-
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((x) => x.close()));
-});
 
 interface HttpsReceiver {
   port: number;
