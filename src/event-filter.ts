@@ -1,5 +1,5 @@
 import { describe, WebhookValidationError } from './errors.js';
-import { compileGlob, type GlobTest, isMatchAll } from './policy/glob.js';
+import { compileGlobList, isMatchAll } from './policy/glob.js';
 
 /** A compiled `events` filter of a webhook. */
 export interface EventFilter {
@@ -33,9 +33,8 @@ export function compileEventFilter(events: readonly string[] | undefined, field 
       `Expected \`${field}\` to be an array of event types such as ["feature-created"], got ${describe(events)}.`,
     );
   }
-  const literals = new Set<string>();
-  const globs: GlobTest[] = [];
   let all = events.length === 0;
+  let literalOnly = true;
   for (let i = 0; i < events.length; i++) {
     const type: unknown = events[i];
     const path = `${field}[${i}]`;
@@ -55,29 +54,12 @@ export function compileEventFilter(events: readonly string[] | undefined, field 
       }
     }
     if (isMatchAll(type)) all = true;
-    else if (type.includes('*')) globs.push(compileGlob(type));
-    else literals.add(type);
+    else if (type.includes('*')) literalOnly = false;
   }
   if (all) return ALL_TYPES;
-
-  if (globs.length === 0) {
-    const literalTypes = Object.freeze([...literals]);
-    if (literals.size === 1) {
-      const only = literalTypes[0];
-      return Object.freeze({ matches: (type: string | undefined) => type === only, literalTypes });
-    }
-    return Object.freeze({
-      matches: (type: string | undefined) => typeof type === 'string' && literals.has(type),
-      literalTypes,
-    });
-  }
+  const test = compileGlobList(events);
   return Object.freeze({
-    matches(type: string | undefined): boolean {
-      if (typeof type !== 'string') return false;
-      if (literals.has(type)) return true;
-      for (const glob of globs) if (glob(type)) return true;
-      return false;
-    },
-    literalTypes: undefined,
+    matches: (type: string | undefined) => type !== undefined && test(type),
+    literalTypes: literalOnly ? Object.freeze([...new Set(events)]) : undefined,
   });
 }

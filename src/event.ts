@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidEventError } from './errors.js';
+import { InvalidEventError, kindOf } from './errors.js';
 import type { PolicyAccess, WebhookEvent } from './types.js';
 
 /** Checks the parts of an event the dispatcher reads; everything else is the host's business. */
@@ -26,12 +26,6 @@ export function assertEvent(event: unknown, method: string): asserts event is We
       }
     }
   }
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }
 
 /** `event.id ?? event._id`, else a generated UUID. */

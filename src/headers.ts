@@ -1,4 +1,4 @@
-import { describe, WebhookValidationError } from './errors.js';
+import { describe, isPlainObject, WebhookValidationError } from './errors.js';
 
 const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const TOKEN_RE = new RegExp(`^${TOKEN}$`);
@@ -80,12 +80,6 @@ export function validateContentType(value: unknown, field = 'contentType'): stri
     );
   }
   return trimmed;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
 }
 
 /**

@@ -1,13 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { OptionsError } from './errors.js';
+import { kindOf, OptionsError } from './errors.js';
 
 const HEX_SIGNATURE = /^(?:sha256=)?([\da-f]{64})$/i;
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : typeof value;
-}
 
 /** @internal Throws unless `body` is the raw body (string or bytes) and `secret` a non-empty string. */
 export function assertSigningInput(method: string, body: unknown, secret: unknown): void {

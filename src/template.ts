@@ -43,7 +43,8 @@ export interface CompiledTemplate {
 }
 
 const TAGS: Mustache.OpeningAndClosingTags = ['{{', '}}'];
-const ESCAPES: readonly TemplateEscape[] = ['json', 'html', 'none'];
+/** Every `templateEscape` value. */
+export const TEMPLATE_ESCAPES: readonly TemplateEscape[] = ['json', 'html', 'none'];
 
 // --- escaping ---------------------------------------------------------------------------------------
 
@@ -172,7 +173,7 @@ export function compileTemplate(source: string, options: CompileTemplateOptions)
   if (typeof source !== 'string') {
     throw new TemplateError(field, `Expected \`${field}\` to be a string, got ${describe(source)}.`);
   }
-  if (options.escape !== undefined && !ESCAPES.includes(options.escape)) {
+  if (options.escape !== undefined && !TEMPLATE_ESCAPES.includes(options.escape)) {
     throw new WebhookValidationError(
       'templateEscape',
       `Expected \`templateEscape\` to be one of 'json', 'html', 'none', got ${describe(options.escape)}.`,

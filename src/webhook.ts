@@ -6,7 +6,12 @@ import { createPolicyMatcher } from './policy/matcher.js';
 import { generateSecret } from './sign.js';
 import { type AddressPolicy, checkUrl } from './ssrf.js';
 import { generateStandardSecret, isStandardWebhookSecret } from './standard-webhooks.js';
-import { type CompiledTemplate, compileTemplate, type TemplateWebhook } from './template.js';
+import {
+  type CompiledTemplate,
+  compileTemplate,
+  TEMPLATE_ESCAPES,
+  type TemplateWebhook,
+} from './template.js';
 import type {
   PolicyAccess,
   SignatureScheme,
@@ -36,7 +41,6 @@ const FIELDS = new Set<string>([
 /** Sent as `User-Agent` unless a webhook sets its own. */
 export const USER_AGENT = `webhook-dispatcher/${VERSION}`;
 const SCHEMES: readonly SignatureScheme[] = ['launchdarkly', 'standard', 'both'];
-const ESCAPES: readonly TemplateEscape[] = ['json', 'html', 'none'];
 
 function invalid(field: string, expected: string, value: unknown): WebhookValidationError {
   return new WebhookValidationError(field, `Expected \`${field}\` to be ${expected}, got ${describe(value)}`);
@@ -144,8 +148,8 @@ export function buildWebhook(
       patch.contentType == null ? 'application/json' : validateContentType(patch.contentType, 'contentType');
   }
   if (has('templateEscape')) {
-    if (!ESCAPES.includes(patch.templateEscape as TemplateEscape)) {
-      throw invalid('templateEscape', `one of ${ESCAPES.join(', ')}`, patch.templateEscape);
+    if (!TEMPLATE_ESCAPES.includes(patch.templateEscape as TemplateEscape)) {
+      throw invalid('templateEscape', `one of ${TEMPLATE_ESCAPES.join(', ')}`, patch.templateEscape);
     }
     webhook.templateEscape = patch.templateEscape as TemplateEscape;
   }

@@ -42,3 +42,26 @@ export function isMatchAll(pattern: string): boolean {
   for (let i = 0; i < pattern.length; i++) if (pattern.charCodeAt(i) !== 42) return false;
   return true;
 }
+
+/** One test over a list of names and globs: a Set lookup for the literals, then the globs. */
+export function compileGlobList(patterns: readonly string[]): GlobTest {
+  if (patterns.some(isMatchAll)) return always;
+  const literals = new Set<string>();
+  const globs: GlobTest[] = [];
+  for (const pattern of patterns) {
+    if (pattern.includes('*')) globs.push(compileGlob(pattern));
+    else literals.add(pattern);
+  }
+  if (globs.length === 0) {
+    if (literals.size === 1) {
+      const [only] = literals;
+      return (name) => name === only;
+    }
+    return (name) => literals.has(name);
+  }
+  return (name) => {
+    if (literals.has(name)) return true;
+    for (const glob of globs) if (glob(name)) return true;
+    return false;
+  };
+}

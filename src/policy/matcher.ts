@@ -1,6 +1,6 @@
-import { describe, PolicyError } from '../errors.js';
+import { describe, isPlainObject, PolicyError } from '../errors.js';
 import type { PolicyAccess, Statement } from '../types.js';
-import { compileGlob, type GlobTest, isMatchAll } from './glob.js';
+import { compileGlob, compileGlobList, type GlobTest } from './glob.js';
 import {
   type ParsedResource,
   parseAccessResourceCached,
@@ -33,12 +33,6 @@ export interface ParsedStatement {
 }
 
 const STATEMENT_KEYS = new Set(['effect', 'actions', 'notActions', 'resources', 'notResources']);
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
 
 /** Picks exactly one of `name` / `notName`; `undefined` values count as absent. */
 function pickOne(
@@ -152,31 +146,6 @@ export function parseStatements(statements: unknown, field = 'statements'): Pars
   return parsed;
 }
 
-const always: GlobTest = () => true;
-
-/** One test over a list of names and globs: a Set lookup for the literals, then the globs. */
-function compileNames(patterns: readonly string[]): GlobTest {
-  if (patterns.some(isMatchAll)) return always;
-  const literals = new Set<string>();
-  const globs: GlobTest[] = [];
-  for (const pattern of patterns) {
-    if (pattern.includes('*')) globs.push(compileGlob(pattern));
-    else literals.add(pattern);
-  }
-  if (globs.length === 0) {
-    if (literals.size === 1) {
-      const [only] = literals;
-      return (name) => name === only;
-    }
-    return (name) => literals.has(name);
-  }
-  return (name) => {
-    if (literals.has(name)) return true;
-    for (const glob of globs) if (glob(name)) return true;
-    return false;
-  };
-}
-
 interface CompiledSegment {
   kind: string;
   /** `undefined`: a bare kind, which matches only a segment without a key. */
@@ -251,7 +220,7 @@ function compileResources(specifiers: readonly ParsedResource[]): ResourceTest {
 type StatementTest = (action: string, resource: ParsedResource) => boolean;
 
 function compileStatement(statement: ParsedStatement): StatementTest {
-  const action = compileNames(statement.actions);
+  const action = compileGlobList(statement.actions);
   const resource = compileResources(statement.resources);
   const negateActions = statement.negateActions;
   const negateResources = statement.negateResources;
