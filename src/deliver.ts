@@ -141,22 +141,20 @@ export function createDeliverer(options: DelivererOptions) {
     sweeper = pending.size > 0 ? setTimeout(sweep, sweepMs) : undefined;
   };
 
-  const send = (request: DeliveryRequest): Promise<TransportResponse> =>
-    new Promise<TransportResponse>((resolve, reject) => {
-      // The first sweep may come at once, so an attempt waits one sweep more than its timeout.
-      const attempt = new Attempt(timeoutMs, sweeps + sweepsPerTimeout + 1, pending, resolve, reject);
-      if (sweeper === undefined) sweeper = setTimeout(sweep, sweepMs);
-      let sent: Promise<TransportResponse>;
-      try {
-        sent = transport.send(request, attempt);
-      } catch (error) {
-        sent = Promise.reject(error);
-      }
-      sent.then(
-        (response) => attempt.succeed(response),
-        (error: unknown) => attempt.fail(toTransportError(error)),
-      );
-    });
+  /** Starts an attempt; its `outcome` settles with the transport's answer, or early at the deadline. */
+  const send = (request: DeliveryRequest): Attempt => {
+    // The first sweep may come at once, so an attempt waits one sweep more than its timeout.
+    const attempt = new Attempt(timeoutMs, sweeps + sweepsPerTimeout + 1, pending);
+    if (sweeper === undefined) sweeper = setTimeout(sweep, sweepMs);
+    let sent: Promise<TransportResponse>;
+    try {
+      sent = transport.send(request, attempt);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    attempt.follow(sent);
+    return attempt;
+  };
 
   const wait = (ms: number) =>
     new Promise<void>((resolve, reject) => {
@@ -200,7 +198,12 @@ export function createDeliverer(options: DelivererOptions) {
       let response: TransportResponse | undefined;
       let error: DeliveryError | undefined;
       try {
-        response = await send(request);
+        const sending = send(request);
+        try {
+          response = await sending.outcome;
+        } finally {
+          pending.delete(sending);
+        }
         if (typeof response?.status !== 'number') {
           error = { code: 'INVALID_RESPONSE', message: 'the transport resolved without a numeric status' };
           response = undefined;
@@ -208,7 +211,7 @@ export function createDeliverer(options: DelivererOptions) {
           error = classify(response.status);
         }
       } catch (caught) {
-        const e = caught as TransportError;
+        const e = toTransportError(caught);
         error = { code: e.code, message: e.message };
       }
       const ended = performance.now();
@@ -315,6 +318,10 @@ interface Interruptible {
  * AbortController per attempt is not free and most transports do not read it.
  */
 class Attempt implements Interruptible, TransportSendOptions {
+  /** Settles with the transport's answer, or is rejected at the deadline or a close deadline. */
+  readonly outcome: Promise<TransportResponse>;
+  private resolve!: (response: TransportResponse) => void;
+  private reject!: (error: unknown) => void;
   private controller: AbortController | undefined;
 
   constructor(
@@ -322,9 +329,11 @@ class Attempt implements Interruptible, TransportSendOptions {
     /** The sweep count at which the attempt has run out of time. */
     readonly expiresAtSweep: number,
     private readonly pending: Set<Interruptible>,
-    private readonly resolve: (response: TransportResponse) => void,
-    private readonly reject: (error: TransportError) => void,
   ) {
+    this.outcome = new Promise<TransportResponse>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
     pending.add(this);
   }
 
@@ -333,8 +342,9 @@ class Attempt implements Interruptible, TransportSendOptions {
     return this.controller.signal;
   }
 
-  succeed(response: TransportResponse): void {
-    if (this.pending.delete(this)) this.resolve(response);
+  /** Settles with `sent` unless the attempt ends first (settling a settled promise does nothing). */
+  follow(sent: Promise<TransportResponse>): void {
+    sent.then(this.resolve, this.reject);
   }
 
   fail(error: TransportError): void {
