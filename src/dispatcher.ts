@@ -171,6 +171,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
   const retry = createRetryPolicy(options.retry);
 
   const index = new WebhookIndex();
+  // Webhooks with the same statements share one compiled policy, evaluated once per emit: its decision is kept
+  // with the number of the emit that made it, in an entry made once per policy (not a map filled per emit).
+  const policyMemos = new WeakMap<object, { stamp: number; allowed: boolean }>();
+  let emitStamp = 0;
   let seq = 0;
   let loaded: Promise<void> | undefined;
   let closed = false;
@@ -298,22 +302,27 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
     compiled: CompiledWebhook,
     type: string | undefined,
     accesses: readonly PolicyAccess[],
-    memo: Map<object, boolean> | undefined,
+    stamp: number,
   ): boolean {
     if (!compiled.webhook.on || !compiled.types.matches(type)) return false;
     const policy = compiled.policy;
     if (!policy) return true;
-    let allowed = memo?.get(policy);
-    if (allowed === undefined) {
-      allowed = false;
-      for (const access of accesses) {
-        if (policy.allows(access)) {
-          allowed = true;
-          break;
-        }
-      }
-      memo?.set(policy, allowed);
+    let memo = policyMemos.get(policy);
+    if (memo === undefined) {
+      memo = { stamp: 0, allowed: false };
+      policyMemos.set(policy, memo);
+    } else if (memo.stamp === stamp) {
+      return memo.allowed;
     }
+    let allowed = false;
+    for (const access of accesses) {
+      if (policy.allows(access)) {
+        allowed = true;
+        break;
+      }
+    }
+    memo.stamp = stamp;
+    memo.allowed = allowed;
     return allowed;
   }
 
@@ -321,13 +330,12 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
     const type = typeof event.type === 'string' ? event.type : undefined;
     const accesses = accessesOf(event);
     const candidates = index.candidates(type, accesses);
-    // Webhooks with the same statements share one compiled policy, evaluated once per emit.
-    const memo = candidates.length > 1 ? new Map<object, boolean>() : undefined;
+    const stamp = ++emitStamp;
     let eventId: string | undefined;
     let eventBody: string | undefined;
     const deliveries: Promise<DeliveryResult>[] = [];
     for (const compiled of candidates) {
-      if (!matches(compiled, type, accesses, memo)) continue;
+      if (!matches(compiled, type, accesses, stamp)) continue;
       eventId ??= eventIdOf(event);
       eventBody ??= serializeEvent(event, 'emit');
       const webhookId = compiled.webhook.id;
