@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { isoTime } from '../src/deliver.js';
 import {
   createWebhookDispatcher,
   type DeliveryRequest,
@@ -156,5 +157,23 @@ describe('deliverer: body size limit', () => {
 
     expect(result).toMatchObject({ ok: true });
     expect(calls[0]!.request.body).toBe(body);
+  });
+});
+
+describe('isoTime', () => {
+  it('formats like Date#toISOString, whatever the order of the times it is given', () => {
+    const times = [
+      0, 1, 999, 1000, 1001, 59_999, 1.5, 1_700_000_000_123, 1_700_000_000_999, 1_700_000_001_000,
+    ];
+    for (let i = 0; i < 2000; i++) times.push(Math.floor(Math.random() * 253_402_300_800_000));
+    for (let i = 0; i < 2000; i++) times.push(1_700_000_000_000 + Math.floor(Math.random() * 5000));
+    for (const ms of times) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+  });
+
+  it('falls back to Date#toISOString outside years 1970-9999, and throws like it for an invalid time', () => {
+    for (const ms of [-1, -86_400_000, 253_402_300_800_000, 8.64e15]) {
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    }
+    expect(() => isoTime(Number.NaN)).toThrow(RangeError);
   });
 });
