@@ -16,7 +16,7 @@ import {
 import { createWebhookDispatcher, OptionsError, type WebhookDispatcher } from '../src/index.js';
 import type { DeliveryResult, Webhook, WebhookStore } from '../src/types.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
-import { ldEvent } from './helpers/events.js';
+import { ldEvent, webhookRecord } from './helpers/events.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
@@ -418,18 +418,8 @@ describe('createWebhookWorker', () => {
 });
 
 describe('redisStore', () => {
-  const webhook = (id: string, createdAt: string): Webhook => ({
-    id,
-    url: `https://example.com/${id}`,
-    on: true,
-    signatureScheme: 'launchdarkly',
-    events: [],
-    contentType: 'application/json',
-    headers: {},
-    tags: [],
-    createdAt,
-    updatedAt: createdAt,
-  });
+  const webhook = (id: string, createdAt: string): Webhook =>
+    webhookRecord({ id, url: `https://example.com/${id}`, createdAt, updatedAt: createdAt });
 
   it('keeps webhooks in one Redis hash: create, get, list in creation order, update, delete', async () => {
     const key = `${PREFIX}:${randomUUID()}:webhooks`;

@@ -11,7 +11,7 @@ import {
   type WebhookDispatcherOptions,
   type WebhookStore,
 } from '../src/index.js';
-import { ldEvent } from './helpers/events.js';
+import { ldEvent, webhookRecord } from './helpers/events.js';
 import { open } from './helpers/setup.js';
 
 /** A transport that records requests and answers from `answer` (200 by default). */
@@ -32,19 +32,7 @@ function dispatcherWith(options: WebhookDispatcherOptions) {
   return dispatcher;
 }
 
-const record = (fields: Partial<Webhook>): Webhook => ({
-  id: 'stored',
-  url: 'https://hooks.example.com/x',
-  on: true,
-  signatureScheme: 'launchdarkly',
-  events: [],
-  contentType: 'application/json',
-  headers: {},
-  tags: [],
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  ...fields,
-});
+const record = (fields: Partial<Webhook>) => webhookRecord({ url: 'https://hooks.example.com/x', ...fields });
 
 describe('secrets and signature schemes', () => {
   it('refuses a Standard Webhooks secret that is not whsec_ + base64 at save time', async () => {

@@ -4,6 +4,7 @@ import { WebhookIndex } from '../src/registry.js';
 import { createAddressPolicy } from '../src/ssrf.js';
 import type { Webhook } from '../src/types.js';
 import { type CompileContext, compilePolicy, compileWebhook } from '../src/webhook.js';
+import { webhookRecord } from './helpers/events.js';
 
 const context = (): CompileContext => ({
   defaultPolicy: compilePolicy([...DEFAULT_STATEMENTS], 'defaultStatements'),
@@ -11,21 +12,7 @@ const context = (): CompileContext => ({
   policies: new Map(),
 });
 
-function webhook(id: string, fields: Partial<Webhook> = {}): Webhook {
-  return {
-    id,
-    url: 'https://example.com/',
-    on: true,
-    signatureScheme: 'launchdarkly',
-    events: [],
-    contentType: 'application/json',
-    headers: {},
-    tags: [],
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    ...fields,
-  };
-}
+const webhook = (id: string, fields: Partial<Webhook> = {}) => webhookRecord({ id, ...fields });
 
 const access = (project: string) => [
   { action: 'updateOn', resource: `proj/${project}:env/production:flag/f` },

@@ -5,10 +5,9 @@ import {
   createWebhookDispatcher,
   httpTransport,
   memoryStore,
-  type Webhook,
   type WebhookDispatcherOptions,
 } from '../src/index.js';
-import { ldEvent } from './helpers/events.js';
+import { ldEvent, webhookRecord } from './helpers/events.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -242,18 +241,7 @@ describe('connect-time guard: host names that resolve to non-public addresses', 
 describe('send-time guard on records that bypassed validation', () => {
   it('refuses a blocked literal URL written straight into the store: it never matches, and says so', async () => {
     const target = await receiver();
-    const record: Webhook = {
-      id: 'raw',
-      url: `${target.url}/`,
-      on: true,
-      signatureScheme: 'launchdarkly',
-      events: [],
-      contentType: 'application/json',
-      headers: {},
-      tags: [],
-      createdAt: '2026-01-01T00:00:00.000Z',
-      updatedAt: '2026-01-01T00:00:00.000Z',
-    };
+    const record = webhookRecord({ id: 'raw', url: `${target.url}/` });
     const errors: unknown[] = [];
     const dispatcher = dispatcherWith({
       store: memoryStore([record]),

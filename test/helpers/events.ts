@@ -1,4 +1,4 @@
-import type { WebhookEvent } from '../../src/types.js';
+import type { Webhook, WebhookEvent } from '../../src/types.js';
 
 /** A LaunchDarkly change-history entry (reference/launchdarkly.md), in the given environment. */
 export function ldEvent(environment = 'production', overrides: Partial<WebhookEvent> = {}): WebhookEvent {
@@ -35,5 +35,22 @@ export function unleashEvent(overrides: Partial<WebhookEvent> = {}): WebhookEven
     project: 'test-project',
     environment: null,
     ...overrides,
+  };
+}
+
+/** A stored webhook record as a store holds it (written around the dispatcher, so not validated). */
+export function webhookRecord(fields: Partial<Webhook> = {}): Webhook {
+  return {
+    id: 'stored',
+    url: 'https://example.com/',
+    on: true,
+    signatureScheme: 'launchdarkly',
+    events: [],
+    contentType: 'application/json',
+    headers: {},
+    tags: [],
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    ...fields,
   };
 }
