@@ -185,7 +185,9 @@ async function httpSection() {
     `${formatNumber(Math.min(...rates[name]))}-${formatNumber(Math.max(...rates[name]))}`;
   notes.push(
     `HTTP: ${P.httpBlocks} interleaved blocks of ${P.httpBlockMs} ms per variant, concurrency ${CONCURRENCY}, ` +
-      'receiver in its own process; the table shows median rates and the median of per-block ratios. ' +
+      'receiver in its own process (node:http), 801-byte JSON bodies with X-LD-Signature; bare loop = undici ' +
+      "`request()` on a keep-alive Agent + `body.dump()`; fetch loop = Node's global `fetch` + `text()`. " +
+      'The table shows median rates and the median of per-block ratios. ' +
       `Range per block: bare ${spread('bare')}, log off ${spread('lean')}, default ${spread('defaults')}, ` +
       `fetch ${spread('fetch')} deliveries/s.`,
   );
