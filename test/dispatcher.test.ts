@@ -163,7 +163,7 @@ describe('delivery', () => {
     const [other] = await dispatcher.emit(ldEvent());
     expect(first!.deliveryId).toBe(second!.deliveryId);
     expect(other!.deliveryId).not.toBe(first!.deliveryId);
-    expect(first!.deliveryId).toMatch(/^msg_[\w-]{24}$/);
+    expect(first!.deliveryId).toBe(`msg_${first!.webhookId}_${event._id}`);
   });
 
   it('serializes Date values as ISO-8601', async () => {
@@ -335,5 +335,18 @@ describe('close', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(result).toMatchObject({ ok: false, attempts: 1 });
     expect(result!.error?.code).toBe('ABORTED');
+  });
+});
+
+describe('deliveryIdFor', () => {
+  it('reads plain ids as they are and hashes anything else into a header-safe id', async () => {
+    const { deliveryIdFor } = await import('../src/index.js');
+    expect(deliveryIdFor('27332', 'a1b2')).toBe('msg_a1b2_27332');
+    const odd = deliveryIdFor('evt 1\r\nX-Injected: 1', 'a1b2');
+    expect(odd).toMatch(/^msg_h\.[\w-]{24}$/);
+    expect(deliveryIdFor('evt 1\r\nX-Injected: 1', 'a1b2')).toBe(odd);
+    // The pair stays recoverable: a webhook id never contains "_", and the two forms never meet.
+    expect(deliveryIdFor('b_c', 'a')).not.toBe(deliveryIdFor('c', 'a_b'));
+    expect(deliveryIdFor('x', 'webhook_with_underscore')).toMatch(/^msg_h\./);
   });
 });
