@@ -4,7 +4,7 @@ import type { RetryPolicy } from './retry.js';
 import { signPayload } from './sign.js';
 import { signStandardWebhook, standardSignatureHeader } from './standard-webhooks.js';
 import { eventJsonOf } from './template.js';
-import { TransportError } from './transport/errors.js';
+import { TransportError, toTransportError } from './transport/errors.js';
 import type {
   DeliveryError,
   DeliveryRequest,
@@ -288,14 +288,6 @@ function failed(
   return status === undefined
     ? { ok: false, outcome: 'failed', attempts, error, durationMs }
     : { ok: false, outcome: 'failed', attempts, status, error, durationMs };
-}
-
-function toTransportError(error: unknown): TransportError {
-  if (error instanceof TransportError) return error;
-  const err = error as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof err?.code === 'string' ? err.code : 'TRANSPORT_ERROR';
-  const message = typeof err?.message === 'string' ? err.message : String(error);
-  return new TransportError(code, message, { cause: error });
 }
 
 function header(headers: TransportResponse['headers'], name: string): string | undefined {

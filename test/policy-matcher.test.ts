@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { PolicyError } from '../src/errors.js';
 import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
 import { createPolicyMatcher } from '../src/policy/matcher.js';
 import type { PolicyAccess, Statement } from '../src/types.js';
+import { thrown } from './helpers/thrown.js';
 
 const allowAll = (resources: string[]): Statement => ({ effect: 'allow', actions: ['*'], resources });
 const access = (resource: string, action = 'updateOn'): PolicyAccess => ({ action, resource });
-
-function thrown(fn: () => unknown): PolicyError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PolicyError);
-    return error as PolicyError;
-  }
-  throw new Error('expected a PolicyError');
-}
 
 describe('resource specifiers (the reference table)', () => {
   // [specifier, resource, allowed]

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PolicyError } from '../src/errors.js';
 import {
   parseAccessResource,
   parseAccessResourceCached,
   parseResourceSpecifier,
 } from '../src/policy/resource.js';
-
-function thrown(fn: () => unknown): PolicyError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PolicyError);
-    return error as PolicyError;
-  }
-  throw new Error('expected a PolicyError');
-}
+import { thrown } from './helpers/thrown.js';
 
 describe('parseResourceSpecifier', () => {
   it('splits a specifier into kind/key segments in chain order', () => {

@@ -4,7 +4,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { OptionsError } from '../errors.js';
 import { createAddressPolicy, guardedLookup } from '../ssrf.js';
 import type { DeliveryRequest, Transport, TransportResponse } from '../types.js';
-import { TransportError } from './errors.js';
+import { TransportError, toTransportError } from './errors.js';
 
 export interface HttpTransportOptions {
   /** Time to establish a connection (TCP + TLS). @default 5000 */
@@ -30,8 +30,6 @@ export interface HttpTransportOptions {
   /** Hosts (exact names) and CIDR ranges that are allowed even when private. */
   allowedHosts?: string[];
 }
-
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 function positive(field: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -235,16 +233,4 @@ const decoder = new TextDecoder();
 function decode(chunks: Buffer[] | undefined, size: number): string {
   if (chunks === undefined || size === 0) return '';
   return decoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-}
-
-function toTransportError(error: unknown): TransportError {
-  if (error instanceof TransportError) return error;
-  const err = error as { code?: string; message?: string; cause?: { code?: string } };
-  let code = err.code ?? err.cause?.code ?? 'TRANSPORT_ERROR';
-  if (TIMEOUT_CODES.has(code)) code = 'TIMEOUT';
-  if (code === 'ERR_BLOCKED_ADDRESS') code = 'BLOCKED_ADDRESS';
-  // undici's names for a closed connection and an unparseable answer, as stable codes.
-  else if (code === 'UND_ERR_SOCKET') code = 'ECONNRESET';
-  else if (code.startsWith('HPE_') || (error as Error).name === 'HTTPParserError') code = 'INVALID_RESPONSE';
-  return new TransportError(code, err.message ?? String(error), { cause: error });
 }
