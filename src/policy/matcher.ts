@@ -1,6 +1,6 @@
 import { describe, isPlainObject, PolicyError } from '../errors.js';
 import type { PolicyAccess, Statement } from '../types.js';
-import { compileGlob, compileGlobList, type GlobTest } from './glob.js';
+import { compileGlob, compileGlobList, type GlobTest, MAX_GLOB_LENGTH } from './glob.js';
 import {
   type ParsedResource,
   parseAccessResourceCached,
@@ -70,6 +70,12 @@ function parseAction(value: unknown, field: string): string {
     throw new PolicyError(
       field,
       `Expected \`${field}\` to be an action name or glob such as "updateOn" or "update*", got ${describe(value)}.`,
+    );
+  }
+  if (value.length > MAX_GLOB_LENGTH) {
+    throw new PolicyError(
+      field,
+      `Expected \`${field}\` to be an action name or glob of at most ${MAX_GLOB_LENGTH} characters, got ${value.length} characters.`,
     );
   }
   for (let i = 0; i < value.length; i++) {

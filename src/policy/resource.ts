@@ -230,14 +230,24 @@ function expectString(value: unknown, field: string, what: string): string {
   return value;
 }
 
+/** The longest resource specifier a policy statement may hold (`statements[i].resources[j]`). */
+export const MAX_SPECIFIER_LENGTH = 1024;
+
 /**
- * Parses a resource specifier of a policy statement: `kind/keyGlob;tagGlob,...:kind/keyGlob...`.
+ * Parses a resource specifier of a policy statement: `kind/keyGlob;tagGlob,...:kind/keyGlob...`, at most
+ * {@link MAX_SPECIFIER_LENGTH} characters.
  *
  * @param field Path named in errors, such as `statements[1].resources[0]`.
  * @throws {PolicyError} with the 0-based `position` of the first offending character.
  */
 export function parseResourceSpecifier(specifier: unknown, field = 'resource'): ParsedResource {
   const text = expectString(specifier, field, 'resource specifier');
+  if (text.length > MAX_SPECIFIER_LENGTH) {
+    throw new PolicyError(
+      field,
+      `Expected \`${field}\` to be a resource specifier of at most ${MAX_SPECIFIER_LENGTH} characters, got ${text.length} characters.`,
+    );
+  }
   const result = parse(text, true);
   if (isFailure(result)) throw toError(text, result, field, true);
   return result;
