@@ -34,7 +34,7 @@ describe('compileGlob', () => {
     ['a.b*', 'a.bc', true],
     ['a.b*', 'axbc', false],
     ['*-prod', '-prod', true],
-    // picomatch's dot-segment rule: `*` never produces a lone `.` or `..` (never a valid LaunchDarkly key).
+    // The dot-segment rule: `*` never produces a lone `.` or `..` (never a valid LaunchDarkly key).
     ['*.', '..', false],
     ['*.', 'a.', true],
     ['a*b*c', 'abc', true],
