@@ -402,7 +402,7 @@ class Delivery {
   /** The request of this attempt: the body is rendered once per delivery, the signature once per attempt. */
   private request(compiled: CompiledWebhook): DeliveryRequest {
     if (this.body === undefined) {
-      const body = renderBody(compiled, this.job);
+      const body = renderBody(compiled, this.job, this.options.maxBodyBytes);
       const over = bodyBytesOver(body, this.options.maxBodyBytes);
       if (over !== undefined) {
         throw Object.assign(
