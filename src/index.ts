@@ -49,7 +49,8 @@ export type {
 } from './queue.js';
 // `unsentResult` is for DeliveryQueue implementations: the outcome of a job that was queued or refused.
 export { memoryQueue, unsentResult } from './queue.js';
-export type { AttemptOutcome, RetryOn, RetryOptions } from './retry.js';
+export type { AttemptOutcome, RetryOn, RetryOptions, RetryPolicy, RetryPolicyContext } from './retry.js';
+export { SVIX_RETRY_SCHEDULE } from './retry.js';
 export { generateSecret, signPayload, verifySignature } from './sign.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './ssrf.js';
 export { classifyAddress, createAddressPolicy, guardedLookup } from './ssrf.js';
