@@ -1,8 +1,27 @@
 // The public API, listed explicitly. Internals (the webhook index, request building, compile steps) are left out
 // on purpose: they change without notice.
 
-export type { DeliveryAttempt, DeliveryLog, MemoryDeliveryLogOptions } from './delivery-log.js';
-export { memoryDeliveryLog } from './delivery-log.js';
+export type {
+  DeliveryAttempt,
+  DeliveryLog,
+  DeliveryLogStats,
+  DeliveryPage,
+  DeliveryQuery,
+  DeliveryRecord,
+  DeliveryStatus,
+  MemoryDeliveryLog,
+  MemoryDeliveryLogOptions,
+} from './delivery-log.js';
+// For DeliveryLog implementations (Redis, Postgres, your own): one query validation and one cursor format.
+export {
+  decodeDeliveryCursor,
+  encodeDeliveryCursor,
+  memoryDeliveryLog,
+  type NormalizedDeliveryQuery,
+  normalizeDeliveryAttempt,
+  normalizeDeliveryQuery,
+  requestForLog,
+} from './delivery-log.js';
 export type {
   EmitOptions,
   PreviewRequest,
