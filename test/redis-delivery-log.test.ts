@@ -79,11 +79,11 @@ describe('redisDeliveryLog', () => {
     const log = redisDeliveryLog({ client, prefix, perWebhook: 2 });
     for (let n = 1; n <= 4; n++) await log.record(attemptOf('w1', `d${n}`, n));
     expect(await client.exists(`${prefix}:d:d1`, `${prefix}:a:d1`, `${prefix}:d:d2`)).toBe(0);
-    expect(await client.zrange(`${prefix}:w:w1`, 0, -1)).toEqual(['d3', 'd4']);
+    expect(await client.zrange(`${prefix}:w:w1`, '0', '-1')).toEqual(['d3', 'd4']);
     // A delivery whose keys expired (or were evicted by Redis) is skipped and forgotten.
     await client.del(`${prefix}:d:d4`, `${prefix}:a:d4`);
     expect((await log.list('w1')).items.map((r) => r.deliveryId)).toEqual(['d3']);
-    expect(await client.zrange(`${prefix}:w:w1`, 0, -1)).toEqual(['d3']);
+    expect(await client.zrange(`${prefix}:w:w1`, '0', '-1')).toEqual(['d3']);
   });
 
   it('cuts bodies to maxBodyBytes and says so', async () => {
