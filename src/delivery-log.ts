@@ -242,13 +242,20 @@ function copyHeaders<T extends string | string[] | undefined>(
   headers: unknown,
 ): Record<string, T> | undefined {
   if (headers === null || typeof headers !== 'object') return undefined;
-  const copy: Record<string, T> = Object.create(null);
-  for (const [name, value] of Object.entries(headers)) {
-    if (Array.isArray(value)) copy[name] = value.map((v) => String(v)) as T;
-    else {
-      const s = text(value);
-      if (s !== undefined) copy[name] = s as T;
-    }
+  const source = headers as Record<string, unknown>;
+  const copy: Record<string, T> = {};
+  for (const name in source) {
+    if (!Object.hasOwn(source, name)) continue;
+    const value = source[name];
+    let kept: T | undefined;
+    if (typeof value === 'string') kept = value as T;
+    else if (Array.isArray(value)) kept = value.map((v) => String(v)) as T;
+    else kept = text(value) as T | undefined;
+    if (kept === undefined) continue;
+    // A header named __proto__ stays a header.
+    if (name === '__proto__')
+      Object.defineProperty(copy, name, { value: kept, enumerable: true, writable: true });
+    else copy[name] = kept;
   }
   return copy;
 }
@@ -349,7 +356,61 @@ function compareKey(ms: number, id: string, otherMs: number, otherId: string): n
   return id === otherId ? 0 : id < otherId ? -1 : 1;
 }
 
+/**
+ * Items in the order they were last written: `touch` and `oldest` in O(1) amortized. A queue with lazy deletion,
+ * not a Map re-inserted on every write: that leaves holes that every walk from the front steps over again.
+ */
+class WriteOrder<T extends { seq: number; live: boolean }> {
+  private items: (T | undefined)[] = [];
+  private seqs: number[] = [];
+  private head = 0;
+  private counter = 0;
+
+  /** Marks `item` as the most recently written; `live` is how many items are live in all. */
+  touch(item: T, live: number): void {
+    item.seq = ++this.counter;
+    this.items.push(item);
+    this.seqs.push(item.seq);
+    if (this.items.length - this.head > 2 * live + 1024) this.compact();
+  }
+
+  oldest(): T | undefined {
+    while (this.head < this.items.length) {
+      const item = this.items[this.head];
+      if (item?.live && item.seq === this.seqs[this.head]) return item;
+      this.items[this.head] = undefined;
+      this.head++;
+    }
+    return undefined;
+  }
+
+  private compact(): void {
+    const items: T[] = [];
+    const seqs: number[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i];
+      if (item?.live && item.seq === this.seqs[i]) {
+        items.push(item);
+        seqs.push(item.seq);
+      }
+    }
+    this.items = items;
+    this.seqs = seqs;
+    this.head = 0;
+  }
+}
+
+interface History {
+  webhookId: string;
+  /** In (createdAt, deliveryId) order. */
+  entries: Entry[];
+  seq: number;
+  live: boolean;
+}
+
 interface Entry {
+  seq: number;
+  live: boolean;
   deliveryId: string;
   webhookId: string;
   eventId: string;
@@ -394,10 +455,12 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
     throw new OptionsError('now', `Expected \`now\` to be a function, got ${describe(now)}`);
   }
 
-  /** Every delivery, least recently written first. */
+  /** Every delivery by id. */
   const records = new Map<string, Entry>();
-  /** Each webhook's deliveries in (createdAt, deliveryId) order; the map least recently written first. */
-  const histories = new Map<string, Entry[]>();
+  const recordOrder = new WriteOrder<Entry>();
+  /** Each webhook's deliveries. */
+  const histories = new Map<string, History>();
+  const historyOrder = new WriteOrder<History>();
   let bytes = 0;
   let attempts = 0;
 
@@ -421,14 +484,16 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
 
   const remove = (entry: Entry) => {
     records.delete(entry.deliveryId);
+    entry.live = false;
     bytes -= entry.bytes;
     attempts -= entry.attempts.length;
     const history = histories.get(entry.webhookId);
     if (!history) return;
-    const i = lowerBound(history, entry.createdMs, entry.deliveryId);
-    if (history[i] === entry) history.splice(i, 1);
-    if (history.length === 0) {
+    const i = lowerBound(history.entries, entry.createdMs, entry.deliveryId);
+    if (history.entries[i] === entry) history.entries.splice(i, 1);
+    if (history.entries.length === 0) {
       histories.delete(entry.webhookId);
+      history.live = false;
       bytes -= WEBHOOK_OVERHEAD + 2 * entry.webhookId.length;
     }
   };
@@ -437,10 +502,8 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
 
   /** Drops expired deliveries from the front (least recently written); a clock that went back is caught on read. */
   const expire = (t: number) => {
-    for (const entry of records.values()) {
-      if (!expired(entry, t)) break;
+    for (let entry = recordOrder.oldest(); entry && expired(entry, t); entry = recordOrder.oldest())
       remove(entry);
-    }
   };
 
   const statusOf = (entry: Entry): DeliveryStatus =>
@@ -469,8 +532,7 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
       expire(t);
       let entry = records.get(attempt.deliveryId);
       if (entry) {
-        records.delete(entry.deliveryId);
-        records.set(entry.deliveryId, entry);
+        recordOrder.touch(entry, records.size);
         // Retries send the same body: keep (and count) it once per delivery.
         const first = entry.attempts[0]?.request.body;
         const shared = first !== undefined && attempt.request.body === first;
@@ -498,15 +560,14 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
           attempts--;
         }
         const history = histories.get(entry.webhookId);
-        if (history) {
-          histories.delete(entry.webhookId);
-          histories.set(entry.webhookId, history);
-        }
+        if (history) historyOrder.touch(history, histories.size);
       } else {
         const parsed = Date.parse(attempt.startedAt);
         const createdMs = Number.isFinite(parsed) ? parsed : t;
         const size = attemptBytes(attempt, true);
         entry = {
+          seq: 0,
+          live: true,
           deliveryId: attempt.deliveryId,
           webhookId: attempt.webhookId,
           eventId: attempt.eventId,
@@ -520,28 +581,29 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
         if (attempt.tenant !== undefined) entry.tenant = attempt.tenant;
         if (attempt.eventType !== undefined) entry.eventType = attempt.eventType;
         let history = histories.get(attempt.webhookId);
-        if (history) histories.delete(attempt.webhookId);
-        else {
-          while (histories.size >= maxWebhooks) {
-            const [, oldest] = histories.entries().next().value as [string, Entry[]];
-            for (const e of oldest.slice()) remove(e);
+        if (!history) {
+          for (let oldest = historyOrder.oldest(); oldest && histories.size >= maxWebhooks; ) {
+            for (const e of oldest.entries.slice()) remove(e);
+            oldest = historyOrder.oldest();
           }
-          history = [];
+          history = { webhookId: attempt.webhookId, entries: [], seq: 0, live: true };
+          histories.set(attempt.webhookId, history);
           bytes += WEBHOOK_OVERHEAD + 2 * attempt.webhookId.length;
         }
-        histories.set(attempt.webhookId, history);
+        historyOrder.touch(history, histories.size);
         // Mostly an append: deliveries are recorded about in the order they were created.
-        const i = lowerBound(history, createdMs, entry.deliveryId);
-        history.splice(i, 0, entry);
+        const i = lowerBound(history.entries, createdMs, entry.deliveryId);
+        history.entries.splice(i, 0, entry);
         records.set(entry.deliveryId, entry);
+        recordOrder.touch(entry, records.size);
         bytes += entry.bytes;
         attempts++;
-        while (history.length > perWebhook) remove(history[0] as Entry);
+        while (history.entries.length > perWebhook) remove(history.entries[0] as Entry);
       }
       // The byte bound: the least recently written deliveries go first (a delivery bigger than maxBytes on its
       // own is not kept at all).
-      while (bytes > maxBytes && records.size > 0) {
-        remove(records.values().next().value as Entry);
+      for (let oldest = recordOrder.oldest(); oldest && bytes > maxBytes; oldest = recordOrder.oldest()) {
+        remove(oldest);
       }
     },
 
@@ -549,7 +611,7 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
       const q = normalizeDeliveryQuery(query);
       const t = clock();
       expire(t);
-      const history = histories.get(webhookId);
+      const history = histories.get(webhookId)?.entries;
       if (!history) return { items: [] };
       let end = q.untilMs === Number.POSITIVE_INFINITY ? history.length : lowerBound(history, q.untilMs, '');
       if (q.after) end = Math.min(end, lowerBound(history, q.after.ms, q.after.id));

@@ -35,6 +35,8 @@ async function attemptsOf(dispatcher: { deliveries: { list: DeliveryLog['list'] 
   return page.items.flatMap((d) => d.attempts);
 }
 
+const ids = (page: { items: DeliveryRecord[] }) => page.items.map((r) => r.deliveryId);
+
 /** A logger that keeps every call, to search them for secrets. */
 function recordingLogger() {
   const calls: { level: string; message: string; meta?: unknown }[] = [];
@@ -266,6 +268,27 @@ describe('memoryDeliveryLog', () => {
     // per character here, so the real size is about half the estimate). Generous: 4 x maxBytes.
     expect(grown).toBeLessThan(4 * maxBytes);
     expect(log).toBeDefined(); // keeps the log alive until the heap was measured
+  });
+
+  it('drops the least recently written deliveries first, also after many rewrites', async () => {
+    const log = memoryDeliveryLog({ perDelivery: 1 });
+    for (const id of ['a', 'b', 'c']) await log.record(attemptOf('w', id, 0));
+    // Thousands of rewrites of a and c (the write order is compacted along the way): b is the oldest written.
+    for (let n = 0; n < 3000; n++) await log.record({ ...attemptOf('w', n % 2 ? 'a' : 'c', 0), attempt: n });
+    const sized = memoryDeliveryLog({ perDelivery: 1, maxBytes: 3 * 4000 });
+    for (const id of ['a', 'b', 'c'])
+      await sized.record(attemptOf('w', id, 0, { response: { body: 'x'.repeat(1000) } }));
+    for (let n = 0; n < 3000; n++) {
+      await sized.record({
+        ...attemptOf('w', n % 2 ? 'a' : 'c', 0, { response: { body: 'x'.repeat(1000) } }),
+        attempt: n,
+      });
+    }
+    expect(sized.stats().deliveries).toBe(3);
+    await sized.record(attemptOf('w', 'd', 1, { response: { body: 'x'.repeat(1000) } }));
+    expect(await sized.get('b')).toBeUndefined();
+    expect(ids(await sized.list('w'))).toEqual(['d', 'c', 'a']);
+    expect(log.stats()).toMatchObject({ deliveries: 3, attempts: 3 });
   });
 
   it('drops a delivery bigger than maxBytes on its own rather than exceed the bound', async () => {
