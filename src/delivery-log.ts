@@ -350,6 +350,42 @@ function attemptBytes(a: DeliveryAttempt, countBody: boolean): number {
   return ATTEMPT_OVERHEAD + 2 * chars;
 }
 
+const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+const digits = (s: string, from: number, to: number) => {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = digit(s, i);
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return n;
+};
+
+/** Epoch ms of an ISO-8601 time; `YYYY-MM-DDTHH:mm:ss.sssZ` (what the dispatcher writes) without Date.parse. */
+export function parseIsoTime(text: string): number {
+  if (
+    text.length === 24 &&
+    text[4] === '-' &&
+    text[7] === '-' &&
+    text[10] === 'T' &&
+    text[13] === ':' &&
+    text[16] === ':' &&
+    text[19] === '.' &&
+    text[23] === 'Z'
+  ) {
+    const month = digits(text, 5, 7);
+    const day = digits(text, 8, 10);
+    const hour = digits(text, 11, 13);
+    const minute = digits(text, 14, 16);
+    const second = digits(text, 17, 19);
+    if (month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour <= 23 && minute <= 59 && second <= 59) {
+      const ms = Date.UTC(digits(text, 0, 4), month - 1, day, hour, minute, second, digits(text, 20, 23));
+      if (Number.isFinite(ms)) return ms;
+    }
+  }
+  return Date.parse(text);
+}
+
 /** Orders deliveries by (createdAt, deliveryId). */
 function compareKey(ms: number, id: string, otherMs: number, otherId: string): number {
   if (ms !== otherMs) return ms < otherMs ? -1 : 1;
@@ -489,8 +525,12 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
     attempts -= entry.attempts.length;
     const history = histories.get(entry.webhookId);
     if (!history) return;
-    const i = lowerBound(history.entries, entry.createdMs, entry.deliveryId);
-    if (history.entries[i] === entry) history.entries.splice(i, 1);
+    // The oldest goes most often: shift() is much cheaper than splice(0, 1).
+    if (history.entries[0] === entry) history.entries.shift();
+    else {
+      const i = lowerBound(history.entries, entry.createdMs, entry.deliveryId);
+      if (history.entries[i] === entry) history.entries.splice(i, 1);
+    }
     if (history.entries.length === 0) {
       histories.delete(entry.webhookId);
       history.live = false;
@@ -562,7 +602,7 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
         const history = histories.get(entry.webhookId);
         if (history) historyOrder.touch(history, histories.size);
       } else {
-        const parsed = Date.parse(attempt.startedAt);
+        const parsed = parseIsoTime(attempt.startedAt);
         const createdMs = Number.isFinite(parsed) ? parsed : t;
         const size = attemptBytes(attempt, true);
         entry = {
@@ -593,7 +633,8 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
         historyOrder.touch(history, histories.size);
         // Mostly an append: deliveries are recorded about in the order they were created.
         const i = lowerBound(history.entries, createdMs, entry.deliveryId);
-        history.entries.splice(i, 0, entry);
+        if (i === history.entries.length) history.entries.push(entry);
+        else history.entries.splice(i, 0, entry);
         records.set(entry.deliveryId, entry);
         recordOrder.touch(entry, records.size);
         bytes += entry.bytes;

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { truncateUtf8 } from '../src/delivery-log.js';
+import { parseIsoTime, truncateUtf8 } from '../src/delivery-log.js';
 import {
   type DeliveryAttempt,
   type DeliveryLog,
@@ -379,6 +379,24 @@ describe('requestForLog', () => {
       'bodyTruncated',
     );
     expect(requestForLog({ url: 'u', headers })).not.toHaveProperty('body');
+  });
+
+  it('reads ISO times as Date.parse does', () => {
+    for (const text of [
+      '2026-01-15T12:00:00.000Z',
+      '1970-01-01T00:00:00.000Z',
+      '2026-12-31T23:59:59.999Z',
+      '2024-02-29T10:20:30.456Z',
+      '2026-13-01T00:00:00.000Z',
+      '2026-02-30T00:00:00.000Z',
+      '2026-01-15T12:00:00Z',
+      '2026-01-15T12:00:00.000+02:00',
+      'Thu, 15 Jan 2026 12:00:00 GMT',
+      'x026-01-15T12:00:00.000Z',
+      'nonsense',
+    ]) {
+      expect(parseIsoTime(text), text).toEqual(Date.parse(text));
+    }
   });
 
   it('cuts UTF-8 on a character boundary', () => {

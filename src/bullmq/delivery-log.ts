@@ -1,3 +1,5 @@
+// A pure function (no class): a copy in this entry's bundle is harmless.
+import { parseIsoTime } from '../delivery-log.js';
 import {
   type DeliveryAttempt,
   type DeliveryLog,
@@ -277,7 +279,7 @@ export function redisDeliveryLog(options: RedisDeliveryLogOptions): DeliveryLog 
   return {
     async record(input) {
       const attempt = normalizeDeliveryAttempt(input, maxBodyBytes);
-      const parsed = Date.parse(attempt.startedAt);
+      const parsed = parseIsoTime(attempt.startedAt);
       const createdMs = Number.isFinite(parsed) ? parsed : Date.now();
       const createdAt = Number.isFinite(parsed) ? attempt.startedAt : new Date(createdMs).toISOString();
       const body = attempt.request.body;
@@ -330,7 +332,7 @@ export function redisDeliveryLog(options: RedisDeliveryLogOptions): DeliveryLog 
       }
       const last = items[items.length - 1];
       return Number(reply[0]) === 1 && last
-        ? { items, nextCursor: encodeDeliveryCursor(Date.parse(last.createdAt), last.deliveryId) }
+        ? { items, nextCursor: encodeDeliveryCursor(parseIsoTime(last.createdAt), last.deliveryId) }
         : { items };
     },
 
