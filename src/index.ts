@@ -5,11 +5,12 @@ export type { DeliveryAttempt, DeliveryLog, MemoryDeliveryLogOptions } from './d
 export { memoryDeliveryLog } from './delivery-log.js';
 export type { PreviewRequest, WebhookDispatcher, WebhookDispatcherOptions } from './dispatcher.js';
 export { createWebhookDispatcher, deliveryIdFor } from './dispatcher.js';
-export type { WebhookErrorCode } from './errors.js';
+export type { AnyWebhookErrorCode, WebhookErrorCode } from './errors.js';
 export {
   BlockedAddressError,
   DispatcherClosedError,
   InvalidEventError,
+  isWebhookError,
   OptionsError,
   PolicyError,
   SignatureVerificationError,
@@ -48,7 +49,7 @@ export {
   verifyStandardWebhook,
 } from './standard-webhooks.js';
 export type { TemplateContext, TemplateWebhook } from './template.js';
-export { TransportError } from './transport/errors.js';
+export { isTransportError, TransportError } from './transport/errors.js';
 export type { FetchTransportOptions } from './transport/fetch.js';
 export { fetchTransport } from './transport/fetch.js';
 export type { HttpTransportOptions } from './transport/http.js';
