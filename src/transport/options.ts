@@ -1,0 +1,23 @@
+import { describe, OptionsError } from '../errors.js';
+import { MAX_TIMER_MS } from '../options.js';
+import type { TransportSendOptions } from '../types.js';
+
+/** The attempt budget of a `send()` called without a usable `timeoutMs` (the dispatcher's default). */
+export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
+
+/** The attempt's budget: `timeoutMs` when it is a usable timer delay, the default otherwise. */
+export function sendTimeout(options: Partial<TransportSendOptions> | undefined): number {
+  const ms = options?.timeoutMs;
+  return typeof ms === 'number' && ms > 0 && ms <= MAX_TIMER_MS ? ms : DEFAULT_SEND_TIMEOUT_MS;
+}
+
+/** `allowPrivateNetworks` of a built-in transport: a boolean or absent (the guard on). */
+export function guardOption(value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new OptionsError(
+      'allowPrivateNetworks',
+      `Expected \`allowPrivateNetworks\` to be a boolean, got ${describe(value)}`,
+    );
+  }
+  return value === true;
+}
