@@ -132,6 +132,11 @@ export interface DeliveryRequest {
 /** What a transport resolves with. Any status is a resolution; only network-level failures reject. */
 export interface TransportResponse {
   status: number;
+  /**
+   * Response headers. The built-in transports return lower-case names with one string per header (repeated
+   * headers joined with `', '`, `set-cookie` values with `'\n'`); a custom transport may use any case and arrays:
+   * the dispatcher normalizes them the same way before reading `retry-after` or logging them.
+   */
   headers?: Record<string, string | string[] | undefined>;
   /** The start of the response body (transports cap it). */
   body?: string;
