@@ -39,10 +39,13 @@ const request = (url: string) => ({
   body: '{"a":1}',
 });
 const sendOptions = { signal: new AbortController().signal, timeoutMs: 1000 };
+// msw answers in-process: nothing connects anywhere, so these tests turn the guard (and its DNS lookup) off. The
+// guard itself is tested below with an injected resolver.
+const viaMsw = { allowPrivateNetworks: true };
 
 describe('fetchTransport', () => {
   it('looks up globalThis.fetch at call time, so msw intercepts it', async () => {
-    const transport = fetchTransport();
+    const transport = fetchTransport(viaMsw);
     const response = await transport.send(request('https://hooks.example.com/ok'), sendOptions);
     expect(response.status).toBe(200);
     expect(response.body).toBe('thanks');
@@ -50,19 +53,22 @@ describe('fetchTransport', () => {
   });
 
   it('does not follow redirects', async () => {
-    const response = await fetchTransport().send(request('https://hooks.example.com/moved'), sendOptions);
+    const response = await fetchTransport(viaMsw).send(
+      request('https://hooks.example.com/moved'),
+      sendOptions,
+    );
     expect(response.status).toBe(307);
     expect(received).toHaveLength(0);
   });
 
   it('turns a network error into a TransportError', async () => {
     await expect(
-      fetchTransport().send(request('https://hooks.example.com/down'), sendOptions),
+      fetchTransport(viaMsw).send(request('https://hooks.example.com/down'), sendOptions),
     ).rejects.toMatchObject({ name: 'TransportError' });
   });
 
   it('keeps only the start of a large response body', async () => {
-    const response = await fetchTransport({ maxResponseBytes: 10 }).send(
+    const response = await fetchTransport({ ...viaMsw, maxResponseBytes: 10 }).send(
       request('https://hooks.example.com/big'),
       sendOptions,
     );
@@ -72,6 +78,7 @@ describe('fetchTransport', () => {
   it('uses an injected fetch instead of the global one', async () => {
     const calls: string[] = [];
     const transport = fetchTransport({
+      allowPrivateNetworks: true,
       fetch: async (input) => {
         calls.push(String(input));
         return new Response(null, { status: 202 });
@@ -83,7 +90,7 @@ describe('fetchTransport', () => {
 
   it('delivers signed webhooks through the dispatcher, with one retry on 503', async () => {
     const dispatcher = createWebhookDispatcher({
-      transport: fetchTransport(),
+      transport: fetchTransport(viaMsw),
       retry: { retries: 1, delayMs: 0 },
     });
     await dispatcher.webhooks.create({ url: 'https://hooks.example.com/ok', secret: 'shh' });
