@@ -159,6 +159,11 @@ describe.each(TRANSPORTS)('%s: one code for one failure', (_name, factory) => {
     expect(result).toMatchObject({ status: 200, body: 'partial' });
   });
 
+  it('refuses a URL that does not parse with the same code from both', async () => {
+    const result = await outcome(make(factory).send(post('not a url'), sendOptions()));
+    expect(result).toMatchObject({ code: 'ERR_INVALID_URL' });
+  });
+
   it('does not follow a redirect: the 3xx is the answer', async () => {
     const server = await raw((socket) =>
       socket.end(

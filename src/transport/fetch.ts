@@ -70,7 +70,10 @@ export function fetchTransport(options: FetchTransportOptions = {}): Transport {
     allow: options.allowedHosts,
   });
   const send = async (request: DeliveryRequest, signal: AbortSignal): Promise<TransportResponse> => {
-    await checkResolvedHost(policy, hostOf(request.url), { lookup: options.lookup, signal });
+    // A URL that does not parse is left to fetch, so that the error (and its code) is fetch's own.
+    if (URL.canParse(request.url)) {
+      await checkResolvedHost(policy, new URL(request.url).hostname, { lookup: options.lookup, signal });
+    }
     const fetchFn = options.fetch ?? globalThis.fetch;
     const response = await fetchFn(request.url, {
       method: request.method,
@@ -97,11 +100,6 @@ export function fetchTransport(options: FetchTransportOptions = {}): Transport {
       }
     },
   };
-}
-
-function hostOf(url: string): string {
-  // A URL fetch would refuse is left to fetch, so that the error is fetch's own.
-  return URL.canParse(url) ? new URL(url).hostname : '';
 }
 
 /** The start of the body; a body cut short by the receiver keeps what arrived, running out of time does not. */
