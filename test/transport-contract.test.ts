@@ -221,6 +221,26 @@ describe.each(TRANSPORTS)('%s: the caller’s signal', (_name, factory) => {
     expect(await pending).toMatchObject({ code: 'ABORTED' });
   });
 
+  it('works for a wrapper that spreads the options, and for one that passes none or a bogus signal', async () => {
+    const server = await raw((socket) => socket.end(`${HEAD}Content-Length: 2\r\n\r\nok`));
+    const transport = make(factory);
+    const wrapper: Transport = { send: (request, options) => transport.send(request, { ...options }) };
+    const controller = new AbortController();
+    controller.abort(new TransportError('ABORTED', 'closing'));
+
+    expect(await outcome(wrapper.send(post(server.url), sendOptions(5000, controller.signal)))).toMatchObject(
+      {
+        code: 'ABORTED',
+      },
+    );
+    // @ts-expect-error a careless caller
+    expect(await outcome(transport.send(post(server.url)))).toMatchObject({ status: 200, body: 'ok' });
+    // @ts-expect-error a careless caller
+    expect(await outcome(transport.send(post(server.url), { signal: {}, timeoutMs: 'soon' }))).toMatchObject({
+      status: 200,
+    });
+  });
+
   it('leaves no listener on a signal shared by many attempts, whatever their outcome', async () => {
     const ok = await raw((socket) => socket.end(`${HEAD}Content-Length: 2\r\n\r\nok`));
     const reset = await raw((socket) => socket.resetAndDestroy());

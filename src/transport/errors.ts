@@ -22,6 +22,8 @@ export function isTransportError(value: unknown): value is TransportError {
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+// The pool was closed or destroyed under the request: another attempt through it cannot succeed.
+const CLOSED_CODES = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
 
 /**
  * Any failure of a transport as a `TransportError` with a stable code, the same for the same failure whichever
@@ -29,7 +31,8 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
  *
  * - the error's own string code, or its cause's (`ECONNREFUSED`, `ENOTFOUND`, TLS codes);
  * - undici's timeouts as `TIMEOUT`, a closed socket (`UND_ERR_SOCKET`) as `ECONNRESET`, an unparseable answer
- *   (`HPE_*`) as `INVALID_RESPONSE`, the SSRF guard's refusal as `BLOCKED_ADDRESS`;
+ *   (`HPE_*`) as `INVALID_RESPONSE`, the SSRF guard's refusal as `BLOCKED_ADDRESS`, a closed or destroyed pool
+ *   as `ABORTED`;
  * - an `AbortError` as `ABORTED` and a `TimeoutError` (`AbortSignal.timeout()`) as `TIMEOUT`;
  * - `TRANSPORT_ERROR` when there is no code at all.
  */
@@ -40,6 +43,7 @@ export function toTransportError(error: unknown): TransportError {
   const own = typeof err.code === 'string' ? err.code : typeof cause.code === 'string' ? cause.code : '';
   let code = own || 'TRANSPORT_ERROR';
   if (TIMEOUT_CODES.has(code)) code = 'TIMEOUT';
+  else if (CLOSED_CODES.has(code)) code = 'ABORTED';
   else if (code === 'ERR_BLOCKED_ADDRESS') code = 'BLOCKED_ADDRESS';
   else if (code === 'UND_ERR_SOCKET') code = 'ECONNRESET';
   else if (code.startsWith('HPE_') || err.name === 'HTTPParserError' || cause.name === 'HTTPParserError') {

@@ -4,7 +4,7 @@ import { checkResolvedHost, createAddressPolicy, type GuardedLookupOptions } fro
 import type { DeliveryRequest, Transport, TransportResponse, TransportSendOptions } from '../types.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
 import { normalizeHeaders } from './headers.js';
-import { guardOption, sendTimeout } from './options.js';
+import { guardOption, sendSignal, sendTimeout } from './options.js';
 import { readCapped } from './read-capped.js';
 
 export interface FetchTransportOptions {
@@ -128,7 +128,7 @@ class AttemptSignal {
 
   constructor(options: Partial<TransportSendOptions> | undefined) {
     const timeoutMs = sendTimeout(options);
-    this.caller = options?.signal;
+    this.caller = sendSignal(options);
     this.timer = setTimeout(expire, timeoutMs, this.controller, timeoutMs);
     if (this.caller?.aborted) this.onAbort();
     else this.caller?.addEventListener('abort', this.onAbort, { once: true });

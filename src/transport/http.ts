@@ -7,7 +7,7 @@ import { createAddressPolicy, guardedLookup } from '../ssrf.js';
 import type { DeliveryRequest, Transport, TransportResponse } from '../types.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
 import { normalizeHeaders } from './headers.js';
-import { guardOption, sendTimeout } from './options.js';
+import { guardOption, sendSignal, sendTimeout } from './options.js';
 
 export interface HttpTransportOptions {
   /** Time to establish a connection (TCP + TLS). @default 5000 */
@@ -109,7 +109,7 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
 
   return {
     send(request, sendOptions): Promise<TransportResponse> {
-      const signal = sendOptions?.signal;
+      const signal = sendSignal(sendOptions);
       if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
       const timeoutMs = sendTimeout(sendOptions);
       let to: Target;
@@ -127,7 +127,11 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
           timeoutMs,
           signal,
         );
-        agent.dispatch(dispatchOptions(to, request, timeoutMs), handler);
+        try {
+          agent.dispatch(dispatchOptions(to, request, timeoutMs), handler);
+        } catch (error) {
+          handler.refused(error);
+        }
       });
     },
     async close() {
@@ -250,6 +254,11 @@ class CappedResponseHandler implements Dispatcher.DispatchHandler {
       ),
     );
     this.controller?.abort(new HandlerAbort('deadline passed'));
+  }
+
+  /** Called when the pool refuses the request outright (it is closed, the request is malformed). */
+  refused(error: unknown): void {
+    if (!this.settled) this.fail(toTransportError(error));
   }
 
   /** Called when the caller's signal aborts. */

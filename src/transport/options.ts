@@ -11,6 +11,14 @@ export function sendTimeout(options: Partial<TransportSendOptions> | undefined):
   return typeof ms === 'number' && ms > 0 && ms <= MAX_TIMER_MS ? ms : DEFAULT_SEND_TIMEOUT_MS;
 }
 
+/** The caller's signal, when it is one (a wrapper may pass anything, or nothing). */
+export function sendSignal(options: Partial<TransportSendOptions> | undefined): AbortSignal | undefined {
+  const signal = options?.signal as Partial<AbortSignal> | undefined;
+  return typeof signal?.addEventListener === 'function' && typeof signal.removeEventListener === 'function'
+    ? (signal as AbortSignal)
+    : undefined;
+}
+
 /** `allowPrivateNetworks` of a built-in transport: a boolean or absent (the guard on). */
 export function guardOption(value: unknown): boolean {
   if (value !== undefined && typeof value !== 'boolean') {
