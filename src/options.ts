@@ -1,4 +1,4 @@
-import { describe, OptionsError } from './errors.js';
+import { OptionsError } from './errors.js';
 
 /** Longest delay setTimeout honours; a larger one fires at once, which would turn every timeout into a failure. */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -32,64 +32,55 @@ export function numberOption(
 }
 
 /**
- * Refuses option keys a factory does not know, so a typo fails at once instead of being ignored:
- * ``Unknown option `timeout` of httpTransport(); did you mean `connectTimeoutMs`? Known options: ...``.
- * `options` must be a plain object or undefined. `where` names the factory (`'httpTransport()'`); `path` prefixes
- * the field of a nested object (`'retry.'` gives `retry.limit`).
- *
- * @throws {OptionsError} naming the first unknown key (or `options` itself when it is not an object).
+ * Refuses keys that are not options, the way webhook fields are refused: ``Unknown option `retries` of
+ * createWebhookDispatcher(); did you mean `retry`?``. A typo must not silently fall back to a default.
  */
-export function assertKnownOptions(
-  options: unknown,
-  known: readonly string[],
-  where: string,
-  path = '',
-): void {
-  if (options === undefined) return;
-  const field = path === '' ? 'options' : path.replace(/\.$/, '');
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new OptionsError(
-      field,
-      `Expected \`${field}\` of ${where} to be an object, got ${describe(options)}`,
-    );
-  }
-  for (const key of Object.keys(options)) {
+export function assertKnownKeys(value: object, known: readonly string[], where: string): void {
+  for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
     const guess = closest(key, known);
+    const field = where.endsWith(')') ? key : `${where}.${key}`;
     throw new OptionsError(
-      `${path}${key}`,
-      `Unknown option \`${path}${key}\` of ${where}${guess === undefined ? '.' : `; did you mean \`${path}${guess}\`?`} Known options: ${known.join(', ')}`,
+      field,
+      `Unknown option \`${key}\` of ${where}${guess ? `; did you mean \`${guess}\`?` : `; known options: ${known.join(', ')}`}`,
     );
   }
 }
 
-/** The known name a typo most likely meant: one that contains it (or is contained), or is a few edits away. */
-function closest(typo: string, known: readonly string[]): string | undefined {
-  const lower = typo.toLowerCase();
+/**
+ * The known name nearest to `name`, if it is near enough to be a typo: case-insensitive edit distance, and a name
+ * that contains the typo or is contained in it (`timeout` -> `connectTimeoutMs`) counts as one edit away.
+ */
+export function closest(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestScore = Number.POSITIVE_INFINITY;
-  for (const name of known) {
-    const candidate = name.toLowerCase();
-    const distance = levenshtein(lower, candidate);
-    const contains = lower.length >= 4 && (candidate.includes(lower) || lower.includes(candidate));
-    const score = contains ? Math.min(distance, 1.5) : distance;
-    if (score <= Math.max(2, Math.ceil(lower.length * 0.4)) && score < bestScore) {
-      best = name;
-      bestScore = score;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  const lower = name.toLowerCase();
+  for (const candidate of known) {
+    const c = candidate.toLowerCase();
+    const contains = c.startsWith(lower) || lower.startsWith(c) || (lower.length >= 4 && c.includes(lower));
+    const d = contains ? 1 : editDistance(lower, c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
     }
   }
-  return best;
+  return best !== undefined && bestDistance <= Math.max(2, Math.ceil(name.length * 0.4)) ? best : undefined;
 }
 
-function levenshtein(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+function editDistance(a: string, b: string): number {
+  if (a.length > 64 || b.length > 64) return Number.POSITIVE_INFINITY;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + cost,
+      );
     }
     previous = current;
   }
-  return previous[b.length]!;
+  return previous[b.length] as number;
 }

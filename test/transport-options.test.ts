@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fetchTransport, httpTransport, OptionsError } from '../src/index.js';
-import { assertKnownOptions } from '../src/options.js';
+import { assertKnownKeys, closest } from '../src/options.js';
 
 /** The OptionsError `fn` throws; fails the test when it throws nothing or something else. */
 function refusal(fn: () => unknown): OptionsError {
@@ -18,10 +18,9 @@ describe('transport options: unknown keys are refused with a suggestion', () => 
     // @ts-expect-error a typo on purpose
     const error = refusal(() => httpTransport({ timeout: 5 }));
     expect(error).toMatchObject({ code: 'ERR_INVALID_OPTIONS', field: 'timeout' });
-    expect(error.message).toMatch(
-      /^Unknown option `timeout` of httpTransport\(\); did you mean `connectTimeoutMs`\?/,
+    expect(error.message).toBe(
+      'Unknown option `timeout` of httpTransport(); did you mean `connectTimeoutMs`?',
     );
-    expect(error.message).toContain('Known options: connectTimeoutMs, maxResponseBytes');
   });
 
   it('fetchTransport({ allowPrivateNetwork }) suggests `allowPrivateNetworks`', () => {
@@ -57,44 +56,39 @@ describe('transport options: unknown keys are refused with a suggestion', () => 
   });
 });
 
-describe('assertKnownOptions', () => {
+describe('assertKnownKeys and closest (the one unknown-key check, shared with the dispatcher)', () => {
   const DISPATCHER = ['store', 'transport', 'retry', 'timeoutMs', 'concurrency', 'allowPrivateNetworks'];
 
   it('suggests the option a typo most likely meant', () => {
-    const cases: [string, string][] = [
-      ['retries', 'retry'],
-      ['timeout', 'timeoutMs'],
-      ['Concurency', 'concurrency'],
-      ['allowPrivateNetwork', 'allowPrivateNetworks'],
+    const cases: [string, readonly string[], string][] = [
+      ['retries', DISPATCHER, 'retry'],
+      ['timeout', DISPATCHER, 'timeoutMs'],
+      ['Concurency', DISPATCHER, 'concurrency'],
+      ['allowPrivateNetwork', DISPATCHER, 'allowPrivateNetworks'],
+      ['timeout', ['connectTimeoutMs', 'maxResponseBytes', 'connections'], 'connectTimeoutMs'],
     ];
-    for (const [typo, meant] of cases) {
-      const error = refusal(() => assertKnownOptions({ [typo]: 1 }, DISPATCHER, 'createWebhookDispatcher()'));
-      expect(error.message, typo).toContain(`did you mean \`${meant}\`?`);
-    }
+    for (const [typo, known, meant] of cases) expect(closest(typo, known), typo).toBe(meant);
+    const error = refusal(() => assertKnownKeys({ retries: 3 }, DISPATCHER, 'createWebhookDispatcher()'));
+    expect(error.message).toBe(
+      'Unknown option `retries` of createWebhookDispatcher(); did you mean `retry`?',
+    );
   });
 
   it('lists the known options, without a guess, when nothing is close', () => {
-    const error = refusal(() =>
-      assertKnownOptions({ colour: 'red' }, DISPATCHER, 'createWebhookDispatcher()'),
-    );
+    expect(closest('colour', DISPATCHER)).toBeUndefined();
+    const error = refusal(() => assertKnownKeys({ colour: 'red' }, DISPATCHER, 'createWebhookDispatcher()'));
     expect(error.message).toBe(
-      `Unknown option \`colour\` of createWebhookDispatcher(). Known options: ${DISPATCHER.join(', ')}`,
+      `Unknown option \`colour\` of createWebhookDispatcher(); known options: ${DISPATCHER.join(', ')}`,
     );
   });
 
   it('names the field of a nested object with its path', () => {
-    const error = refusal(() =>
-      assertKnownOptions({ limit: 3 }, ['retries', 'delayMs'], 'createWebhookDispatcher()', 'retry.'),
-    );
+    const error = refusal(() => assertKnownKeys({ limit: 3 }, ['retries', 'delayMs'], 'retry'));
     expect(error.field).toBe('retry.limit');
-    expect(
-      refusal(() => assertKnownOptions(3, ['retries'], 'createWebhookDispatcher()', 'retry.')).message,
-    ).toBe('Expected `retry` of createWebhookDispatcher() to be an object, got 3');
   });
 
-  it('accepts known keys, undefined options and an empty object', () => {
-    expect(() => assertKnownOptions(undefined, DISPATCHER, 'x()')).not.toThrow();
-    expect(() => assertKnownOptions({}, DISPATCHER, 'x()')).not.toThrow();
-    expect(() => assertKnownOptions({ retry: 1, timeoutMs: undefined }, DISPATCHER, 'x()')).not.toThrow();
+  it('accepts known keys and an empty object', () => {
+    expect(() => assertKnownKeys({}, DISPATCHER, 'x()')).not.toThrow();
+    expect(() => assertKnownKeys({ retry: 1, timeoutMs: undefined }, DISPATCHER, 'x()')).not.toThrow();
   });
 });

@@ -1,10 +1,10 @@
 import { describe, OptionsError } from '../errors.js';
-import { assertKnownOptions, numberOption } from '../options.js';
+import { numberOption } from '../options.js';
 import { checkResolvedHost, createAddressPolicy, type GuardedLookupOptions } from '../ssrf.js';
 import type { DeliveryRequest, Transport, TransportResponse, TransportSendOptions } from '../types.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
 import { normalizeHeaders } from './headers.js';
-import { guardOption, sendSignal, sendTimeout } from './options.js';
+import { checkOptionKeys, guardOption, sendSignal, sendTimeout } from './options.js';
 import { readCapped } from './read-capped.js';
 
 export interface FetchTransportOptions {
@@ -59,7 +59,7 @@ function optionalFunction(field: string, value: unknown): void {
  * such as msw answers it).
  */
 export function fetchTransport(options: FetchTransportOptions = {}): Transport {
-  assertKnownOptions(options, KNOWN_OPTIONS, 'fetchTransport()');
+  checkOptionKeys(options, KNOWN_OPTIONS, 'fetchTransport()');
   optionalFunction('fetch', options.fetch);
   optionalFunction('lookup', options.lookup);
   const bytes = { positive: true, integer: true, max: Number.MAX_SAFE_INTEGER };

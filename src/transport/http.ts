@@ -2,12 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { describe, OptionsError } from '../errors.js';
-import { assertKnownOptions, numberOption } from '../options.js';
+import { numberOption } from '../options.js';
 import { createAddressPolicy, guardedLookup } from '../ssrf.js';
 import type { DeliveryRequest, Transport, TransportResponse } from '../types.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
 import { normalizeHeaders } from './headers.js';
-import { guardOption, sendSignal, sendTimeout } from './options.js';
+import { checkOptionKeys, guardOption, sendSignal, sendTimeout } from './options.js';
 
 export interface HttpTransportOptions {
   /** Time to establish a connection (TCP + TLS). @default 5000 */
@@ -70,7 +70,7 @@ interface Target {
  * stream, no body buffering beyond the kept bytes, one deadline timer per attempt (connection to last body byte).
  */
 export function httpTransport(options: HttpTransportOptions = {}): Transport {
-  assertKnownOptions(options, KNOWN_OPTIONS, 'httpTransport()');
+  checkOptionKeys(options, KNOWN_OPTIONS, 'httpTransport()');
   const bytes = { positive: true, integer: true, max: Number.MAX_SAFE_INTEGER };
   const connectTimeout = numberOption('connectTimeoutMs', options.connectTimeoutMs, 5000, { positive: true });
   const keepBytes = numberOption('maxResponseBytes', options.maxResponseBytes, 16_384, bytes);

@@ -1,6 +1,18 @@
 import { describe, OptionsError } from '../errors.js';
-import { MAX_TIMER_MS } from '../options.js';
+import { assertKnownKeys, MAX_TIMER_MS } from '../options.js';
 import type { TransportSendOptions } from '../types.js';
+
+/** A transport factory's options: absent, or an object with none but the known keys. */
+export function checkOptionKeys(options: unknown, known: readonly string[], where: string): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new OptionsError(
+      'options',
+      `Expected \`options\` of ${where} to be an object, got ${describe(options)}`,
+    );
+  }
+  assertKnownKeys(options, known, where);
+}
 
 /** The attempt budget of a `send()` called without a usable `timeoutMs` (the dispatcher's default). */
 export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
