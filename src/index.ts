@@ -32,11 +32,12 @@ export type {
 } from './dispatcher.js';
 export { createWebhookDispatcher, deliveryIdFor } from './dispatcher.js';
 export type { HealthOptions } from './engine/health.js';
-export type { WebhookErrorCode } from './errors.js';
+export type { AnyWebhookErrorCode, WebhookErrorCode } from './errors.js';
 export {
   BlockedAddressError,
   DispatcherClosedError,
   InvalidEventError,
+  isWebhookError,
   OptionsError,
   PolicyError,
   SignatureVerificationError,
@@ -88,7 +89,7 @@ export {
 } from './standard-webhooks.js';
 export type { RenderOptions, TemplateContext, TemplateWebhook } from './template.js';
 export { TemplateBudgetError } from './template.js';
-export { TransportError } from './transport/errors.js';
+export { isTransportError, TransportError } from './transport/errors.js';
 export type { FetchTransportOptions } from './transport/fetch.js';
 export { fetchTransport } from './transport/fetch.js';
 export type { HttpTransportOptions } from './transport/http.js';
