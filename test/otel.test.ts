@@ -512,6 +512,32 @@ describe('openTelemetry(): metrics', () => {
 });
 
 describe('openTelemetry(): hostile input and options', () => {
+  it('is a plain object of hooks: spreading it into a composed instrumentation keeps them all', () => {
+    const results: string[] = [];
+    const otel = openTelemetry({ tracerProvider, meterProvider });
+    const composed: Instrumentation = {
+      ...otel,
+      onResult(delivery) {
+        otel.onResult?.(delivery);
+        results.push(delivery.outcome);
+      },
+    };
+    deliverTwice(composed, emitInside(composed).emitContext);
+    expect(attemptSpans()).toHaveLength(2);
+    expect(results).toEqual(['delivered']);
+  });
+
+  it('ends a span once, however often end() is called', async () => {
+    const otel = openTelemetry({ tracerProvider, meterProvider });
+    const attempt = otel.onAttempt?.(attemptInfo(undefined));
+    attempt?.end({ ok: true, status: 200, durationMs: 1, retry: false });
+    attempt?.end({ ok: false, status: 500, durationMs: 1, retry: false });
+    expect(attemptSpans()).toHaveLength(1);
+    expect(attemptSpans()[0]!.attributes['http.response.status_code']).toBe(200);
+    const histogram = (await collect()).get('webhook.attempt.duration') as HistogramMetricData;
+    expect(histogram.dataPoints.map((point) => point.value.count)).toEqual([1]);
+  });
+
   it('an end() with odd values still ends the span and keeps metric attributes bounded', async () => {
     const otel = openTelemetry({ tracerProvider, meterProvider });
     const attempt = otel.onAttempt?.(attemptInfo(undefined));

@@ -16,7 +16,14 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { OptionsError, VERSION } from '../index.js';
-import type { AttemptEnd, AttemptInfo, AttemptScope, EmitInfo, Instrumentation } from '../instrumentation.js';
+import type {
+  AttemptEnd,
+  AttemptInfo,
+  AttemptScope,
+  EmitInfo,
+  Instrumentation,
+  InstrumentationGauges,
+} from '../instrumentation.js';
 import type { DeliveryResult } from '../types.js';
 import { checkEnd } from './attempt-end.js';
 import { DeliveryMetrics } from './metrics.js';
@@ -77,8 +84,14 @@ const SCOPE = 'webhook-dispatcher';
  * createWebhookDispatcher({ instrumentation: openTelemetry({ propagateTraceContext: true }) })
  */
 export function openTelemetry(options: OpenTelemetryOptions = {}): Instrumentation {
-  const settings = checkOptions(options);
-  return new OpenTelemetryInstrumentation(settings);
+  const otel = new OpenTelemetryInstrumentation(checkOptions(options));
+  // A plain object of functions: spreading it into a composed instrumentation keeps every hook.
+  return {
+    onEmit: (info) => otel.onEmit(info),
+    onAttempt: (info) => otel.onAttempt(info),
+    onResult: (result) => otel.onResult(result),
+    gauges: (read) => otel.gauges(read),
+  };
 }
 
 type Settings = Required<Omit<OpenTelemetryOptions, 'tracerProvider' | 'meterProvider'>> & {
@@ -91,7 +104,7 @@ function reportError(error: unknown): void {
   diag.error('webhook-dispatcher/otel: a callback threw', error);
 }
 
-class OpenTelemetryInstrumentation implements Instrumentation {
+class OpenTelemetryInstrumentation {
   readonly #settings: Settings;
   readonly #urlAttributes: (url: string) => UrlAttributes;
 
@@ -122,10 +135,14 @@ class OpenTelemetryInstrumentation implements Instrumentation {
       parent,
     );
     const started = performance.now();
-    const headers = this.#headersFor(span);
+    let ended = false;
     return {
-      headers,
-      end: (outcome: AttemptEnd) => this.#end(span, url, started, outcome),
+      headers: this.#headersFor(span),
+      end: (outcome: AttemptEnd) => {
+        if (ended) return;
+        ended = true;
+        this.#end(span, url, started, outcome);
+      },
     };
   }
 
@@ -133,7 +150,7 @@ class OpenTelemetryInstrumentation implements Instrumentation {
     this.#settings.meters.result(result);
   }
 
-  gauges(read: Parameters<NonNullable<Instrumentation['gauges']>>[0]): void {
+  gauges(read: () => InstrumentationGauges): void {
     this.#settings.meters.addGauges(read);
   }
 
