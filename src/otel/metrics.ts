@@ -40,10 +40,10 @@ export class DeliveryMetrics {
   readonly #onError: (error: unknown) => void;
   readonly #deliveries: Counter;
   readonly #attemptDuration: Histogram;
-  readonly #requestDuration: Histogram;
+  readonly #requestDuration: Histogram | undefined;
   readonly #readers = new Set<() => InstrumentationGauges>();
 
-  constructor(meter: Meter, onError: (error: unknown) => void) {
+  constructor(meter: Meter, onError: (error: unknown) => void, httpClientMetrics: boolean) {
     this.#meter = meter;
     this.#onError = onError;
     this.#deliveries = meter.createCounter('webhook.deliveries', {
@@ -55,11 +55,13 @@ export class DeliveryMetrics {
       description: 'Duration of webhook HTTP attempts, by `error.type` and `http.response.status_code`.',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
-    this.#requestDuration = meter.createHistogram('http.client.request.duration', {
-      unit: 's',
-      description: 'Duration of HTTP client requests.',
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    });
+    this.#requestDuration = httpClientMetrics
+      ? meter.createHistogram('http.client.request.duration', {
+          unit: 's',
+          description: 'Duration of HTTP client requests.',
+          advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+        })
+      : undefined;
   }
 
   attempt(end: CheckedEnd, url: UrlAttributes, seconds: number): void {
@@ -68,7 +70,7 @@ export class DeliveryMetrics {
     if (end.errorType !== undefined) attributes['error.type'] = end.errorType;
     this.#attemptDuration.record(seconds, attributes);
     // The conventions' own histogram, with their attributes: the receiver's address is part of it.
-    this.#requestDuration.record(seconds, {
+    this.#requestDuration?.record(seconds, {
       'http.request.method': 'POST',
       'server.address': url['server.address'],
       'server.port': url['server.port'],

@@ -64,6 +64,13 @@ export interface OpenTelemetryOptions {
    * @default 'emit'
    */
   attemptParent?: 'emit' | 'link';
+  /**
+   * Also record the HTTP conventions' `http.client.request.duration` (with `server.address`, one series per
+   * receiver host). Off by default: `@opentelemetry/instrumentation-undici`, part of the usual auto-instrumentations,
+   * records it for the same requests, and a count twice is worse than none.
+   * @default false
+   */
+  httpClientMetrics?: boolean;
 }
 
 const OPTIONS = new Set<string>([
@@ -72,6 +79,7 @@ const OPTIONS = new Set<string>([
   'propagateTraceContext',
   'captureUrl',
   'attemptParent',
+  'httpClientMetrics',
 ]);
 const SCOPE = 'webhook-dispatcher';
 
@@ -215,7 +223,7 @@ function checkOptions(options: OpenTelemetryOptions): Settings {
     }
   }
   const { tracerProvider, meterProvider, propagateTraceContext = false, captureUrl = false } = options;
-  const { attemptParent = 'emit' } = options;
+  const { attemptParent = 'emit', httpClientMetrics = false } = options;
   if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') {
     throw new OptionsError(
       'tracerProvider',
@@ -249,14 +257,21 @@ function checkOptions(options: OpenTelemetryOptions): Settings {
       `Expected \`attemptParent\` to be 'emit' or 'link', got ${shown(attemptParent)}`,
     );
   }
+  if (typeof httpClientMetrics !== 'boolean') {
+    throw new OptionsError(
+      'httpClientMetrics',
+      `Expected \`httpClientMetrics\` to be a boolean, got ${shown(httpClientMetrics)}`,
+    );
+  }
   const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE, VERSION);
   const meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE, VERSION);
   return {
     propagateTraceContext,
     captureUrl,
     attemptParent,
+    httpClientMetrics,
     tracer,
-    meters: new DeliveryMetrics(meter, reportError),
+    meters: new DeliveryMetrics(meter, reportError, httpClientMetrics),
   };
 }
 
