@@ -41,14 +41,14 @@ export interface AttemptEnd {
 }
 
 /** What `onAttempt` returns: extra request headers, and `end()`, called exactly once when the attempt ends. */
-export interface AttemptScope {
+export interface AttemptSpan {
   /** Extra request headers (e.g. `traceparent`). Reserved names (`webhook-*`, signatures, Host, ...) are refused. */
   headers?: Record<string, string>;
   end(outcome: AttemptEnd): void;
 }
 
 /** The numbers `gauges(read)` hooks read on demand (a metrics collection). */
-export interface InstrumentationGauges {
+export interface EngineGauges {
   /** Deliveries waiting for a slot (in lanes, behind open circuits, in retry waits). */
   queued: number;
   /** Bytes held by the waiting deliveries. */
@@ -75,11 +75,11 @@ export interface Instrumentation {
   onEmit?(info: EmitInfo): unknown;
   /** Called at the start of every HTTP attempt; returns an object whose end() is called exactly once when it ends.
    *  It may return extra request headers to add (traceparent) via `headers`. */
-  onAttempt?(info: AttemptInfo): AttemptScope | undefined;
+  onAttempt?(info: AttemptInfo): AttemptSpan | undefined;
   /** Called once per final outcome. */
   onResult?(result: DeliveryResult): void;
   /** Observable gauges read on demand. */
-  gauges?(read: () => InstrumentationGauges): void;
+  gauges?(read: () => EngineGauges): void;
 }
 
 /** Which hook (or an attempt's `end`) threw. */
@@ -91,13 +91,13 @@ export interface SafeInstrumentation {
   readonly enabled: boolean;
   onEmit(info: EmitInfo): unknown;
   /** `headers` is undefined or a validated copy; `end()` may be called any number of times, it acts once. */
-  onAttempt(info: AttemptInfo): AttemptScope;
+  onAttempt(info: AttemptInfo): AttemptSpan;
   onResult(result: DeliveryResult): void;
-  gauges(read: () => InstrumentationGauges): void;
+  gauges(read: () => EngineGauges): void;
 }
 
 const HOOKS = ['onEmit', 'onAttempt', 'onResult', 'gauges'] as const;
-const NOOP_SCOPE: AttemptScope = Object.freeze({ end() {} });
+const NOOP_SCOPE: AttemptSpan = Object.freeze({ end() {} });
 
 /**
  * Wraps the `instrumentation` option once, at construction: validates it (an `OptionsError` for anything that is
@@ -147,7 +147,7 @@ export function safeInstrumentation(
       if (onResult === undefined) return;
       try {
         // A copy: the hook must not be able to change what emit() resolves with.
-        const copy = { ...result, ...(result.error && { error: { ...result.error } }) };
+        const copy = result.error ? { ...result, error: { ...result.error } } : { ...result };
         settle(onResult.call(instrumentation, copy), 'onResult');
       } catch (error) {
         report(error, 'onResult');
@@ -197,13 +197,13 @@ function scopeOf(
   value: unknown,
   report: (error: unknown, hook: InstrumentationHook) => void,
   settle: (value: unknown, hook: InstrumentationHook) => void,
-): AttemptScope {
+): AttemptSpan {
   if (value === undefined || value === null) return NOOP_SCOPE;
   if (typeof value !== 'object') {
     report(new TypeError(`onAttempt returned ${describe(value)}, not an object with end()`), 'onAttempt');
     return NOOP_SCOPE;
   }
-  const scope = value as Partial<AttemptScope>;
+  const scope = value as Partial<AttemptSpan>;
   const end = scope.end;
   let headers: Record<string, string> | undefined;
   const raw = scope.headers;

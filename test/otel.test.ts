@@ -24,7 +24,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OptionsError } from '../src/errors.js';
-import type { AttemptInfo, Instrumentation, InstrumentationGauges } from '../src/instrumentation.js';
+import type { AttemptInfo, EngineGauges, Instrumentation } from '../src/instrumentation.js';
 import { openTelemetry } from '../src/otel/index.js';
 import type { DeliveryResult } from '../src/types.js';
 
@@ -82,7 +82,7 @@ function attemptInfo(emitContext: unknown, fields: Partial<AttemptInfo> = {}): A
   };
 }
 
-function result(fields: Partial<DeliveryResult> = {}): DeliveryResult {
+function result(fields: Record<string, unknown> = {}): DeliveryResult {
   return {
     deliveryId: 'msg_w1_e1',
     webhookId: 'w1',
@@ -509,7 +509,7 @@ describe('openTelemetry(): metrics', () => {
           queuedBytes: -1,
           inFlight: 'x',
           lanesOpen: 2,
-        }) as unknown as InstrumentationGauges,
+        }) as unknown as EngineGauges,
     );
     const metrics = await collect();
     expect(metrics.get('webhook.queue.depth')!.dataPoints[0]!.value).toBe(0);

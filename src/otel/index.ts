@@ -4,10 +4,10 @@
 export type {
   AttemptEnd,
   AttemptInfo,
-  AttemptScope,
+  AttemptSpan,
   EmitInfo,
+  EngineGauges,
   Instrumentation,
-  InstrumentationGauges,
 } from '../instrumentation.js';
 export type { OpenTelemetryOptions } from './open-telemetry.js';
 export { openTelemetry } from './open-telemetry.js';

@@ -1,5 +1,5 @@
 import type { Attributes, Counter, Histogram, Meter, ObservableUpDownCounter } from '@opentelemetry/api';
-import type { InstrumentationGauges } from '../instrumentation.js';
+import type { EngineGauges } from '../instrumentation.js';
 import type { DeliveryResult } from '../types.js';
 import type { CheckedEnd } from './attempt-end.js';
 import type { UrlAttributes } from './url-attributes.js';
@@ -7,7 +7,7 @@ import type { UrlAttributes } from './url-attributes.js';
 /** The bucket boundaries the HTTP conventions advise for `http.client.request.duration` (seconds). */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
-type GaugeName = keyof InstrumentationGauges;
+type GaugeName = keyof EngineGauges;
 
 /** The gauges' instrument names, units and descriptions. */
 const GAUGES: Record<GaugeName, { name: string; unit: string; description: string }> = {
@@ -41,7 +41,7 @@ export class DeliveryMetrics {
   readonly #deliveries: Counter;
   readonly #attemptDuration: Histogram;
   readonly #requestDuration: Histogram | undefined;
-  readonly #readers = new Set<() => InstrumentationGauges>();
+  readonly #readers = new Set<() => EngineGauges>();
 
   constructor(meter: Meter, onError: (error: unknown) => void, httpClientMetrics: boolean) {
     this.#meter = meter;
@@ -86,7 +86,7 @@ export class DeliveryMetrics {
   }
 
   /** Several dispatchers may share one instrumentation: their gauges add up. */
-  addGauges(read: () => InstrumentationGauges): void {
+  addGauges(read: () => EngineGauges): void {
     if (typeof read !== 'function') return;
     if (this.#readers.size === 0) this.#observeGauges();
     this.#readers.add(read);
@@ -108,8 +108,8 @@ export class DeliveryMetrics {
     );
   }
 
-  #readTotals(names: GaugeName[]): InstrumentationGauges {
-    const totals: InstrumentationGauges = {
+  #readTotals(names: GaugeName[]): EngineGauges {
+    const totals: EngineGauges = {
       queued: 0,
       queuedBytes: 0,
       inFlight: 0,

@@ -19,10 +19,10 @@ import { OptionsError, VERSION } from '../index.js';
 import type {
   AttemptEnd,
   AttemptInfo,
-  AttemptScope,
+  AttemptSpan,
   EmitInfo,
+  EngineGauges,
   Instrumentation,
-  InstrumentationGauges,
 } from '../instrumentation.js';
 import type { DeliveryResult } from '../types.js';
 import { checkEnd } from './attempt-end.js';
@@ -126,7 +126,7 @@ class OpenTelemetryInstrumentation {
     return toEmitContext(trace.getSpanContext(context.active()));
   }
 
-  onAttempt(info: AttemptInfo): AttemptScope {
+  onAttempt(info: AttemptInfo): AttemptSpan {
     const { tracer, attemptParent } = this.#settings;
     const emitter = fromEmitContext(info.emitContext);
     // Never context.active() here: an attempt starts wherever the engine's scheduler happens to run (often inside
@@ -158,7 +158,7 @@ class OpenTelemetryInstrumentation {
     this.#settings.meters.result(result);
   }
 
-  gauges(read: () => InstrumentationGauges): void {
+  gauges(read: () => EngineGauges): void {
     this.#settings.meters.addGauges(read);
   }
 
