@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OptionsError } from '../src/errors.js';
+import { createWebhookDispatcher } from '../src/index.js';
 import {
   type AttemptInfo,
   type Instrumentation,
@@ -7,6 +8,7 @@ import {
   safeInstrumentation,
 } from '../src/instrumentation.js';
 import type { DeliveryResult } from '../src/types.js';
+import { startReceiver } from './helpers/receiver.js';
 
 const attempt: AttemptInfo = {
   emitContext: undefined,
@@ -206,5 +208,35 @@ describe('safeInstrumentation()', () => {
       }),
     ).toBe('instrumentation.onEmit: Expected `instrumentation.onEmit` to be readable, got Error: nope');
     expect(refusal({})).toBe('accepted');
+  });
+});
+
+describe('instrumentation through createWebhookDispatcher()', () => {
+  it('a hook that throws changes no outcome and is logged', async () => {
+    const receiver = await startReceiver(() => 200);
+    const errors: string[] = [];
+    const boom = () => {
+      throw new Error('telemetry is down');
+    };
+    const dispatcher = createWebhookDispatcher({
+      allowPrivateNetworks: true,
+      logger: { error: (message: string) => errors.push(message) },
+      instrumentation: {
+        onEmit: boom,
+        onAttempt: () => ({ end: boom }),
+        onResult: boom,
+        gauges: boom,
+      },
+    });
+    try {
+      await dispatcher.webhooks.create({ url: receiver.url, events: ['invoice.paid'] });
+      const [result] = await dispatcher.emit({ id: 'evt_1', type: 'invoice.paid' });
+      expect(result).toMatchObject({ outcome: 'delivered', attempts: 1 });
+      expect(receiver.requests).toHaveLength(1);
+      expect(errors.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await dispatcher.close();
+      await receiver.close();
+    }
   });
 });

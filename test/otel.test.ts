@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import {
   context,
   createTraceState,
@@ -24,9 +25,15 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OptionsError } from '../src/errors.js';
+import {
+  createWebhookDispatcher,
+  type WebhookDispatcher,
+  type WebhookDispatcherOptions,
+} from '../src/index.js';
 import type { AttemptInfo, EngineGauges, Instrumentation } from '../src/instrumentation.js';
-import { openTelemetry } from '../src/otel/index.js';
-import type { DeliveryResult } from '../src/types.js';
+import { type OpenTelemetryOptions, openTelemetry } from '../src/otel/index.js';
+import type { DeliveryResult, Webhook } from '../src/types.js';
+import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
 
 /** A reader the test collects from when it wants (no timers). */
 class TestReader extends MetricReader {
@@ -584,5 +591,158 @@ describe('openTelemetry(): hostile input and options', () => {
     expect(thrown(() => openTelemetry({ tracerProvider: {} as never })).message).toBe(
       'Expected `tracerProvider` to be a TracerProvider (with getTracer()), got an object',
     );
+  });
+});
+
+describe('openTelemetry() through createWebhookDispatcher()', () => {
+  let receiver: Receiver | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
+  afterEach(async () => {
+    await dispatcher?.close({ deadlineMs: 1000 });
+    await receiver?.close();
+    dispatcher = undefined;
+    receiver = undefined;
+  });
+
+  async function start(
+    respond: Responder,
+    otel: OpenTelemetryOptions = {},
+    options: WebhookDispatcherOptions = {},
+  ): Promise<Webhook> {
+    receiver = await startReceiver(respond);
+    dispatcher = createWebhookDispatcher({
+      allowPrivateNetworks: true,
+      retry: { retries: 1, delayMs: 10 },
+      instrumentation: openTelemetry({ tracerProvider, meterProvider, ...otel }),
+      ...options,
+    });
+    return dispatcher.webhooks.create({ url: `${receiver.url}/hooks`, events: ['invoice.paid'] });
+  }
+
+  /** emit() inside a request span, as a host's handler does. */
+  function emitFrom(name: string, event: Record<string, unknown>, emitOptions?: { tenant?: string }) {
+    return app.startActiveSpan(name, async (caller) => {
+      const results = await dispatcher!.emit(event, emitOptions);
+      caller.end();
+      return { results, caller };
+    });
+  }
+
+  it('traces every attempt under the span that called emit(), with its traceparent sent to the receiver', async () => {
+    const webhook = await start((_request, n) => (n === 0 ? 503 : 200), { propagateTraceContext: true });
+    const { results, caller } = await emitFrom('POST /invoices', { id: 'evt_1', type: 'invoice.paid' });
+    expect(results[0]).toMatchObject({ outcome: 'delivered', attempts: 2 });
+
+    const spans = attemptSpans();
+    expect(spans).toHaveLength(2);
+    const { traceId, spanId } = caller.spanContext();
+    for (const [i, span] of spans.entries()) {
+      expect(span.kind).toBe(SpanKind.CLIENT);
+      expect(span.spanContext().traceId).toBe(traceId);
+      expect(span.parentSpanContext?.spanId).toBe(spanId);
+      expect(span.links.map((link) => link.context.spanId)).toEqual([spanId]);
+      expect(receiver!.requests[i]!.headers.traceparent).toBe(
+        `00-${traceId}-${span.spanContext().spanId}-01`,
+      );
+      expect(span.attributes).toMatchObject({
+        'http.request.method': 'POST',
+        'server.address': '127.0.0.1',
+        'server.port': receiver!.port,
+        'webhook.id': webhook.id,
+        'webhook.delivery_id': results[0]!.deliveryId,
+        'webhook.event_id': 'evt_1',
+        'webhook.event_type': 'invoice.paid',
+        'webhook.attempt': i + 1,
+        'webhook.retry': i === 0,
+      });
+    }
+    expect(spans[0]!.attributes).toMatchObject({ 'http.response.status_code': 503, 'error.type': '503' });
+    expect(spans[0]!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(spans[1]!.attributes['http.response.status_code']).toBe(200);
+    expect(spans[1]!.status.code).toBe(SpanStatusCode.UNSET);
+
+    const metrics = await collect();
+    expect(metrics.get('webhook.deliveries')!.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
+      [{ 'webhook.outcome': 'delivered' }, 1],
+    ]);
+    const durations = metrics.get('webhook.attempt.duration') as HistogramMetricData;
+    expect(durations.dataPoints.reduce((count, point) => count + point.value.count, 0)).toBe(2);
+  });
+
+  it('sends no trace headers unless asked', async () => {
+    await start(() => 200);
+    await emitFrom('POST /invoices', { id: 'evt_2', type: 'invoice.paid' });
+    expect(attemptSpans()).toHaveLength(1);
+    expect(receiver!.requests[0]!.headers).not.toHaveProperty('traceparent');
+    expect(receiver!.requests[0]!.headers).not.toHaveProperty('tracestate');
+  });
+
+  it('puts each delivery under its own emitting span, whichever delivery the engine starts it from', async () => {
+    // One slot: each delivery starts when the one before it ends, inside that one's callbacks.
+    await start(() => 200, {}, { concurrency: 1, perWebhookConcurrency: 1 });
+    const emits = await Promise.all(
+      ['a', 'b', 'c'].map((name) => emitFrom(`request ${name}`, { id: `evt_${name}`, type: 'invoice.paid' })),
+    );
+    const parents = new Map(
+      attemptSpans().map((span) => [span.attributes['webhook.event_id'], span.parentSpanContext?.spanId]),
+    );
+    expect(parents).toEqual(
+      new Map(emits.map(({ caller }, i) => [`evt_${'abc'[i]}`, caller.spanContext().spanId])),
+    );
+  });
+
+  it('records the tenant, and counts a failure by its code', async () => {
+    receiver = await startReceiver(() => 500);
+    dispatcher = createWebhookDispatcher({
+      allowPrivateNetworks: true,
+      retry: 0,
+      instrumentation: openTelemetry({ tracerProvider, meterProvider }),
+    });
+    await dispatcher.webhooks.create({ url: receiver.url, events: ['invoice.paid'], tenant: 'acme' });
+    await emitFrom('POST /invoices', { id: 'evt_3', type: 'invoice.paid' }, { tenant: 'acme' });
+
+    const [span] = attemptSpans();
+    expect(span!.attributes).toMatchObject({
+      'webhook.tenant': 'acme',
+      'error.type': '500',
+      'webhook.retry': false,
+    });
+    const metrics = await collect();
+    expect(metrics.get('webhook.deliveries')!.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
+      [{ 'webhook.outcome': 'failed', 'error.type': 'HTTP_STATUS' }, 1],
+    ]);
+  });
+
+  it("reads the engine's gauges: attempts in flight, deliveries waiting, lanes open", async () => {
+    const held: ServerResponse[] = [];
+    await start(
+      (_request, _n, res) => {
+        held.push(res);
+        return 'handled';
+      },
+      {},
+      { perWebhookConcurrency: 1 },
+    );
+    const emits = ['x', 'y', 'z'].map((id) => dispatcher!.emit({ id, type: 'invoice.paid' }));
+    await receiver!.waitFor(1);
+
+    const value = (metrics: Map<string, MetricData>, name: string) => metrics.get(name)?.dataPoints[0]?.value;
+    const metrics = await collect();
+    expect({
+      inFlight: value(metrics, 'webhook.attempts.in_flight'),
+      queued: value(metrics, 'webhook.queue.depth'),
+      lanes: value(metrics, 'webhook.lanes.open'),
+      circuits: value(metrics, 'webhook.circuits.open'),
+    }).toEqual({ inFlight: 1, queued: 2, lanes: 1, circuits: 0 });
+    expect(value(metrics, 'webhook.queue.bytes')).toBeGreaterThan(0);
+
+    for (let n = 1; n <= 3; n++) {
+      await receiver!.waitFor(n);
+      held[n - 1]!.end('ok');
+    }
+    await Promise.all(emits);
+    const after = await collect();
+    expect(value(after, 'webhook.attempts.in_flight')).toBe(0);
+    expect(value(after, 'webhook.queue.depth')).toBe(0);
   });
 });
