@@ -1,7 +1,7 @@
 // Traces and metrics of webhook deliveries, printed to the console by the OpenTelemetry SDK's console exporters.
 // An app span ("POST /invoices/:id/pay") emits an event; the receiver fails once, so the delivery makes two
 // attempts: two CLIENT spans under the app span, each sending its own `traceparent` to the receiver. Then the
-// metrics: `webhook.deliveries`, `webhook.attempt.duration`, `http.client.request.duration`.
+// metrics: `webhook.deliveries`, `webhook.attempt.duration` and the queue gauges.
 // Run: `npm run build && node examples/otel-console.mjs`.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
