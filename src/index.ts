@@ -18,6 +18,8 @@ export {
   WebhookNotFoundError,
   WebhookValidationError,
 } from './errors.js';
+export type { LoggerStyle, ToLoggerOptions } from './logger.js';
+export { toLogger } from './logger.js';
 export { memoryStore } from './memory-store.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
 export type { PolicyMatcher, PolicyMatcherOptions } from './policy/matcher.js';
