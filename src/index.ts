@@ -34,7 +34,7 @@ export type {
 // `unsentResult` is for DeliveryQueue implementations: the outcome of a job that was queued or refused.
 export { memoryQueue, unsentResult } from './queue.js';
 export type { AttemptOutcome, RetryOn, RetryOptions } from './retry.js';
-export { generateSecret, signPayload, verifySignature } from './sign.js';
+export { assertSignature, generateSecret, signPayload, verifySignature } from './sign.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './ssrf.js';
 export { classifyAddress, createAddressPolicy, guardedLookup } from './ssrf.js';
 export type {
