@@ -23,7 +23,13 @@ export type WebhookErrorCode =
   /** A Standard Webhooks timestamp is too old or too far in the future. */
   | 'ERR_TIMESTAMP_OUT_OF_TOLERANCE'
   /** Required signature headers are missing. */
-  | 'ERR_MISSING_HEADERS';
+  | 'ERR_MISSING_HEADERS'
+  /** A receiver saw this `webhook-id` before (`webhook-dispatcher/receiver` with a `dedupe` store). */
+  | 'ERR_DUPLICATE_DELIVERY'
+  /** A received body is larger than the receiver's `maxBodyBytes`. */
+  | 'ERR_BODY_TOO_LARGE'
+  /** A received body is not the JSON the receiver expects. */
+  | 'ERR_INVALID_PAYLOAD';
 
 /**
  * Base class of every error this library throws. Subclasses carry a stable `code`.
