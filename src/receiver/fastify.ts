@@ -72,9 +72,9 @@ const FASTIFY_KEYS = ['path', 'handler', 'prefix', 'logLevel', 'logSerializers']
  *   handler: async (webhook) => { await handle(webhook.payload); },
  * });
  */
-export async function fastifyWebhook<T = unknown>(
+export async function fastifyWebhook(
   instance: FastifyInstanceLike,
-  options: FastifyWebhookOptions<T>,
+  options: FastifyWebhookOptions,
 ): Promise<void> {
   const resolved = markResolved(resolveReceiverOptions(options, FASTIFY_KEYS));
   const { path, handler } = options;
@@ -101,9 +101,9 @@ export async function fastifyWebhook<T = unknown>(
   });
 
   instance.post(path, async (request, reply) => {
-    let webhook: VerifiedWebhook<T>;
+    let webhook: VerifiedWebhook;
     try {
-      webhook = await verifyFastify<T>(request, resolved);
+      webhook = await verifyFastify(request, resolved);
     } catch (error) {
       const { status, body } = errorBody(error);
       return reply.code(status).send(body);
