@@ -1,10 +1,11 @@
 import type { Transport } from '../types.js';
+import type { FetchFunction } from '../web-types.js';
 import { TransportError } from './errors.js';
 import { readCapped } from './read-capped.js';
 
 export interface FetchTransportOptions {
   /** The fetch function. @default globalThis.fetch, looked up on every call (so msw and other patches apply) */
-  fetch?: typeof globalThis.fetch;
+  fetch?: FetchFunction;
   /** Bytes of each response body kept; the rest is read and discarded. @default 16384 */
   maxResponseBytes?: number;
   /** A response body longer than this is not read to the end: it is cancelled. @default 1048576 */
@@ -21,7 +22,7 @@ export function fetchTransport(options: FetchTransportOptions = {}): Transport {
   const discardBytes = options.maxDiscardBytes ?? 1_048_576;
   return {
     async send(request, { signal }) {
-      const fetchFn = options.fetch ?? globalThis.fetch;
+      const fetchFn = (options.fetch ?? globalThis.fetch) as typeof globalThis.fetch;
       let response: Response;
       try {
         response = await fetchFn(request.url, {
