@@ -29,7 +29,19 @@ export type WebhookErrorCode =
   /** A received body is larger than the receiver's `maxBodyBytes`. */
   | 'ERR_BODY_TOO_LARGE'
   /** A received body is not the JSON the receiver expects. */
-  | 'ERR_INVALID_PAYLOAD';
+  | 'ERR_INVALID_PAYLOAD'
+  /** A tenant already has `maxWebhooksPerTenant` webhooks. */
+  | 'ERR_TENANT_LIMIT'
+  /** No delivery with that id in the delivery log. */
+  | 'ERR_DELIVERY_NOT_FOUND'
+  /** The queue cannot write inside the host's transaction (`emit(event, { transaction })`). */
+  | 'ERR_TRANSACTION_UNSUPPORTED'
+  /** The webhook store did not answer within `storeTimeoutMs`. */
+  | 'ERR_STORE_TIMEOUT'
+  /** The webhook store failed (threw, rejected or answered something that is not a webhook list). */
+  | 'ERR_STORE_FAILED'
+  /** The webhook is switched off (a redelivery without `force`). */
+  | 'ERR_WEBHOOK_DISABLED';
 
 /**
  * Base class of every error this library throws. Subclasses carry a stable `code`.

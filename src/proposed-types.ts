@@ -1,6 +1,6 @@
-// Proposed public types for src/types.ts and src/dispatcher.ts (owned by the lead): move them there, then delete
-// this file. test/types.test.ts pins their behaviour with expectTypeOf.
-import type { DeliveryError, Statement } from './types.js';
+// Proposed public types for src/types.ts and src/dispatcher-options.ts (owned by the lead): move them there, then
+// delete this file. test/types.test.ts pins their behaviour with expectTypeOf.
+import type { DeliveryResult, Statement } from './types.js';
 
 /**
  * A policy statement as webhooks.create(), webhooks.update(), createPolicyMatcher() and `defaultStatements`
@@ -21,63 +21,6 @@ export interface StatementInput {
   resources?: readonly string[];
   notResources?: readonly string[];
 }
-
-interface DeliveryResultBase {
-  /** Value of the `webhook-id` header, the same on every attempt. */
-  deliveryId: string;
-  webhookId: string;
-  eventId: string;
-  /** HTTP attempts made (0 when nothing was sent). */
-  attempts: number;
-  /** From the start of the first attempt to the final outcome. */
-  durationMs: number;
-  tenant?: string;
-  eventType?: string;
-}
-
-/** A 2xx was received. */
-export interface DeliveredResult extends DeliveryResultBase {
-  outcome: 'delivered';
-  ok: true;
-  /** The 2xx status received. */
-  status: number;
-  error?: undefined;
-  reason?: undefined;
-}
-
-/** Every attempt failed, or the delivery could not be sent or queued (`attempts: 0`, e.g. `QUEUE_FULL`). */
-export interface FailedResult extends DeliveryResultBase {
-  outcome: 'failed';
-  ok: false;
-  /** The last HTTP status received, when an answer came. */
-  status?: number;
-  error: DeliveryError;
-  reason?: undefined;
-}
-
-/** Nothing was sent, on purpose (the webhook was switched off or deleted before delivery). */
-export interface SkippedResult extends DeliveryResultBase {
-  outcome: 'skipped';
-  ok: false;
-  attempts: 0;
-  /** Why nothing was sent. */
-  reason: string;
-  status?: undefined;
-  error?: undefined;
-}
-
-/** A durable queue accepted the delivery; its final outcome reaches `onDelivery` later, in a worker. */
-export interface QueuedResult extends DeliveryResultBase {
-  outcome: 'queued';
-  ok: false;
-  attempts: 0;
-  status?: undefined;
-  error?: undefined;
-  reason?: undefined;
-}
-
-/** The outcome of one (event, webhook) delivery: narrow on `outcome` (or `ok`). */
-export type DeliveryResult = DeliveredResult | FailedResult | SkippedResult | QueuedResult;
 
 /**
  * `onDelivery`'s type. The return type `void | undefined` (not plain `void`) makes an `async` callback a type

@@ -1,12 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type {
-  DeliveryResult,
-  FailedResult,
-  OnDelivery,
-  SkippedResult,
-  StatementInput,
-} from '../src/proposed-types.js';
-import type { DeliveryError } from '../src/types.js';
+import type { OnDelivery, StatementInput } from '../src/proposed-types.js';
+import type { DeliveryError, DeliveryResult, FailedResult, SkippedResult } from '../src/types.js';
 
 describe('StatementInput (proposed for WebhookInput.statements)', () => {
   it('accepts a policy kept in a plain const, without as const or satisfies', () => {
@@ -25,7 +19,7 @@ describe('StatementInput (proposed for WebhookInput.statements)', () => {
   });
 });
 
-describe('DeliveryResult (proposed discriminated union)', () => {
+describe('DeliveryResult (a discriminated union)', () => {
   it('narrows on outcome and on ok', () => {
     const check = (result: DeliveryResult) => {
       if (result.outcome === 'failed') expectTypeOf(result.error).toEqualTypeOf<DeliveryError>();
