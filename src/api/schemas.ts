@@ -132,8 +132,15 @@ export const WebhookMergePatch = Type.Object(
     signed: Type.Optional(Type.Boolean({ description: 'false removes the secret, true generates one.' })),
     ...Object.fromEntries(
       Object.entries({ ...editable, ...writeOnly })
-        .filter(([key]) => key !== 'url' && key !== 'on')
+        .filter(([key]) => key !== 'url' && key !== 'on' && key !== 'headers')
         .map(([key, schema]) => [key, Type.Optional(nullable(schema))]),
+    ),
+    headers: Type.Optional(
+      nullable(
+        Type.Record(Type.String(), nullable(Type.String()), {
+          description: 'Merged into the headers: a null value removes that header.',
+        }),
+      ),
     ),
     ...Object.fromEntries(
       READ_ONLY_FIELDS.map((key) => [key, Type.Optional(Type.Unknown({ readOnly: true }))]),
@@ -147,7 +154,10 @@ export const WebhookMergePatch = Type.Object(
   },
 );
 
-const JsonPointer = Type.String({ description: 'RFC 6901 JSON Pointer, e.g. /statements/0/effect.' });
+const JsonPointer = Type.String({
+  pattern: '^(/.*)?$',
+  description: 'RFC 6901 JSON Pointer, e.g. /statements/0/effect.',
+});
 export const JsonPatchOperation = Type.Union(
   [
     Type.Object(
