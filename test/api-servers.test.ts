@@ -154,7 +154,7 @@ describe('the framework request reaches the tenant resolver', () => {
     app.use(
       toNodeHandler(
         createWebhookApi({
-          dispatcher: adminDispatcher(real).dispatcher,
+          dispatcher: (await adminDispatcher(real)).dispatcher,
           tenant: (_request, raw) => (raw as { account?: string }).account,
         }),
       ),

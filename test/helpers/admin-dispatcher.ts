@@ -1,14 +1,5 @@
-import type { AdminDeliveryRecord, AdminDispatcher, StoredWebhook } from '../../src/api/index.js';
-import {
-  type DeliveryResult,
-  type EventCatalog,
-  generateSecret,
-  type WebhookDispatcher,
-} from '../../src/index.js';
-
-export const hasPart2 = (dispatcher: WebhookDispatcher) =>
-  typeof (dispatcher.webhooks as unknown as AdminDispatcher['webhooks']).page === 'function' &&
-  typeof (dispatcher.deliveries as unknown as AdminDispatcher['deliveries']).get === 'function';
+import type { AdminDeliveryRecord, AdminDispatcher } from '../../src/api/index.js';
+import type { DeliveryResult, EventCatalog, WebhookDispatcher } from '../../src/index.js';
 
 /** Calls the admin API made to the dispatcher's redeliver/recover, when the adapter below stands in for them. */
 export interface BridgeCalls {
@@ -17,25 +8,33 @@ export interface BridgeCalls {
 }
 
 /**
- * The dispatcher the API is tested against. When the dispatcher has the Part 2 methods (tenants, page, rotateSecret,
- * deliveries.get/redeliver/recover), it is used as it is. Until then, a thin adapter over the real dispatcher
- * supplies them: tenants kept beside the records, pages cut from list(), delivery records grouped from the v1 log.
- * redeliver/recover cannot be emulated honestly on the v1 dispatcher: the adapter records the calls and answers a
- * 'skipped' result, so the tests check what the API passed, not a resend.
+ * The dispatcher the API is tested against: the real one, with its webhooks (tenants, page, rotateSecret) and
+ * test() as they are. Only what has not landed yet is supplied by a thin adapter over it:
+ * - `eventTypes`, when the dispatcher has no catalog of its own;
+ * - delivery records, while the delivery log is v1 (a list of attempts): grouped by delivery, searched by id.
+ *   redeliver/recover need the v2 log's bodies, so the adapter records what the API passed and answers a
+ *   'skipped' result; the tests then check the arguments, not a resend (`native: false`).
  */
-export function adminDispatcher(
+export async function adminDispatcher(
   real: WebhookDispatcher,
   eventTypes?: EventCatalog,
-): { dispatcher: AdminDispatcher; native: boolean; calls: BridgeCalls } {
+): Promise<{ dispatcher: AdminDispatcher; native: boolean; calls: BridgeCalls }> {
   const calls: BridgeCalls = { redeliver: [], recover: [] };
-  if (hasPart2(real)) return { dispatcher: real as unknown as AdminDispatcher, native: true, calls };
-  const tenants = new Map<string, string>();
-  const withTenant = (webhook: StoredWebhook): StoredWebhook => {
-    const tenant = tenants.get(webhook.id);
-    return tenant === undefined ? webhook : { ...webhook, tenant };
-  };
+  const realAdmin = real as unknown as AdminDispatcher;
+  const catalog = realAdmin.eventTypes ?? eventTypes;
+  const probe: unknown = await real.deliveries.list('probe-0', { limit: 1 });
+  if (!Array.isArray(probe)) {
+    const dispatcher = Object.create(realAdmin, { eventTypes: { value: catalog } }) as AdminDispatcher;
+    return { dispatcher, native: true, calls };
+  }
+  const v1List = real.deliveries.list as unknown as (
+    id: string,
+    options: { limit: number },
+  ) => Promise<
+    (AdminDeliveryRecord['attempts'][number] & { deliveryId: string; webhookId: string; eventId: string })[]
+  >;
   const records = async (webhookId: string): Promise<AdminDeliveryRecord[]> => {
-    const attempts = await real.deliveries.list(webhookId, { limit: 100 });
+    const attempts = await v1List(webhookId, { limit: 100 });
     const byId = new Map<string, AdminDeliveryRecord>();
     for (const attempt of attempts) {
       let record = byId.get(attempt.deliveryId);
@@ -63,69 +62,47 @@ export function adminDispatcher(
       start + limit < items.length ? Buffer.from(String(start + limit)).toString('base64url') : undefined;
     return next === undefined ? { items: slice } : { items: slice, nextCursor: next };
   };
-  const skipped = (deliveryId: string, webhookId: string): DeliveryResult => ({
-    deliveryId,
-    webhookId,
-    eventId: 'n/a',
-    ok: false,
-    outcome: 'skipped',
-    attempts: 0,
-    reason: 'test adapter: redelivery needs the Part 2 engine',
-    durationMs: 0,
-  });
-  const dispatcher: AdminDispatcher = {
-    eventTypes,
-    webhooks: {
-      async create({ tenant, ...input }) {
-        const webhook = await real.webhooks.create(input);
-        if (tenant !== undefined) tenants.set(webhook.id, tenant);
-        return withTenant(webhook);
-      },
-      async get(id) {
-        const webhook = await real.webhooks.get(id);
-        return webhook && withTenant(webhook);
-      },
-      async page({ tenant, cursor, limit }) {
-        const all = (await real.webhooks.list()).map(withTenant).filter((w) => (w.tenant ?? null) === tenant);
-        all.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-        return cutPage(all, cursor, limit);
-      },
-      async update(id, patch) {
-        return withTenant(await real.webhooks.update(id, patch));
-      },
-      delete: (id) => real.webhooks.delete(id),
-      async rotateSecret(id) {
-        return withTenant(await real.webhooks.update(id, { secret: generateSecret() }));
-      },
+  const skipped = (deliveryId: string, webhookId: string): DeliveryResult =>
+    ({
+      deliveryId,
+      webhookId,
+      eventId: 'n/a',
+      ok: false,
+      outcome: 'skipped',
+      attempts: 0,
+      reason: 'test adapter: redelivery needs the v2 delivery log',
+      durationMs: 0,
+    }) as DeliveryResult;
+  const deliveries: AdminDispatcher['deliveries'] = {
+    async list(webhookId, { status, since, until, limit, cursor }) {
+      const all = (await records(webhookId)).filter(
+        (r) =>
+          (status === undefined || r.status === status) &&
+          (since === undefined || Date.parse(r.createdAt) >= since) &&
+          (until === undefined || Date.parse(r.createdAt) < until),
+      );
+      return cutPage(all, cursor, limit);
     },
-    deliveries: {
-      async list(webhookId, { status, since, until, limit, cursor }) {
-        const all = (await records(webhookId)).filter(
-          (r) =>
-            (status === undefined || r.status === status) &&
-            (since === undefined || Date.parse(r.createdAt) >= since) &&
-            (until === undefined || Date.parse(r.createdAt) < until),
-        );
-        return cutPage(all, cursor, limit);
-      },
-      async get(deliveryId) {
-        for (const webhook of await real.webhooks.list()) {
-          const found = (await records(webhook.id)).find((r) => r.deliveryId === deliveryId);
-          if (found) return found;
-        }
-        return undefined;
-      },
-      async redeliver(deliveryId, options) {
-        calls.redeliver.push({ deliveryId, options });
-        const record = await dispatcher.deliveries.get(deliveryId);
-        return skipped(deliveryId, record?.webhookId ?? 'n/a');
-      },
-      async recover(webhookId, options) {
-        calls.recover.push({ webhookId, options });
-        return [];
-      },
+    async get(deliveryId) {
+      for (const webhook of await real.webhooks.list()) {
+        const found = (await records(webhook.id)).find((r) => r.deliveryId === deliveryId);
+        if (found) return found;
+      }
+      return undefined;
     },
-    test: (id) => real.test(id),
+    async redeliver(deliveryId, options) {
+      calls.redeliver.push({ deliveryId, options });
+      const record = await deliveries.get(deliveryId);
+      return skipped(deliveryId, record?.webhookId ?? 'n/a');
+    },
+    async recover(webhookId, options) {
+      calls.recover.push({ webhookId, options });
+      return [];
+    },
   };
+  const dispatcher = Object.create(realAdmin, {
+    eventTypes: { value: catalog },
+    deliveries: { value: deliveries },
+  }) as AdminDispatcher;
   return { dispatcher, native: false, calls };
 }

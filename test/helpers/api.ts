@@ -14,6 +14,7 @@ import {
 import {
   createWebhookDispatcher,
   type EventCatalog,
+  OptionsError,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
 } from '../../src/index.js';
@@ -79,9 +80,22 @@ export async function startApi(
   apiOptions: Partial<WebhookApiOptions> = {},
   dispatcherOptions: WebhookDispatcherOptions & { eventTypes?: EventCatalog } = {},
 ): Promise<ApiServer> {
-  const real = createWebhookDispatcher({ allowPrivateNetworks: true, retry: 0, ...dispatcherOptions });
+  const { eventTypes, ...options } = dispatcherOptions;
+  let real: WebhookDispatcher;
+  try {
+    real = createWebhookDispatcher({
+      allowPrivateNetworks: true,
+      retry: 0,
+      ...options,
+      ...(eventTypes ? { eventTypes } : {}),
+    });
+  } catch (error) {
+    // A dispatcher without catalog support yet refuses the option: the bridge supplies `eventTypes` to the API.
+    if (!(error instanceof OptionsError) || eventTypes === undefined) throw error;
+    real = createWebhookDispatcher({ allowPrivateNetworks: true, retry: 0, ...options });
+  }
   open.push(real);
-  const { dispatcher, native, calls } = adminDispatcher(real, dispatcherOptions.eventTypes);
+  const { dispatcher, native, calls } = await adminDispatcher(real, eventTypes);
   const api = createWebhookApi({ dispatcher, tenant: tenantFromToken, ...apiOptions });
   let base: string;
   if (kind === 'fastify') {
