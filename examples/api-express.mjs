@@ -70,8 +70,6 @@ console.log(
 );
 const test = await call('user-1', 'POST', `/webhooks/${id}/test`);
 console.log(`acme test send -> ${test.body.outcome} (HTTP ${test.body.status})`);
-const log = await call('user-1', 'GET', `/webhooks/${id}/deliveries`);
-console.log(`acme delivery log: ${log.body.items.length} delivery, status ${log.body.items[0].status}`);
 const other = await call('user-2', 'GET', `/webhooks/${id}/deliveries`);
 console.log(`globex reading acme's delivery log -> ${other.status}`);
 const anonymous = await call('nobody', 'GET', '/webhooks');
