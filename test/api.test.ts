@@ -156,6 +156,22 @@ describe('admin API: webhooks', () => {
     expect(res.body.error).toMatchObject({ code: 'ERR_BLOCKED_ADDRESS', field: 'url' });
   });
 
+  it('answers 409 ERR_TENANT_LIMIT past maxWebhooksPerTenant, per tenant', async () => {
+    const api = await startApi('node', {}, { maxWebhooksPerTenant: 2 });
+    for (let i = 0; i < 2; i++) {
+      expect(
+        (await api.call('POST', '/webhooks', { as, body: { url: `https://example.com/${i}` } })).status,
+      ).toBe(201);
+    }
+    const third = await api.call('POST', '/webhooks', { as, body: { url: 'https://example.com/3' } });
+    expect(third.status).toBe(409);
+    expect(third.body.error.code).toBe('ERR_TENANT_LIMIT');
+    expect(
+      (await api.call('POST', '/webhooks', { as: 'token-globex', body: { url: 'https://example.com/g' } }))
+        .status,
+    ).toBe(201);
+  });
+
   it('answers 400 for malformed JSON and invalid UTF-8, 415 for other media types, 413 past maxBodyBytes', async () => {
     const api = await startApi('node', { maxBodyBytes: 1024 });
     const malformed = await api.call('POST', '/webhooks', { as, raw: '{"url": ' });
