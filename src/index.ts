@@ -45,6 +45,7 @@ export {
   sampleEventFrom,
   suggest,
   validateEventTypes,
+  validateTemplateFields,
 } from './event-catalog.js';
 export type {
   DispatcherEventName,
