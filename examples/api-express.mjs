@@ -70,6 +70,8 @@ console.log(
 );
 const test = await call('user-1', 'POST', `/webhooks/${id}/test`);
 console.log(`acme test send -> ${test.body.outcome} (HTTP ${test.body.status})`);
+const log = await call('user-1', 'GET', `/webhooks/${id}/deliveries`);
+console.log(`acme delivery log: ${log.body.items.length} delivery, status ${log.body.items[0].status}`);
 const other = await call('user-2', 'GET', `/webhooks/${id}/deliveries`);
 console.log(`globex reading acme's delivery log -> ${other.status}`);
 const anonymous = await call('nobody', 'GET', '/webhooks');
@@ -78,7 +80,11 @@ const health = await fetch(`${base.replace('/settings/webhooks-api', '')}/health
 console.log(`the host's own routes still answer: /health -> ${health.status}`);
 
 const ok =
-  second.body.items.length === 1 && globex.body.items.length === 1 && other.status === 404 && test.body.ok;
+  second.body.items.length === 1 &&
+  globex.body.items.length === 1 &&
+  log.body.items.length === 1 &&
+  other.status === 404 &&
+  test.body.ok;
 console.log(ok ? 'Two tenants, one handler, no leaks.' : 'UNEXPECTED RESULT');
 server.closeAllConnections();
 server.close();

@@ -156,7 +156,7 @@ describe('the framework request reaches the tenant resolver', () => {
     app.use(
       toNodeHandler(
         createWebhookApi({
-          dispatcher: (await adminDispatcher(real)).dispatcher,
+          dispatcher: adminDispatcher(real),
           tenant: (_request, raw) => (raw as { account?: string }).account,
         }),
       ),
@@ -189,7 +189,7 @@ describe('the Fastify request reaches the tenant resolver', () => {
     await app.register(
       fastifyPlugin(
         createWebhookApi({
-          dispatcher: (await adminDispatcher(real)).dispatcher,
+          dispatcher: adminDispatcher(real),
           tenant: (_request, raw) => (raw as { account?: string }).account,
         }),
       ),

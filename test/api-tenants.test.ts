@@ -66,8 +66,6 @@ describe('admin API: tenant isolation', () => {
       expect(await api.real.webhooks.get(id)).toEqual(before);
       expect(receiver.requests).toHaveLength(1); // only acme's own test
       expect((await api.call('GET', '/webhooks', { as: token })).body.items).toEqual([]);
-      expect(api.calls.redeliver).toEqual([]);
-      expect(api.calls.recover).toEqual([]);
       // And acme still sees it.
       expect((await api.call('GET', `/webhooks/${id}`, { as: 'token-acme' })).status).toBe(200);
     },

@@ -18,7 +18,7 @@ import {
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
 } from '../../src/index.js';
-import { adminDispatcher, type BridgeCalls } from './admin-dispatcher.js';
+import { adminDispatcher } from './admin-dispatcher.js';
 import { open } from './setup.js';
 
 /** Bearer tokens of the test tenants: look-alike ids on purpose. */
@@ -64,8 +64,6 @@ export interface ApiServer {
   ): Promise<ApiResponse>;
   dispatcher: AdminDispatcher;
   real: WebhookDispatcher;
-  native: boolean;
-  calls: BridgeCalls;
 }
 
 async function listen(server: Server): Promise<string> {
@@ -95,7 +93,7 @@ export async function startApi(
     real = createWebhookDispatcher({ allowPrivateNetworks: true, retry: 0, ...options });
   }
   open.push(real);
-  const { dispatcher, native, calls } = await adminDispatcher(real, eventTypes);
+  const dispatcher = adminDispatcher(real, eventTypes);
   const api = createWebhookApi({ dispatcher, tenant: tenantFromToken, ...apiOptions });
   let base: string;
   if (kind === 'fastify') {
@@ -141,5 +139,5 @@ export async function startApi(
     }
     return { status: response.status, headers: response.headers, body: parsed, text };
   };
-  return { base, call, dispatcher, real, native, calls };
+  return { base, call, dispatcher, real };
 }
