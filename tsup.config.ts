@@ -6,6 +6,7 @@ export default defineConfig({
     bullmq: 'src/bullmq/index.ts',
     otel: 'src/otel/index.ts',
     receiver: 'src/receiver/index.ts',
+    api: 'src/api/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

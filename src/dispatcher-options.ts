@@ -2,6 +2,7 @@ import type { DeliveryLog } from './delivery-log.js';
 import { memoryDeliveryLog } from './delivery-log.js';
 import { createHealthPolicy, type HealthOptions, type HealthPolicy } from './engine/health.js';
 import { OptionsError } from './errors.js';
+import { type EventCatalog, isEventCatalog } from './event-catalog.js';
 import type { Instrumentation } from './instrumentation.js';
 import { memoryStore } from './memory-store.js';
 import { assertKnownKeys, numberOption } from './options.js';
@@ -88,6 +89,12 @@ export interface WebhookDispatcherOptions {
   refreshIntervalMs?: number;
   /** Webhooks one tenant may have at most (`ERR_TENANT_LIMIT` beyond). Absent: no limit. */
   maxWebhooksPerTenant?: number;
+  /**
+   * The event types webhooks may subscribe to, e.g. `UNLEASH_EVENT_TYPES`: with a catalog, `events` entries (and
+   * globs) that match no type, and template fields its schemas do not have, are refused at save with a
+   * "did you mean"; `test()` sends a sample built from it.
+   */
+  eventTypes?: EventCatalog;
   /** Tracing and metrics hooks, e.g. `openTelemetry()` from `webhook-dispatcher/otel`. */
   instrumentation?: Instrumentation;
   /** The clock, in epoch ms (timestamps, auto-disable; waits run on the wall clock). @default Date.now */
@@ -117,6 +124,7 @@ const OPTION_KEYS = [
   'refreshIntervalMs',
   'maxWebhooksPerTenant',
   'instrumentation',
+  'eventTypes',
   'now',
 ] as const;
 
@@ -155,10 +163,22 @@ export interface ResolvedOptions {
   refreshIntervalMs: number | undefined;
   maxWebhooksPerTenant: number | undefined;
   instrumentation: Instrumentation | undefined;
+  eventTypes: EventCatalog | undefined;
   now: () => number;
 }
 
 const BIG = { max: Number.MAX_SAFE_INTEGER };
+
+function eventCatalogOption(value: unknown): EventCatalog | undefined {
+  if (value === undefined) return undefined;
+  if (!isEventCatalog(value)) {
+    throw new OptionsError(
+      'eventTypes',
+      'Expected `eventTypes` to be a catalog from defineEventCatalog() (e.g. UNLEASH_EVENT_TYPES)',
+    );
+  }
+  return value;
+}
 
 /** The one defaults block. */
 export function resolveOptions(options: WebhookDispatcherOptions): ResolvedOptions {
@@ -236,6 +256,7 @@ export function resolveOptions(options: WebhookDispatcherOptions): ResolvedOptio
             ...BIG,
           }),
     instrumentation: options.instrumentation,
+    eventTypes: eventCatalogOption(options.eventTypes),
     now: options.now ?? Date.now,
   };
 }

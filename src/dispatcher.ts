@@ -1,3 +1,4 @@
+import Mustache from 'mustache';
 import { deliveryIdFor } from './delivery/delivery-id.js';
 import { buildRequest, renderBody } from './delivery/request.js';
 import type { DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
@@ -12,6 +13,12 @@ import {
   WebhookNotFoundError,
 } from './errors.js';
 import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './event.js';
+import {
+  type EventCatalog,
+  sampleEventFrom,
+  validateEventTypes,
+  validateTemplateFields,
+} from './event-catalog.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
 import { type SafeInstrumentation, safeInstrumentation } from './instrumentation.js';
 import { toLogger } from './logger.js';
@@ -93,6 +100,8 @@ export interface WebhookDispatcher {
     /** Sends again every delivery of a webhook emitted in the window whose latest outcome is still a failure. */
     recover(webhookId: string, options: RecoverOptions): Promise<DeliveryResult[]>;
   };
+  /** The event catalog in use (`eventTypes` option), if any. */
+  readonly eventTypes: EventCatalog | undefined;
   /** Subscribes to health events; returns the unsubscribe function. */
   on<E extends DispatcherEventName>(name: E, listener: DispatcherListener<E>): () => void;
   /**
@@ -166,6 +175,9 @@ class Dispatcher {
       storeTimeoutMs: o.storeTimeoutMs,
       maxWebhooksPerTenant: o.maxWebhooksPerTenant,
       now: o.now,
+      checkSave: o.eventTypes
+        ? (webhook) => checkAgainstCatalog(webhook, o.eventTypes as EventCatalog)
+        : undefined,
       onRemoved: (id) => this.engine.flush(id),
       onError,
     });
@@ -221,6 +233,7 @@ class Dispatcher {
         redeliver: (deliveryId, redeliverOptions) => this.redeliver(deliveryId, redeliverOptions),
         recover: (webhookId, recoverOptions) => this.recover(webhookId, recoverOptions),
       },
+      eventTypes: this.o.eventTypes,
       on: (name, listener) => this.events.on(name, listener),
       emit: (event, emitOptions) => this.emit(event, emitOptions),
       emitAndForget: (event, emitOptions) => {
@@ -338,7 +351,7 @@ class Dispatcher {
   private async test(id: string): Promise<DeliveryResult> {
     await this.open('test');
     const compiled = this.compiled('test', id);
-    const event = sampleEventFor(compiled, this.o.now());
+    const event = this.sampleFor(compiled);
     const eventId = eventIdOf(event);
     const job: DeliveryJob = {
       deliveryId: deliveryIdFor(eventId, id),
@@ -357,6 +370,25 @@ class Dispatcher {
       webhooks: 1,
     });
     return this.o.queue.enqueue(job);
+  }
+
+  /**
+   * The sample `test()` sends: from the catalog when there is one (a type the webhook subscribes to, shaped like the
+   * catalog's events), unless the webhook's policy would refuse it; else one built from its own filters.
+   */
+  private sampleFor(compiled: CompiledWebhook): WebhookEvent {
+    const now = this.o.now();
+    const catalog = this.o.eventTypes;
+    if (catalog !== undefined && catalog.names.length > 0) {
+      const events = compiled.webhook.events;
+      const type = events.length === 0 ? catalog.names[0] : events.flatMap((entry) => catalog.select(entry))[0];
+      if (type !== undefined) {
+        const event = sampleEventFrom(catalog, type, { now });
+        const policy = compiled.policy;
+        if (policy === undefined || accessesOf(event).some((access) => policy.allows(access))) return event;
+      }
+    }
+    return sampleEventFor(compiled, now);
   }
 
   private async preview(id: string, event: WebhookEvent): Promise<PreviewRequest> {
@@ -550,6 +582,20 @@ class Dispatcher {
     } else if (this.ownsTransport) {
       await this.transport.close?.();
     }
+  }
+}
+
+/** With a catalog: `events` must name its types, and template fields must be fields of their schemas. */
+function checkAgainstCatalog(webhook: Webhook, catalog: EventCatalog): void {
+  validateEventTypes(webhook.events, catalog);
+  if (webhook.bodyTemplate !== undefined) {
+    let tokens: unknown[] | undefined;
+    try {
+      tokens = Mustache.parse(webhook.bodyTemplate);
+    } catch {
+      // The template compiler reports a template that does not parse, with its position.
+    }
+    if (tokens !== undefined) validateTemplateFields(tokens, webhook.events, catalog);
   }
 }
 

@@ -1,6 +1,12 @@
 // The public API, listed explicitly. Internals (the webhook index, request building, compile steps) are left out
 // on purpose: they change without notice.
 
+export {
+  LAUNCHDARKLY_ACTIONS,
+  LAUNCHDARKLY_ENTRY_SCHEMA,
+  LAUNCHDARKLY_EVENT_KINDS,
+} from './catalogs/launchdarkly.js';
+export { UNLEASH_EVENT_SCHEMA, UNLEASH_EVENT_TYPES } from './catalogs/unleash.js';
 export type {
   DeliveryAttempt,
   DeliveryLog,
@@ -47,6 +53,20 @@ export {
   WebhookValidationError,
 } from './errors.js';
 export { MAX_ACCESSES } from './event.js';
+export type {
+  EventCatalog,
+  EventCatalogDefinition,
+  EventFormat,
+  EventTypeDefinition,
+} from './event-catalog.js';
+export {
+  defineEventCatalog,
+  isEventCatalog,
+  sampleEventFrom,
+  suggest,
+  validateEventTypes,
+  validateTemplateFields,
+} from './event-catalog.js';
 export type {
   DispatcherEventName,
   DispatcherEvents,
