@@ -1,0 +1,87 @@
+import { type DeliveryResult, unsentResult } from '../index.js';
+import type { EngineJob } from './seam.js';
+
+/**
+ * What a pg-boss job holds: the plain fields of a delivery job. The event object is not stored twice: it is
+ * rebuilt from `eventBody`, which renders the same (Dates are already ISO-8601 strings in the JSON).
+ */
+export interface PgDeliveryJobData {
+  deliveryId: string;
+  webhookId: string;
+  eventId: string;
+  eventBody: string;
+  tenant?: string;
+  eventType?: string;
+  /** Attempts already made; absent for a new delivery. */
+  attempt?: number;
+  firstAttemptAt?: number;
+  redelivery?: boolean;
+  force?: boolean;
+}
+
+export function toJobData(job: EngineJob): PgDeliveryJobData {
+  const data: PgDeliveryJobData = {
+    deliveryId: job.deliveryId,
+    webhookId: job.webhookId,
+    eventId: job.eventId,
+    eventBody: job.eventBody,
+  };
+  if (job.tenant !== undefined) data.tenant = job.tenant;
+  if (job.eventType !== undefined) data.eventType = job.eventType;
+  if (job.attempt) data.attempt = job.attempt;
+  if (job.firstAttemptAt !== undefined) data.firstAttemptAt = job.firstAttemptAt;
+  if (job.redelivery) data.redelivery = true;
+  if (job.force) data.force = true;
+  return data;
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+
+/** Reads a stored job back; a row written around this library may be anything, so it is checked. */
+export function fromJobData(data: unknown): EngineJob | undefined {
+  const d = data as Partial<PgDeliveryJobData> | null;
+  if (
+    typeof d !== 'object' ||
+    d === null ||
+    !isString(d.deliveryId) ||
+    !isString(d.webhookId) ||
+    !isString(d.eventId) ||
+    !isString(d.eventBody)
+  ) {
+    return undefined;
+  }
+  let event: EngineJob['event'];
+  try {
+    event = JSON.parse(d.eventBody);
+  } catch {
+    return undefined;
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
+  const job: EngineJob = {
+    deliveryId: d.deliveryId,
+    webhookId: d.webhookId,
+    eventId: d.eventId,
+    event,
+    eventBody: d.eventBody,
+  };
+  if (isString(d.tenant)) job.tenant = d.tenant;
+  if (isString(d.eventType)) job.eventType = d.eventType;
+  if (Number.isInteger(d.attempt) && (d.attempt as number) > 0) job.attempt = d.attempt as number;
+  if (typeof d.firstAttemptAt === 'number' && Number.isFinite(d.firstAttemptAt))
+    job.firstAttemptAt = d.firstAttemptAt;
+  if (d.redelivery === true) job.redelivery = true;
+  if (d.force === true) job.force = true;
+  return job;
+}
+
+export function queuedResult(job: EngineJob): DeliveryResult {
+  return unsentResult(job, 'queued');
+}
+
+/** Postgres refused the job or did not answer in time: not known to be persisted; emitting again is safe. */
+export function enqueueFailedResult(job: EngineJob, reason: string): DeliveryResult {
+  return unsentResult(job, 'failed', {
+    code: 'ENQUEUE_FAILED',
+    message: `the delivery could not be queued in Postgres: ${reason}`,
+  });
+}
