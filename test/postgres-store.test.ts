@@ -61,7 +61,13 @@ function watcher() {
             () => reject(new Error(`timed out waiting for ${what}; saw ${JSON.stringify(seen)}`)),
             timeoutMs,
           );
-          waiters.push({ test, resolve: () => (clearTimeout(timer), resolve()) });
+          waiters.push({
+            test,
+            resolve: () => {
+              clearTimeout(timer);
+              resolve();
+            },
+          });
         });
   return { seen, onChange, waitFor };
 }
