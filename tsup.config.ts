@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', bullmq: 'src/bullmq/index.ts' },
+  entry: { index: 'src/index.ts', bullmq: 'src/bullmq/index.ts', postgres: 'src/postgres/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
@@ -17,7 +17,7 @@ export default defineConfig({
       setup(build) {
         const core = build.initialOptions.format === 'cjs' ? './index.cjs' : './index.js';
         build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
-          /[\\/]src[\\/]bullmq[\\/]/.test(args.importer) ? { path: core, external: true } : undefined,
+          /[\\/]src[\\/](bullmq|postgres)[\\/]/.test(args.importer) ? { path: core, external: true } : undefined,
         );
       },
     },

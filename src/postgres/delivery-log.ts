@@ -1,7 +1,7 @@
 import { OptionsError } from '../index.js';
-import { numberOption } from '../options.js';
+
 import { type PostgresSchemaOptions, resolveNames } from './migrate.js';
-import { assertPool, errorMessage, type PoolLike } from './sql.js';
+import { assertPool, errorMessage, numberOption, type PoolLike } from './sql.js';
 
 // The delivery log v2 shapes (the core's `DeliveryLog` grows into these); declared here until they land.
 

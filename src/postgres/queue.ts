@@ -9,7 +9,7 @@ import {
   OptionsError,
   unsentResult,
 } from '../index.js';
-import { numberOption } from '../options.js';
+
 import { enqueueFailedResult, fromJobData, type PgDeliveryJobData, queuedResult, toJobData } from './job.js';
 import { jobIdFor } from './job-id.js';
 import { type Listener, startListener } from './listener.js';
@@ -17,6 +17,7 @@ import type { DeliveryEngine, EngineJob, EnqueueOptions, TransactionalQueue } fr
 import {
   assertPool,
   errorMessage,
+  numberOption,
   type PoolClientLike,
   type PoolLike,
   type Queryable,
