@@ -584,3 +584,108 @@ describe('pgBossQueue under a Postgres outage', () => {
     expect(Date.now() - started).toBeLessThan(4000);
   }, 30_000);
 });
+
+describe('pgBossQueue: durable retries through the engine', () => {
+  it('schedules each retry as a delayed job carrying the attempt number; a new worker continues the schedule', async () => {
+    const w = await world();
+    const [job] = jobsFor(ldEvent(), ['hook1']);
+    const seen: { worker: string; attempt: number; at: number }[] = [];
+    const reported: DeliveryResult[] = [];
+    // A stand-in for the dispatcher's engine: attempts 0 and 1 fail and ask for a retry in 400 ms, attempt 2 works.
+    const engine = (worker: string) => ({
+      deliver: () => Promise.reject(new Error('not used by a durable queue')),
+      attempt: async (j: EngineJob) => {
+        const attempt = j.attempt ?? 0;
+        seen.push({ worker, attempt, at: Date.now() });
+        if (attempt < 2) {
+          return {
+            retry: {
+              job: { ...j, attempt: attempt + 1, firstAttemptAt: j.firstAttemptAt ?? Date.now() },
+              delayMs: 400,
+            },
+          };
+        }
+        return {
+          result: { ...queuedResultOf(j), ok: true, outcome: 'delivered' as const, attempts: attempt + 1 },
+        };
+      },
+    });
+    const unused = () => Promise.reject(new Error('not used when an engine is given'));
+    const first = pgBossQueue({
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      worker: { pollingIntervalMs: 100 },
+    });
+    first.start(unused, (r) => reported.push(r), engine('first'));
+    await first.ready();
+    await first.enqueue(job as EngineJob);
+    await until(() => seen.length === 1, 'the first attempt');
+    // A deploy: the first worker goes away while the retry waits in Postgres.
+    await first.close();
+    expect(seen.map((s) => s.attempt)).toEqual([0]);
+
+    const second = pgBossQueue({
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      worker: { pollingIntervalMs: 100 },
+    });
+    cleanups.push(() => second.close());
+    second.start(unused, (r) => reported.push(r), engine('second'));
+    await until(() => reported.length === 1, 'the final outcome');
+
+    expect(seen.map((s) => [s.worker, s.attempt])).toEqual([
+      ['first', 0],
+      ['second', 1],
+      ['second', 2],
+    ]);
+    for (let i = 1; i < seen.length; i++) {
+      expect((seen[i] as { at: number }).at - (seen[i - 1] as { at: number }).at).toBeGreaterThanOrEqual(380);
+    }
+    expect(reported).toMatchObject([{ deliveryId: job?.deliveryId, outcome: 'delivered', attempts: 3 }]);
+    const jobs = await w.jobs();
+    expect(jobs.map((j) => [j.data.deliveryId, j.data.attempt ?? 0, j.state]).sort()).toEqual([
+      [job?.deliveryId, 0, 'completed'],
+      [job?.deliveryId, 1, 'completed'],
+      [job?.deliveryId, 2, 'completed'],
+    ]);
+    // The first attempt's time travels with the retries.
+    const firstAt = jobs.filter((j) => j.data.attempt).map((j) => j.data.firstAttemptAt);
+    expect(firstAt).toHaveLength(2);
+    expect(firstAt[0]).toBe(firstAt[1]);
+    expect(firstAt[0]).toBeGreaterThanOrEqual(seen[0]?.at as number);
+  });
+});
+
+function queuedResultOf(job: EngineJob): DeliveryResult {
+  return {
+    deliveryId: job.deliveryId,
+    webhookId: job.webhookId,
+    eventId: job.eventId,
+    ok: false,
+    outcome: 'queued',
+    attempts: 0,
+    durationMs: 0,
+  };
+}
+
+describe('packaging', () => {
+  it('keeps pg and pg-boss out of the core entry', async () => {
+    const result = await build({
+      entryPoints: [`${ROOT}src/index.ts`],
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'error',
+    });
+    const imports = Object.values(result.metafile.outputs).flatMap((output) =>
+      output.imports.map((i) => i.path),
+    );
+    expect(imports).toContain('undici');
+    expect(imports.filter((path) => /^(pg|pg-boss)(\/|$)/.test(path))).toEqual([]);
+  });
+});
