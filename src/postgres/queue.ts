@@ -323,9 +323,11 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     const inserted = (async () => {
       const boss = await start();
       if (db) {
-        await boss.insert(rows, { db: adapter(db) } as PgBoss.InsertOptions);
-        // Delivered at COMMIT, and not at all on ROLLBACK: the workers wake when the jobs become visible.
-        await db.query('SELECT pg_notify($1, $2)', [channel, '']);
+        // Both queued on the client at once (no turn of the event loop in between). The NOTIFY is delivered at
+        // COMMIT, and not at all on ROLLBACK: the workers wake when the jobs become visible.
+        const insert = boss.insert(rows, { db: adapter(db) } as PgBoss.InsertOptions);
+        const notify = db.query('SELECT pg_notify($1, $2)', [channel, '']);
+        await Promise.all([insert, notify]);
       } else {
         await boss.insert(rows);
         getPool()
@@ -460,7 +462,28 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
       return;
     }
     reportOnce(result);
-    await settle(() => boss.complete(name, fetched.id, result as unknown as object));
+    await complete(boss, fetched.id);
+  }
+
+  /**
+   * Completions of the jobs that finish in the same turn are written in one statement (as pg-boss's own `work()`
+   * does for a batch). The outcome itself is in `onDelivery` and the delivery log, not in the job row.
+   */
+  let completing: { ids: string[]; done: Promise<void> } | undefined;
+  function complete(boss: PgBoss, id: string): Promise<void> {
+    if (completing) {
+      completing.ids.push(id);
+      return completing.done;
+    }
+    const batch = { ids: [id], done: Promise.resolve() };
+    batch.done = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        if (completing === batch) completing = undefined;
+        void settle(() => boss.complete(name, batch.ids)).then(resolve);
+      });
+    });
+    completing = batch;
+    return batch.done;
   }
 
   /** The next attempt as a delayed job, written in one transaction with the completion of this one. */
