@@ -295,6 +295,24 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     return client;
   }
 
+  /** One NOTIFY in flight at most: enqueues meanwhile are covered by one more after it (a wake-up is a wake-up). */
+  let notifying: 'idle' | 'busy' | 'again' = 'idle';
+  function notifyWorkers(): void {
+    if (notifying !== 'idle') {
+      notifying = 'again';
+      return;
+    }
+    notifying = 'busy';
+    getPool()
+      .query('SELECT pg_notify($1, $2)', [channel, ''])
+      .catch(() => {})
+      .then(() => {
+        const again = notifying === 'again';
+        notifying = 'idle';
+        if (again) notifyWorkers();
+      });
+  }
+
   function enqueueMany(jobs: EngineJob[], enqueueOptions: EnqueueOptions = {}): Promise<DeliveryResult[]> {
     if (jobs.length === 0) return Promise.resolve([]);
     if (closed) {
@@ -330,9 +348,7 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
         await Promise.all([insert, notify]);
       } else {
         await boss.insert(rows);
-        getPool()
-          .query('SELECT pg_notify($1, $2)', [channel, ''])
-          .catch(() => {});
+        notifyWorkers();
         wake();
       }
     })();
