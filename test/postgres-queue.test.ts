@@ -7,13 +7,14 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createWebhookDispatcher,
+  type DeliveryEngine,
+  type DeliveryJob,
   deliveryIdFor,
   OptionsError,
   type WebhookDispatcher,
 } from '../src/index.js';
 import {
   createWebhookWorker,
-  type EngineJob,
   jobIdFor,
   migrate,
   type PgBossDeliveryQueue,
@@ -112,7 +113,7 @@ interface WorkerProcess {
 async function spawnWorker(
   w: World,
   name: string,
-  options: { concurrency?: number; expireInSeconds?: number } = {},
+  options: { concurrency?: number; expireInSeconds?: number; retry?: PgWorkerFixtureConfig['retry'] } = {},
 ): Promise<WorkerProcess> {
   const config: PgWorkerFixtureConfig = {
     name,
@@ -122,6 +123,7 @@ async function spawnWorker(
     table: w.table,
     concurrency: options.concurrency ?? 8,
     expireInSeconds: options.expireInSeconds ?? 300,
+    retry: options.retry,
   };
   const child = fork(WORKER_BUNDLE, [JSON.stringify(config)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -183,7 +185,7 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 /** The jobs `emit` would make for one event to these webhooks (the dispatcher's own delivery ids). */
-function jobsFor(event: ReturnType<typeof ldEvent>, webhookIds: string[]): EngineJob[] {
+function jobsFor(event: ReturnType<typeof ldEvent>, webhookIds: string[]): DeliveryJob[] {
   const eventId = event._id as string;
   return webhookIds.map((webhookId) => ({
     deliveryId: deliveryIdFor(eventId, webhookId),
@@ -254,12 +256,12 @@ describe('pgBossQueue: emit', () => {
     const w = await world();
     const event = ldEvent();
     const [job] = jobsFor(event, ['hook1']);
-    const first = await w.queue.enqueue(job as EngineJob);
-    const again = await w.queue.enqueue(job as EngineJob);
+    const first = await w.queue.enqueue(job as DeliveryJob);
+    const again = await w.queue.enqueue(job as DeliveryJob);
     expect([first.outcome, again.outcome]).toEqual(['queued', 'queued']);
     expect(await w.jobs()).toHaveLength(1);
 
-    await w.queue.enqueue({ ...(job as EngineJob), redelivery: true });
+    await w.queue.enqueue({ ...(job as DeliveryJob), redelivery: true });
     const jobs = await w.jobs();
     expect(jobs).toHaveLength(2);
     expect(new Set(jobs.map((j) => j.data.deliveryId))).toEqual(new Set([job?.deliveryId]));
@@ -315,7 +317,7 @@ describe('pgBossQueue: emit', () => {
   it('answers ENQUEUE_FAILED, not a rejection, when the transaction client is not a client or is aborted', async () => {
     const w = await world();
     const [job] = jobsFor(ldEvent(), ['hook1']);
-    const notAClient = await w.queue.enqueue(job as EngineJob, { transaction: {} });
+    const notAClient = await w.queue.enqueue(job as DeliveryJob, { transaction: {} });
     expect(notAClient).toMatchObject({ outcome: 'failed', error: { code: 'ENQUEUE_FAILED' } });
     expect(notAClient.error?.message).toMatch(/`transaction` to be a pg client/);
 
@@ -323,7 +325,7 @@ describe('pgBossQueue: emit', () => {
     try {
       await client.query('BEGIN');
       await client.query('SELECT 1/0').catch(() => {});
-      const aborted = await w.queue.enqueue(job as EngineJob, { transaction: client });
+      const aborted = await w.queue.enqueue(job as DeliveryJob, { transaction: client });
       expect(aborted).toMatchObject({ outcome: 'failed', error: { code: 'ENQUEUE_FAILED' } });
       expect(aborted.error?.message).toMatch(/aborted/);
       await client.query('ROLLBACK');
@@ -592,9 +594,9 @@ describe('pgBossQueue: durable retries through the engine', () => {
     const seen: { worker: string; attempt: number; at: number }[] = [];
     const reported: DeliveryResult[] = [];
     // A stand-in for the dispatcher's engine: attempts 0 and 1 fail and ask for a retry in 400 ms, attempt 2 works.
-    const engine = (worker: string) => ({
+    const engine = (worker: string): DeliveryEngine => ({
       deliver: () => Promise.reject(new Error('not used by a durable queue')),
-      attempt: async (j: EngineJob) => {
+      attempt: async (j: DeliveryJob) => {
         const attempt = j.attempt ?? 0;
         seen.push({ worker, attempt, at: Date.now() });
         if (attempt < 2) {
@@ -606,7 +608,13 @@ describe('pgBossQueue: durable retries through the engine', () => {
           };
         }
         return {
-          result: { ...queuedResultOf(j), ok: true, outcome: 'delivered' as const, attempts: attempt + 1 },
+          result: {
+            ...queuedResultOf(j),
+            ok: true,
+            outcome: 'delivered',
+            status: 200,
+            attempts: attempt + 1,
+          },
         };
       },
     });
@@ -619,7 +627,7 @@ describe('pgBossQueue: durable retries through the engine', () => {
     });
     first.start(unused, (r) => reported.push(r), engine('first'));
     await first.ready();
-    await first.enqueue(job as EngineJob);
+    await first.enqueue(job as DeliveryJob);
     await until(() => seen.length === 1, 'the first attempt');
     // A deploy: the first worker goes away while the retry waits in Postgres.
     await first.close();
@@ -658,7 +666,7 @@ describe('pgBossQueue: durable retries through the engine', () => {
   });
 });
 
-function queuedResultOf(job: EngineJob): DeliveryResult {
+function queuedResultOf(job: DeliveryJob) {
   return {
     deliveryId: job.deliveryId,
     webhookId: job.webhookId,
@@ -687,5 +695,119 @@ describe('packaging', () => {
     );
     expect(imports).toContain('undici');
     expect(imports.filter((path) => /^(pg|pg-boss)(\/|$)/.test(path))).toEqual([]);
+  });
+});
+
+describe('through the dispatcher', () => {
+  it('emit(event, { transaction }): rollback sends nothing, commit sends everything, once, written in one insert', async () => {
+    const w = await world();
+    const hooks = [
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` }),
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` }),
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/c` }),
+    ];
+    const worker = await spawnWorker(w, 'one');
+    const rolledBack = ldEvent();
+    const committed = ldEvent();
+    const client = await pool.connect();
+    const inserts: string[] = [];
+    const counting = {
+      query: (text: string, values?: unknown[]) => {
+        if (/INSERT INTO/i.test(text)) inserts.push(text);
+        return client.query(text, values);
+      },
+    };
+    try {
+      await client.query('BEGIN');
+      await client.query('CREATE TEMP TABLE flags (key text) ON COMMIT DROP');
+      await client.query("INSERT INTO flags VALUES ('never')");
+      const results = await w.dispatcher.emit(rolledBack, { transaction: counting });
+      expect(results.map((r) => r.outcome)).toEqual(['queued', 'queued', 'queued']);
+      await client.query('ROLLBACK');
+
+      await client.query('BEGIN');
+      await w.dispatcher.emit(committed, { transaction: counting });
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    // The fan-out of each emit is one INSERT.
+    expect(inserts).toHaveLength(2);
+    await worker.waitForResults(3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(w.receiver.requests.map((r) => JSON.parse(r.body)._id)).toEqual([
+      committed._id,
+      committed._id,
+      committed._id,
+    ]);
+    expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/a', '/b', '/c']);
+    expect(worker.results).toHaveLength(3);
+    expect(hooks).toHaveLength(3);
+  });
+
+  it('retries are delayed jobs with the attempt number: a worker SIGKILLed during the wait, another continues from the right attempt', async () => {
+    // 503 twice, then 200: three attempts, 1.5 s apart.
+    const w = await world((_request, n) => (n < 2 ? 503 : 200));
+    await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const retry = { retries: 3, delayMs: 1500, jitter: 0 };
+    const a = await spawnWorker(w, 'a', { retry });
+    const [queued] = await w.dispatcher.emit(ldEvent());
+    await w.receiver.waitFor(1);
+    // The retry waits in Postgres as a delayed job; nobody sleeps on it. Kill the worker that made attempt 1.
+    await until(async () => (await w.jobs()).length === 2, 'the retry job');
+    await a.kill();
+    const b = await spawnWorker(w, 'b', { retry });
+    await b.waitForResults(1);
+
+    expect(
+      w.receiver.requests.map((r) => [r.headers['x-test-worker'], header(r.headers['webhook-id'])]),
+    ).toEqual([
+      ['a', queued?.deliveryId],
+      ['b', queued?.deliveryId],
+      ['b', queued?.deliveryId],
+    ]);
+    expect(b.results).toMatchObject([{ deliveryId: queued?.deliveryId, outcome: 'delivered', attempts: 3 }]);
+    expect(a.results).toEqual([]);
+    await until(async () => (await w.jobs()).every((j) => j.state === 'completed'), 'the last job to complete');
+    const jobs = await w.jobs();
+    expect(jobs.map((j) => [j.data.attempt ?? 0, j.state]).sort()).toEqual([
+      [0, 'completed'],
+      [1, 'completed'],
+      [2, 'completed'],
+    ]);
+  }, 30_000);
+
+  it('two dispatchers on one store: a delete, switch-off, URL change and create on one are honoured by the other within a second', async () => {
+    const w = await world();
+    const otherPool = new pg.Pool({ connectionString: postgres.url, max: 4 });
+    cleanups.push(() => otherPool.end());
+    // The other replica delivers in its own process; what it sends depends on its own index of webhooks.
+    const other = createWebhookDispatcher({
+      store: postgresStore({ pool: otherPool, table: w.table }),
+      allowPrivateNetworks: true,
+      retry: 0,
+    });
+    cleanups.push(() => other.close());
+    const deleted = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/deleted` });
+    const off = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/off` });
+    const moved = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/old` });
+    const first = await other.emit(ldEvent());
+    expect(first.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
+
+    await w.dispatcher.webhooks.delete(deleted.id);
+    await w.dispatcher.webhooks.update(off.id, { on: false });
+    await w.dispatcher.webhooks.update(moved.id, { url: `${w.receiver.url}/new` });
+    const created = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/created` });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    w.receiver.requests.length = 0;
+
+    const results = await other.emit(ldEvent());
+    expect(results.map((r) => [r.webhookId, r.outcome]).sort()).toEqual(
+      [
+        [moved.id, 'delivered'],
+        [created.id, 'delivered'],
+      ].sort(),
+    );
+    expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/created', '/new']);
   });
 });

@@ -21,7 +21,7 @@ export type {
   PgBossWorkerOptions,
 } from './queue.js';
 export { DEFAULT_QUEUE_NAME, pgBossQueue } from './queue.js';
-export type { DeliveryEngine, EngineJob, EnqueueOptions, TransactionalQueue } from './seam.js';
+export type { TransactionalQueue } from './seam.js';
 export type { PoolLike, Queryable } from './sql.js';
 export type { PostgresStoreListQuery, PostgresStoreOptions, PostgresWebhookStore } from './store.js';
 export { postgresStore } from './store.js';

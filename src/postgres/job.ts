@@ -1,5 +1,4 @@
-import { type DeliveryResult, unsentResult } from '../index.js';
-import type { EngineJob } from './seam.js';
+import { type DeliveryJob, type DeliveryResult, unsentResult } from '../index.js';
 
 /**
  * What a pg-boss job holds: the plain fields of a delivery job. The event object is not stored twice: it is
@@ -14,12 +13,16 @@ export interface PgDeliveryJobData {
   eventType?: string;
   /** Attempts already made; absent for a new delivery. */
   attempt?: number;
+  /** Attempts already made when this run began (a redelivery counts its retries from there). */
+  retryBase?: number;
   firstAttemptAt?: number;
+  /** The exact body to send (a redelivery sends the logged body again). */
+  body?: string;
   redelivery?: boolean;
   force?: boolean;
 }
 
-export function toJobData(job: EngineJob): PgDeliveryJobData {
+export function toJobData(job: DeliveryJob): PgDeliveryJobData {
   const data: PgDeliveryJobData = {
     deliveryId: job.deliveryId,
     webhookId: job.webhookId,
@@ -29,7 +32,9 @@ export function toJobData(job: EngineJob): PgDeliveryJobData {
   if (job.tenant !== undefined) data.tenant = job.tenant;
   if (job.eventType !== undefined) data.eventType = job.eventType;
   if (job.attempt) data.attempt = job.attempt;
+  if (job.retryBase) data.retryBase = job.retryBase;
   if (job.firstAttemptAt !== undefined) data.firstAttemptAt = job.firstAttemptAt;
+  if (job.body !== undefined) data.body = job.body;
   if (job.redelivery) data.redelivery = true;
   if (job.force) data.force = true;
   return data;
@@ -38,7 +43,7 @@ export function toJobData(job: EngineJob): PgDeliveryJobData {
 const isString = (value: unknown): value is string => typeof value === 'string';
 
 /** Reads a stored job back; a row written around this library may be anything, so it is checked. */
-export function fromJobData(data: unknown): EngineJob | undefined {
+export function fromJobData(data: unknown): DeliveryJob | undefined {
   const d = data as Partial<PgDeliveryJobData> | null;
   if (
     typeof d !== 'object' ||
@@ -50,14 +55,14 @@ export function fromJobData(data: unknown): EngineJob | undefined {
   ) {
     return undefined;
   }
-  let event: EngineJob['event'];
+  let event: DeliveryJob['event'];
   try {
     event = JSON.parse(d.eventBody);
   } catch {
     return undefined;
   }
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
-  const job: EngineJob = {
+  const job: DeliveryJob = {
     deliveryId: d.deliveryId,
     webhookId: d.webhookId,
     eventId: d.eventId,
@@ -67,6 +72,8 @@ export function fromJobData(data: unknown): EngineJob | undefined {
   if (isString(d.tenant)) job.tenant = d.tenant;
   if (isString(d.eventType)) job.eventType = d.eventType;
   if (Number.isInteger(d.attempt) && (d.attempt as number) > 0) job.attempt = d.attempt as number;
+  if (Number.isInteger(d.retryBase) && (d.retryBase as number) > 0) job.retryBase = d.retryBase as number;
+  if (isString(d.body)) job.body = d.body;
   if (typeof d.firstAttemptAt === 'number' && Number.isFinite(d.firstAttemptAt))
     job.firstAttemptAt = d.firstAttemptAt;
   if (d.redelivery === true) job.redelivery = true;
@@ -74,12 +81,12 @@ export function fromJobData(data: unknown): EngineJob | undefined {
   return job;
 }
 
-export function queuedResult(job: EngineJob): DeliveryResult {
+export function queuedResult(job: DeliveryJob): DeliveryResult {
   return unsentResult(job, 'queued');
 }
 
 /** Postgres refused the job or did not answer in time: not known to be persisted; emitting again is safe. */
-export function enqueueFailedResult(job: EngineJob, reason: string): DeliveryResult {
+export function enqueueFailedResult(job: DeliveryJob, reason: string): DeliveryResult {
   return unsentResult(job, 'failed', {
     code: 'ENQUEUE_FAILED',
     message: `the delivery could not be queued in Postgres: ${reason}`,

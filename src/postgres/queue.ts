@@ -2,9 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import {
+  type DeliveryEngine,
+  type DeliveryJob,
   type DeliveryReporter,
   type DeliveryResult,
   type DeliveryWorker,
+  type EnqueueOptions,
   type Logger,
   OptionsError,
   unsentResult,
@@ -13,7 +16,7 @@ import {
 import { enqueueFailedResult, fromJobData, type PgDeliveryJobData, queuedResult, toJobData } from './job.js';
 import { jobIdFor } from './job-id.js';
 import { type Listener, startListener } from './listener.js';
-import type { DeliveryEngine, EngineJob, EnqueueOptions, TransactionalQueue } from './seam.js';
+import type { TransactionalQueue } from './seam.js';
 import {
   assertPool,
   errorMessage,
@@ -265,7 +268,7 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     }
   };
 
-  const rowFor = (job: EngineJob, id: string, startAfterSeconds?: number) => {
+  const rowFor = (job: DeliveryJob, id: string, startAfterSeconds?: number) => {
     const row: PgBoss.JobInsert<PgDeliveryJobData> & { expireInSeconds: number } = {
       id,
       name,
@@ -279,7 +282,7 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
   };
 
   /** The job id: the `webhook-id` for a new delivery (so a second insert is a no-op), fresh for a redelivery. */
-  const idOf = (job: EngineJob) =>
+  const idOf = (job: DeliveryJob) =>
     job.redelivery
       ? randomUUID()
       : jobIdFor(job.attempt ? `${job.deliveryId}#${job.attempt}` : job.deliveryId);
@@ -313,7 +316,7 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
       });
   }
 
-  function enqueueMany(jobs: EngineJob[], enqueueOptions: EnqueueOptions = {}): Promise<DeliveryResult[]> {
+  function enqueueMany(jobs: DeliveryJob[], enqueueOptions: EnqueueOptions = {}): Promise<DeliveryResult[]> {
     if (jobs.length === 0) return Promise.resolve([]);
     if (closed) {
       const message = 'the delivery queue is closed; not sent';
@@ -460,7 +463,7 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     try {
       if (engine) {
         const outcome = await engine.attempt(job);
-        if ('retry' in outcome) {
+        if (outcome.retry !== undefined) {
           await scheduleRetry(boss, fetched.id, outcome.retry.job, outcome.retry.delayMs);
           return;
         }
@@ -503,7 +506,12 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
   }
 
   /** The next attempt as a delayed job, written in one transaction with the completion of this one. */
-  async function scheduleRetry(boss: PgBoss, jobId: string, next: EngineJob, delayMs: number): Promise<void> {
+  async function scheduleRetry(
+    boss: PgBoss,
+    jobId: string,
+    next: DeliveryJob,
+    delayMs: number,
+  ): Promise<void> {
     const row = rowFor(next, jobIdFor(`${jobId}#${next.attempt ?? 0}`), Math.max(0, delayMs) / 1000);
     await settle(async () => {
       const client = (await getPool().connect()) as PoolClientLike;
