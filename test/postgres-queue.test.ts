@@ -768,7 +768,10 @@ describe('through the dispatcher', () => {
     ]);
     expect(b.results).toMatchObject([{ deliveryId: queued?.deliveryId, outcome: 'delivered', attempts: 3 }]);
     expect(a.results).toEqual([]);
-    await until(async () => (await w.jobs()).every((j) => j.state === 'completed'), 'the last job to complete');
+    await until(
+      async () => (await w.jobs()).every((j) => j.state === 'completed'),
+      'the last job to complete',
+    );
     const jobs = await w.jobs();
     expect(jobs.map((j) => [j.data.attempt ?? 0, j.state]).sort()).toEqual([
       [0, 'completed'],
