@@ -10,8 +10,9 @@ import {
   postgresStore,
 } from '../src/postgres/index.js';
 import type { Webhook } from '../src/types.js';
-import { webhookRecord } from './helpers/events.js';
+import { ldEvent, webhookRecord } from './helpers/events.js';
 import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { startReceiver } from './helpers/receiver.js';
 
 let postgres: TestPostgres;
 let pool: pg.Pool;
@@ -355,5 +356,45 @@ describe('postgresDeliveryLog', () => {
     expect(await log.get('old')).toBeUndefined();
     expect(await log.prune()).toBe(1);
     expect((await pool.query(`SELECT 1 FROM ${deliveriesTable} WHERE delivery_id = 'old'`)).rowCount).toBe(0);
+  });
+});
+
+describe('postgresDeliveryLog with a dispatcher', () => {
+  it('records every attempt with its body, and redeliver() and recover() send from it again', async () => {
+    const { table, deliveriesTable } = await tables();
+    let up = false;
+    const receiver = await startReceiver(() => (up ? 200 : 503));
+    cleanups.push(() => receiver.close());
+    const log = postgresDeliveryLog({ pool, deliveriesTable });
+    cleanups.push(() => log.close());
+    const dispatcher = createWebhookDispatcher({
+      store: postgresStore({ pool, table }),
+      // The core's DeliveryLog type is still v1 (list returns attempts); this log implements v2, as the dispatcher
+      // reads it (pages and get()).
+      deliveryLog: log as never,
+      allowPrivateNetworks: true,
+      retry: 0,
+    });
+    cleanups.push(() => dispatcher.close());
+    const hook = await dispatcher.webhooks.create({ url: receiver.url, secret: 'shh' });
+    const since = Date.now() - 1000;
+    const [first] = await dispatcher.emit(ldEvent());
+    const [second] = await dispatcher.emit(ldEvent());
+    expect([first?.outcome, second?.outcome]).toEqual(['failed', 'failed']);
+
+    const failed = await log.list(hook.id, { status: 'failed' });
+    expect(failed.items.map((r) => r.deliveryId).sort()).toEqual(
+      [first?.deliveryId, second?.deliveryId].sort(),
+    );
+    expect(failed.items[0]?.attempts[0]?.request.body).toBe(receiver.requests[1]?.body);
+
+    up = true;
+    const again = await dispatcher.deliveries.redeliver(first?.deliveryId as string);
+    expect(again).toMatchObject({ deliveryId: first?.deliveryId, outcome: 'delivered' });
+    expect((await log.get(first?.deliveryId as string))?.status).toBe('delivered');
+    const recovered = await dispatcher.deliveries.recover(hook.id, { since });
+    expect(recovered.map((r) => [r.deliveryId, r.outcome])).toEqual([[second?.deliveryId, 'delivered']]);
+    const headers = receiver.requests.map((r) => r.headers['webhook-id']);
+    expect(headers).toEqual([first?.deliveryId, second?.deliveryId, first?.deliveryId, second?.deliveryId]);
   });
 });
