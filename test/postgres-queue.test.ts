@@ -22,6 +22,7 @@ import {
   postgresStore,
 } from '../src/postgres/index.js';
 import type { DeliveryResult, WebhookStore } from '../src/types.js';
+import type { PgEmitterFixtureConfig } from './fixtures/pg-emitter.js';
 import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
 import { ldEvent } from './helpers/events.js';
 import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
@@ -29,6 +30,7 @@ import { type Receiver, startReceiver } from './helpers/receiver.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORKER_BUNDLE = `${ROOT}node_modules/.cache/webhook-dispatcher-tests/pg-worker.mjs`;
+const EMITTER_BUNDLE = `${ROOT}node_modules/.cache/webhook-dispatcher-tests/pg-emitter.mjs`;
 const BOSS_SCHEMA = 'wd_test_pgboss';
 
 let postgres: TestPostgres;
@@ -37,6 +39,16 @@ let pool: pg.Pool;
 beforeAll(async () => {
   postgres = await startPostgres();
   pool = new pg.Pool({ connectionString: postgres.url, max: 10 });
+  await build({
+    entryPoints: [`${ROOT}test/fixtures/pg-emitter.ts`],
+    outfile: EMITTER_BUNDLE,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
   await build({
     entryPoints: [`${ROOT}test/fixtures/pg-worker.ts`],
     outfile: WORKER_BUNDLE,
@@ -744,6 +756,36 @@ describe('through the dispatcher', () => {
     expect(worker.results).toHaveLength(3);
     expect(hooks).toHaveLength(3);
   });
+
+  it('an emitting process SIGKILLed right after COMMIT loses nothing: a worker delivers every committed delivery', async () => {
+    const w = await world();
+    const hooks = [
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` }),
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` }),
+    ];
+    const eventIds = Array.from({ length: 10 }, (_, i) => `killed-${randomUUID().slice(0, 8)}-${i}`);
+    const config: PgEmitterFixtureConfig = {
+      databaseUrl: postgres.url,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      table: w.table,
+      eventIds,
+    };
+    const emitter = fork(EMITTER_BUNDLE, [JSON.stringify(config)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const outcomes: string[] = [];
+    emitter.on('message', (message: { outcomes: string[] }) => outcomes.push(...message.outcomes));
+    const [, signal] = await once(emitter, 'exit');
+    expect(signal).toBe('SIGKILL');
+    expect(outcomes).toEqual(Array.from({ length: 20 }, () => 'queued'));
+
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(20);
+    const got = w.receiver.requests.map((r) => `${r.url} ${JSON.parse(r.body)._id}`).sort();
+    expect(got).toEqual(eventIds.flatMap((id) => [`/a ${id}`, `/b ${id}`]).sort());
+    expect(hooks).toHaveLength(2);
+  }, 30_000);
 
   it('retries are delayed jobs with the attempt number: a worker SIGKILLed during the wait, another continues from the right attempt', async () => {
     // 503 twice, then 200: three attempts, 1.5 s apart.
