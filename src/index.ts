@@ -26,6 +26,7 @@ export {
   WebhookNotFoundError,
   WebhookValidationError,
 } from './errors.js';
+export { MAX_ACCESSES } from './event.js';
 export type {
   DispatcherEventName,
   DispatcherEvents,
@@ -65,7 +66,8 @@ export {
   standardSignatureHeader,
   verifyStandardWebhook,
 } from './standard-webhooks.js';
-export type { TemplateContext, TemplateWebhook } from './template.js';
+export type { RenderOptions, TemplateContext, TemplateWebhook } from './template.js';
+export { TemplateBudgetError } from './template.js';
 export { TransportError } from './transport/errors.js';
 export type { FetchTransportOptions } from './transport/fetch.js';
 export { fetchTransport } from './transport/fetch.js';

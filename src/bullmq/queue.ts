@@ -205,7 +205,8 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
           if (engine) {
             // One attempt per run: a retry becomes this job, delayed, with its attempt count saved, so no worker
             // sleeps through a retry schedule and a crash or deploy loses no attempt.
-            const step = await engine.attempt(fromJobData(job.data));
+            // A job whose lane cannot start it soon goes back to Redis, delayed, instead of holding a worker slot.
+            const step = await engine.attempt(fromJobData(job.data), { deferAfterMs: 1000 });
             if (step.retry) {
               await job.updateData(toJobData(step.retry.job));
               await job.moveToDelayed(Date.now() + step.retry.delayMs, token);
