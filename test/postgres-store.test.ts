@@ -382,7 +382,11 @@ describe('postgresDeliveryLog with a dispatcher', () => {
     const [second] = await dispatcher.emit(ldEvent());
     expect([first?.outcome, second?.outcome]).toEqual(['failed', 'failed']);
 
-    const failed = await log.list(hook.id, { status: 'failed' });
+    let failed = await log.list(hook.id, { status: 'failed' });
+    for (let i = 0; failed.items.length < 2 && i < 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      failed = await log.list(hook.id, { status: 'failed' });
+    }
     expect(failed.items.map((r) => r.deliveryId).sort()).toEqual(
       [first?.deliveryId, second?.deliveryId].sort(),
     );
@@ -391,6 +395,11 @@ describe('postgresDeliveryLog with a dispatcher', () => {
     up = true;
     const again = await dispatcher.deliveries.redeliver(first?.deliveryId as string);
     expect(again).toMatchObject({ deliveryId: first?.deliveryId, outcome: 'delivered' });
+    // The log is written beside the outcome, not before it: wait for the row.
+    const deadline = Date.now() + 5000;
+    while ((await log.get(first?.deliveryId as string))?.status !== 'delivered' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     expect((await log.get(first?.deliveryId as string))?.status).toBe('delivered');
     const recovered = await dispatcher.deliveries.recover(hook.id, { since });
     expect(recovered.map((r) => [r.deliveryId, r.outcome])).toEqual([[second?.deliveryId, 'delivered']]);

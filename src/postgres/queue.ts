@@ -39,6 +39,12 @@ export interface PgBossWorkerOptions {
    * after an enqueue; polling picks up scheduled retries and anything a lost notification missed). @default 2000
    */
   pollingIntervalMs?: number;
+  /**
+   * A job that its webhook's lane cannot start within this many ms (the lane is full, paused by `Retry-After`, or
+   * its circuit is open) goes back to the queue, delayed, with its attempt count unchanged, so one slow or failing
+   * receiver cannot fill this worker with its jobs. @default 1000
+   */
+  deferAfterMs?: number;
 }
 
 /**
@@ -192,6 +198,9 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     max: 10_000,
   });
   const pollingIntervalMs = numberOption('worker.pollingIntervalMs', workerOptions?.pollingIntervalMs, 2000, {
+    positive: true,
+  });
+  const deferAfterMs = numberOption('worker.deferAfterMs', workerOptions?.deferAfterMs, 1000, {
     positive: true,
   });
   const logger = options.logger;
@@ -462,7 +471,9 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     let result: DeliveryResult;
     try {
       if (engine) {
-        const outcome = await engine.attempt(job);
+        // A job whose lane cannot start it soon (full, paused, circuit open) comes back as a retry with its
+        // attempt count unchanged and goes back to Postgres, delayed, instead of holding a worker slot.
+        const outcome = await engine.attempt(job, { deferAfterMs });
         if (outcome.retry !== undefined) {
           await scheduleRetry(boss, fetched.id, outcome.retry.job, outcome.retry.delayMs);
           return;

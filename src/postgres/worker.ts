@@ -62,6 +62,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     jobOptions,
     concurrency,
     pollingIntervalMs,
+    deferAfterMs,
     ...dispatcherOptions
   } = options;
   const queue = pgBossQueue({
@@ -74,7 +75,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     maintenanceIntervalSeconds,
     jobOptions,
     logger: options.logger,
-    worker: { concurrency, pollingIntervalMs },
+    worker: { concurrency, pollingIntervalMs, deferAfterMs },
   });
   const dispatcher = createWebhookDispatcher({ ...dispatcherOptions, queue });
   return {
