@@ -856,3 +856,39 @@ describe('through the dispatcher', () => {
     expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/created', '/new']);
   });
 });
+
+describe('lanes in a pg-boss worker', () => {
+  it('a hanging receiver does not fill the worker: its waiting jobs go back to Postgres, the other webhook is delivered', async () => {
+    const w = await world((request) => (request.url === '/slow' ? 'handled' : 200));
+    const slow = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/slow` });
+    const fast = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/fast`, events: ['fast'] });
+    const seen: DeliveryResult[] = [];
+    const worker = createWebhookWorker({
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      store: w.store,
+      allowPrivateNetworks: true,
+      retry: 0,
+      timeoutMs: 60_000,
+      concurrency: 4,
+      perWebhookConcurrency: 1,
+      deferAfterMs: 200,
+      pollingIntervalMs: 100,
+      onDelivery: (result) => seen.push(result),
+    });
+    cleanups.push(() => worker.close({ deadlineMs: 100 }));
+    await worker.ready();
+    // Four jobs for the slow webhook: one hangs in its lane, the other three would wait behind it in the worker.
+    for (let i = 0; i < 4; i++) await w.dispatcher.emit(ldEvent());
+    await w.receiver.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await w.dispatcher.emit({ id: `fast-${randomUUID()}`, type: 'fast' });
+
+    await until(() => seen.some((r) => r.webhookId === fast.id), 'the fast webhook to be delivered', 10_000);
+    expect(w.receiver.requests.filter((r) => r.url === '/slow')).toHaveLength(1);
+    // The slow webhook's other jobs are back in Postgres, not held by the worker.
+    const waiting = (await w.jobs()).filter((j) => j.data.webhookId === slow.id && j.state !== 'active');
+    expect(waiting.length).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+});

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createWebhookDispatcher } from '../src/index.js';
-import {
-  type LogAttempt,
-  migrate,
-  migrationSql,
-  postgresDeliveryLog,
-  postgresStore,
-} from '../src/postgres/index.js';
+import { createWebhookDispatcher, type DeliveryAttempt } from '../src/index.js';
+import { migrate, migrationSql, postgresDeliveryLog, postgresStore } from '../src/postgres/index.js';
 import type { Webhook } from '../src/types.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
 import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
@@ -246,8 +240,8 @@ describe('postgresDeliveryLog', () => {
     n: number,
     startedAt: string,
     ok: boolean,
-    extra: Partial<LogAttempt> = {},
-  ): LogAttempt => ({
+    extra: Partial<DeliveryAttempt> = {},
+  ): DeliveryAttempt => ({
     deliveryId,
     webhookId: 'hook1',
     eventId: `event-${deliveryId}`,
@@ -369,9 +363,7 @@ describe('postgresDeliveryLog with a dispatcher', () => {
     cleanups.push(() => log.close());
     const dispatcher = createWebhookDispatcher({
       store: postgresStore({ pool, table }),
-      // The core's DeliveryLog type is still v1 (list returns attempts); this log implements v2, as the dispatcher
-      // reads it (pages and get()).
-      deliveryLog: log as never,
+      deliveryLog: log,
       allowPrivateNetworks: true,
       retry: 0,
     });

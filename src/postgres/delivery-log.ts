@@ -1,61 +1,16 @@
-import { OptionsError } from '../index.js';
+import {
+  type DeliveryAttempt,
+  type DeliveryLog,
+  type DeliveryPage,
+  type DeliveryQuery,
+  type DeliveryRecord,
+  encodeDeliveryCursor,
+  normalizeDeliveryAttempt,
+  normalizeDeliveryQuery,
+} from '../index.js';
 
 import { type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, numberOption, type PoolLike } from './sql.js';
-
-// The delivery log v2 shapes (the core's `DeliveryLog` grows into these); declared here until they land.
-
-/** One HTTP attempt of a delivery. */
-export interface LogAttempt {
-  deliveryId: string;
-  webhookId: string;
-  eventId: string;
-  tenant?: string;
-  eventType?: string;
-  /** 1-based. */
-  attempt: number;
-  /** ISO-8601. */
-  startedAt: string;
-  durationMs: number;
-  ok: boolean;
-  status?: number;
-  error?: { code: string; message: string };
-  request: { url: string; headers: Record<string, string>; body?: string; bodyTruncated?: boolean };
-  response?: { headers?: Record<string, string | string[] | undefined>; body?: string };
-  redelivery?: boolean;
-}
-
-/** One delivery with its attempts, newest first. */
-export interface LogRecord {
-  deliveryId: string;
-  webhookId: string;
-  eventId: string;
-  tenant?: string;
-  eventType?: string;
-  /** Of the latest attempt. */
-  status: 'delivered' | 'failed';
-  /** The first attempt's `startedAt`. */
-  createdAt: string;
-  /** The latest attempt's `startedAt`. */
-  updatedAt: string;
-  attempts: LogAttempt[];
-}
-
-export interface LogQuery {
-  status?: 'delivered' | 'failed';
-  /** Deliveries created at or after this time. */
-  since?: Date | number;
-  /** Deliveries created before this time. */
-  until?: Date | number;
-  /** @default 50 (at most 1000) */
-  limit?: number;
-  cursor?: string;
-}
-
-export interface LogPage {
-  items: LogRecord[];
-  nextCursor?: string;
-}
 
 /** Options of `postgresDeliveryLog()`. */
 export interface PostgresDeliveryLogOptions
@@ -68,16 +23,16 @@ export interface PostgresDeliveryLogOptions
   perWebhook?: number;
   /** Attempts kept per delivery at most (the newest). @default 50 */
   maxAttemptsPerDelivery?: number;
+  /** Request and response bodies kept per attempt at most, in UTF-8 bytes. @default the dispatcher's bound */
+  maxBodyBytes?: number;
   /** How often in ms the age retention runs, in every process that records. @default 60_000 */
   pruneIntervalMs?: number;
   /** Where failed prunes go (recording errors go to the dispatcher). Silent by default. */
   logger?: { warn?(message: string, meta?: Record<string, unknown>): void };
 }
 
-export interface PostgresDeliveryLog {
-  record(attempt: LogAttempt): Promise<void>;
-  list(webhookId: string, query?: LogQuery): Promise<LogPage>;
-  get(deliveryId: string): Promise<LogRecord | undefined>;
+export interface PostgresDeliveryLog extends DeliveryLog {
+  record(attempt: DeliveryAttempt): Promise<void>;
   /** Runs the retention now: deletes what is older than `maxAgeMs`. Resolves with the number of rows deleted. */
   prune(): Promise<number>;
   /** Stops the retention timer. */
@@ -93,45 +48,11 @@ interface Row {
   status: 'delivered' | 'failed';
   created_at: Date;
   updated_at: Date;
-  attempts: LogAttempt[];
+  attempts: DeliveryAttempt[];
 }
 
-const toTime = (field: string, value: Date | number | undefined): Date | undefined => {
-  if (value === undefined) return undefined;
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new OptionsError(field, `Expected \`${field}\` to be a Date or epoch ms, got ${String(value)}`);
-  }
-  return date;
-};
-
-function encodeCursor(row: Row): string {
-  return Buffer.from(JSON.stringify([row.created_at.toISOString(), row.delivery_id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(value) &&
-      value.length === 2 &&
-      typeof value[0] === 'string' &&
-      !Number.isNaN(Date.parse(value[0])) &&
-      typeof value[1] === 'string'
-    ) {
-      return value as [string, string];
-    }
-  } catch {
-    // fall through
-  }
-  throw new OptionsError(
-    'cursor',
-    `Expected \`cursor\` to be a nextCursor from an earlier page, got ${JSON.stringify(cursor)}`,
-  );
-}
-
-function toRecord(row: Row): LogRecord {
-  const record: LogRecord = {
+function toRecord(row: Row): DeliveryRecord {
+  const record: DeliveryRecord = {
     deliveryId: row.delivery_id,
     webhookId: row.webhook_id,
     eventId: row.event_id,
@@ -175,6 +96,14 @@ export function postgresDeliveryLog(options: PostgresDeliveryLogOptions): Postgr
   const pruneIntervalMs = numberOption('pruneIntervalMs', options.pruneIntervalMs, 60_000, {
     positive: true,
   });
+  const maxBodyBytes =
+    options.maxBodyBytes === undefined
+      ? undefined
+      : numberOption('maxBodyBytes', options.maxBodyBytes, 0, {
+          positive: true,
+          integer: true,
+          max: 64 * 1_048_576,
+        });
   const warn = (message: string, error: unknown) => {
     try {
       options.logger?.warn?.call(options.logger, message, { table, error: errorMessage(error) });
@@ -217,7 +146,9 @@ export function postgresDeliveryLog(options: PostgresDeliveryLogOptions): Postgr
   const ageLimit = () => new Date(Date.now() - maxAgeMs);
 
   return {
-    async record(attempt) {
+    async record(input) {
+      // Whatever a caller passes, only the known fields are stored, bodies bounded by `maxBodyBytes`.
+      const attempt = normalizeDeliveryAttempt(input, maxBodyBytes);
       startTimer();
       const startedAt = new Date(attempt.startedAt);
       const at = Number.isNaN(startedAt.getTime()) ? new Date() : startedAt;
@@ -259,25 +190,16 @@ export function postgresDeliveryLog(options: PostgresDeliveryLogOptions): Postgr
       }
     },
 
-    async list(webhookId, query = {}) {
-      const limit = numberOption('limit', query.limit, 50, { positive: true, integer: true, max: 1000 });
-      if (query.status !== undefined && query.status !== 'delivered' && query.status !== 'failed') {
-        throw new OptionsError(
-          'status',
-          `Expected \`status\` to be 'delivered' or 'failed', got ${JSON.stringify(query.status)}`,
-        );
-      }
-      const since = toTime('since', query.since);
-      const until = toTime('until', query.until);
-      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    async list(webhookId, query) {
+      const q = normalizeDeliveryQuery(query);
       const where = ['webhook_id = $1', 'updated_at >= $2'];
       const values: unknown[] = [webhookId, ageLimit()];
-      if (query.status) where.push(`status = $${values.push(query.status)}`);
-      if (since) where.push(`created_at >= $${values.push(since)}`);
-      if (until) where.push(`created_at < $${values.push(until)}`);
-      if (cursor) {
-        const a = values.push(new Date(cursor[0]));
-        const b = values.push(cursor[1]);
+      if (q.status) where.push(`status = $${values.push(q.status)}`);
+      if (Number.isFinite(q.sinceMs)) where.push(`created_at >= $${values.push(new Date(q.sinceMs))}`);
+      if (Number.isFinite(q.untilMs)) where.push(`created_at < $${values.push(new Date(q.untilMs))}`);
+      if (q.after) {
+        const a = values.push(new Date(q.after.ms));
+        const b = values.push(q.after.id);
         where.push(`(created_at, delivery_id) < ($${a}, $${b})`);
       }
       // Never more than the newest `perWebhook`, even before a trim has run.
@@ -285,12 +207,14 @@ export function postgresDeliveryLog(options: PostgresDeliveryLogOptions): Postgr
         `SELECT * FROM (
            SELECT * FROM ${table} WHERE webhook_id = $1 ORDER BY created_at DESC, delivery_id DESC LIMIT ${perWebhook}
          ) newest WHERE ${where.join(' AND ')}
-         ORDER BY created_at DESC, delivery_id DESC LIMIT ${limit + 1}`,
+         ORDER BY created_at DESC, delivery_id DESC LIMIT ${q.limit + 1}`,
         values,
       );
-      const items = rows.slice(0, limit).map(toRecord);
-      const page: LogPage = { items };
-      if (rows.length > limit) page.nextCursor = encodeCursor(rows[limit - 1] as Row);
+      const items = rows.slice(0, q.limit).map(toRecord);
+      const page: DeliveryPage = { items };
+      const last = rows[q.limit - 1];
+      if (rows.length > q.limit && last)
+        page.nextCursor = encodeDeliveryCursor(last.created_at.getTime(), last.delivery_id);
       return page;
     },
 
