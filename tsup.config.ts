@@ -17,7 +17,9 @@ export default defineConfig({
       setup(build) {
         const core = build.initialOptions.format === 'cjs' ? './index.cjs' : './index.js';
         build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
-          /[\\/]src[\\/](bullmq|postgres)[\\/]/.test(args.importer) ? { path: core, external: true } : undefined,
+          /[\\/]src[\\/](bullmq|postgres)[\\/]/.test(args.importer)
+            ? { path: core, external: true }
+            : undefined,
         );
       },
     },
