@@ -2,7 +2,6 @@ import {
   type DeliveryAttempt,
   type DeliveryLog,
   type DeliveryPage,
-  type DeliveryQuery,
   type DeliveryRecord,
   encodeDeliveryCursor,
   normalizeDeliveryAttempt,
