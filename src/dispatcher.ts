@@ -13,6 +13,7 @@ import {
 } from './errors.js';
 import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './event.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
+import { type SafeInstrumentation, safeInstrumentation } from './instrumentation.js';
 import { type Explanation, explainMatch, selectWebhooks } from './matching.js';
 import type { DeliveryJob } from './queue.js';
 import { sampleEventFor } from './sample-event.js';
@@ -131,6 +132,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
 class Dispatcher {
   private readonly logger: Logger;
   private readonly events: DispatcherEmitter;
+  private readonly instrumentation: SafeInstrumentation;
   private readonly registry: WebhookRegistry;
   private readonly engine: DeliveryEngine;
   private readonly transport: Transport;
@@ -144,6 +146,9 @@ class Dispatcher {
     this.logger = safeLogger(o.logger);
     const onError = (message: string, meta: Record<string, unknown>) => this.logger.error(message, meta);
     this.events = new DispatcherEmitter(onError);
+    this.instrumentation = safeInstrumentation(o.instrumentation, (error, hook) =>
+      this.logger.error(`webhook-dispatcher: instrumentation.${hook} failed`, { error: String(error) }),
+    );
     const addressPolicy = createAddressPolicy({
       allowPrivateNetworks: o.allowPrivateNetworks,
       allow: o.allowedHosts,
@@ -174,7 +179,7 @@ class Dispatcher {
       maxQueuedBytes: o.maxQueuedBytes,
       health: o.health,
       log: o.log,
-      instrumentation: o.instrumentation,
+      instrumentation: this.instrumentation,
       now: o.now,
       lookup: o.queue.readsStoreAtSendTime
         ? (id) => this.registry.lookupInStore(id)
@@ -303,11 +308,12 @@ class Dispatcher {
     }
     const eventId = eventIdOf(event);
     const eventBody = serializeEvent(event, 'emit');
-    const emitContext = this.o.instrumentation?.onEmit
-      ? this.engine.hook('instrumentation.onEmit', () =>
-          this.o.instrumentation?.onEmit?.({ eventId, eventType: type, tenant, webhooks: matched.length }),
-        )
-      : undefined;
+    const emitContext = this.instrumentation.onEmit({
+      eventId,
+      eventType: type,
+      tenant,
+      webhooks: matched.length,
+    });
     const jobs = matched.map((compiled): DeliveryJob => {
       const job: DeliveryJob = {
         deliveryId: deliveryIdFor(eventId, compiled.webhook.id),
@@ -343,6 +349,12 @@ class Dispatcher {
     };
     if (compiled.webhook.tenant !== undefined) job.tenant = compiled.webhook.tenant;
     if (typeof event.type === 'string') job.eventType = event.type;
+    job.emitContext = this.instrumentation.onEmit({
+      eventId,
+      eventType: job.eventType,
+      tenant: job.tenant,
+      webhooks: 1,
+    });
     return this.o.queue.enqueue(job);
   }
 
@@ -415,6 +427,13 @@ class Dispatcher {
     if (compiled.webhook.tenant !== undefined) job.tenant = compiled.webhook.tenant;
     if (record.eventType !== undefined) job.eventType = record.eventType;
     if (redeliverOptions.force === true) job.force = true;
+    // A redelivery is traced under the operator's request that asked for it.
+    job.emitContext = this.instrumentation.onEmit({
+      eventId: job.eventId,
+      eventType: job.eventType,
+      tenant: job.tenant,
+      webhooks: 1,
+    });
     const result = await this.engine.deliver(job);
     this.report(result);
     return result;
@@ -486,9 +505,7 @@ class Dispatcher {
   private report(result: DeliveryResult): void {
     if (result.ok) this.logger.debug('webhook delivered', { ...result });
     else this.logger.warn(`webhook delivery ${result.outcome}`, { ...result });
-    if (this.o.instrumentation?.onResult) {
-      this.engine.hook('instrumentation.onResult', () => this.o.instrumentation?.onResult?.(result));
-    }
+    this.instrumentation.onResult(result);
     if (this.o.onDelivery) this.engine.hook('onDelivery', () => this.o.onDelivery?.(result));
   }
 

@@ -53,7 +53,14 @@ export type {
   DispatcherListener,
   WebhookHealthEvent,
 } from './events.js';
-export type { AttemptInfo, AttemptSpan, EngineGauges, Instrumentation } from './instrumentation.js';
+export type {
+  AttemptEnd,
+  AttemptInfo,
+  AttemptSpan,
+  EmitInfo,
+  EngineGauges,
+  Instrumentation,
+} from './instrumentation.js';
 export type { ExplainReason, Explanation } from './matching.js';
 export { memoryStore } from './memory-store.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
