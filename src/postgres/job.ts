@@ -20,6 +20,8 @@ export interface PgDeliveryJobData {
   body?: string;
   redelivery?: boolean;
   force?: boolean;
+  /** The emit's trace context (plain JSON from `instrumentation.onEmit`), so attempts stay under the emitting request. */
+  emitContext?: unknown;
 }
 
 export function toJobData(job: DeliveryJob): PgDeliveryJobData {
@@ -37,6 +39,8 @@ export function toJobData(job: DeliveryJob): PgDeliveryJobData {
   if (job.body !== undefined) data.body = job.body;
   if (job.redelivery) data.redelivery = true;
   if (job.force) data.force = true;
+  const context = portable(job.emitContext);
+  if (context !== undefined) data.emitContext = context;
   return data;
 }
 
@@ -78,6 +82,7 @@ export function fromJobData(data: unknown): DeliveryJob | undefined {
     job.firstAttemptAt = d.firstAttemptAt;
   if (d.redelivery === true) job.redelivery = true;
   if (d.force === true) job.force = true;
+  if (d.emitContext !== undefined && d.emitContext !== null) job.emitContext = d.emitContext;
   return job;
 }
 
@@ -91,4 +96,19 @@ export function enqueueFailedResult(job: DeliveryJob, reason: string): DeliveryR
     code: 'ENQUEUE_FAILED',
     message: `the delivery could not be queued in Postgres: ${reason}`,
   });
+}
+
+/**
+ * The emit context as plain JSON of at most 4 KiB, or nothing: it comes from a host hook, and one that cannot be
+ * stored (a cycle, a BigInt, a huge object) must not make the whole insert fail.
+ */
+function portable(context: unknown): unknown {
+  if (context === undefined || context === null) return undefined;
+  try {
+    const json = JSON.stringify(context);
+    if (json === undefined || json.length > 4096) return undefined;
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
 }
