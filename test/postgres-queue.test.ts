@@ -326,6 +326,21 @@ describe('pgBossQueue: emit', () => {
     expect((await w.jobs()).map((j) => j.data.eventId)).toEqual([committed._id, committed._id]);
   });
 
+  it("keeps the emit's trace context with the job, and drops one that cannot be stored instead of failing", async () => {
+    const w = await world();
+    const [plain, hostile] = jobsFor(ldEvent(), ['hook1', 'hook2']) as [DeliveryJob, DeliveryJob];
+    const cyclic: Record<string, unknown> = { traceparent: 'x' };
+    cyclic.self = cyclic;
+    const results = await w.queue.enqueueMany([
+      { ...plain, emitContext: { traceparent: '00-abc-def-01' } },
+      { ...hostile, emitContext: cyclic },
+    ]);
+    expect(results.map((r) => r.outcome)).toEqual(['queued', 'queued']);
+    const byWebhook = new Map((await w.jobs()).map((j) => [j.data.webhookId, j.data]));
+    expect(byWebhook.get('hook1')?.emitContext).toEqual({ traceparent: '00-abc-def-01' });
+    expect(byWebhook.get('hook2')).not.toHaveProperty('emitContext');
+  });
+
   it('answers ENQUEUE_FAILED, not a rejection, when the transaction client is not a client or is aborted', async () => {
     const w = await world();
     const [job] = jobsFor(ldEvent(), ['hook1']);
