@@ -6,6 +6,7 @@ export default defineConfig({
     bullmq: 'src/bullmq/index.ts',
     otel: 'src/otel/index.ts',
     postgres: 'src/postgres/index.ts',
+    receiver: 'src/receiver/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -16,13 +17,13 @@ export default defineConfig({
   splitting: false,
   esbuildPlugins: [
     {
-      // `webhook-dispatcher/bullmq`, `/otel` and `/postgres` use the core through `src/index.ts`; they must load the one built
+      // The entries other than the core (`/bullmq`, `/otel`, `/receiver`, ...) use it through `src/index.ts`; they must load the one built
       // core module (`./index.js` beside them), not carry a second copy whose classes would fail `instanceof` checks.
       name: 'core-entry-external',
       setup(build) {
         const core = build.initialOptions.format === 'cjs' ? './index.cjs' : './index.js';
         build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
-          /[\\/]src[\\/](?:bullmq|otel|postgres)[\\/]/.test(args.importer)
+          /[\\/]src[\\/](?:bullmq|otel|receiver|api|postgres)[\\/]/.test(args.importer)
             ? { path: core, external: true }
             : undefined,
         );

@@ -8,7 +8,15 @@ import { assertKnownKeys, numberOption } from './options.js';
 import { DEFAULT_STATEMENTS } from './policy/defaults.js';
 import { type DeliveryQueue, memoryQueue } from './queue.js';
 import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry.js';
-import type { DeliveryResult, Logger, Statement, Transport, WebhookStore } from './types.js';
+import type {
+  DeliveryResult,
+  Logger,
+  OnDelivery,
+  Statement,
+  StatementInput,
+  Transport,
+  WebhookStore,
+} from './types.js';
 
 /** Options of `createWebhookDispatcher()`. Every field is optional; unknown fields are refused. */
 export interface WebhookDispatcherOptions {
@@ -53,12 +61,12 @@ export interface WebhookDispatcherOptions {
   /** Hosts (exact names) and CIDR ranges allowed even though private, e.g. `['10.1.2.0/24', 'hooks.internal']`. */
   allowedHosts?: string[];
   /** Policy of webhooks that set neither `statements` nor `events`. @default DEFAULT_STATEMENTS */
-  defaultStatements?: Statement[];
+  defaultStatements?: readonly StatementInput[];
   /**
    * Called once per final outcome (delivered, failed, skipped, queued). It is not awaited: what it throws or
    * rejects with is logged, never rethrown.
    */
-  onDelivery?: (result: DeliveryResult) => void;
+  onDelivery?: OnDelivery;
   /** Silent by default. Console-style `(message, meta)` loggers. @example logger: console */
   logger?: Partial<Logger>;
   /** Where every attempt is recorded; `false` records nothing. @default memoryDeliveryLog() */
@@ -208,7 +216,7 @@ export function resolveOptions(options: WebhookDispatcherOptions): ResolvedOptio
     health: createHealthPolicy(options.health),
     allowPrivateNetworks: options.allowPrivateNetworks === true,
     allowedHosts: options.allowedHosts,
-    defaultStatements: [...(options.defaultStatements ?? DEFAULT_STATEMENTS)],
+    defaultStatements: [...(options.defaultStatements ?? DEFAULT_STATEMENTS)] as Statement[],
     onDelivery: options.onDelivery,
     logger: options.logger,
     log: options.deliveryLog === false ? undefined : (options.deliveryLog ?? memoryDeliveryLog()),

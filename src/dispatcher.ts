@@ -14,6 +14,7 @@ import {
 import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './event.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
 import { type SafeInstrumentation, safeInstrumentation } from './instrumentation.js';
+import { toLogger } from './logger.js';
 import { type Explanation, explainMatch, selectWebhooks } from './matching.js';
 import type { DeliveryJob } from './queue.js';
 import { sampleEventFor } from './sample-event.js';
@@ -143,7 +144,7 @@ class Dispatcher {
   private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ResolvedOptions) {
-    this.logger = safeLogger(o.logger);
+    this.logger = toLogger(o.logger);
     const onError = (message: string, meta: Record<string, unknown>) => this.logger.error(message, meta);
     this.events = new DispatcherEmitter(onError);
     this.instrumentation = safeInstrumentation(o.instrumentation, (error, hook) =>
@@ -503,8 +504,22 @@ class Dispatcher {
   }
 
   private report(result: DeliveryResult): void {
-    if (result.ok) this.logger.debug('webhook delivered', { ...result });
-    else this.logger.warn(`webhook delivery ${result.outcome}`, { ...result });
+    // Flat fields, so structured loggers (pino) index them: webhookId, code, status.
+    const fields = {
+      webhookId: result.webhookId,
+      deliveryId: result.deliveryId,
+      eventId: result.eventId,
+      tenant: result.tenant,
+      outcome: result.outcome,
+      attempts: result.attempts,
+      status: result.status,
+      code: result.error?.code,
+      error: result.error?.message,
+      reason: result.reason,
+      durationMs: result.durationMs,
+    };
+    if (result.ok || result.outcome === 'queued') this.logger.debug(`webhook ${result.outcome}`, fields);
+    else this.logger.warn(`webhook delivery ${result.outcome}`, fields);
     this.instrumentation.onResult(result);
     if (this.o.onDelivery) this.engine.hook('onDelivery', () => this.o.onDelivery?.(result));
   }
@@ -560,25 +575,4 @@ function emitTenant(options: EmitOptions): string | undefined {
     throw new InvalidEventError(`emit: expected the options to be an object, got ${kindOf(options)}`);
   }
   return options.tenant === undefined ? undefined : validateTenant(options.tenant, 'tenant');
-}
-
-const noop = () => {};
-
-/** The host's logger behind a wall: a method that throws or returns a rejected promise changes nothing. */
-function safeLogger(logger: Partial<Logger> | undefined): Logger {
-  const level = (name: keyof Logger) => {
-    const method = logger?.[name];
-    if (typeof method !== 'function') return noop;
-    return (message: string, meta?: Record<string, unknown>) => {
-      try {
-        const value = method.call(logger, message, meta) as unknown;
-        if (typeof (value as PromiseLike<unknown> | undefined)?.then === 'function') {
-          (value as PromiseLike<unknown>).then(undefined, noop);
-        }
-      } catch {
-        // Nothing sensible is left to tell it to.
-      }
-    };
-  };
-  return { debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error') };
 }

@@ -61,6 +61,8 @@ export type {
   EngineGauges,
   Instrumentation,
 } from './instrumentation.js';
+export type { LoggerStyle, ToLoggerOptions } from './logger.js';
+export { toLogger } from './logger.js';
 export type { ExplainReason, Explanation } from './matching.js';
 export { memoryStore } from './memory-store.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
@@ -79,7 +81,7 @@ export type {
 export { memoryQueue, unsentResult } from './queue.js';
 export type { AttemptOutcome, RetryOn, RetryOptions, RetryPolicy, RetryPolicyContext } from './retry.js';
 export { SVIX_RETRY_SCHEDULE } from './retry.js';
-export { generateSecret, signPayload, verifySignature } from './sign.js';
+export { assertSignature, generateSecret, signPayload, verifySignature } from './sign.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './ssrf.js';
 export { classifyAddress, createAddressPolicy, guardedLookup } from './ssrf.js';
 export type {
