@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     bullmq: 'src/bullmq/index.ts',
     otel: 'src/otel/index.ts',
+    postgres: 'src/postgres/index.ts',
     receiver: 'src/receiver/index.ts',
     api: 'src/api/index.ts',
   },

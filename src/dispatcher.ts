@@ -206,7 +206,7 @@ class Dispatcher {
       (result) => this.report(result),
       {
         deliver: (job) => engine.deliver(job),
-        attempt: (job) => engine.attempt(job),
+        attempt: (job, options) => engine.attempt(job, options),
       },
     );
   }
@@ -381,7 +381,8 @@ class Dispatcher {
     const catalog = this.o.eventTypes;
     if (catalog !== undefined && catalog.names.length > 0) {
       const events = compiled.webhook.events;
-      const type = events.length === 0 ? catalog.names[0] : events.flatMap((entry) => catalog.select(entry))[0];
+      const type =
+        events.length === 0 ? catalog.names[0] : events.flatMap((entry) => catalog.select(entry))[0];
       if (type !== undefined) {
         const event = sampleEventFrom(catalog, type, { now });
         const policy = compiled.policy;

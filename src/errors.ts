@@ -49,6 +49,8 @@ export type WebhookErrorCode =
   | 'ERR_DELIVERY_NOT_FOUND'
   /** The queue cannot write inside the host's transaction (`emit(event, { transaction })`). */
   | 'ERR_TRANSACTION_UNSUPPORTED'
+  /** `emit(event, { transaction })` could not write its deliveries in the host's transaction; roll it back. */
+  | 'ERR_ENQUEUE_FAILED'
   /** The webhook store did not answer within `storeTimeoutMs`. */
   | 'ERR_STORE_TIMEOUT'
   /** The webhook store failed (threw, rejected or answered something that is not a webhook list). */

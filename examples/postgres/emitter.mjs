@@ -1,0 +1,80 @@
+// The host service: it changes flags in its own Postgres and emits the webhook events in the SAME transaction,
+// so a change and its deliveries commit (or roll back) together.
+//   DATABASE_URL=postgres://... RECEIVER_URL=http://127.0.0.1:4000/hooks node examples/postgres/emitter.mjs 20
+import pg from 'pg';
+import { createWebhookDispatcher } from 'webhook-dispatcher';
+import { migrate, pgBossQueue, postgresStore } from 'webhook-dispatcher/postgres';
+
+const connectionString = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const receiverUrl = process.env.RECEIVER_URL ?? 'http://127.0.0.1:4000/hooks';
+const count = Number(process.argv[2] ?? 20);
+const pool = new pg.Pool({ connectionString });
+
+await migrate(pool); // the webhooks and delivery-log tables, once (idempotent)
+await pool.query('CREATE TABLE IF NOT EXISTS example_flags (key text PRIMARY KEY, on_ boolean NOT NULL)');
+
+const dispatcher = createWebhookDispatcher({
+  store: postgresStore({ pool }),
+  // The one option that moves delivery from this process to the pg-boss workers.
+  queue: pgBossQueue({ pool, jobOptions: { expireInSeconds: Number(process.env.EXPIRE_IN_SECONDS ?? 300) } }),
+  allowPrivateNetworks: true,
+});
+
+const existing = (await dispatcher.webhooks.list()).find((hook) => hook.name === 'postgres example');
+const hook = existing
+  ? await dispatcher.webhooks.update(existing.id, { url: receiverUrl })
+  : await dispatcher.webhooks.create({
+      name: 'postgres example',
+      url: receiverUrl,
+      secret: 'example-secret',
+    });
+
+const runId = Date.now().toString(36);
+let queued = 0;
+const client = await pool.connect();
+try {
+  for (let i = 0; i < count; i++) {
+    const key = `flag-${i}`;
+    await client.query('BEGIN');
+    await client.query(
+      'INSERT INTO example_flags (key, on_) VALUES ($1, true) ON CONFLICT (key) DO UPDATE SET on_ = true',
+      [key],
+    );
+    const results = await dispatcher.emit(
+      {
+        _id: `${runId}-${i}`,
+        date: Date.now(),
+        kind: 'flag',
+        name: key,
+        title: `Example turned on ${key} in production`,
+        accesses: [{ action: 'updateOn', resource: `proj/default:env/production:flag/${key}` }],
+      },
+      { transaction: client },
+    );
+    if (results.every((result) => result.outcome === 'queued')) {
+      await client.query('COMMIT');
+      queued += results.length;
+    } else {
+      // Not queued (Postgres refused): the flag change is rolled back with it, nothing is half-done.
+      await client.query('ROLLBACK');
+    }
+  }
+  // A change that is rolled back sends nothing.
+  await client.query('BEGIN');
+  await dispatcher.emit(
+    {
+      _id: `${runId}-rolled-back`,
+      kind: 'flag',
+      name: 'never',
+      accesses: [{ action: 'updateOn', resource: 'proj/default:env/production:flag/never' }],
+    },
+    { transaction: client },
+  );
+  await client.query('ROLLBACK');
+} finally {
+  client.release();
+}
+console.log(`emitter: ${queued} deliveries committed for webhook ${hook.id}`);
+
+await dispatcher.close();
+await pool.end();

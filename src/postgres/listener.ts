@@ -1,0 +1,147 @@
+import type { PoolClientLike, PoolLike } from './sql.js';
+
+/** What a pg client emits that the listener follows (a `pg.Client` is an EventEmitter with these events). */
+interface EventedClient extends PoolClientLike {
+  on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): unknown;
+  on(event: 'error' | 'end', listener: (error?: Error) => void): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+export interface ListenerOptions {
+  pool: PoolLike;
+  /** Channel names (unquoted; the caller validated them as identifiers). */
+  channels: string[];
+  onNotify(channel: string, payload: string): void;
+  /**
+   * Called after every (re)connection once LISTEN is in place, the first included: notifications sent before it
+   * (or while disconnected) were missed, so whatever they would have said must be re-read.
+   */
+  onConnect(): void;
+  onError(error: unknown): void;
+  /** Waits between reconnection attempts, doubling up to `maxDelayMs`. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface Listener {
+  /** Resolves once LISTEN is in place the first time (or rejects when the first connection fails). */
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A dedicated connection taken from the pool that LISTENs on some channels, and reconnects (with backoff) when the
+ * connection is lost; after a reconnection `onReconnect` says that notifications may have been missed.
+ */
+export function startListener(options: ListenerOptions): Listener {
+  const minDelay = options.minDelayMs ?? 200;
+  const maxDelay = options.maxDelayMs ?? 5000;
+  let client: EventedClient | undefined;
+  let stopped = false;
+  let delay = minDelay;
+  let timer: NodeJS.Timeout | undefined;
+  let connected = 0;
+  let resolveReady!: () => void;
+  let rejectReady!: (error: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  // A caller that never awaits `ready` must not see an unhandled rejection.
+  ready.catch(() => {});
+
+  const safe = (fn: () => void) => {
+    try {
+      fn();
+    } catch (error) {
+      try {
+        options.onError(error);
+      } catch {
+        // nothing left to tell
+      }
+    }
+  };
+
+  const drop = (current: EventedClient, error?: Error) => {
+    if (client !== current) return;
+    client = undefined;
+    current.removeAllListeners('notification');
+    current.removeAllListeners('end');
+    // Keep an error handler: a late error on a destroyed client must not crash the process.
+    current.removeAllListeners('error');
+    current.on('error', () => {});
+    try {
+      current.release(error ?? true);
+    } catch {
+      // already released
+    }
+    if (stopped) return;
+    if (error) safe(() => options.onError(error));
+    schedule();
+  };
+
+  const schedule = () => {
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connect();
+    }, delay);
+    timer.unref?.();
+    delay = Math.min(delay * 2, maxDelay);
+  };
+
+  async function connect(): Promise<void> {
+    let current: EventedClient;
+    try {
+      current = (await options.pool.connect()) as EventedClient;
+    } catch (error) {
+      if (connected === 0) rejectReady(error);
+      if (!stopped) {
+        safe(() => options.onError(error));
+        schedule();
+      }
+      return;
+    }
+    if (stopped) {
+      current.release(true);
+      return;
+    }
+    client = current;
+    current.on('error', (error) => drop(current, error ?? new Error('LISTEN connection lost')));
+    current.on('end', () => drop(current, new Error('LISTEN connection ended')));
+    current.on('notification', (message) => {
+      safe(() => options.onNotify(message.channel, message.payload ?? ''));
+    });
+    try {
+      for (const channel of options.channels) await current.query(`LISTEN "${channel}"`);
+    } catch (error) {
+      if (connected === 0) rejectReady(error);
+      drop(current, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    delay = minDelay;
+    connected++;
+    if (connected === 1) resolveReady();
+    safe(() => options.onConnect());
+  }
+
+  void connect();
+
+  return {
+    ready,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      timer = undefined;
+      const current = client;
+      if (!current) return;
+      client = undefined;
+      current.removeAllListeners('notification');
+      current.removeAllListeners('end');
+      current.removeAllListeners('error');
+      current.on('error', () => {});
+      // Destroy rather than UNLISTEN: the connection may be the broken one, and a query could hang.
+      current.release(true);
+    },
+  };
+}

@@ -1,0 +1,618 @@
+import { createHash, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import {
+  type DeliveryEngine,
+  type DeliveryJob,
+  type DeliveryReporter,
+  type DeliveryResult,
+  type DeliveryWorker,
+  type EnqueueOptions,
+  type Logger,
+  OptionsError,
+  unsentResult,
+} from '../index.js';
+
+import { enqueueFailedResult, fromJobData, type PgDeliveryJobData, queuedResult, toJobData } from './job.js';
+import { jobIdFor } from './job-id.js';
+import { type Listener, startListener } from './listener.js';
+import type { TransactionalQueue } from './seam.js';
+import {
+  assertPool,
+  errorMessage,
+  numberOption,
+  type PoolClientLike,
+  type PoolLike,
+  type Queryable,
+  within,
+} from './sql.js';
+
+/** The pg-boss queue name used when `queueName` is not given. */
+export const DEFAULT_QUEUE_NAME = 'webhook-deliveries';
+
+/** How a process that runs a worker takes jobs. */
+export interface PgBossWorkerOptions {
+  /** Deliveries this process runs at once. @default 64 */
+  concurrency?: number;
+  /**
+   * How often in ms an idle worker looks for due jobs when no notification woke it (NOTIFY wakes it at once
+   * after an enqueue; polling picks up scheduled retries and anything a lost notification missed). @default 2000
+   */
+  pollingIntervalMs?: number;
+  /**
+   * A job that its webhook's lane cannot start within this many ms (the lane is full, paused by `Retry-After`, or
+   * its circuit is open) goes back to the queue, delayed, with its attempt count unchanged, so one slow or failing
+   * receiver cannot fill this worker with its jobs. @default 1000
+   */
+  deferAfterMs?: number;
+}
+
+/**
+ * pg-boss job options of every delivery job. Emitters write them into the job, so emitters and workers should
+ * agree on them.
+ */
+export interface PgBossJobOptions {
+  /**
+   * How long in seconds a worker may hold a job before it is taken to have died with it: the job then goes back to
+   * the queue (redelivered, same `webhook-id`). A worker killed mid-delivery is recovered after this plus at most
+   * one `maintenanceIntervalSeconds`. It must exceed the longest delivery (all in-process retries included).
+   * @default 300
+   */
+  expireInSeconds?: number;
+  /**
+   * How many times pg-boss runs one job again when delivery itself could not finish (a worker died, was closed
+   * with a deadline mid-delivery, or the store was unreachable). Every one may mean one more delivery of the same
+   * `webhook-id`. @default 10
+   */
+  retryLimit?: number;
+  /** Seconds before such a job runs again. @default 1 */
+  retryDelay?: number;
+}
+
+/** Options of `pgBossQueue()`. */
+export interface PgBossQueueOptions {
+  /** A `pg.Pool` the queue uses (not closed by it). Give this or `connectionString`. */
+  pool?: PoolLike;
+  /** Used to open a pool of the queue's own (closed by `close()`) when `pool` is not given. */
+  connectionString?: string;
+  /** The Postgres schema pg-boss keeps its tables in; emitters and workers must use the same. @default 'pgboss' */
+  schema?: string;
+  /** The pg-boss queue name; emitters and workers must use the same one. @default 'webhook-deliveries' */
+  queueName?: string;
+  /**
+   * Whether this process delivers jobs too. `false`: it only enqueues (an emitting process); `true` or options: it
+   * takes jobs with the dispatcher's filters, rendering, signing and retry policy.
+   * @default false
+   */
+  worker?: boolean | PgBossWorkerOptions;
+  /**
+   * How long in ms `emit` waits for Postgres to take the jobs. When it is down or does not answer in time, `emit`
+   * resolves with failed `ENQUEUE_FAILED` results instead of waiting: those deliveries are not known to be queued
+   * (a late insert may still land; emitting the same event again is safe, the job id is the `webhook-id`).
+   * @default 5000
+   */
+  enqueueTimeoutMs?: number;
+  /**
+   * How long in ms a delivery id is remembered after it was delivered: a second emit of the same event to the same
+   * webhook within this window is not queued again (pg-boss's `archiveCompletedAfterSeconds`).
+   * @default 86_400_000 (24 hours)
+   */
+  dedupeWindowMs?: number;
+  /** How often in seconds pg-boss's maintenance runs (expires jobs of dead workers, archives). @default 60 */
+  maintenanceIntervalSeconds?: number;
+  jobOptions?: PgBossJobOptions;
+  /** Where connection and worker errors go. Silent by default. */
+  logger?: Partial<Logger>;
+}
+
+/** A `DeliveryQueue` on pg-boss. */
+export interface PgBossDeliveryQueue extends TransactionalQueue {
+  readonly readsStoreAtSendTime: true;
+  readonly name: string;
+  /** Resolves when pg-boss is installed in its schema and the queue exists (and, with a worker, it is taking jobs). */
+  ready(): Promise<void>;
+  /** The pg-boss instance (started by `ready()` or the first enqueue), for inspection. */
+  boss(): Promise<PgBoss>;
+}
+
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,50}$/;
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
+
+type DbAdapter = { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
+const adapter = (db: Queryable): DbAdapter => ({
+  executeSql: (text, values) => db.query(text, values) as Promise<{ rows: unknown[] }>,
+});
+
+interface FetchedJob {
+  id: string;
+  data: unknown;
+}
+
+/**
+ * A durable `DeliveryQueue` on Postgres with pg-boss 10: `emit` writes one job per (event, webhook) in one
+ * batched insert (inside the host's transaction when `emit(event, { transaction })` is given), keyed by the
+ * `webhook-id`, and any number of worker processes deliver them.
+ *
+ * @example
+ * const dispatcher = createWebhookDispatcher({ store: postgresStore({ pool }), queue: pgBossQueue({ pool }) });
+ */
+export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
+  if (typeof options !== 'object' || options === null) {
+    throw new OptionsError('pool', 'Expected `pool` (a pg Pool) or `connectionString`, got nothing');
+  }
+  if (options.pool === undefined) {
+    if (typeof options.connectionString !== 'string' || options.connectionString === '') {
+      throw new OptionsError(
+        'pool',
+        `Expected \`pool\` (a pg Pool) or \`connectionString\` (a postgres:// URL), got ${options.connectionString === undefined ? 'neither' : JSON.stringify(options.connectionString)}`,
+      );
+    }
+  } else {
+    assertPool('pool', options.pool);
+  }
+  const name = options.queueName ?? DEFAULT_QUEUE_NAME;
+  if (typeof name !== 'string' || !QUEUE_NAME.test(name)) {
+    throw new OptionsError(
+      'queueName',
+      `Expected \`queueName\` to be 1 to 50 letters, digits, _ or -, got ${JSON.stringify(name)}`,
+    );
+  }
+  const schema = options.schema ?? 'pgboss';
+  if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
+    throw new OptionsError(
+      'schema',
+      `Expected \`schema\` to be a SQL identifier of at most 50 characters, got ${JSON.stringify(schema)}`,
+    );
+  }
+  const enqueueTimeoutMs = numberOption('enqueueTimeoutMs', options.enqueueTimeoutMs, 5000, {
+    positive: true,
+  });
+  const dedupeWindowMs = numberOption('dedupeWindowMs', options.dedupeWindowMs, 86_400_000, {
+    positive: true,
+    max: 365 * 86_400_000,
+  });
+  const maintenanceIntervalSeconds = numberOption(
+    'maintenanceIntervalSeconds',
+    options.maintenanceIntervalSeconds,
+    60,
+    { positive: true, integer: true, max: 86_399 },
+  );
+  const jobOptions = options.jobOptions ?? {};
+  const expireInSeconds = numberOption('jobOptions.expireInSeconds', jobOptions.expireInSeconds, 300, {
+    positive: true,
+    integer: true,
+    max: 86_399,
+  });
+  const retryLimit = numberOption('jobOptions.retryLimit', jobOptions.retryLimit, 10, {
+    integer: true,
+    max: 1000,
+  });
+  const retryDelay = numberOption('jobOptions.retryDelay', jobOptions.retryDelay, 1, {
+    integer: true,
+    max: 86_400,
+  });
+  const workerOptions = options.worker === true ? {} : options.worker || undefined;
+  const concurrency = numberOption('worker.concurrency', workerOptions?.concurrency, 64, {
+    positive: true,
+    integer: true,
+    max: 10_000,
+  });
+  const pollingIntervalMs = numberOption('worker.pollingIntervalMs', workerOptions?.pollingIntervalMs, 2000, {
+    positive: true,
+  });
+  const deferAfterMs = numberOption('worker.deferAfterMs', workerOptions?.deferAfterMs, 1000, {
+    positive: true,
+  });
+  const logger = options.logger;
+  const say = (level: keyof Logger, message: string, meta: Record<string, unknown>) => {
+    try {
+      logger?.[level]?.call(logger, message, { queue: name, ...meta });
+    } catch {
+      // a logger that throws changes nothing here
+    }
+  };
+
+  const ownsPool = options.pool === undefined;
+  let ownPool: pg.Pool | undefined;
+  const getPool = (): PoolLike => {
+    if (options.pool) return options.pool;
+    if (!ownPool) {
+      ownPool = new pg.Pool({
+        connectionString: options.connectionString,
+        // A connection attempt to a host that does not answer fails within the enqueue budget.
+        connectionTimeoutMillis: enqueueTimeoutMs,
+      });
+      ownPool.on('error', (error) =>
+        say('warn', 'webhook-dispatcher/postgres: idle connection error', { error: errorMessage(error) }),
+      );
+    }
+    return ownPool as unknown as PoolLike;
+  };
+  const channel = `wd_q_${createHash('sha1').update(`${schema}\n${name}`).digest('hex').slice(0, 24)}`;
+
+  let starting: Promise<PgBoss> | undefined;
+  let started: PgBoss | undefined;
+  const start = (): Promise<PgBoss> => {
+    if (!starting) {
+      const boss = new PgBoss({
+        db: adapter(getPool()),
+        schema,
+        schedule: false,
+        supervise: true,
+        migrate: true,
+        maintenanceIntervalSeconds,
+        archiveCompletedAfterSeconds: Math.max(1, Math.ceil(dedupeWindowMs / 1000)),
+      } as PgBoss.ConstructorOptions);
+      boss.on('error', (error) =>
+        say('warn', 'webhook-dispatcher/postgres: pg-boss error', { error: errorMessage(error) }),
+      );
+      starting = (async () => {
+        await boss.start();
+        await boss.createQueue(name, { name });
+        started = boss;
+        return boss;
+      })();
+      // A Postgres that was down is tried again by the next call: pg-boss cannot restart a failed start, so a
+      // fresh instance is made.
+      starting.catch(() => {
+        starting = undefined;
+        boss.stop({ graceful: false, close: false }).catch(() => {});
+      });
+    }
+    return starting;
+  };
+
+  let deliverHere: DeliveryWorker | undefined;
+  let report: DeliveryReporter | undefined;
+  let engine: DeliveryEngine | undefined;
+  let closed = false;
+  /** `dispatcher.test()` deliveries run in this process; `close()` waits for them. */
+  const testing = new Set<Promise<DeliveryResult>>();
+
+  const reportOnce = (result: DeliveryResult) => {
+    try {
+      report?.(result);
+    } catch {
+      // the dispatcher logs its own reporter's failures
+    }
+  };
+
+  const rowFor = (job: DeliveryJob, id: string, startAfterSeconds?: number) => {
+    const row: PgBoss.JobInsert<PgDeliveryJobData> & { expireInSeconds: number } = {
+      id,
+      name,
+      data: toJobData(job),
+      retryLimit,
+      retryDelay,
+      expireInSeconds,
+    };
+    if (startAfterSeconds !== undefined && startAfterSeconds > 0) row.startAfter = String(startAfterSeconds);
+    return row;
+  };
+
+  /** The job id: the `webhook-id` for a new delivery (so a second insert is a no-op), fresh for a redelivery. */
+  const idOf = (job: DeliveryJob) =>
+    job.redelivery
+      ? randomUUID()
+      : jobIdFor(job.attempt ? `${job.deliveryId}#${job.attempt}` : job.deliveryId);
+
+  function transactionClient(transaction: unknown): Queryable | string {
+    const client = transaction as Queryable | undefined;
+    if (typeof client?.query !== 'function') {
+      return `Expected \`transaction\` to be a pg client inside BEGIN (from pool.connect()), got ${transaction === null ? 'null' : typeof transaction}`;
+    }
+    if (client === (options.pool as unknown)) {
+      return 'Expected `transaction` to be a pg client inside BEGIN (from pool.connect()), got the pool itself';
+    }
+    return client;
+  }
+
+  /** One NOTIFY in flight at most: enqueues meanwhile are covered by one more after it (a wake-up is a wake-up). */
+  let notifying: 'idle' | 'busy' | 'again' = 'idle';
+  function notifyWorkers(): void {
+    if (notifying !== 'idle') {
+      notifying = 'again';
+      return;
+    }
+    notifying = 'busy';
+    getPool()
+      .query('SELECT pg_notify($1, $2)', [channel, ''])
+      .catch(() => {})
+      .then(() => {
+        const again = notifying === 'again';
+        notifying = 'idle';
+        if (again) notifyWorkers();
+      });
+  }
+
+  function enqueueMany(jobs: DeliveryJob[], enqueueOptions: EnqueueOptions = {}): Promise<DeliveryResult[]> {
+    if (jobs.length === 0) return Promise.resolve([]);
+    if (closed) {
+      const message = 'the delivery queue is closed; not sent';
+      return Promise.resolve(
+        jobs.map((job) => {
+          const result = unsentResult(job, 'failed', { code: 'ABORTED', message });
+          reportOnce(result);
+          return result;
+        }),
+      );
+    }
+    const failAll = (reason: string) =>
+      jobs.map((job) => {
+        const result = enqueueFailedResult(job, reason);
+        reportOnce(result);
+        return result;
+      });
+    let db: Queryable | undefined;
+    if (enqueueOptions.transaction !== undefined) {
+      const client = transactionClient(enqueueOptions.transaction);
+      if (typeof client === 'string') return Promise.resolve(failAll(client));
+      db = client;
+    }
+    const rows = jobs.map((job) => rowFor(job, idOf(job)));
+    const inserted = (async () => {
+      const boss = await start();
+      if (db) {
+        // Both queued on the client at once (no turn of the event loop in between). The NOTIFY is delivered at
+        // COMMIT, and not at all on ROLLBACK: the workers wake when the jobs become visible.
+        const insert = boss.insert(rows, { db: adapter(db) } as PgBoss.InsertOptions);
+        const notify = db.query('SELECT pg_notify($1, $2)', [channel, '']);
+        await Promise.all([insert, notify]);
+      } else {
+        await boss.insert(rows);
+        notifyWorkers();
+        wake();
+      }
+    })();
+    return within(inserted, enqueueTimeoutMs, `Postgres did not answer within ${enqueueTimeoutMs} ms`).then(
+      () => jobs.map(queuedResult),
+      (error: unknown) => {
+        say('error', 'webhook-dispatcher/postgres: enqueue failed', { error: errorMessage(error) });
+        return failAll(errorMessage(error));
+      },
+    );
+  }
+
+  // ---- the worker ----
+  let listener: Listener | undefined;
+  let running = 0;
+  let loopDone: Promise<void> | undefined;
+  let wakeUp: (() => void) | undefined;
+  const inFlight = new Set<Promise<void>>();
+  function wake() {
+    const w = wakeUp;
+    wakeUp = undefined;
+    w?.();
+  }
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        wakeUp = undefined;
+        resolve();
+      }, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (!closed) {
+      if (running >= concurrency) {
+        await sleep(pollingIntervalMs);
+        continue;
+      }
+      let jobs: FetchedJob[] = [];
+      try {
+        const boss = await start();
+        if (closed) break;
+        jobs = (await within(
+          boss.fetch(name, { batchSize: concurrency - running }) as Promise<FetchedJob[]>,
+          Math.max(enqueueTimeoutMs, 5000),
+          'fetch timed out',
+        )) as FetchedJob[];
+        failures = 0;
+      } catch (error) {
+        failures++;
+        if (failures === 1 || failures % 20 === 0) {
+          say('warn', 'webhook-dispatcher/postgres: cannot take jobs', { error: errorMessage(error) });
+        }
+        await sleep(Math.min(pollingIntervalMs * failures, 10_000));
+        continue;
+      }
+      if (closed) {
+        // Taken just as we closed: hand them straight back.
+        if (jobs.length)
+          void settle(() =>
+            started?.fail(
+              name,
+              jobs.map((j) => j.id),
+            ),
+          );
+        break;
+      }
+      for (const job of jobs) run(job);
+      if (jobs.length === 0 || running >= concurrency) await sleep(pollingIntervalMs);
+    }
+  }
+
+  /** Runs a completion write, bounded in time; when it fails the job stays active and expires (redelivered). */
+  async function settle(write: () => Promise<unknown> | undefined): Promise<void> {
+    try {
+      await within(Promise.resolve(write()), 10_000, 'Postgres did not answer within 10000 ms');
+    } catch (error) {
+      say('warn', 'webhook-dispatcher/postgres: could not record a job outcome; it will run again', {
+        error: errorMessage(error),
+      });
+    }
+  }
+
+  function run(fetched: FetchedJob): void {
+    running++;
+    const task = handle(fetched).finally(() => {
+      running--;
+      inFlight.delete(task);
+      wake();
+    });
+    inFlight.add(task);
+  }
+
+  async function handle(fetched: FetchedJob): Promise<void> {
+    const boss = started as PgBoss;
+    const job = fromJobData(fetched.data);
+    if (!job) {
+      say('error', 'webhook-dispatcher/postgres: a job is not a delivery; failed for good', {
+        jobId: fetched.id,
+      });
+      await settle(() => boss.deleteJob(name, fetched.id));
+      return;
+    }
+    let result: DeliveryResult;
+    try {
+      if (engine) {
+        // A job whose lane cannot start it soon (full, paused, circuit open) comes back as a retry with its
+        // attempt count unchanged and goes back to Postgres, delayed, instead of holding a worker slot.
+        const outcome = await engine.attempt(job, { deferAfterMs });
+        if (outcome.retry !== undefined) {
+          await scheduleRetry(boss, fetched.id, outcome.retry.job, outcome.retry.delayMs);
+          return;
+        }
+        result = outcome.result;
+      } else {
+        result = await (deliverHere as DeliveryWorker)(job);
+      }
+    } catch (error) {
+      await settle(() => boss.fail(name, fetched.id, { message: errorMessage(error) }));
+      return;
+    }
+    if (result.outcome === 'failed' && result.error?.code === 'ABORTED') {
+      // Closed with a deadline mid-delivery: not delivered, and not its final outcome; it runs again.
+      await settle(() => boss.fail(name, fetched.id, { message: result.error?.message }));
+      return;
+    }
+    reportOnce(result);
+    await complete(boss, fetched.id);
+  }
+
+  /**
+   * Completions of the jobs that finish in the same turn are written in one statement (as pg-boss's own `work()`
+   * does for a batch). The outcome itself is in `onDelivery` and the delivery log, not in the job row.
+   */
+  let completing: { ids: string[]; done: Promise<void> } | undefined;
+  function complete(boss: PgBoss, id: string): Promise<void> {
+    if (completing) {
+      completing.ids.push(id);
+      return completing.done;
+    }
+    const batch = { ids: [id], done: Promise.resolve() };
+    batch.done = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        if (completing === batch) completing = undefined;
+        void settle(() => boss.complete(name, batch.ids)).then(resolve);
+      });
+    });
+    completing = batch;
+    return batch.done;
+  }
+
+  /** The next attempt as a delayed job, written in one transaction with the completion of this one. */
+  async function scheduleRetry(
+    boss: PgBoss,
+    jobId: string,
+    next: DeliveryJob,
+    delayMs: number,
+  ): Promise<void> {
+    const row = rowFor(next, jobIdFor(`${jobId}#${next.attempt ?? 0}`), Math.max(0, delayMs) / 1000);
+    await settle(async () => {
+      const client = (await getPool().connect()) as PoolClientLike;
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        await boss.insert([row], { db: adapter(client) } as PgBoss.InsertOptions);
+        await boss.complete(name, jobId, { retry: next.attempt, delayMs }, {
+          db: adapter(client),
+        } as PgBoss.ConnectionOptions);
+        await client.query('COMMIT');
+      } catch (error) {
+        broken = error instanceof Error ? error : new Error(String(error));
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    });
+    // This process will likely still be here when it is due: look then, not a polling interval later.
+    const timer = setTimeout(wake, Math.max(0, delayMs) + 5);
+    timer.unref?.();
+  }
+
+  let closing: Promise<void> | undefined;
+  async function shutdown(deadlineMs: number | undefined): Promise<void> {
+    closed = true;
+    wake();
+    await listener?.stop();
+    const bound = deadlineMs === undefined ? undefined : deadlineMs + 2000;
+    const waitFor = (promise: Promise<unknown>) =>
+      (bound === undefined ? promise : within(promise, bound, 'close deadline')).catch(() => {});
+    await waitFor(Promise.all([loopDone, ...inFlight, ...testing]));
+    const boss = started;
+    if (boss)
+      await within(boss.stop({ graceful: false, close: false, wait: true }), 5000, 'pg-boss stop').catch(
+        () => {},
+      );
+    if (ownsPool && ownPool) await within(ownPool.end(), 2000, 'pool end').catch(() => {});
+  }
+
+  const queue: PgBossDeliveryQueue = {
+    readsStoreAtSendTime: true,
+    supportsTransactions: true,
+    name,
+
+    start(worker, reporter, deliveryEngine?: DeliveryEngine) {
+      deliverHere = worker;
+      report = reporter;
+      engine = deliveryEngine;
+      if (!workerOptions) return;
+      listener = startListener({
+        pool: getPool(),
+        channels: [channel],
+        onNotify: () => wake(),
+        onConnect: () => wake(),
+        onError: (error) =>
+          say('warn', 'webhook-dispatcher/postgres: LISTEN connection lost', { error: errorMessage(error) }),
+      });
+      loopDone = loop();
+    },
+
+    enqueue(job, enqueueOptions) {
+      if (job.test && deliverHere && enqueueOptions?.transaction === undefined) {
+        // `dispatcher.test()` answers with the real outcome, so it is delivered here and now, not queued.
+        const delivered = deliverHere(job).then((result) => {
+          reportOnce(result);
+          return result;
+        });
+        testing.add(delivered);
+        const forget = () => testing.delete(delivered);
+        delivered.then(forget, forget);
+        return delivered;
+      }
+      return enqueueMany([job], enqueueOptions).then((results) => results[0] as DeliveryResult);
+    },
+
+    enqueueMany,
+
+    async ready() {
+      await start();
+      if (listener) await listener.ready;
+    },
+
+    boss: start,
+
+    close(closeOptions = {}) {
+      closing ??= shutdown(closeOptions.deadlineMs);
+      return closing;
+    },
+  };
+  return queue;
+}

@@ -1,0 +1,82 @@
+import { OptionsError } from '../index.js';
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Validates a schema or table name option and returns it double-quoted for SQL. */
+export function identifierOption(field: string, value: unknown, fallback: string): string {
+  const name = value === undefined ? fallback : value;
+  if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
+    throw new OptionsError(
+      field,
+      `Expected \`${field}\` to be a SQL identifier (letters, digits and _, at most 63, not starting with a digit), got ${JSON.stringify(name)}`,
+    );
+  }
+  return `"${name}"`;
+}
+
+/** The `pg` calls this entry makes: a `pg.Pool` has them (and so has a `pg.Client`, for `query`). */
+export interface Queryable {
+  query<R = Record<string, unknown>>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+/** A `pg.Pool`-like object: `query` plus `connect` for a dedicated client. */
+export interface PoolLike extends Queryable {
+  connect(): Promise<PoolClientLike>;
+}
+
+export interface PoolClientLike extends Queryable {
+  release(error?: Error | boolean): void;
+}
+
+export function assertPool(field: string, pool: unknown): asserts pool is PoolLike {
+  const p = pool as PoolLike | undefined;
+  if (typeof p?.query !== 'function' || typeof p.connect !== 'function') {
+    throw new OptionsError(
+      field,
+      `Expected \`${field}\` to be a pg Pool (new pg.Pool({ connectionString })), got ${pool === undefined ? 'undefined' : typeof pool}`,
+    );
+  }
+}
+
+/** Rejects with `message` when `promise` has not settled within `ms`. The timer does not keep the process alive. */
+export function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Validates a numeric option with the core's message pattern (``Expected `x` to be a positive integer of at most
+ * N, got -1``). A copy of the core's internal helper: this entry imports the core only through its public index.
+ */
+export function numberOption(
+  field: string,
+  value: unknown,
+  fallback: number,
+  rule: { positive?: boolean; integer?: boolean; max?: number } = {},
+): number {
+  if (value === undefined) return fallback;
+  const kind = `${rule.positive ? 'positive' : 'non-negative'} ${rule.integer ? 'integer' : 'number'}`;
+  const max = rule.max ?? 2_147_483_647;
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    (rule.positive ? value <= 0 : value < 0) ||
+    (rule.integer && !Number.isInteger(value)) ||
+    value > max
+  ) {
+    throw new OptionsError(
+      field,
+      `Expected \`${field}\` to be a ${kind} of at most ${max}, got ${String(value)}`,
+    );
+  }
+  return value;
+}

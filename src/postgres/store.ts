@@ -1,0 +1,150 @@
+import { OptionsError, type Webhook, type WebhookStore } from '../index.js';
+import { startListener } from './listener.js';
+import { migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';
+import { assertPool, errorMessage, type PoolLike } from './sql.js';
+
+/** Options of `postgresStore()`. */
+export interface PostgresStoreOptions extends Pick<PostgresSchemaOptions, 'schema' | 'table'> {
+  /** A `pg.Pool`. Not closed by the store. `watch()` holds one of its connections for LISTEN. */
+  pool: PoolLike;
+  /** Where LISTEN connection errors go (they are retried). Silent by default. */
+  logger?: { warn?(message: string, meta?: Record<string, unknown>): void };
+}
+
+/** A query of `list()`: `tenant` undefined lists every webhook, `null` only those without a tenant. */
+export interface PostgresStoreListQuery {
+  tenant?: string | null;
+}
+
+/** A `WebhookStore` in one Postgres table, with `watch()` over LISTEN/NOTIFY. */
+export interface PostgresWebhookStore extends WebhookStore {
+  list(query?: PostgresStoreListQuery): Promise<Webhook[]>;
+  /**
+   * Calls `onChange(id)` after webhook `id` was created, changed or deleted by any process (this one included),
+   * once the change is committed, and `onChange()` when anything may have changed: when LISTEN is first in place
+   * and after each reconnection. Returns the stop function.
+   */
+  watch(onChange: (id?: string) => void): () => Promise<void>;
+}
+
+const UNDEFINED_TABLE = '42P01';
+
+/**
+ * A `WebhookStore` on Postgres: one row per webhook (the record as `jsonb`, its tenant in a column), listed in
+ * creation order. Every write fires a NOTIFY (a trigger, so writes made with plain SQL notify too), which
+ * `watch()` turns into `onChange(id)` in every process.
+ *
+ * `jsonb` keeps keys in its own canonical order (by length, then bytes), not in the order they were written, so
+ * compare records by value, not by `JSON.stringify`.
+ *
+ * @example
+ * await migrate(pool); // creates the table once
+ * const store = postgresStore({ pool });
+ */
+export function postgresStore(options: PostgresStoreOptions): PostgresWebhookStore {
+  assertPool('pool', options?.pool);
+  const pool = options.pool;
+  const names = resolveNames({ schema: options.schema, table: options.table });
+  const table = names.webhooks;
+  if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
+    throw new OptionsError('logger', `Expected \`logger\` to be an object, got ${typeof options.logger}`);
+  }
+
+  const explain = (error: unknown): never => {
+    if ((error as { code?: string })?.code === UNDEFINED_TABLE) {
+      throw new Error(
+        `postgresStore: table ${table} does not exist; create it once with \`await migrate(pool)\` from 'webhook-dispatcher/postgres' (${errorMessage(error)})`,
+        { cause: error },
+      );
+    }
+    throw error;
+  };
+
+  const tenantOf = (webhook: Webhook) => {
+    const tenant = (webhook as { tenant?: unknown }).tenant;
+    return typeof tenant === 'string' ? tenant : null;
+  };
+
+  return {
+    async get(id) {
+      const { rows } = await pool
+        .query<{ record: Webhook }>(`SELECT record FROM ${table} WHERE id = $1`, [id])
+        .catch(explain);
+      return rows[0]?.record;
+    },
+
+    async list(query = {}) {
+      const { rows } =
+        query.tenant === undefined
+          ? await pool
+              .query<{ record: Webhook }>(`SELECT record FROM ${table} ORDER BY created_at, id`)
+              .catch(explain)
+          : query.tenant === null
+            ? await pool
+                .query<{ record: Webhook }>(
+                  `SELECT record FROM ${table} WHERE tenant IS NULL ORDER BY created_at, id`,
+                )
+                .catch(explain)
+            : await pool
+                .query<{ record: Webhook }>(
+                  `SELECT record FROM ${table} WHERE tenant = $1 ORDER BY created_at, id`,
+                  [query.tenant],
+                )
+                .catch(explain);
+      return rows.map((row) => row.record);
+    },
+
+    async create(webhook) {
+      const { rowCount } = await pool
+        .query(
+          `INSERT INTO ${table} (id, tenant, record, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+          [webhook.id, tenantOf(webhook), JSON.stringify(webhook), String(webhook.createdAt)],
+        )
+        .catch(explain);
+      if (rowCount === 0) throw new Error(`postgresStore.create: webhook "${webhook.id}" already exists`);
+    },
+
+    async update(webhook) {
+      // The tenant is fixed at create: an update cannot move a webhook to another tenant.
+      const { rowCount } = await pool
+        .query(`UPDATE ${table} SET record = $2 WHERE id = $1`, [webhook.id, JSON.stringify(webhook)])
+        .catch(explain);
+      if (rowCount === 0) throw new Error(`postgresStore.update: no webhook "${webhook.id}"`);
+    },
+
+    async delete(id) {
+      const { rowCount } = await pool.query(`DELETE FROM ${table} WHERE id = $1`, [id]).catch(explain);
+      return (rowCount ?? 0) > 0;
+    },
+
+    watch(onChange) {
+      if (typeof onChange !== 'function') {
+        throw new OptionsError('onChange', `Expected \`onChange\` to be a function, got ${typeof onChange}`);
+      }
+      const call = (id?: string) => {
+        try {
+          onChange(id);
+        } catch (error) {
+          options.logger?.warn?.call(options.logger, 'webhook-dispatcher/postgres: watch onChange threw', {
+            error: errorMessage(error),
+          });
+        }
+      };
+      const listener = startListener({
+        pool,
+        channels: [names.channel],
+        onNotify: (_channel, payload) => call(payload === '' ? undefined : payload),
+        onConnect: () => call(),
+        onError: (error) =>
+          options.logger?.warn?.call(options.logger, 'webhook-dispatcher/postgres: LISTEN connection lost', {
+            table,
+            error: errorMessage(error),
+          }),
+      });
+      return () => listener.stop();
+    },
+  };
+}
+
+/** `postgresStore.migrate(pool, { schema, table })`: the same as `migrate()`. */
+postgresStore.migrate = migrate;

@@ -1,0 +1,909 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createWebhookDispatcher,
+  type DeliveryEngine,
+  type DeliveryJob,
+  deliveryIdFor,
+  OptionsError,
+  type WebhookDispatcher,
+} from '../src/index.js';
+import {
+  createWebhookWorker,
+  jobIdFor,
+  migrate,
+  type PgBossDeliveryQueue,
+  pgBossQueue,
+  postgresStore,
+} from '../src/postgres/index.js';
+import type { DeliveryResult, WebhookStore } from '../src/types.js';
+import type { PgEmitterFixtureConfig } from './fixtures/pg-emitter.js';
+import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
+import { ldEvent } from './helpers/events.js';
+import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { type Receiver, startReceiver } from './helpers/receiver.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WORKER_BUNDLE = `${ROOT}node_modules/.cache/webhook-dispatcher-tests/pg-worker.mjs`;
+const EMITTER_BUNDLE = `${ROOT}node_modules/.cache/webhook-dispatcher-tests/pg-emitter.mjs`;
+const BOSS_SCHEMA = 'wd_test_pgboss';
+
+let postgres: TestPostgres;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  postgres = await startPostgres();
+  pool = new pg.Pool({ connectionString: postgres.url, max: 10 });
+  await build({
+    entryPoints: [`${ROOT}test/fixtures/pg-emitter.ts`],
+    outfile: EMITTER_BUNDLE,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
+  await build({
+    entryPoints: [`${ROOT}test/fixtures/pg-worker.ts`],
+    outfile: WORKER_BUNDLE,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await pool?.end();
+  await postgres?.stop();
+});
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface World {
+  queueName: string;
+  table: string;
+  store: WebhookStore;
+  queue: PgBossDeliveryQueue;
+  dispatcher: WebhookDispatcher;
+  receiver: Receiver;
+  /** Rows of this world's pg-boss queue. */
+  jobs(): Promise<{ id: string; state: string; data: Record<string, unknown> }[]>;
+}
+
+async function world(
+  respond?: Parameters<typeof startReceiver>[0],
+  queueOptions: Partial<Parameters<typeof pgBossQueue>[0]> = {},
+): Promise<World> {
+  const queueName = `q-${randomUUID().slice(0, 8)}`;
+  const table = `webhooks_${randomUUID().slice(0, 8)}`;
+  await migrate(pool, { table, deliveriesTable: `${table}_log` });
+  const store = postgresStore({ pool, table });
+  const queue = pgBossQueue({ pool, schema: BOSS_SCHEMA, queueName, ...queueOptions });
+  const dispatcher = createWebhookDispatcher({ store, queue, allowPrivateNetworks: true, retry: 0 });
+  const receiver = await startReceiver(respond);
+  cleanups.push(async () => {
+    await dispatcher.close();
+    await receiver.close();
+    await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_log`);
+  });
+  return {
+    queueName,
+    table,
+    store,
+    queue,
+    dispatcher,
+    receiver,
+    jobs: async () =>
+      (
+        await pool.query(
+          `SELECT id, state, data FROM ${BOSS_SCHEMA}.job WHERE name = $1 UNION ALL SELECT id, state, data FROM ${BOSS_SCHEMA}.archive WHERE name = $1`,
+          [queueName],
+        )
+      ).rows,
+  };
+}
+
+interface WorkerProcess {
+  child: ChildProcess;
+  results: DeliveryResult[];
+  waitForResults(count: number): Promise<void>;
+  kill(): Promise<void>;
+}
+
+async function spawnWorker(
+  w: World,
+  name: string,
+  options: { concurrency?: number; expireInSeconds?: number; retry?: PgWorkerFixtureConfig['retry'] } = {},
+): Promise<WorkerProcess> {
+  const config: PgWorkerFixtureConfig = {
+    name,
+    databaseUrl: postgres.url,
+    schema: BOSS_SCHEMA,
+    queueName: w.queueName,
+    table: w.table,
+    concurrency: options.concurrency ?? 8,
+    expireInSeconds: options.expireInSeconds ?? 300,
+    retry: options.retry,
+  };
+  const child = fork(WORKER_BUNDLE, [JSON.stringify(config)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const results: DeliveryResult[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  child.on('message', (message: { type: string; result?: DeliveryResult }) => {
+    if (message.type !== 'delivery' || !message.result) return;
+    results.push(message.result);
+    for (const waiter of waiters.filter((x) => results.length >= x.count)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  });
+  const exited = once(child, 'exit');
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.disconnect();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  });
+  await Promise.race([
+    new Promise<void>((resolve) => {
+      const onReady = (message: { type: string }) => {
+        if (message.type !== 'ready') return;
+        child.off('message', onReady);
+        resolve();
+      };
+      child.on('message', onReady);
+    }),
+    exited.then(([code]) => {
+      throw new Error(`worker ${name} exited with ${code} before it was ready`);
+    }),
+  ]);
+  return {
+    child,
+    results,
+    waitForResults: (count) =>
+      results.length >= count
+        ? Promise.resolve()
+        : new Promise((resolve) => waiters.push({ count, resolve })),
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+/** The jobs `emit` would make for one event to these webhooks (the dispatcher's own delivery ids). */
+function jobsFor(event: ReturnType<typeof ldEvent>, webhookIds: string[]): DeliveryJob[] {
+  const eventId = event._id as string;
+  return webhookIds.map((webhookId) => ({
+    deliveryId: deliveryIdFor(eventId, webhookId),
+    webhookId,
+    eventId,
+    event,
+    eventBody: JSON.stringify(event),
+  }));
+}
+
+describe('pgBossQueue: emit', () => {
+  it('persists one job per matched webhook, its id derived from the webhook-id, and resolves with queued results', async () => {
+    const w = await world();
+    const a = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
+    const b = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
+    const event = ldEvent();
+
+    const results = await w.dispatcher.emit(event);
+
+    expect(results.map((r) => [r.webhookId, r.outcome, r.ok, r.attempts])).toEqual([
+      [a.id, 'queued', false, 0],
+      [b.id, 'queued', false, 0],
+    ]);
+    const jobs = await w.jobs();
+    expect(jobs.map((j) => j.id).sort()).toEqual(results.map((r) => jobIdFor(r.deliveryId)).sort());
+    expect(jobs.find((j) => j.id === jobIdFor(results[0]?.deliveryId as string))?.data).toEqual({
+      deliveryId: results[0]?.deliveryId,
+      webhookId: a.id,
+      eventId: event._id,
+      eventBody: JSON.stringify(event),
+    });
+    expect(jobs.every((j) => j.state === 'created')).toBe(true);
+    expect(w.receiver.requests).toHaveLength(0);
+  });
+
+  it('writes a fan-out as one batched insert', async () => {
+    const w = await world();
+    await w.queue.ready();
+    const event = ldEvent();
+    const jobs = jobsFor(
+      event,
+      Array.from({ length: 500 }, (_, i) => `hook${i}`),
+    );
+    const client = await pool.connect();
+    const statements: string[] = [];
+    const counting = {
+      query: (text: string, values?: unknown[]) => {
+        statements.push(text.trim().split(/\s+/).slice(0, 2).join(' '));
+        return client.query(text, values);
+      },
+    };
+    try {
+      await client.query('BEGIN');
+      const results = await w.queue.enqueueMany(jobs, { transaction: counting });
+      await client.query('COMMIT');
+      expect(results.every((r) => r.outcome === 'queued')).toBe(true);
+    } finally {
+      client.release();
+    }
+    // One INSERT for the 500 jobs, one NOTIFY to wake the workers.
+    expect(statements).toHaveLength(2);
+    expect(statements[0]).toMatch(/^WITH defaults/);
+    expect(statements[1]).toMatch(/pg_notify/);
+    expect(await w.jobs()).toHaveLength(500);
+  });
+
+  it('does not queue the same delivery twice, but a redelivery is a new job with the same webhook-id', async () => {
+    const w = await world();
+    const event = ldEvent();
+    const [job] = jobsFor(event, ['hook1']);
+    const first = await w.queue.enqueue(job as DeliveryJob);
+    const again = await w.queue.enqueue(job as DeliveryJob);
+    expect([first.outcome, again.outcome]).toEqual(['queued', 'queued']);
+    expect(await w.jobs()).toHaveLength(1);
+
+    await w.queue.enqueue({ ...(job as DeliveryJob), redelivery: true });
+    const jobs = await w.jobs();
+    expect(jobs).toHaveLength(2);
+    expect(new Set(jobs.map((j) => j.data.deliveryId))).toEqual(new Set([job?.deliveryId]));
+    expect(jobs.find((j) => j.id !== jobIdFor(job?.deliveryId as string))?.data.redelivery).toBe(true);
+  });
+
+  it('writes inside the host transaction: rollback sends nothing, commit sends everything, once', async () => {
+    const w = await world();
+    const hooks = [
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` }),
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` }),
+    ];
+    const worker = await spawnWorker(w, 'one');
+    const rolledBack = ldEvent();
+    const committed = ldEvent();
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const results = await w.queue.enqueueMany(
+        jobsFor(
+          rolledBack,
+          hooks.map((h) => h.id),
+        ),
+        { transaction: client },
+      );
+      expect(results.map((r) => r.outcome)).toEqual(['queued', 'queued']);
+      await client.query('ROLLBACK');
+
+      await client.query('BEGIN');
+      await w.queue.enqueueMany(
+        jobsFor(
+          committed,
+          hooks.map((h) => h.id),
+        ),
+        { transaction: client },
+      );
+      // Not visible to any worker before COMMIT.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(w.receiver.requests).toHaveLength(0);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+
+    await worker.waitForResults(2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(w.receiver.requests.map((r) => JSON.parse(r.body)._id)).toEqual([committed._id, committed._id]);
+    expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/a', '/b']);
+    expect(worker.results.map((r) => r.outcome)).toEqual(['delivered', 'delivered']);
+    expect((await w.jobs()).map((j) => j.data.eventId)).toEqual([committed._id, committed._id]);
+  });
+
+  it("keeps the emit's trace context with the job, and drops one that cannot be stored instead of failing", async () => {
+    const w = await world();
+    const [plain, hostile] = jobsFor(ldEvent(), ['hook1', 'hook2']) as [DeliveryJob, DeliveryJob];
+    const cyclic: Record<string, unknown> = { traceparent: 'x' };
+    cyclic.self = cyclic;
+    const results = await w.queue.enqueueMany([
+      { ...plain, emitContext: { traceparent: '00-abc-def-01' } },
+      { ...hostile, emitContext: cyclic },
+    ]);
+    expect(results.map((r) => r.outcome)).toEqual(['queued', 'queued']);
+    const byWebhook = new Map((await w.jobs()).map((j) => [j.data.webhookId, j.data]));
+    expect(byWebhook.get('hook1')?.emitContext).toEqual({ traceparent: '00-abc-def-01' });
+    expect(byWebhook.get('hook2')).not.toHaveProperty('emitContext');
+  });
+
+  it('answers ENQUEUE_FAILED, not a rejection, when the transaction client is not a client or is aborted', async () => {
+    const w = await world();
+    const [job] = jobsFor(ldEvent(), ['hook1']);
+    const notAClient = await w.queue.enqueue(job as DeliveryJob, { transaction: {} });
+    expect(notAClient).toMatchObject({ outcome: 'failed', error: { code: 'ENQUEUE_FAILED' } });
+    expect(notAClient.error?.message).toMatch(/`transaction` to be a pg client/);
+
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT 1/0').catch(() => {});
+      const aborted = await w.queue.enqueue(job as DeliveryJob, { transaction: client });
+      expect(aborted).toMatchObject({ outcome: 'failed', error: { code: 'ENQUEUE_FAILED' } });
+      expect(aborted.error?.message).toMatch(/aborted/);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    expect(await w.jobs()).toHaveLength(0);
+  });
+});
+
+describe('createWebhookWorker (pg-boss)', () => {
+  it('delivers with the same body, signature and webhook-id as in-process delivery', async () => {
+    const w = await world();
+    const hook = await w.dispatcher.webhooks.create({
+      url: w.receiver.url,
+      secret: 'shh',
+      bodyTemplate: '{"flag":"{{event.name}}","raw":{{{eventJson}}}}',
+    });
+    const event = ldEvent('production', { changedAt: new Date('2024-10-16T12:00:00.000Z') });
+    const expected = await w.dispatcher.preview(hook.id, event);
+    const [queued] = await w.dispatcher.emit(event);
+    const worker = await spawnWorker(w, 'one');
+
+    await worker.waitForResults(1);
+
+    const [request] = w.receiver.requests;
+    expect(request?.body).toBe(expected.body);
+    expect(request?.headers['x-ld-signature']).toBe(expected.headers['x-ld-signature']);
+    expect(request?.headers['webhook-id']).toBe(queued?.deliveryId);
+    expect(worker.results[0]).toMatchObject({
+      deliveryId: queued?.deliveryId,
+      outcome: 'delivered',
+      ok: true,
+    });
+    await until(async () => (await w.jobs())[0]?.state === 'completed', 'the job to complete');
+  });
+
+  it('honours at send time a webhook switched off or deleted after enqueue (the store is read then)', async () => {
+    const w = await world();
+    const off = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/off` });
+    const deleted = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/deleted` });
+    const kept = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/kept` });
+    await w.dispatcher.emit(ldEvent());
+    await w.dispatcher.webhooks.update(off.id, { on: false });
+    await w.dispatcher.webhooks.delete(deleted.id);
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(3);
+
+    const byId = new Map(worker.results.map((r) => [r.webhookId, r]));
+    expect(byId.get(off.id)).toMatchObject({ outcome: 'skipped' });
+    expect(byId.get(deleted.id)).toMatchObject({ outcome: 'skipped' });
+    expect(byId.get(kept.id)).toMatchObject({ outcome: 'delivered' });
+    expect(w.receiver.requests.map((r) => r.url)).toEqual(['/kept']);
+  });
+
+  it('loses nothing when one of two workers is SIGKILLed mid-delivery: the other redelivers its jobs with the same webhook-id', async () => {
+    // Worker "a" never gets an answer, so its jobs are certainly mid-delivery when it is killed.
+    // The emitter writes each job's expiry: a job held longer than 2 s is taken to be a dead worker's.
+    const w = await world(
+      (request, _n, res) => {
+        if (request.headers['x-test-worker'] === 'a') return 'handled';
+        res.statusCode = 200;
+        res.end('ok');
+        return 'handled';
+      },
+      { jobOptions: { expireInSeconds: 2, retryDelay: 0 } },
+    );
+    await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const a = await spawnWorker(w, 'a', { concurrency: 4, expireInSeconds: 2 });
+    const events = Array.from({ length: 30 }, () => ldEvent());
+    const emitted = (await Promise.all(events.map((event) => w.dispatcher.emit(event)))).flat();
+    const expected = new Set(emitted.map((r) => r.deliveryId));
+    expect(expected.size).toBe(30);
+    const from = (name: string) => w.receiver.requests.filter((r) => r.headers['x-test-worker'] === name);
+    await until(() => from('a').length === 4, 'worker a to hold 4 deliveries');
+
+    await a.kill();
+    const b = await spawnWorker(w, 'b', { concurrency: 4, expireInSeconds: 2 });
+    await until(
+      () => new Set(from('b').map((r) => header(r.headers['webhook-id']))).size === 30,
+      'all 30',
+      30_000,
+    );
+
+    const heldByA = from('a').map((r) => header(r.headers['webhook-id']));
+    const deliveredByB = new Set(from('b').map((r) => header(r.headers['webhook-id'])));
+    expect(heldByA).toHaveLength(4);
+    for (const id of heldByA) expect(deliveredByB.has(id)).toBe(true);
+    expect(deliveredByB).toEqual(expected);
+    expect(b.results.every((r) => r.outcome === 'delivered')).toBe(true);
+    await until(
+      async () => (await w.jobs()).filter((j) => j.state === 'completed').length === 30,
+      'every job to complete',
+    );
+  }, 60_000);
+
+  it('runs in this process too: createWebhookWorker delivers what its own dispatcher emits, and test() at once', async () => {
+    const w = await world();
+    const hook = await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const seen: DeliveryResult[] = [];
+    const worker = createWebhookWorker({
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      store: w.store,
+      allowPrivateNetworks: true,
+      onDelivery: (result) => seen.push(result),
+    });
+    cleanups.push(() => worker.close());
+    await worker.ready();
+
+    const [queued] = await worker.dispatcher.emit(ldEvent());
+    await until(() => seen.length === 1, 'the delivery');
+    expect(queued).toMatchObject({ webhookId: hook.id, outcome: 'queued' });
+    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered', ok: true });
+
+    const tested = await worker.dispatcher.test(hook.id);
+    expect(tested).toMatchObject({ outcome: 'delivered', attempts: 1 });
+    expect(w.receiver.requests).toHaveLength(2);
+  });
+
+  it('leaves a delivery cut off by close({ deadlineMs }) in the queue, and another worker delivers it', async () => {
+    let answer = false;
+    const w = await world((_request, _n, res) => {
+      if (!answer) return 'handled';
+      res.statusCode = 200;
+      res.end('ok');
+      return 'handled';
+    });
+    await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const workerOptions = {
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      store: w.store,
+      allowPrivateNetworks: true,
+      retry: 0,
+      pollingIntervalMs: 200,
+      jobOptions: { retryDelay: 0 },
+    };
+    const first = createWebhookWorker(workerOptions);
+    await first.ready();
+    const [queued] = await w.dispatcher.emit(ldEvent());
+    await w.receiver.waitFor(1);
+
+    const closing = Date.now();
+    await first.close({ deadlineMs: 100 });
+    expect(Date.now() - closing).toBeLessThan(3000);
+    expect((await w.jobs()).map((j) => j.state)).toEqual(['retry']);
+
+    answer = true;
+    const seen: DeliveryResult[] = [];
+    const second = createWebhookWorker({ ...workerOptions, onDelivery: (result) => seen.push(result) });
+    cleanups.push(() => second.close());
+    await until(() => seen.length === 1, 'the second worker to deliver');
+    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered' });
+    expect(w.receiver.requests.map((r) => header(r.headers['webhook-id']))).toEqual([
+      queued?.deliveryId,
+      queued?.deliveryId,
+    ]);
+  });
+
+  it('refuses bad options with the field named', () => {
+    expect(() => createWebhookWorker({ pool } as never)).toThrow(OptionsError);
+    expect(() => createWebhookWorker({ pool } as never)).toThrow(/`store`/);
+    expect(() => pgBossQueue({} as never)).toThrow(/`pool`/);
+    expect(() => pgBossQueue({ pool: {} as never })).toThrow(/`pool` to be a pg Pool/);
+    expect(() => pgBossQueue({ pool, queueName: 'a b' })).toThrow(/`queueName`/);
+    expect(() => pgBossQueue({ pool, worker: { concurrency: 0 } })).toThrow(/`worker.concurrency`/);
+    expect(() => pgBossQueue({ pool, enqueueTimeoutMs: -1 })).toThrow(/`enqueueTimeoutMs`/);
+  });
+});
+
+describe('pgBossQueue under a Postgres outage', () => {
+  it('settles emit within enqueueTimeoutMs with ENQUEUE_FAILED while Postgres is away, closes on time, and loses nothing queued before or after', async () => {
+    const proxy = await startOutageProxy(postgres);
+    cleanups.push(() => proxy.close());
+    const proxied = new pg.Pool({ connectionString: proxy.url, max: 5, connectionTimeoutMillis: 1000 });
+    proxied.on('error', () => {});
+    cleanups.push(() => proxied.end().catch(() => {}));
+    const w = await world();
+    const hook = await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const reported: DeliveryResult[] = [];
+    const queue = pgBossQueue({
+      pool: proxied,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      enqueueTimeoutMs: 800,
+    });
+    const emitter = createWebhookDispatcher({
+      store: w.store,
+      queue,
+      allowPrivateNetworks: true,
+      onDelivery: (r) => reported.push(r),
+    });
+    cleanups.push(() => emitter.close());
+    const before = ldEvent();
+    expect((await emitter.emit(before)).map((r) => r.outcome)).toEqual(['queued']);
+
+    // Stopped: connections reset, new ones refused.
+    await proxy.down();
+    let started = Date.now();
+    const [refused] = await emitter.emit(ldEvent());
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(refused).toMatchObject({
+      webhookId: hook.id,
+      outcome: 'failed',
+      error: { code: 'ENQUEUE_FAILED' },
+    });
+    // A black hole: connections accepted, never answered. Bounded by enqueueTimeoutMs.
+    await proxy.hang();
+    started = Date.now();
+    const [hung] = await emitter.emit(ldEvent());
+    const waited = Date.now() - started;
+    expect(hung).toMatchObject({ outcome: 'failed', error: { code: 'ENQUEUE_FAILED' } });
+    expect(hung?.error?.message).toMatch(/within 800 ms|timeout/);
+    expect(waited).toBeGreaterThanOrEqual(700);
+    expect(waited).toBeLessThan(3000);
+    expect(reported.map((r) => r.error?.code)).toEqual(['ENQUEUE_FAILED', 'ENQUEUE_FAILED']);
+
+    // Back: the next emit is queued again.
+    await proxy.up();
+    const after = ldEvent();
+    await until(
+      async () => (await emitter.emit(after))[0]?.outcome === 'queued',
+      'an emit to be queued again',
+      10_000,
+    );
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(2);
+    expect(w.receiver.requests.map((r) => JSON.parse(r.body)._id).sort()).toEqual(
+      [before._id, after._id].sort(),
+    );
+  }, 40_000);
+
+  it('close({ deadlineMs }) of a worker returns on time while Postgres does not answer', async () => {
+    const proxy = await startOutageProxy(postgres);
+    cleanups.push(() => proxy.close());
+    const proxied = new pg.Pool({ connectionString: proxy.url, max: 5, connectionTimeoutMillis: 1000 });
+    proxied.on('error', () => {});
+    const w = await world((_request, _n, _res) => 'handled');
+    await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const worker = createWebhookWorker({
+      pool: proxied,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      store: w.store,
+      allowPrivateNetworks: true,
+      retry: 0,
+    });
+    await worker.ready();
+    await w.dispatcher.emit(ldEvent());
+    await w.receiver.waitFor(1);
+    await proxy.hang();
+
+    const started = Date.now();
+    await worker.close({ deadlineMs: 500 });
+    expect(Date.now() - started).toBeLessThan(4000);
+  }, 30_000);
+});
+
+describe('pgBossQueue: durable retries through the engine', () => {
+  it('schedules each retry as a delayed job carrying the attempt number; a new worker continues the schedule', async () => {
+    const w = await world();
+    const [job] = jobsFor(ldEvent(), ['hook1']);
+    const seen: { worker: string; attempt: number; at: number }[] = [];
+    const reported: DeliveryResult[] = [];
+    // A stand-in for the dispatcher's engine: attempts 0 and 1 fail and ask for a retry in 400 ms, attempt 2 works.
+    const engine = (worker: string): DeliveryEngine => ({
+      deliver: () => Promise.reject(new Error('not used by a durable queue')),
+      attempt: async (j: DeliveryJob) => {
+        const attempt = j.attempt ?? 0;
+        seen.push({ worker, attempt, at: Date.now() });
+        if (attempt < 2) {
+          return {
+            retry: {
+              job: { ...j, attempt: attempt + 1, firstAttemptAt: j.firstAttemptAt ?? Date.now() },
+              delayMs: 400,
+            },
+          };
+        }
+        return {
+          result: {
+            ...queuedResultOf(j),
+            ok: true,
+            outcome: 'delivered',
+            status: 200,
+            attempts: attempt + 1,
+          },
+        };
+      },
+    });
+    const unused = () => Promise.reject(new Error('not used when an engine is given'));
+    const first = pgBossQueue({
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      worker: { pollingIntervalMs: 100 },
+    });
+    first.start(unused, (r) => reported.push(r), engine('first'));
+    await first.ready();
+    await first.enqueue(job as DeliveryJob);
+    await until(() => seen.length === 1, 'the first attempt');
+    // A deploy: the first worker goes away while the retry waits in Postgres.
+    await first.close();
+    expect(seen.map((s) => s.attempt)).toEqual([0]);
+
+    const second = pgBossQueue({
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      worker: { pollingIntervalMs: 100 },
+    });
+    cleanups.push(() => second.close());
+    second.start(unused, (r) => reported.push(r), engine('second'));
+    await until(() => reported.length === 1, 'the final outcome');
+
+    expect(seen.map((s) => [s.worker, s.attempt])).toEqual([
+      ['first', 0],
+      ['second', 1],
+      ['second', 2],
+    ]);
+    for (let i = 1; i < seen.length; i++) {
+      expect((seen[i] as { at: number }).at - (seen[i - 1] as { at: number }).at).toBeGreaterThanOrEqual(380);
+    }
+    expect(reported).toMatchObject([{ deliveryId: job?.deliveryId, outcome: 'delivered', attempts: 3 }]);
+    const jobs = await w.jobs();
+    expect(jobs.map((j) => [j.data.deliveryId, j.data.attempt ?? 0, j.state]).sort()).toEqual([
+      [job?.deliveryId, 0, 'completed'],
+      [job?.deliveryId, 1, 'completed'],
+      [job?.deliveryId, 2, 'completed'],
+    ]);
+    // The first attempt's time travels with the retries.
+    const firstAt = jobs.filter((j) => j.data.attempt).map((j) => j.data.firstAttemptAt);
+    expect(firstAt).toHaveLength(2);
+    expect(firstAt[0]).toBe(firstAt[1]);
+    expect(firstAt[0]).toBeGreaterThanOrEqual(seen[0]?.at as number);
+  });
+});
+
+function queuedResultOf(job: DeliveryJob) {
+  return {
+    deliveryId: job.deliveryId,
+    webhookId: job.webhookId,
+    eventId: job.eventId,
+    ok: false,
+    outcome: 'queued',
+    attempts: 0,
+    durationMs: 0,
+  };
+}
+
+describe('packaging', () => {
+  it('keeps pg and pg-boss out of the core entry', async () => {
+    const result = await build({
+      entryPoints: [`${ROOT}src/index.ts`],
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'error',
+    });
+    const imports = Object.values(result.metafile.outputs).flatMap((output) =>
+      output.imports.map((i) => i.path),
+    );
+    expect(imports).toContain('undici');
+    expect(imports.filter((path) => /^(pg|pg-boss)(\/|$)/.test(path))).toEqual([]);
+  });
+});
+
+describe('through the dispatcher', () => {
+  it('emit(event, { transaction }): rollback sends nothing, commit sends everything, once, written in one insert', async () => {
+    const w = await world();
+    const hooks = [
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` }),
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` }),
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/c` }),
+    ];
+    const worker = await spawnWorker(w, 'one');
+    const rolledBack = ldEvent();
+    const committed = ldEvent();
+    const client = await pool.connect();
+    const inserts: string[] = [];
+    const counting = {
+      query: (text: string, values?: unknown[]) => {
+        if (/INSERT INTO/i.test(text)) inserts.push(text);
+        return client.query(text, values);
+      },
+    };
+    try {
+      await client.query('BEGIN');
+      await client.query('CREATE TEMP TABLE flags (key text) ON COMMIT DROP');
+      await client.query("INSERT INTO flags VALUES ('never')");
+      const results = await w.dispatcher.emit(rolledBack, { transaction: counting });
+      expect(results.map((r) => r.outcome)).toEqual(['queued', 'queued', 'queued']);
+      await client.query('ROLLBACK');
+
+      await client.query('BEGIN');
+      await w.dispatcher.emit(committed, { transaction: counting });
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    // The fan-out of each emit is one INSERT.
+    expect(inserts).toHaveLength(2);
+    await worker.waitForResults(3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(w.receiver.requests.map((r) => JSON.parse(r.body)._id)).toEqual([
+      committed._id,
+      committed._id,
+      committed._id,
+    ]);
+    expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/a', '/b', '/c']);
+    expect(worker.results).toHaveLength(3);
+    expect(hooks).toHaveLength(3);
+  });
+
+  it('an emitting process SIGKILLed right after COMMIT loses nothing: a worker delivers every committed delivery', async () => {
+    const w = await world();
+    const hooks = [
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` }),
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` }),
+    ];
+    const eventIds = Array.from({ length: 10 }, (_, i) => `killed-${randomUUID().slice(0, 8)}-${i}`);
+    const config: PgEmitterFixtureConfig = {
+      databaseUrl: postgres.url,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      table: w.table,
+      eventIds,
+    };
+    const emitter = fork(EMITTER_BUNDLE, [JSON.stringify(config)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const outcomes: string[] = [];
+    emitter.on('message', (message: { outcomes: string[] }) => outcomes.push(...message.outcomes));
+    const [, signal] = await once(emitter, 'exit');
+    expect(signal).toBe('SIGKILL');
+    expect(outcomes).toEqual(Array.from({ length: 20 }, () => 'queued'));
+
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(20);
+    const got = w.receiver.requests.map((r) => `${r.url} ${JSON.parse(r.body)._id}`).sort();
+    expect(got).toEqual(eventIds.flatMap((id) => [`/a ${id}`, `/b ${id}`]).sort());
+    expect(hooks).toHaveLength(2);
+  }, 30_000);
+
+  it('retries are delayed jobs with the attempt number: a worker SIGKILLed during the wait, another continues from the right attempt', async () => {
+    // 503 twice, then 200: three attempts, 1.5 s apart.
+    const w = await world((_request, n) => (n < 2 ? 503 : 200));
+    await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const retry = { retries: 3, delayMs: 1500, jitter: 0 };
+    const a = await spawnWorker(w, 'a', { retry });
+    const [queued] = await w.dispatcher.emit(ldEvent());
+    await w.receiver.waitFor(1);
+    // The retry waits in Postgres as a delayed job; nobody sleeps on it. Kill the worker that made attempt 1.
+    await until(async () => (await w.jobs()).length === 2, 'the retry job');
+    await a.kill();
+    const b = await spawnWorker(w, 'b', { retry });
+    await b.waitForResults(1);
+
+    expect(
+      w.receiver.requests.map((r) => [r.headers['x-test-worker'], header(r.headers['webhook-id'])]),
+    ).toEqual([
+      ['a', queued?.deliveryId],
+      ['b', queued?.deliveryId],
+      ['b', queued?.deliveryId],
+    ]);
+    expect(b.results).toMatchObject([{ deliveryId: queued?.deliveryId, outcome: 'delivered', attempts: 3 }]);
+    expect(a.results).toEqual([]);
+    await until(
+      async () => (await w.jobs()).every((j) => j.state === 'completed'),
+      'the last job to complete',
+    );
+    const jobs = await w.jobs();
+    expect(jobs.map((j) => [j.data.attempt ?? 0, j.state]).sort()).toEqual([
+      [0, 'completed'],
+      [1, 'completed'],
+      [2, 'completed'],
+    ]);
+  }, 30_000);
+
+  it('two dispatchers on one store: a delete, switch-off, URL change and create on one are honoured by the other within a second', async () => {
+    const w = await world();
+    const otherPool = new pg.Pool({ connectionString: postgres.url, max: 4 });
+    cleanups.push(() => otherPool.end());
+    // The other replica delivers in its own process; what it sends depends on its own index of webhooks.
+    const other = createWebhookDispatcher({
+      store: postgresStore({ pool: otherPool, table: w.table }),
+      allowPrivateNetworks: true,
+      retry: 0,
+    });
+    cleanups.push(() => other.close());
+    const deleted = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/deleted` });
+    const off = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/off` });
+    const moved = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/old` });
+    const first = await other.emit(ldEvent());
+    expect(first.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
+
+    await w.dispatcher.webhooks.delete(deleted.id);
+    await w.dispatcher.webhooks.update(off.id, { on: false });
+    await w.dispatcher.webhooks.update(moved.id, { url: `${w.receiver.url}/new` });
+    const created = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/created` });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    w.receiver.requests.length = 0;
+
+    const results = await other.emit(ldEvent());
+    expect(results.map((r) => [r.webhookId, r.outcome]).sort()).toEqual(
+      [
+        [moved.id, 'delivered'],
+        [created.id, 'delivered'],
+      ].sort(),
+    );
+    expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/created', '/new']);
+  });
+});
+
+describe('lanes in a pg-boss worker', () => {
+  it('a hanging receiver does not fill the worker: its waiting jobs go back to Postgres, the other webhook is delivered', async () => {
+    const w = await world((request) => (request.url === '/slow' ? 'handled' : 200));
+    const slow = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/slow` });
+    const fast = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/fast`, events: ['fast'] });
+    const seen: DeliveryResult[] = [];
+    const worker = createWebhookWorker({
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      store: w.store,
+      allowPrivateNetworks: true,
+      retry: 0,
+      timeoutMs: 60_000,
+      concurrency: 4,
+      perWebhookConcurrency: 1,
+      deferAfterMs: 200,
+      pollingIntervalMs: 100,
+      onDelivery: (result) => seen.push(result),
+    });
+    cleanups.push(() => worker.close({ deadlineMs: 100 }));
+    await worker.ready();
+    // Four jobs for the slow webhook: one hangs in its lane, the other three would wait behind it in the worker.
+    for (let i = 0; i < 4; i++) await w.dispatcher.emit(ldEvent());
+    await w.receiver.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await w.dispatcher.emit({ id: `fast-${randomUUID()}`, type: 'fast' });
+
+    await until(() => seen.some((r) => r.webhookId === fast.id), 'the fast webhook to be delivered', 10_000);
+    expect(w.receiver.requests.filter((r) => r.url === '/slow')).toHaveLength(1);
+    // The slow webhook's other jobs are back in Postgres, not held by the worker.
+    const waiting = (await w.jobs()).filter((j) => j.data.webhookId === slow.id && j.state !== 'active');
+    expect(waiting.length).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+});
