@@ -88,7 +88,7 @@ function parseJson(text) {
   const ws = () => {
     while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
   };
-  const describe = () => (i >= text.length ? 'the end of the text' : JSON.stringify(text[i]));
+  const describe = () => (i >= text.length ? 'the end of the text' : "'" + text[i] + "'");
   function value(at) {
     ws();
     starts.set(at, i);
@@ -188,6 +188,30 @@ function parseJson(text) {
   return { value: result, starts };
 }
 
+/** Statements as LaunchDarkly's docs show them: one property a line, lists of strings on one line. */
+function formatJson(value, indent) {
+  const pad = indent || '';
+  const inner = pad + '  ';
+  if (Array.isArray(value)) {
+    if (value.every((item) => item === null || typeof item !== 'object')) {
+      return '[' + value.map((item) => JSON.stringify(item)).join(', ') + ']';
+    }
+    return '[\n' + value.map((item) => inner + formatJson(item, inner)).join(',\n') + '\n' + pad + ']';
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (entries.length === 0) return '{}';
+    return (
+      '{\n' +
+      entries.map(([key, item]) => inner + JSON.stringify(key) + ': ' + formatJson(item, inner)).join(',\n') +
+      '\n' +
+      pad +
+      '}'
+    );
+  }
+  return JSON.stringify(value);
+}
+
 function lineColumn(text, offset) {
   const before = text.slice(0, offset);
   const line = before.split('\n').length;
@@ -207,7 +231,10 @@ function excerpt(text, offset) {
 
 const state = { webhooks: [], catalog: undefined, current: undefined, secret: undefined, headersDirty: false };
 
+let announcedAt = 0;
+
 function announce(message) {
+  announcedAt = Date.now();
   const status = $('wp-status');
   status.textContent = '';
   // A changed text is announced; the same text twice in a row needs the empty step in between.
@@ -224,6 +251,8 @@ function showAlert(message) {
 
 async function route() {
   showAlert('');
+  // What was said before this navigation is stale; what was said for it ("Webhook created.") is not.
+  if (Date.now() - announcedAt > 1000) $('wp-status').textContent = '';
   const hash = location.hash.replace(/^#\/?/, '');
   try {
     if (hash === 'new') await openEditor(undefined);
@@ -323,7 +352,9 @@ async function loadCatalog() {
   if (state.catalog !== undefined) return;
   try {
     state.catalog = itemsOf(await api('GET', 'event-types')).map((item) =>
-      typeof item === 'string' ? { type: item } : { type: item.type || item.name || item.id, description: item.description },
+      typeof item === 'string'
+        ? { type: item }
+        : { type: item.type || item.name || item.id, description: item.description, deprecated: item.deprecated },
     );
   } catch (error) {
     if (error.status !== 404) throw error;
@@ -353,7 +384,13 @@ function renderEvents(selected) {
         'label',
         { class: 'wp-event', for: id, 'data-type': item.type },
         el('input', { type: 'checkbox', id, value: item.type, checked: selected.includes(item.type), 'data-event': '' }),
-        el('span', {}, item.type, item.description ? el('small', {}, item.description) : undefined),
+        el(
+          'span',
+          {},
+          item.type,
+          item.deprecated ? ' (deprecated)' : '',
+          item.description ? el('small', {}, item.description) : undefined,
+        ),
       ),
     );
   }
@@ -421,9 +458,9 @@ async function openEditor(id) {
   $('wp-secret-field').hidden = !webhook || !isSigned(webhook);
   $('wp-statements').value = webhook
     ? webhook.statements
-      ? JSON.stringify(webhook.statements, null, 2)
+      ? formatJson(webhook.statements)
       : ''
-    : JSON.stringify(DEFAULT_STATEMENTS, null, 2);
+    : formatJson(DEFAULT_STATEMENTS);
   renderEvents(webhook && Array.isArray(webhook.events) ? webhook.events : []);
   $('wp-content-type').value = webhook ? webhook.contentType || '' : 'application/json';
   $('wp-template').value = webhook ? webhook.bodyTemplate || '' : '';
@@ -870,7 +907,7 @@ $('wp-events-filter').addEventListener('keydown', (event) => {
   if (event.key === 'Enter') event.preventDefault();
 });
 $('wp-statements-default').addEventListener('click', () => {
-  $('wp-statements').value = JSON.stringify(DEFAULT_STATEMENTS, null, 2);
+  $('wp-statements').value = formatJson(DEFAULT_STATEMENTS);
   checkStatements();
   schedulePreview(0);
 });
