@@ -87,14 +87,14 @@ ${themes}
         every flag change in production: <code>proj/*:env/production:flag/*</code>. Leave empty to filter by event
         type only.</p>
       <textarea id="wp-statements" name="statements" rows="8" class="wp-mono" spellcheck="false"
-        autocomplete="off" autocapitalize="off" aria-describedby="wp-statements-help wp-statements-error"></textarea>
-      <div class="wp-row">
-        <button type="button" id="wp-statements-default">Use default policy</button>
-      </div>
+        autocomplete="off" autocapitalize="off" aria-describedby="wp-statements-help wp-statements-message"></textarea>
       <div id="wp-statements-error" class="wp-error" hidden>
         <p id="wp-statements-message"></p>
         <pre id="wp-statements-where" class="wp-where" aria-hidden="true"></pre>
         <button type="button" id="wp-statements-goto">Go to error</button>
+      </div>
+      <div class="wp-row">
+        <button type="button" id="wp-statements-default">Use default policy</button>
       </div>
     </div>
 
