@@ -259,7 +259,13 @@ async function route() {
     else if (hash.startsWith('webhooks/')) await openEditor(decodeURIComponent(hash.slice('webhooks/'.length)));
     else await openList();
   } catch (error) {
-    showAlert(error.message);
+    if (error.status === 404 && hash.startsWith('webhooks/')) {
+      history.replaceState(null, '', '#/');
+      await openList().catch(() => {});
+      showAlert('Webhook not found: it may have been deleted.');
+    } else {
+      showAlert(error.message);
+    }
   }
 }
 
