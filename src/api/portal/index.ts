@@ -4,7 +4,7 @@ import { PORTAL_CSS } from './portal-css.js';
 import { portalHtml } from './portal-html.js';
 import { PORTAL_JS } from './portal-js.js';
 
-/** Options of the webhook portal page. */
+/** Options of the portal page (`createWebhookApi({ portal: { ... } })`). */
 export interface PortalOptions {
   /**
    * Title of the page and its main heading.
@@ -18,15 +18,24 @@ export interface PortalOptions {
    * @example stylesheets: ['/static/webhooks-theme.css']
    */
   stylesheets?: string[];
-  /**
-   * Accepted for hosts that compute URLs themselves; the page needs no base path: every URL it uses is relative
-   * to its own location.
-   */
-  basePath?: string;
 }
 
-/** Answers a portal route, or `undefined` when `path` is not one (the API goes on with its own routes). */
-export type PortalHandler = (request: Request, path: string) => Promise<Response | undefined>;
+/** What a portal route is given besides the request. */
+export interface PortalContext {
+  /** Where the API is mounted (`''` or `/webhooks-api`). The page needs none of it: its URLs are relative. */
+  basePath: string;
+  /** The request's tenant (as the resolver returned it); null for the no-tenant scope. */
+  tenant: string | null;
+  /** The path below basePath: `/` or `/assets/...`. */
+  path: string;
+}
+
+/** One route the portal serves: `path` is `/` or a prefix ending in `/*` (`/assets/*`). */
+export interface PortalRoute {
+  method: 'GET';
+  path: string;
+  handle(request: Request, context: PortalContext): Response | Promise<Response>;
+}
 
 /** The Content-Security-Policy of the page: nothing inline, nothing from another origin. */
 export const PORTAL_CSP =
@@ -60,15 +69,14 @@ const COMMON_HEADERS = {
 };
 
 /**
- * The webhook portal: `GET /` serves the page, `GET /assets/portal.js` and `/assets/portal.css` its assets. The
- * page talks only to the admin API it is mounted with, through URLs relative to itself, so it works under any path
- * prefix. `createWebhookApi` mounts it; use this directly only to serve the page from another handler.
+ * The webhook portal's routes: `GET /` serves the page, `GET /assets/portal.js` and `/assets/portal.css` its
+ * script and stylesheet. The page talks only to the admin API it is mounted with, through URLs relative to itself,
+ * so it works under any path prefix. `createWebhookApi({ portal: true })` mounts them.
  *
  * @example
- * const portal = portalRoutes({ title: 'Acme webhooks' });
- * const response = await portal(request, '/'); // Response | undefined
+ * const [page, assets] = portalRoutes({ title: 'Acme webhooks' });
  */
-export function portalRoutes(options: PortalOptions = {}): PortalHandler {
+export function portalRoutes(options: PortalOptions = {}): PortalRoute[] {
   const title = options.title ?? 'Webhooks';
   if (typeof title !== 'string' || title.trim() === '') {
     throw new OptionsError(
@@ -85,28 +93,42 @@ export function portalRoutes(options: PortalOptions = {}): PortalHandler {
   }
   const page = asset(portalHtml({ title, stylesheets }), 'text/html; charset=utf-8');
 
-  return async (request, path) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
-    if (path === '/' || path === '' || path === '/index.html') {
-      const pathname = new URL(request.url).pathname;
-      // Relative asset URLs need the page's URL to end with a slash: `/hooks` would resolve `assets/x` against `/`.
-      if (path === '' || (path === '/' && !pathname.endsWith('/'))) {
-        const last = pathname.slice(pathname.lastIndexOf('/') + 1);
-        return new Response(null, {
-          status: 308,
-          headers: { location: `${last || '.'}/`, ...COMMON_HEADERS },
+  return [
+    {
+      method: 'GET',
+      path: '/',
+      handle(request) {
+        const { pathname } = new URL(request.url);
+        // Relative asset URLs need the page's URL to end with a slash: under `/hooks`, `assets/x` would be `/assets/x`.
+        if (!pathname.endsWith('/')) {
+          const last = pathname.slice(pathname.lastIndexOf('/') + 1);
+          return new Response(null, { status: 308, headers: { location: `${last}/`, ...COMMON_HEADERS } });
+        }
+        return respond(request, page, {
+          'content-security-policy': PORTAL_CSP,
+          'x-frame-options': 'SAMEORIGIN',
+          'cache-control': 'no-store',
         });
-      }
-      return respond(request, page, {
-        'content-security-policy': PORTAL_CSP,
-        'x-frame-options': 'SAMEORIGIN',
-        'cache-control': 'no-store',
-      });
-    }
-    const found = ASSETS[path];
-    if (!found) return undefined;
-    return respond(request, found, { 'cache-control': 'no-cache' });
-  };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/assets/*',
+      handle(request, context) {
+        const found = ASSETS[context.path];
+        if (!found) {
+          return new Response(
+            JSON.stringify({ error: { code: 'ERR_NOT_FOUND', message: 'No such asset' } }),
+            {
+              status: 404,
+              headers: { 'content-type': 'application/json; charset=utf-8', ...COMMON_HEADERS },
+            },
+          );
+        }
+        return respond(request, found, { 'cache-control': 'no-cache' });
+      },
+    },
+  ];
 }
 
 function respond(request: Request, found: Asset, extra: Record<string, string>): Response {
