@@ -149,8 +149,7 @@ input[type="checkbox"] { width: 1.25rem; height: 1.25rem; min-height: 0; margin:
   .wp-card { grid-template-columns: minmax(0, 1fr); }
   .wp-card-side { flex-direction: row; flex-wrap: wrap; align-items: center; justify-content: space-between; }
   .wp-header-row { grid-template-columns: minmax(0, 1fr) auto; }
-  .wp-header-row > :nth-child(2) { grid-column: 1; }
-  .wp-header-row > :nth-child(3) { grid-column: 2; grid-row: 1 / span 2; }
+  .wp-header-name { grid-column: 1 / -1; }
   .wp-actions > button { flex: 1 1 auto; }
 }
 `;

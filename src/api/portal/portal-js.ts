@@ -417,11 +417,11 @@ function headerRow(name, value) {
     'div',
     { class: 'wp-header-row' },
     el('label', { class: 'wp-sr', for: 'wp-header-name-' + n }, 'Header ' + n + ' name'),
-    el('input', { id: 'wp-header-name-' + n, 'data-header-name': '', placeholder: 'Authorization', value: name, autocomplete: 'off', spellcheck: 'false' }),
+    el('input', { id: 'wp-header-name-' + n, class: 'wp-header-name', 'data-header-name': '', placeholder: 'Authorization', value: name, autocomplete: 'off', spellcheck: 'false' }),
     el('label', { class: 'wp-sr', for: 'wp-header-value-' + n }, 'Header ' + n + ' value'),
-    el('input', { id: 'wp-header-value-' + n, 'data-header-value': '', placeholder: 'Value', value, autocomplete: 'off', spellcheck: 'false' }),
+    el('input', { id: 'wp-header-value-' + n, class: 'wp-header-value', 'data-header-value': '', placeholder: 'Value', value, autocomplete: 'off', spellcheck: 'false' }),
   );
-  const remove = el('button', { type: 'button', 'aria-label': 'Remove header ' + n }, 'Remove');
+  const remove = el('button', { type: 'button', class: 'wp-header-remove', 'aria-label': 'Remove header ' + n }, 'Remove');
   remove.addEventListener('click', () => {
     const next = row.nextElementSibling || row.previousElementSibling;
     row.remove();
@@ -430,7 +430,6 @@ function headerRow(name, value) {
     (next ? next.querySelector('input') : $('wp-header-add')).focus();
   });
   row.append(remove);
-  // Keep the grid to three cells: the labels are visually hidden.
   return row;
 }
 
@@ -731,7 +730,7 @@ async function sendTest() {
       attempt && attempt.response ? el('h4', {}, 'Response') : undefined,
       attempt && attempt.response ? el('pre', { class: 'wp-pre', tabindex: '0' }, formatResponse(attempt)) : undefined,
     );
-    announce('Test ' + (result.ok ? 'delivered' : 'failed') + ': ' + describeResult(result));
+    announce('Test: ' + describeResult(result));
   } catch (error) {
     output.replaceChildren(el('p', { class: 'wp-error' }, error.message));
   } finally {
@@ -753,7 +752,7 @@ function recordOf(item) {
 function formatResponse(attempt) {
   const lines = [];
   if (attempt.status !== undefined) lines.push('HTTP ' + attempt.status);
-  if (attempt.error) lines.push(attempt.error.code + ': ' + attempt.error.message);
+  if (attempt.error) lines.push('Error ' + attempt.error.code + ': ' + attempt.error.message);
   const response = attempt.response || {};
   for (const [name, value] of Object.entries(response.headers || {})) {
     if (value !== undefined) lines.push(name + ': ' + (Array.isArray(value) ? value.join(', ') : value));
