@@ -137,6 +137,10 @@ input[type="checkbox"] { width: 1.25rem; height: 1.25rem; min-height: 0; margin:
 .wp-log summary { cursor: pointer; padding: 0.25rem 0; }
 .wp-log h4 { font-size: 0.9rem; margin: 0.5rem 0 0.25rem; }
 .wp-recover { margin-bottom: 0.75rem; }
+.wp-filter { margin: 0 0 0.75rem; }
+.wp-filter label { font-weight: 600; }
+.wp-filter select { width: auto; }
+.wp-more { margin-top: 0.75rem; }
 .wp-recover label { font-weight: 600; }
 .wp-recover input { flex: 1 1 14rem; }
 
@@ -150,6 +154,7 @@ input[type="checkbox"] { width: 1.25rem; height: 1.25rem; min-height: 0; margin:
   .wp-card-side { flex-direction: row; flex-wrap: wrap; align-items: center; justify-content: space-between; }
   .wp-header-row { grid-template-columns: minmax(0, 1fr) auto; }
   .wp-header-name { grid-column: 1 / -1; }
+  .wp-headers { gap: 1rem; }
   .wp-actions > button { flex: 1 1 auto; }
 }
 `;

@@ -42,6 +42,7 @@ ${themes}
   </div>
   <p id="wp-empty" class="wp-muted" hidden>No webhooks yet. Add one to get notified of changes.</p>
   <ul id="wp-webhooks" class="wp-cards" aria-labelledby="wp-list-heading"></ul>
+  <button type="button" id="wp-webhooks-more" class="wp-more" hidden>Show more webhooks</button>
 </section>
 
 <section id="wp-edit-view" aria-labelledby="wp-edit-heading" hidden>
@@ -157,8 +158,17 @@ ${themes}
       <input id="wp-recover-since" type="datetime-local" required>
       <button type="submit" id="wp-recover-submit">Recover failed since</button>
     </form>
-    <p id="wp-deliveries-empty" class="wp-muted" hidden>No deliveries yet.</p>
+    <div class="wp-row wp-filter">
+      <label for="wp-deliveries-status">Show</label>
+      <select id="wp-deliveries-status">
+        <option value="">All deliveries</option>
+        <option value="failed">Failed only</option>
+        <option value="delivered">Delivered only</option>
+      </select>
+    </div>
+    <p id="wp-deliveries-empty" class="wp-muted" hidden>No deliveries.</p>
     <ul id="wp-deliveries-list" class="wp-log"></ul>
+    <button type="button" id="wp-deliveries-more" class="wp-more" hidden>Show older deliveries</button>
   </section>
 </section>
 

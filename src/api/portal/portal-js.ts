@@ -278,7 +278,18 @@ async function openList() {
   document.title = $('wp-title').textContent;
   const data = await api('GET', 'webhooks?limit=100');
   state.webhooks = itemsOf(data);
+  state.webhooksCursor = data && data.nextCursor;
   renderList();
+}
+
+async function moreWebhooks() {
+  const data = await api('GET', 'webhooks?limit=100&cursor=' + encodeURIComponent(state.webhooksCursor));
+  const first = state.webhooks.length;
+  state.webhooks.push(...itemsOf(data));
+  state.webhooksCursor = data && data.nextCursor;
+  renderList();
+  const next = $('wp-webhooks').children[first];
+  if (next) next.querySelector('a').focus();
 }
 
 function healthOf(webhook) {
@@ -325,6 +336,7 @@ function renderList() {
   const list = $('wp-webhooks');
   list.replaceChildren();
   $('wp-empty').hidden = state.webhooks.length > 0;
+  $('wp-webhooks-more').hidden = !state.webhooksCursor;
   for (const webhook of state.webhooks) {
     const health = healthOf(webhook);
     list.append(
@@ -482,6 +494,7 @@ async function openEditor(id) {
   checkStatements();
   schedulePreview(0);
   if (webhook) {
+    $('wp-deliveries-status').value = '';
     const since = new Date(Date.now() - 24 * 3600 * 1000);
     since.setSeconds(0, 0);
     $('wp-recover-since').value = new Date(since.getTime() - since.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
@@ -760,14 +773,26 @@ function formatResponse(attempt) {
   return lines.join('\n') + (response.body ? '\n\n' + response.body : '');
 }
 
-async function loadDeliveries() {
-  const webhook = state.current;
-  if (!webhook) return [];
-  const records = itemsOf(await api('GET', path('webhooks', webhook.id, 'deliveries') + '?limit=20')).map(recordOf);
+function deliveriesUrl(cursor) {
+  const query = new URLSearchParams({ limit: '20' });
+  if ($('wp-deliveries-status').value) query.set('status', $('wp-deliveries-status').value);
+  if (cursor) query.set('cursor', cursor);
+  return path('webhooks', state.current.id, 'deliveries') + '?' + query;
+}
+
+/** Loads the newest deliveries, or with more = true the next page after those shown. */
+async function loadDeliveries(more) {
+  if (!state.current) return [];
+  const data = await api('GET', deliveriesUrl(more ? state.deliveriesCursor : undefined));
+  const records = itemsOf(data).map(recordOf);
+  state.deliveriesCursor = data && data.nextCursor;
   const list = $('wp-deliveries-list');
-  list.replaceChildren();
-  $('wp-deliveries-empty').hidden = records.length > 0;
+  const first = list.children.length;
+  if (!more) list.replaceChildren();
   for (const record of records) list.append(deliveryItem(record));
+  $('wp-deliveries-empty').hidden = list.children.length > 0;
+  $('wp-deliveries-more').hidden = !state.deliveriesCursor;
+  if (more && list.children[first]) list.children[first].querySelector('button').focus();
   return records;
 }
 
@@ -939,6 +964,9 @@ $('wp-rotate').addEventListener('click', rotate);
 $('wp-secret-copy').addEventListener('click', copySecret);
 $('wp-recover').addEventListener('submit', recover);
 $('wp-deliveries-refresh').addEventListener('click', () => loadDeliveries().catch((error) => showAlert(error.message)));
+$('wp-deliveries-status').addEventListener('change', () => loadDeliveries().catch((error) => showAlert(error.message)));
+$('wp-deliveries-more').addEventListener('click', () => loadDeliveries(true).catch((error) => showAlert(error.message)));
+$('wp-webhooks-more').addEventListener('click', () => moreWebhooks().catch((error) => showAlert(error.message)));
 window.addEventListener('hashchange', () => {
   route().then(() => {
     if ($('wp-list-view').hidden === false && document.activeElement === document.body) $('wp-list-heading').focus();
