@@ -1,6 +1,12 @@
 // The public API, listed explicitly. Internals (the webhook index, request building, compile steps) are left out
 // on purpose: they change without notice.
 
+export {
+  LAUNCHDARKLY_ACTIONS,
+  LAUNCHDARKLY_ENTRY_SCHEMA,
+  LAUNCHDARKLY_EVENT_KINDS,
+} from './catalogs/launchdarkly.js';
+export { UNLEASH_EVENT_SCHEMA, UNLEASH_EVENT_TYPES } from './catalogs/unleash.js';
 export type { DeliveryAttempt, DeliveryLog, MemoryDeliveryLogOptions } from './delivery-log.js';
 export { memoryDeliveryLog } from './delivery-log.js';
 export type { PreviewRequest, WebhookDispatcher, WebhookDispatcherOptions } from './dispatcher.js';
@@ -18,6 +24,19 @@ export {
   WebhookNotFoundError,
   WebhookValidationError,
 } from './errors.js';
+export type {
+  EventCatalog,
+  EventCatalogDefinition,
+  EventFormat,
+  EventTypeDefinition,
+} from './event-catalog.js';
+export {
+  defineEventCatalog,
+  isEventCatalog,
+  sampleEventFrom,
+  suggest,
+  validateEventTypes,
+} from './event-catalog.js';
 export { memoryStore } from './memory-store.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
 export type { PolicyMatcher, PolicyMatcherOptions } from './policy/matcher.js';

@@ -1,0 +1,62 @@
+import type { EventCatalog } from '../event-catalog.js';
+import type { DeliveryResult, WebhookInput, WebhookPatch } from '../types.js';
+import type { StoredWebhook } from './view.js';
+
+/** One recorded delivery as the delivery log keeps it (attempts newest first). */
+export interface AdminDeliveryRecord {
+  deliveryId: string;
+  webhookId: string;
+  eventId: string;
+  tenant?: string;
+  eventType?: string;
+  status: 'delivered' | 'failed';
+  createdAt: string;
+  updatedAt: string;
+  attempts: Array<{
+    attempt: number;
+    startedAt: string;
+    durationMs: number;
+    ok: boolean;
+    status?: number;
+    error?: { code: string; message: string };
+    redelivery?: boolean;
+    request: { url: string; headers: Record<string, string>; body?: string; bodyTruncated?: boolean };
+    response?: { headers?: Record<string, unknown>; body?: string };
+  }>;
+}
+
+/**
+ * What the admin API calls on the dispatcher: exactly these methods (a `WebhookDispatcher` has them). Every call
+ * that reads or lists passes the request's tenant; a call by id is made only after the webhook (or delivery) was
+ * found to belong to that tenant.
+ */
+export interface AdminDispatcher {
+  readonly webhooks: {
+    create(input: WebhookInput & { tenant?: string }): Promise<StoredWebhook>;
+    get(id: string): Promise<StoredWebhook | undefined>;
+    page(options: { tenant: string | null; cursor?: string; limit?: number }): Promise<{
+      items: StoredWebhook[];
+      nextCursor?: string;
+    }>;
+    update(id: string, patch: WebhookPatch): Promise<StoredWebhook>;
+    delete(id: string): Promise<boolean>;
+    rotateSecret(id: string): Promise<StoredWebhook>;
+  };
+  readonly deliveries: {
+    list(
+      webhookId: string,
+      query: {
+        status?: 'delivered' | 'failed';
+        since?: number;
+        until?: number;
+        limit?: number;
+        cursor?: string;
+      },
+    ): Promise<{ items: AdminDeliveryRecord[]; nextCursor?: string }>;
+    get(deliveryId: string): Promise<AdminDeliveryRecord | undefined>;
+    redeliver(deliveryId: string, options: { force?: boolean }): Promise<DeliveryResult>;
+    recover(webhookId: string, options: { since: number; until?: number }): Promise<DeliveryResult[]>;
+  };
+  test(id: string): Promise<DeliveryResult>;
+  readonly eventTypes?: EventCatalog;
+}

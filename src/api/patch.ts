@@ -1,0 +1,163 @@
+import jsonpatch from 'fast-json-patch';
+import { isPlainObject } from '../errors.js';
+import type { WebhookPatch } from '../types.js';
+import { ApiError } from './errors.js';
+import { JsonPatch, READ_ONLY_FIELDS, WebhookDocument, type WebhookView } from './schemas.js';
+import { check } from './validate.js';
+import { REDACTED, type StoredWebhook } from './view.js';
+
+type Operation = { op: string; path: string; from?: string; value?: unknown };
+
+const READ_ONLY = new Set<string>(READ_ONLY_FIELDS);
+
+/** The top-level member a JSON Pointer writes to (`/statements/0` -> `statements`); '' for the whole document. */
+function memberOf(pointer: string): string {
+  const [, first = ''] = pointer.split('/');
+  return first.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function readOnlyError(field: string): ApiError {
+  return new ApiError(422, 'ERR_INVALID_WEBHOOK', `\`${field}\` is read-only: the server maintains it`, {
+    field,
+  });
+}
+
+/**
+ * Applies an RFC 6902 patch to the representation. A malformed patch is a 400; an operation that writes a read-only
+ * member (or replaces the whole document) a 422; a failing `test` a 409 (the webhook is not in the state the
+ * client expected); a path that does not resolve a 422 naming the operation (`[2]`).
+ */
+export function applyJsonPatch(document: Record<string, unknown>, operations: unknown): unknown {
+  check(JsonPatch, operations, { status: 400, code: 'ERR_INVALID_PATCH' });
+  const ops = operations as Operation[];
+  ops.forEach((operation, i) => {
+    if (operation.op === 'test') return;
+    const written = memberOf(operation.path);
+    if (written === '') {
+      throw new ApiError(422, 'ERR_INVALID_PATCH', `\`[${i}].path\` cannot replace the whole webhook`, {
+        field: `[${i}].path`,
+      });
+    }
+    if (READ_ONLY.has(written)) throw readOnlyError(written);
+    if (operation.op === 'move' && READ_ONLY.has(memberOf(operation.from ?? '')))
+      throw readOnlyError(memberOf(operation.from ?? ''));
+  });
+  try {
+    return jsonpatch.applyPatch(structuredClone(document), ops as jsonpatch.Operation[], true, true, true)
+      .newDocument;
+  } catch (error) {
+    const name = (error as { name?: unknown }).name;
+    const index = (error as { index?: unknown }).index;
+    const at = typeof index === 'number' ? `[${index}]` : 'the patch';
+    if (name === 'TEST_OPERATION_FAILED') {
+      throw new ApiError(
+        409,
+        'ERR_PATCH_TEST_FAILED',
+        `The test operation ${at} failed: the webhook has changed`,
+        {
+          field: typeof index === 'number' ? at : undefined,
+        },
+      );
+    }
+    if (typeof name === 'string' && /UNRESOLVABLE|CANNOT_ADD|OUT_OF_BOUNDS/.test(name)) {
+      throw new ApiError(
+        422,
+        'ERR_INVALID_PATCH',
+        `The operation ${at} cannot be applied: ${String((error as Error).message).split('\n')[0]}`,
+        {
+          field: typeof index === 'number' ? at : undefined,
+        },
+      );
+    }
+    throw new ApiError(
+      400,
+      'ERR_INVALID_PATCH',
+      `Invalid JSON Patch: ${String((error as Error).message).split('\n')[0]}`,
+      {
+        field: typeof index === 'number' ? at : undefined,
+      },
+    );
+  }
+}
+
+/** RFC 7386: members replace, `null` removes, objects merge recursively. `__proto__` is an ordinary key here. */
+export function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return structuredClone(patch);
+  const result: Record<string, unknown> = isPlainObject(target) ? { ...structuredClone(target) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else
+      Object.defineProperty(result, key, {
+        value: applyMergePatch(result[key], value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+  }
+  return result;
+}
+
+const EDITABLE = [
+  'url',
+  'name',
+  'on',
+  'statements',
+  'events',
+  'contentType',
+  'bodyTemplate',
+  'templateEscape',
+  'headers',
+  'tags',
+  'signatureScheme',
+  'rateLimit',
+] as const;
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Turns the patched representation into the partial update `webhooks.update()` validates: changed members are
+ * set, removed ones cleared (`null`); read-only members must be unchanged; `signed` maps to `sign`; a `secret`
+ * member sets the secret; a redacted header value written back keeps the saved value.
+ */
+export function toWebhookPatch(before: WebhookView, after: unknown, saved: StoredWebhook): WebhookPatch {
+  if (!isPlainObject(after)) {
+    throw new ApiError(422, 'ERR_INVALID_WEBHOOK', 'Expected the patched webhook to be an object');
+  }
+  for (const field of READ_ONLY_FIELDS) {
+    if (!same(before[field as keyof WebhookView], after[field])) throw readOnlyError(field);
+  }
+  check(WebhookDocument, after, { status: 422, code: 'ERR_INVALID_WEBHOOK' });
+  const patch: Record<string, unknown> = {};
+  for (const field of EDITABLE) {
+    const old = before[field as keyof WebhookView];
+    const value = after[field];
+    if (value === undefined) {
+      if (old !== undefined) patch[field] = null;
+    } else if (!same(old, value)) {
+      patch[field] = structuredClone(value);
+    }
+  }
+  if (isPlainObject(patch.headers)) {
+    const headers = patch.headers as Record<string, string>;
+    for (const [name, value] of Object.entries(headers)) {
+      const kept = saved.headers?.[name];
+      if (value === REDACTED && kept !== undefined) headers[name] = kept;
+    }
+  }
+  if (after.secret !== undefined) {
+    if (after.signed === false) {
+      throw new ApiError(
+        422,
+        'ERR_INVALID_WEBHOOK',
+        'Expected `signed` not to be false when `secret` is given',
+        { field: 'signed' },
+      );
+    }
+    patch.secret = after.secret;
+  } else if (after.signed !== before.signed) {
+    patch.sign = after.signed === true;
+  }
+  return patch as WebhookPatch;
+}

@@ -1,0 +1,81 @@
+import type { TSchema } from '@sinclair/typebox';
+import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
+import { Value } from '@sinclair/typebox/value';
+import { describe } from '../errors.js';
+import { ApiError } from './errors.js';
+
+/** `/statements/0/resources/1` -> `statements[0].resources[1]` (the library's field paths). */
+export function fieldOf(pointer: string, prefix = ''): string {
+  let field = prefix;
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (/^\d+$/.test(part)) field += `[${part}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(part)) field += field === '' ? part : `.${part}`;
+    else field += `[${JSON.stringify(part)}]`;
+  }
+  return field;
+}
+
+/** What a schema expects, in words: `a boolean`, `one of "allow", "deny"`, `an integer from 1 to 100`. */
+export function expectation(schema: TSchema): string {
+  if ('const' in schema) return JSON.stringify(schema.const);
+  if (Array.isArray(schema.anyOf)) {
+    const options = (schema.anyOf as TSchema[]).filter((option) => option.type !== 'null');
+    const nullable = options.length < schema.anyOf.length ? ' or null' : '';
+    if (options.every((option) => 'const' in option)) {
+      return `one of ${options.map((option) => JSON.stringify(option.const)).join(', ')}${nullable}`;
+    }
+    return `${options.map(expectation).join(' or ')}${nullable}`;
+  }
+  switch (schema.type) {
+    case 'string':
+      return (schema.minLength ?? 0) > 0 ? 'a non-empty string' : 'a string';
+    case 'boolean':
+      return 'a boolean';
+    case 'number':
+      return schema.exclusiveMinimum === 0 ? 'a positive number' : 'a number';
+    case 'integer':
+      return schema.maximum === undefined
+        ? 'an integer'
+        : `an integer from ${schema.minimum ?? 0} to ${schema.maximum}`;
+    case 'array':
+      return schema.items ? `an array of ${plural(schema.items as TSchema)}` : 'an array';
+    case 'object':
+      return 'an object';
+    case 'null':
+      return 'null';
+    default:
+      return 'a valid value';
+  }
+}
+
+function plural(schema: TSchema): string {
+  if (schema.type === 'string') return (schema.minLength ?? 0) > 0 ? 'non-empty strings' : 'strings';
+  if (schema.type === 'object') return schema.title ? `${schema.title} objects` : 'objects';
+  return 'valid items';
+}
+
+const SECRET_FIELD = /secret|auth|token|key|cookie|pass|session|signature/i;
+
+/** Checks `value` against `schema`; throws an ApiError naming the first offending field. */
+export function check(
+  schema: TSchema,
+  value: unknown,
+  failure: { status: number; code: string; prefix?: string },
+): void {
+  if (Value.Check(schema, value)) return;
+  const first = Value.Errors(schema, value).First() as ValueError | undefined;
+  if (first === undefined) return;
+  const field = fieldOf(first.path, failure.prefix);
+  const shown = field === '' ? 'the body' : `\`${field}\``;
+  let message: string;
+  if (first.type === ValueErrorType.ObjectAdditionalProperties) {
+    const known = Object.keys((first.schema as TSchema).properties ?? {});
+    message = `Unknown field ${shown}${known.length > 0 ? `; known fields: ${known.join(', ')}` : ''}`;
+  } else {
+    // A wrong value in a credential-like field is described by its type only: it may be a real secret.
+    const got = SECRET_FIELD.test(field) ? `a value of type ${typeof first.value}` : describe(first.value);
+    message = `Expected ${shown} to be ${expectation(first.schema as TSchema)}, got ${first.value === undefined ? 'nothing' : got}`;
+  }
+  throw new ApiError(failure.status, failure.code, message, { field: field === '' ? undefined : field });
+}
