@@ -62,7 +62,7 @@ a { color: var(--wp-accent); }
 .wp-header { background: var(--wp-surface); border-bottom: 1px solid var(--wp-border); padding: 0.75rem var(--wp-gap); }
 .wp-header h1 { max-width: var(--wp-max-width); margin: 0 auto; }
 .wp-main { max-width: var(--wp-max-width); margin: 0 auto; padding: var(--wp-gap); }
-.wp-main:focus { outline: none; }
+.wp-main:focus, h2[tabindex="-1"]:focus { outline: none; }
 .wp-bar { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; justify-content: space-between; margin: 0.5rem 0 1rem; }
 .wp-muted { color: var(--wp-muted); }
 .wp-status:empty { display: none; }
@@ -105,6 +105,7 @@ input[type="checkbox"] { width: 1.25rem; height: 1.25rem; min-height: 0; margin:
 
 .wp-events-list { display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 0.15rem 1rem; max-height: 16rem; overflow: auto; margin-top: 0.5rem; padding: 0.25rem; border: 1px solid var(--wp-border); border-radius: var(--wp-radius); }
 .wp-events-list:empty { display: none; }
+.wp-selected { font-size: 0.9rem; overflow-wrap: anywhere; }
 .wp-event { display: flex; gap: 0.5rem; align-items: flex-start; padding: 0.2rem 0; font-weight: 400; }
 .wp-event input { margin-top: 0.15rem; flex: none; }
 .wp-event small { display: block; color: var(--wp-muted); }

@@ -99,9 +99,10 @@ ${themes}
       </div>
     </div>
 
-    <fieldset class="wp-field wp-events" id="wp-events" aria-describedby="wp-events-help">
+    <fieldset class="wp-field wp-events" id="wp-events" aria-describedby="wp-events-help wp-events-selected">
       <legend>Events</legend>
-      <p class="wp-muted" id="wp-events-help">Send only these event types. None selected: every type.</p>
+      <p class="wp-muted" id="wp-events-help">Send only these event types.</p>
+      <p id="wp-events-selected" class="wp-selected"></p>
       <label class="wp-sr" for="wp-events-filter">Filter event types</label>
       <input id="wp-events-filter" type="search" placeholder="Filter event types" autocomplete="off">
       <div id="wp-events-list" class="wp-events-list"></div>

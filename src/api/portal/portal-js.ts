@@ -391,11 +391,15 @@ function renderEvents(selected) {
   $('wp-events-text-label').hidden = hasCatalog;
   if (!hasCatalog) {
     text.value = selected.join(', ');
+    showSelectedEvents();
     return;
   }
   const known = new Set(state.catalog.map((item) => item.type));
   const extra = selected.filter((type) => !known.has(type)).map((type) => ({ type }));
-  for (const item of [...extra, ...state.catalog]) {
+  // The selected types first, so a saved selection is in view in a catalog of a hundred types or more.
+  const chosen = state.catalog.filter((item) => selected.includes(item.type));
+  const rest = state.catalog.filter((item) => !selected.includes(item.type));
+  for (const item of [...extra, ...chosen, ...rest]) {
     const id = 'wp-event-' + item.type.replace(/[^A-Za-z0-9_-]/g, '_');
     list.append(
       el(
@@ -412,6 +416,12 @@ function renderEvents(selected) {
       ),
     );
   }
+  showSelectedEvents();
+}
+
+function showSelectedEvents() {
+  const types = selectedEvents();
+  $('wp-events-selected').textContent = types.length ? 'Selected: ' + types.join(', ') : 'None selected: every type.';
 }
 
 function selectedEvents() {
@@ -579,7 +589,10 @@ function statementsOffset(field, position) {
 function fieldError(error) {
   const field = String(error.field || '');
   if (field.startsWith('statements')) {
-    setStatementsError({ message: error.message, offset: statementsOffset(field, error.position) });
+    // The API may give PolicyError's position as a field; the library's message always says it.
+    const said = /at position (\d+)/.exec(error.message);
+    const position = typeof error.position === 'number' ? error.position : said ? Number(said[1]) : undefined;
+    setStatementsError({ message: error.message, offset: statementsOffset(field, position) });
     return $('wp-statements');
   }
   const target = field === 'url' ? 'wp-url' : field === 'bodyTemplate' ? 'wp-template' : undefined;
@@ -923,10 +936,12 @@ $('wp-form').addEventListener('submit', save);
 $('wp-form').addEventListener('input', (event) => {
   if (event.target.closest('#wp-headers')) state.headersDirty = true;
   if (event.target.id === 'wp-statements') checkStatements();
+  if (event.target.id === 'wp-events-text') showSelectedEvents();
   if (event.target.id === 'wp-events-filter') return;
   schedulePreview();
 });
 $('wp-form').addEventListener('change', (event) => {
+  if (event.target.matches('[data-event]')) showSelectedEvents();
   if (event.target.matches('[data-event], #wp-sign')) schedulePreview();
 });
 $('wp-events-filter').addEventListener('input', () => {
