@@ -246,7 +246,7 @@ describe('webhook portal', () => {
   it('shows a failed delivery with its request and response, redelivers it, and recovers failed ones since a time', async () => {
     let failing = true;
     const { dispatcher, receiver, portal, emit, flagOn } = await start(() => (failing ? 503 : 200));
-    const hook = await dispatcher.webhooks.create({
+    await dispatcher.webhooks.create({
       url: `${receiver.url}/r`,
       name: 'Flaky',
       tenant: 'acme',
