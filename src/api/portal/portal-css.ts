@@ -59,8 +59,8 @@ a { color: var(--wp-accent); }
 .wp-skip:focus { top: 0.5rem; }
 .wp-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 
-.wp-header { background: var(--wp-surface); border-bottom: 1px solid var(--wp-border); padding: 0.75rem var(--wp-gap); }
-.wp-header h1 { max-width: var(--wp-max-width); margin: 0 auto; }
+.wp-header { background: var(--wp-surface); border-bottom: 1px solid var(--wp-border); padding: 0.75rem 0; }
+.wp-header h1 { max-width: var(--wp-max-width); margin: 0 auto; padding: 0 var(--wp-gap); }
 .wp-main { max-width: var(--wp-max-width); margin: 0 auto; padding: var(--wp-gap); }
 .wp-main:focus, h2[tabindex="-1"]:focus { outline: none; }
 .wp-bar { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; justify-content: space-between; margin: 0.5rem 0 1rem; }

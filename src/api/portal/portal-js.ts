@@ -352,11 +352,7 @@ function renderList() {
         el(
           'div',
           { class: 'wp-card-side' },
-          health
-            ? el('span', { class: 'wp-badge wp-badge-' + health.kind }, health.text)
-            : webhook.on
-              ? el('span', { class: 'wp-badge wp-badge-ok' }, 'Active')
-              : el('span', { class: 'wp-badge wp-badge-off' }, 'Off'),
+          health ? el('span', { class: 'wp-badge wp-badge-' + health.kind }, health.text) : undefined,
           switchButton(webhook),
         ),
       ),
