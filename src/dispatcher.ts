@@ -1,14 +1,20 @@
-import { hash, randomBytes } from 'node:crypto';
-import { buildRequest, createDeliverer, renderBody } from './deliver.js';
-import { type DeliveryAttempt, type DeliveryLog, memoryDeliveryLog } from './delivery-log.js';
-import { DispatcherClosedError, OptionsError, WebhookNotFoundError } from './errors.js';
+import { deliveryIdFor } from './delivery/delivery-id.js';
+import { buildRequest, renderBody } from './delivery/request.js';
+import type { DeliveryAttempt } from './delivery-log.js';
+import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
+import { DeliveryEngine } from './engine/engine.js';
+import type { HealthTransition } from './engine/health.js';
+import {
+  DispatcherClosedError,
+  InvalidEventError,
+  kindOf,
+  WebhookError,
+  WebhookNotFoundError,
+} from './errors.js';
 import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './event.js';
-import { memoryStore } from './memory-store.js';
-import { numberOption } from './options.js';
-import { DEFAULT_STATEMENTS } from './policy/defaults.js';
-import { type DeliveryJob, type DeliveryQueue, memoryQueue } from './queue.js';
-import { WebhookIndex } from './registry.js';
-import { createRetryPolicy, type RetryOptions } from './retry.js';
+import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
+import { type Explanation, explainMatch, selectWebhooks } from './matching.js';
+import type { DeliveryJob } from './queue.js';
 import { sampleEventFor } from './sample-event.js';
 import { createAddressPolicy } from './ssrf.js';
 import { httpTransport } from './transport/http.js';
@@ -16,95 +22,94 @@ import type {
   DeliveryRequest,
   DeliveryResult,
   Logger,
-  PolicyAccess,
-  Statement,
   Transport,
   Webhook,
   WebhookEvent,
   WebhookInput,
   WebhookPatch,
-  WebhookStore,
 } from './types.js';
-import {
-  buildWebhook,
-  type CompileContext,
-  type CompiledWebhook,
-  compilePolicy,
-  compileWebhook,
-} from './webhook.js';
+import { type CompiledWebhook, compilePolicy, validateTenant } from './webhook.js';
+import { type ListOptions, type WebhookPage, WebhookRegistry } from './webhook-registry.js';
 
-/** Options of `createWebhookDispatcher()`. Every field is optional. */
-export interface WebhookDispatcherOptions {
-  /** Where webhooks are kept. @default memoryStore() */
-  store?: WebhookStore;
-  /** How requests are sent. @default httpTransport({ allowPrivateNetworks, allowedHosts }) */
-  transport?: Transport;
-  /**
-   * Where deliveries wait for a free slot. @default memoryQueue({ concurrency, maxQueued })
-   */
-  queue?: DeliveryQueue;
-  /**
-   * Retries after a failed attempt: a count, or the full policy.
-   * @default 1 (one retry, two attempts in all, after any failure: LaunchDarkly's rule)
-   * @example retry: { retries: 3, delayMs: 500, retryOn: 'server-errors' }
-   */
-  retry?: number | RetryOptions;
-  /** Time budget of one attempt in ms, connection to last body byte. @default 10_000 */
-  timeoutMs?: number;
-  /** Deliveries in flight at once (for the default queue). @default 64 */
-  concurrency?: number;
-  /** Deliveries waiting at most (for the default queue); beyond it they fail with `QUEUE_FULL`. @default 100_000 */
-  maxQueued?: number;
-  /** Allow webhook URLs on loopback, private, link-local and other non-public addresses. @default false */
-  allowPrivateNetworks?: boolean;
-  /** Hosts (exact names) and CIDR ranges allowed even though private, e.g. `['10.1.2.0/24', 'hooks.internal']`. */
-  allowedHosts?: string[];
-  /** Policy of webhooks that set neither `statements` nor `events`. @default DEFAULT_STATEMENTS */
-  defaultStatements?: Statement[];
-  /** Called once per final outcome (delivered, failed, skipped). Errors it throws are logged, not rethrown. */
-  onDelivery?: (result: DeliveryResult) => void;
-  /** Silent by default. @example logger: console */
-  logger?: Partial<Logger>;
-  /** Where every attempt is recorded; `false` records nothing. @default memoryDeliveryLog() */
-  deliveryLog?: DeliveryLog | false;
-  /** A rendered body larger than this is not sent (failure `BODY_TOO_LARGE`). @default 1_048_576 */
-  maxBodyBytes?: number;
-  /**
-   * After a webhook's secret is changed, the old one keeps signing for this long (Standard Webhooks scheme, whose
-   * `webhook-signature` can carry several signatures), so receivers can switch secrets without a gap. 0 disables.
-   * @default 86_400_000 (24 hours)
-   */
-  secretRotationMs?: number;
-  /** The clock, in epoch ms (for tests). @default Date.now */
-  now?: () => number;
-}
+export { deliveryIdFor } from './delivery/delivery-id.js';
+export type { WebhookDispatcherOptions } from './dispatcher-options.js';
 
 /** A request as it would be sent, from `preview()`. */
 export type PreviewRequest = DeliveryRequest;
+
+/** Options of one `emit`. */
+export interface EmitOptions {
+  /** Only this tenant's webhooks get the event; without it, only webhooks without a tenant. */
+  tenant?: string;
+  /**
+   * A database client inside `BEGIN` (e.g. a `pg` client): the deliveries are written in that transaction, so
+   * they commit or roll back with the host's change. Only queues with `supportsTransactions` accept it.
+   */
+  transaction?: unknown;
+}
+
+export interface RedeliverOptions {
+  /** Send even though the webhook is switched off. @default false */
+  force?: boolean;
+}
+
+export interface RecoverOptions {
+  /** Deliveries emitted at or after this time (Date or epoch ms). */
+  since: Date | number;
+  /** ...and before this time. @default now */
+  until?: Date | number;
+}
 
 export interface WebhookDispatcher {
   readonly webhooks: {
     /** Validates, saves and returns a webhook. Throws a `WebhookValidationError` naming the bad field. */
     create(input: WebhookInput): Promise<Webhook>;
     get(id: string): Promise<Webhook | undefined>;
-    list(): Promise<Webhook[]>;
-    /** Partial update, validated like create; `null` clears an optional field. */
+    /** Webhooks oldest first; `{ tenant }` only that tenant's (`null`: those without one), `{ limit, cursor }` one page. */
+    list(options?: ListOptions): Promise<Webhook[]>;
+    /** One page of webhooks with the cursor of the next. @default limit 50 */
+    page(options?: ListOptions): Promise<WebhookPage>;
+    /** Partial update, validated like create; `null` clears an optional field. `{ on: true }` clears `disabled`. */
     update(id: string, patch: WebhookPatch): Promise<Webhook>;
+    /** Replaces the secret with a new random one (the old one keeps signing for `secretRotationMs`, Standard Webhooks). */
+    rotateSecret(id: string): Promise<Webhook>;
     /** Resolves true when a webhook was deleted. */
     delete(id: string): Promise<boolean>;
     /** Re-reads every webhook from the store (after another process changed it). */
     refresh(): Promise<void>;
   };
   readonly deliveries: {
-    /** Recorded attempts of one webhook, newest first. */
-    list(webhookId: string, options?: { limit?: number }): Promise<DeliveryAttempt[]>;
+    /** Recorded deliveries of one webhook, newest first, filtered and paged. */
+    list(
+      webhookId: string,
+      query?: Record<string, unknown>,
+    ): ReturnType<NonNullable<ResolvedOptions['log']>['list']>;
+    /** One delivery with all its attempts, newest first. */
+    get(deliveryId: string): Promise<unknown>;
+    /**
+     * Sends one logged delivery again: its body as it was first sent, to the webhook as it is now (current URL,
+     * headers and secret, a fresh signature, the same `webhook-id`), recorded as a new attempt.
+     */
+    redeliver(deliveryId: string, options?: RedeliverOptions): Promise<DeliveryResult>;
+    /** Sends again every delivery of a webhook emitted in the window whose latest outcome is still a failure. */
+    recover(webhookId: string, options: RecoverOptions): Promise<DeliveryResult[]>;
   };
-  /** Delivers an event to every matching webhook; resolves with one result per matched webhook. */
-  emit(event: WebhookEvent): Promise<DeliveryResult[]>;
+  /** Subscribes to health events; returns the unsubscribe function. */
+  on<E extends DispatcherEventName>(name: E, listener: DispatcherListener<E>): () => void;
+  /**
+   * Delivers an event to every matching webhook; resolves with one result per matched webhook once each has its
+   * final outcome. Rejects only for an invalid event or options, a closed dispatcher, or a store that cannot be
+   * read; use `emitAndForget` where nothing awaits it.
+   */
+  emit(event: WebhookEvent, options?: EmitOptions): Promise<DeliveryResult[]>;
+  /** `emit` for callers that do not wait: never rejects, never throws; what would have rejected is logged. */
+  emitAndForget(event: WebhookEvent, options?: EmitOptions): void;
   /** Sends a realistic sample event that the webhook's filters accept, and returns its result. */
   test(id: string): Promise<DeliveryResult>;
   /** The exact request (url, method, headers with signature, body) that `emit(event)` would send to a webhook. */
   preview(id: string, event: WebhookEvent): Promise<PreviewRequest>;
+  /** Why this webhook would or would not get this event: each check `emit` makes, with its reason. */
+  explain(id: string, event: WebhookEvent, options?: { tenant?: string }): Promise<Explanation>;
   /**
    * Stops accepting events and resolves when the deliveries in flight are finished. With `deadlineMs`, what is
    * still running then ends with an `ABORTED` failure.
@@ -112,26 +117,9 @@ export interface WebhookDispatcher {
   close(options?: { deadlineMs?: number }): Promise<void>;
 }
 
-const noop = () => {};
-const inArray = <T>(value: T): T[] => [value];
-
-const PLAIN_WEBHOOK_ID = /^[A-Za-z0-9-]{1,64}$/;
-const PLAIN_EVENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
 /**
- * The deterministic `webhook-id` of a delivery: the same event sent to the same webhook keeps its id, so
- * receivers (and the BullMQ queue) can de-duplicate. Plain ids read as they are, `msg_<webhookId>_<eventId>`
- * (the webhook id has no `_`, so the pair is recoverable); anything else, which may not be header-safe, is
- * hashed into `msg_h.<24 base64url characters>` (the `.` keeps the two forms apart).
- */
-export function deliveryIdFor(eventId: string, webhookId: string): string {
-  if (PLAIN_WEBHOOK_ID.test(webhookId) && PLAIN_EVENT_ID.test(eventId)) return `msg_${webhookId}_${eventId}`;
-  // One-shot `hash` (no Hash object).
-  return `msg_h.${hash('sha256', `${eventId}\n${webhookId}`, 'base64url').slice(0, 24)}`;
-}
-
-/**
- * Creates a dispatcher: webhooks CRUD, `emit` to the matching webhooks with signed, retried delivery.
+ * Creates a dispatcher: webhooks CRUD, `emit` to the matching webhooks with signed, retried delivery through
+ * per-webhook lanes.
  *
  * @example
  * const dispatcher = createWebhookDispatcher();
@@ -139,145 +127,387 @@ export function deliveryIdFor(eventId: string, webhookId: string): string {
  * const results = await dispatcher.emit(changeHistoryEntry);
  */
 export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}): WebhookDispatcher {
-  const store = options.store ?? memoryStore();
-  const timeoutMs = numberOption('timeoutMs', options.timeoutMs, 10_000, { positive: true });
-  const maxBodyBytes = numberOption('maxBodyBytes', options.maxBodyBytes, 1_048_576, {
-    positive: true,
-    max: Number.MAX_SAFE_INTEGER,
-  });
-  const now = options.now ?? Date.now;
-  const secretRotationMs = numberOption('secretRotationMs', options.secretRotationMs, 86_400_000, {
-    max: Number.MAX_SAFE_INTEGER,
-  });
-  const logger: Logger = {
-    debug: options.logger?.debug?.bind(options.logger) ?? noop,
-    info: options.logger?.info?.bind(options.logger) ?? noop,
-    warn: options.logger?.warn?.bind(options.logger) ?? noop,
-    error: options.logger?.error?.bind(options.logger) ?? noop,
-  };
-  const addressPolicy = createAddressPolicy({
-    allowPrivateNetworks: options.allowPrivateNetworks,
-    allow: options.allowedHosts,
-  });
-  const transport =
-    options.transport ??
-    httpTransport({ allowPrivateNetworks: options.allowPrivateNetworks, allowedHosts: options.allowedHosts });
-  const ownsTransport = options.transport === undefined;
-  const queue =
-    options.queue ?? memoryQueue({ concurrency: options.concurrency, maxQueued: options.maxQueued });
-  const log = options.deliveryLog === false ? undefined : (options.deliveryLog ?? memoryDeliveryLog());
-  if (options.defaultStatements !== undefined && !Array.isArray(options.defaultStatements)) {
-    throw new OptionsError(
-      'defaultStatements',
-      'Expected `defaultStatements` to be an array of policy statements',
+  return new Dispatcher(resolveOptions(options)).facade();
+}
+
+/** The parts, wired: registry (which webhooks), matching (which of them an event reaches), engine (delivery). */
+class Dispatcher {
+  private readonly logger: Logger;
+  private readonly events: DispatcherEmitter;
+  private readonly registry: WebhookRegistry;
+  private readonly engine: DeliveryEngine;
+  private readonly transport: Transport;
+  private readonly ownsTransport: boolean;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private stopWatching: (() => void | Promise<void>) | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: ResolvedOptions) {
+    this.logger = safeLogger(o.logger);
+    const onError = (message: string, meta: Record<string, unknown>) => this.logger.error(message, meta);
+    this.events = new DispatcherEmitter(onError);
+    const addressPolicy = createAddressPolicy({
+      allowPrivateNetworks: o.allowPrivateNetworks,
+      allow: o.allowedHosts,
+    });
+    this.transport =
+      o.transport ??
+      httpTransport({ allowPrivateNetworks: o.allowPrivateNetworks, allowedHosts: o.allowedHosts });
+    this.ownsTransport = o.transport === undefined;
+    this.registry = new WebhookRegistry({
+      store: o.store,
+      addressPolicy,
+      defaultPolicy: compilePolicy(o.defaultStatements, 'defaultStatements'),
+      secretRotationMs: o.secretRotationMs,
+      storeTimeoutMs: o.storeTimeoutMs,
+      maxWebhooksPerTenant: o.maxWebhooksPerTenant,
+      now: o.now,
+      onRemoved: (id) => this.engine.flush(id),
+      onError,
+    });
+    this.engine = new DeliveryEngine({
+      transport: this.transport,
+      retry: o.retry,
+      timeoutMs: o.timeoutMs,
+      maxBodyBytes: o.maxBodyBytes,
+      concurrency: o.concurrency,
+      perWebhookConcurrency: o.perWebhookConcurrency,
+      maxQueued: o.maxQueued,
+      maxQueuedBytes: o.maxQueuedBytes,
+      health: o.health,
+      log: o.log,
+      instrumentation: o.instrumentation,
+      now: o.now,
+      lookup: o.queue.readsStoreAtSendTime
+        ? (id) => this.registry.lookupInStore(id)
+        : (id) => this.registry.get(id),
+      onHealth: (id, change) => this.healthChanged(id, change),
+      onError,
+    });
+    const engine = this.engine;
+    o.queue.start(
+      (job) => engine.deliver(job),
+      (result) => this.report(result),
+      {
+        deliver: (job) => engine.deliver(job),
+        attempt: (job) => engine.attempt(job),
+      },
     );
   }
-  const compileContext: CompileContext = {
-    defaultPolicy: compilePolicy([...(options.defaultStatements ?? DEFAULT_STATEMENTS)], 'defaultStatements'),
-    addressPolicy,
-    policies: new Map(),
-  };
-  const retry = createRetryPolicy(options.retry);
 
-  const index = new WebhookIndex();
-  // Webhooks with the same statements share one compiled policy, evaluated once per emit: its decision is kept
-  // with the number of the emit that made it, in an entry made once per policy (not a map filled per emit).
-  const policyMemos = new WeakMap<object, { stamp: number; allowed: boolean }>();
-  let emitStamp = 0;
-  let seq = 0;
-  let loaded: Promise<void> | undefined;
-  let closed = false;
+  facade(): WebhookDispatcher {
+    const registry = this.registry;
+    return {
+      webhooks: {
+        create: (input) => this.open('webhooks.create').then(() => registry.create(input)),
+        get: async (id) => {
+          const webhook = await registry.read(id);
+          return webhook && structuredClone(webhook);
+        },
+        list: async (listOptions) => (await registry.page(listOptions, Number.MAX_SAFE_INTEGER)).items,
+        page: (listOptions) => registry.page(listOptions),
+        update: (id, patch) => this.open('webhooks.update').then(() => registry.update(id, patch)),
+        rotateSecret: (id) => this.open('webhooks.rotateSecret').then(() => this.rotateSecret(id)),
+        delete: (id) => registry.delete(id),
+        refresh: () => registry.refresh(),
+      },
+      deliveries: {
+        list: ((webhookId: string, query?: Record<string, unknown>) =>
+          this.o.log ? this.o.log.list(webhookId, query) : Promise.resolve(emptyPage())) as never,
+        get: async (deliveryId) =>
+          (this.o.log as { get?: (id: string) => Promise<unknown> } | undefined)?.get?.(deliveryId),
+        redeliver: (deliveryId, redeliverOptions) => this.redeliver(deliveryId, redeliverOptions),
+        recover: (webhookId, recoverOptions) => this.recover(webhookId, recoverOptions),
+      },
+      on: (name, listener) => this.events.on(name, listener),
+      emit: (event, emitOptions) => this.emit(event, emitOptions),
+      emitAndForget: (event, emitOptions) => {
+        let pending: Promise<unknown>;
+        try {
+          pending = this.emit(event, emitOptions);
+        } catch (error) {
+          pending = Promise.reject(error);
+        }
+        pending.then(undefined, (error: unknown) =>
+          this.logger.error('webhook-dispatcher: emitAndForget failed; the event was not delivered', {
+            code: (error as WebhookError)?.code,
+            error: String(error),
+          }),
+        );
+      },
+      test: (id) => this.test(id),
+      preview: (id, event) => this.preview(id, event),
+      explain: (id, event, explainOptions) => this.explain(id, event, explainOptions?.tenant),
+      close: (closeOptions = {}) => {
+        this.closing ??= this.shutdown(closeOptions.deadlineMs);
+        return this.closing;
+      },
+    };
+  }
 
-  const ensureLoaded = (): Promise<void> => {
-    if (loaded === undefined) {
-      loaded = reload();
-      // A store that failed once (a database restarting) is asked again next time, not held against us forever.
-      loaded.catch(() => {
-        loaded = undefined;
+  /** Rejects once closed; loads the store on first use and starts following its changes. */
+  private async open(method: string): Promise<void> {
+    if (this.closed) throw new DispatcherClosedError(method);
+    if (!this.registry.ready) {
+      await this.registry.ensureLoaded();
+      this.follow();
+    }
+    if (this.closed) throw new DispatcherClosedError(method);
+  }
+
+  /** Changes made by other processes: the store's `watch` if it has one, else `refreshIntervalMs`. */
+  private follow(): void {
+    if (this.stopWatching !== undefined || this.refreshTimer !== undefined || this.closed) return;
+    const store = this.o.store;
+    const logFailure = (error: unknown) =>
+      this.logger.error('webhook-dispatcher: could not apply a change from the store', {
+        error: String(error),
       });
-    }
-    return loaded;
-  };
-  let ready = false;
-  async function reload(): Promise<void> {
-    const webhooks = await store.list();
-    index.clear();
-    for (const webhook of webhooks) {
+    if (typeof store.watch === 'function') {
       try {
-        index.set(compileWebhook(webhook, seq++, compileContext));
+        this.stopWatching = store.watch((id) => {
+          if (!this.closed) this.registry.invalidate(id).catch(logFailure);
+        });
       } catch (error) {
-        invalidStored(webhook.id, error);
+        logFailure(error);
       }
+      if (this.stopWatching !== undefined) return;
     }
-    ready = true;
+    if (this.o.refreshIntervalMs !== undefined) {
+      this.refreshTimer = setInterval(
+        () => this.registry.refresh().catch(logFailure),
+        this.o.refreshIntervalMs,
+      );
+      this.refreshTimer.unref();
+    }
   }
 
-  /** A record written around the dispatcher may be invalid: it cannot match, and it is said so loudly. */
-  function invalidStored(webhookId: string, error: unknown): void {
-    say('error', 'webhook-dispatcher: stored webhook is invalid and will not receive events', {
-      webhookId,
-      error: (error as Error).message,
+  private async emit(event: WebhookEvent, emitOptions: EmitOptions = {}): Promise<DeliveryResult[]> {
+    assertEvent(event, 'emit');
+    assertEventId(event);
+    const tenant = emitTenant(emitOptions);
+    if (emitOptions.transaction !== undefined && !this.o.queue.supportsTransactions) {
+      throw new WebhookError(
+        'ERR_TRANSACTION_UNSUPPORTED',
+        'emit: `transaction` needs a queue that writes inside the host transaction (pgBossQueue); this queue cannot',
+      );
+    }
+    await this.open('emit');
+    const type = typeof event.type === 'string' ? event.type : undefined;
+    const accesses = accessesOf(event);
+    const matched = selectWebhooks(this.registry.candidates(tenant, type, accesses), type, accesses);
+    if (matched.length === 0) {
+      this.logger.debug('webhook-dispatcher: the event reached no webhook', {
+        eventType: type,
+        tenant,
+        accesses: accesses.length,
+        hint: 'dispatcher.explain(webhookId, event) tells why a webhook does not match',
+      });
+      return [];
+    }
+    const eventId = eventIdOf(event);
+    const eventBody = serializeEvent(event, 'emit');
+    const emitContext = this.o.instrumentation?.onEmit
+      ? this.engine.hook('instrumentation.onEmit', () =>
+          this.o.instrumentation?.onEmit?.({ eventId, eventType: type, tenant, webhooks: matched.length }),
+        )
+      : undefined;
+    const jobs = matched.map((compiled): DeliveryJob => {
+      const job: DeliveryJob = {
+        deliveryId: deliveryIdFor(eventId, compiled.webhook.id),
+        webhookId: compiled.webhook.id,
+        eventId,
+        event,
+        eventBody,
+      };
+      if (tenant !== undefined) job.tenant = tenant;
+      if (type !== undefined) job.eventType = type;
+      if (emitContext !== undefined) job.emitContext = emitContext;
+      return job;
     });
+    const queue = this.o.queue;
+    const enqueueOptions =
+      emitOptions.transaction === undefined ? undefined : { transaction: emitOptions.transaction };
+    if (queue.enqueueMany !== undefined && jobs.length > 1) return queue.enqueueMany(jobs, enqueueOptions);
+    return Promise.all(jobs.map((job) => queue.enqueue(job, enqueueOptions)));
   }
 
-  /** Send-time lookup of durable queues: the store is the truth, the index only caches compiled webhooks. */
-  async function lookupInStore(id: string): Promise<CompiledWebhook | undefined> {
-    const webhook = await store.get(id);
-    const cached = index.get(id);
-    if (!webhook) {
-      index.delete(id);
-      return undefined;
-    }
-    if (cached && JSON.stringify(cached.webhook) === JSON.stringify(webhook)) return cached;
-    try {
-      const compiled = compileWebhook(webhook, cached?.seq ?? seq++, compileContext);
-      index.set(compiled);
-      return compiled;
-    } catch (error) {
-      invalidStored(id, error);
-      return undefined;
-    }
+  private async test(id: string): Promise<DeliveryResult> {
+    await this.open('test');
+    const compiled = this.compiled('test', id);
+    const event = sampleEventFor(compiled, this.o.now());
+    const eventId = eventIdOf(event);
+    const job: DeliveryJob = {
+      deliveryId: deliveryIdFor(eventId, id),
+      webhookId: id,
+      eventId,
+      event,
+      eventBody: serializeEvent(event, 'test'),
+      test: true,
+    };
+    if (compiled.webhook.tenant !== undefined) job.tenant = compiled.webhook.tenant;
+    if (typeof event.type === 'string') job.eventType = event.type;
+    return this.o.queue.enqueue(job);
   }
 
-  const deliverer = createDeliverer({
-    transport,
-    retry,
-    timeoutMs,
-    maxBodyBytes,
-    log,
-    now,
-    lookup: queue.readsStoreAtSendTime ? lookupInStore : (id) => index.get(id),
-    onLogError: (error) => say('error', 'webhook-dispatcher: delivery log failed', { error: String(error) }),
-  });
-  // The queue reports every final outcome, including those it decides itself (QUEUE_FULL, ABORTED after close).
-  queue.start(deliverer.deliver, report);
-
-  /** A logger that throws must not turn a delivered outcome into a failed one. */
-  function say(level: keyof Logger, message: string, meta: Record<string, unknown>): void {
-    try {
-      logger[level](message, meta);
-    } catch {
-      // Nothing sensible is left to tell it to.
-    }
+  private async preview(id: string, event: WebhookEvent): Promise<PreviewRequest> {
+    assertEvent(event, 'preview');
+    await this.registry.ensureLoaded();
+    const compiled = this.compiled('preview', id);
+    const eventBody = serializeEvent(event, 'preview');
+    const body = renderBody(compiled, { event, eventBody });
+    return buildRequest(compiled, deliveryIdFor(eventIdOf(event), id), body, Math.floor(this.o.now() / 1000));
   }
 
-  function report(outcome: DeliveryResult): void {
-    if (options.logger) {
-      if (outcome.ok) say('debug', 'webhook delivered', { ...outcome });
-      else say('warn', 'webhook delivery failed', { ...outcome });
-    }
-    if (!options.onDelivery) return;
-    try {
-      options.onDelivery(outcome);
-    } catch (error) {
-      say('error', 'webhook-dispatcher: onDelivery threw', { error: String(error) });
-    }
+  private async explain(id: string, event: WebhookEvent, tenant: string | undefined): Promise<Explanation> {
+    assertEvent(event, 'explain');
+    if (tenant !== undefined) validateTenant(tenant);
+    await this.registry.ensureLoaded();
+    const compiled = this.compiled('explain', id);
+    return explainMatch(compiled, event, tenant, this.engine.health(id), this.o.defaultStatements);
   }
 
-  let closing: Promise<void> | undefined;
-  async function shutdown(deadlineMs: number | undefined): Promise<void> {
-    closed = true;
-    const drained = queue.close();
+  private async rotateSecret(id: string): Promise<Webhook> {
+    const existing = await this.registry.read(id);
+    if (!existing) throw new WebhookNotFoundError('webhooks.rotateSecret', id);
+    // `secret: null, sign: true` generates a fresh secret for the webhook's scheme; rotation keeps the old one.
+    return this.registry.update(id, { secret: null, sign: true });
+  }
+
+  private async redeliver(
+    deliveryId: string,
+    redeliverOptions: { force?: boolean } = {},
+  ): Promise<DeliveryResult> {
+    await this.open('deliveries.redeliver');
+    const log = this.o.log as { get?: (id: string) => Promise<LoggedDelivery | undefined> } | undefined;
+    const record = await log?.get?.(deliveryId);
+    if (record === undefined) {
+      throw new WebhookError(
+        'ERR_DELIVERY_NOT_FOUND',
+        `deliveries.redeliver: no delivery "${deliveryId}" in the delivery log`,
+      );
+    }
+    const compiled = this.registry.get(record.webhookId);
+    if (compiled === undefined) throw new WebhookNotFoundError('deliveries.redeliver', record.webhookId);
+    if (!compiled.webhook.on && redeliverOptions.force !== true) {
+      throw new WebhookError(
+        'ERR_WEBHOOK_DISABLED',
+        `deliveries.redeliver: webhook "${record.webhookId}" is switched off; pass { force: true } to send anyway`,
+      );
+    }
+    const sent = record.attempts.find(
+      (attempt) => typeof attempt.request?.body === 'string' && !attempt.request.bodyTruncated,
+    );
+    if (sent === undefined) {
+      throw new WebhookError(
+        'ERR_DELIVERY_NOT_FOUND',
+        `deliveries.redeliver: the delivery log has no complete body for "${deliveryId}"; it cannot be sent again`,
+      );
+    }
+    const made = Math.max(...record.attempts.map((attempt) => attempt.attempt));
+    const body = sent.request.body as string;
+    const job: DeliveryJob = {
+      deliveryId,
+      webhookId: record.webhookId,
+      eventId: record.eventId,
+      event: {},
+      eventBody: body,
+      body,
+      attempt: made,
+      retryBase: made,
+      redelivery: true,
+    };
+    if (compiled.webhook.tenant !== undefined) job.tenant = compiled.webhook.tenant;
+    if (record.eventType !== undefined) job.eventType = record.eventType;
+    if (redeliverOptions.force === true) job.force = true;
+    const result = await this.engine.deliver(job);
+    this.report(result);
+    return result;
+  }
+
+  private async recover(webhookId: string, window: RecoverOptions): Promise<DeliveryResult[]> {
+    await this.open('deliveries.recover');
+    if (window === null || typeof window !== 'object' || window.since === undefined) {
+      throw new WebhookError('ERR_INVALID_OPTIONS', 'deliveries.recover: expected `{ since, until? }`');
+    }
+    this.compiled('deliveries.recover', webhookId);
+    const log = this.o.log;
+    if (log === undefined) return [];
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await log.list(webhookId, {
+        status: 'failed',
+        since: window.since,
+        until: window.until,
+        limit: 1000,
+        cursor,
+      } as never)) as unknown as { items: { deliveryId: string }[]; nextCursor?: string };
+      for (const item of page.items) ids.push(item.deliveryId);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    // Oldest first; the webhook's lane paces them.
+    return Promise.all(ids.reverse().map((id) => this.redeliver(id)));
+  }
+
+  private compiled(method: string, id: string): CompiledWebhook {
+    const compiled = this.registry.get(id);
+    if (!compiled) throw new WebhookNotFoundError(method, id);
+    return compiled;
+  }
+
+  private healthChanged(webhookId: string, change: HealthTransition): void {
+    const at = new Date(this.o.now()).toISOString();
+    const current = this.registry.get(webhookId)?.webhook;
+    if (change.kind === 'failing' || change.kind === 'recovered') {
+      if (current === undefined) return;
+      const reason = change.kind === 'failing' ? change.reason : 'a probe succeeded';
+      this.logger.warn(`webhook-dispatcher: webhook ${change.kind}`, { webhookId, reason });
+      this.events.emit(`webhook.${change.kind}`, {
+        webhook: structuredClone(current) as Webhook,
+        reason,
+        at,
+      });
+      return;
+    }
+    this.registry.disable(webhookId, { at, reason: change.reason, detail: change.detail }).then(
+      (webhook) => {
+        if (webhook === undefined) return;
+        this.logger.warn('webhook-dispatcher: webhook switched off', {
+          webhookId,
+          reason: change.reason,
+          detail: change.detail,
+        });
+        this.events.emit('webhook.disabled', { webhook, reason: change.reason, at });
+      },
+      (error: unknown) =>
+        this.logger.error('webhook-dispatcher: could not switch off a webhook', {
+          webhookId,
+          error: String(error),
+        }),
+    );
+  }
+
+  private report(result: DeliveryResult): void {
+    if (result.ok) this.logger.debug('webhook delivered', { ...result });
+    else this.logger.warn(`webhook delivery ${result.outcome}`, { ...result });
+    if (this.o.instrumentation?.onResult) {
+      this.engine.hook('instrumentation.onResult', () => this.o.instrumentation?.onResult?.(result));
+    }
+    if (this.o.onDelivery) this.engine.hook('onDelivery', () => this.o.onDelivery?.(result));
+  }
+
+  private async shutdown(deadlineMs: number | undefined): Promise<void> {
+    this.closed = true;
+    if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
+    const stop = this.stopWatching;
+    this.stopWatching = undefined;
+    if (stop !== undefined) this.engine.hook('store.watch() stop', stop);
+    const drained = (async () => {
+      await this.o.queue.close(deadlineMs === undefined ? undefined : { deadlineMs });
+      await this.engine.drained();
+    })();
     let timer: NodeJS.Timeout | undefined;
     const deadline =
       deadlineMs === undefined
@@ -288,176 +518,68 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
     const first = await (deadline ? Promise.race([drained, deadline]) : drained);
     clearTimeout(timer);
     if (first === 'deadline') {
-      deliverer.abortAll(`dispatcher closed: deadline of ${deadlineMs} ms reached`);
+      this.engine.abortAll(`dispatcher closed: deadline of ${deadlineMs} ms reached`);
       await drained;
-      if (ownsTransport) await (transport.destroy ?? transport.close)?.call(transport);
-    } else if (ownsTransport) {
-      await transport.close?.();
+      if (this.ownsTransport) await (this.transport.destroy ?? this.transport.close)?.call(this.transport);
+    } else if (this.ownsTransport) {
+      await this.transport.close?.();
     }
   }
+}
 
-  const assertOpen = (method: string) => {
-    if (closed) throw new DispatcherClosedError(method);
-  };
+/** What `deliveries.redeliver` reads from the log. */
+interface LoggedDelivery {
+  webhookId: string;
+  eventId: string;
+  eventType?: string;
+  attempts: (DeliveryAttempt & { request: { body?: string; bodyTruncated?: boolean } })[];
+}
 
-  async function compiledOrThrow(method: string, id: string): Promise<CompiledWebhook> {
-    await ensureLoaded();
-    const compiled = index.get(id);
-    if (!compiled) throw new WebhookNotFoundError(method, id);
-    return compiled;
+function emptyPage() {
+  return { items: [] };
+}
+
+/** An id that is not a string or a number would collapse into `[object Object]`: every event one delivery id. */
+function assertEventId(event: WebhookEvent): void {
+  for (const field of ['id', '_id'] as const) {
+    const id = event[field];
+    if (
+      id === undefined ||
+      id === null ||
+      typeof id === 'string' ||
+      (typeof id === 'number' && Number.isFinite(id))
+    )
+      continue;
+    throw new InvalidEventError(
+      `emit: expected \`event.${field}\` to be a string or a finite number, got ${kindOf(id)}`,
+    );
   }
+}
 
-  function matches(
-    compiled: CompiledWebhook,
-    type: string | undefined,
-    accesses: readonly PolicyAccess[],
-    stamp: number,
-  ): boolean {
-    if (!compiled.webhook.on || !compiled.types.matches(type)) return false;
-    const policy = compiled.policy;
-    if (!policy) return true;
-    let memo = policyMemos.get(policy);
-    if (memo === undefined) {
-      memo = { stamp: 0, allowed: false };
-      policyMemos.set(policy, memo);
-    } else if (memo.stamp === stamp) {
-      return memo.allowed;
-    }
-    let allowed = false;
-    for (const access of accesses) {
-      if (policy.allows(access)) {
-        allowed = true;
-        break;
-      }
-    }
-    memo.stamp = stamp;
-    memo.allowed = allowed;
-    return allowed;
+function emitTenant(options: EmitOptions): string | undefined {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidEventError(`emit: expected the options to be an object, got ${kindOf(options)}`);
   }
+  return options.tenant === undefined ? undefined : validateTenant(options.tenant, 'tenant');
+}
 
-  function dispatch(event: WebhookEvent): Promise<DeliveryResult[]> {
-    const type = typeof event.type === 'string' ? event.type : undefined;
-    const accesses = accessesOf(event);
-    const candidates = index.candidates(type, accesses);
-    const stamp = ++emitStamp;
-    let eventId: string | undefined;
-    let eventBody: string | undefined;
-    const deliveries: Promise<DeliveryResult>[] = [];
-    for (const compiled of candidates) {
-      if (!matches(compiled, type, accesses, stamp)) continue;
-      eventId ??= eventIdOf(event);
-      eventBody ??= serializeEvent(event, 'emit');
-      const webhookId = compiled.webhook.id;
-      const job: DeliveryJob = {
-        deliveryId: deliveryIdFor(eventId, webhookId),
-        webhookId,
-        eventId,
-        event,
-        eventBody,
-      };
-      deliveries.push(queue.enqueue(job));
-    }
-    if (deliveries.length === 0) return Promise.resolve([]);
-    return deliveries.length === 1
-      ? (deliveries[0] as Promise<DeliveryResult>).then(inArray)
-      : Promise.all(deliveries);
-  }
+const noop = () => {};
 
-  return {
-    webhooks: {
-      async create(input) {
-        assertOpen('webhooks.create');
-        await ensureLoaded();
-        const webhook = buildWebhook(input, {
-          id: randomBytes(12).toString('hex'),
-          now: new Date(now()).toISOString(),
-          addressPolicy,
-        });
-        const compiled = compileWebhook(webhook, seq++, compileContext);
-        await store.create(webhook);
-        index.set(compiled);
-        return structuredClone(webhook);
-      },
-      get: (id) => store.get(id),
-      list: () => store.list(),
-      async update(id, patch) {
-        assertOpen('webhooks.update');
-        await ensureLoaded();
-        const existing = await store.get(id);
-        if (!existing) throw new WebhookNotFoundError('webhooks.update', id);
-        const webhook = buildWebhook(patch, {
-          id,
-          now: new Date(now()).toISOString(),
-          existing,
-          addressPolicy,
-          secretRotationMs,
-        });
-        const compiled = compileWebhook(webhook, index.get(id)?.seq ?? seq++, compileContext);
-        await store.update(webhook);
-        index.set(compiled);
-        return structuredClone(webhook);
-      },
-      async delete(id) {
-        await ensureLoaded();
-        const deleted = await store.delete(id);
-        index.delete(id);
-        return deleted;
-      },
-      async refresh() {
-        loaded = reload();
-        await loaded;
-      },
-    },
-    deliveries: {
-      async list(webhookId, listOptions) {
-        return log ? log.list(webhookId, listOptions) : [];
-      },
-    },
-    emit(event) {
+/** The host's logger behind a wall: a method that throws or returns a rejected promise changes nothing. */
+function safeLogger(logger: Partial<Logger> | undefined): Logger {
+  const level = (name: keyof Logger) => {
+    const method = logger?.[name];
+    if (typeof method !== 'function') return noop;
+    return (message: string, meta?: Record<string, unknown>) => {
       try {
-        assertOpen('emit');
-        assertEvent(event, 'emit');
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      if (ready) {
-        try {
-          return dispatch(event);
-        } catch (error) {
-          return Promise.reject(error);
+        const value = method.call(logger, message, meta) as unknown;
+        if (typeof (value as PromiseLike<unknown> | undefined)?.then === 'function') {
+          (value as PromiseLike<unknown>).then(undefined, noop);
         }
+      } catch {
+        // Nothing sensible is left to tell it to.
       }
-      return ensureLoaded().then(() => {
-        // close() may have been called while the store was being read.
-        assertOpen('emit');
-        return dispatch(event);
-      });
-    },
-    async test(id) {
-      assertOpen('test');
-      const compiled = await compiledOrThrow('test', id);
-      assertOpen('test');
-      const event = sampleEventFor(compiled, now());
-      const eventId = eventIdOf(event);
-      return queue.enqueue({
-        deliveryId: deliveryIdFor(eventId, id),
-        webhookId: id,
-        eventId,
-        event,
-        eventBody: serializeEvent(event, 'test'),
-        test: true,
-      });
-    },
-    async preview(id, event) {
-      assertEvent(event, 'preview');
-      const compiled = await compiledOrThrow('preview', id);
-      const eventBody = serializeEvent(event, 'preview');
-      const body = renderBody(compiled, { event, eventBody });
-      return buildRequest(compiled, deliveryIdFor(eventIdOf(event), id), body, Math.floor(now() / 1000));
-    },
-    close(closeOptions = {}) {
-      closing ??= shutdown(closeOptions.deadlineMs);
-      return closing;
-    },
+    };
   };
+  return { debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error') };
 }

@@ -23,7 +23,19 @@ export type WebhookErrorCode =
   /** A Standard Webhooks timestamp is too old or too far in the future. */
   | 'ERR_TIMESTAMP_OUT_OF_TOLERANCE'
   /** Required signature headers are missing. */
-  | 'ERR_MISSING_HEADERS';
+  | 'ERR_MISSING_HEADERS'
+  /** A tenant already has `maxWebhooksPerTenant` webhooks. */
+  | 'ERR_TENANT_LIMIT'
+  /** No delivery with that id in the delivery log. */
+  | 'ERR_DELIVERY_NOT_FOUND'
+  /** The queue cannot write inside the host's transaction (`emit(event, { transaction })`). */
+  | 'ERR_TRANSACTION_UNSUPPORTED'
+  /** The webhook store did not answer within `storeTimeoutMs`. */
+  | 'ERR_STORE_TIMEOUT'
+  /** The webhook store failed (threw, rejected or answered something that is not a webhook list). */
+  | 'ERR_STORE_FAILED'
+  /** The webhook is switched off (a redelivery without `force`). */
+  | 'ERR_WEBHOOK_DISABLED';
 
 /**
  * Base class of every error this library throws. Subclasses carry a stable `code`.

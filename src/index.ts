@@ -9,8 +9,16 @@ export {
 export { UNLEASH_EVENT_SCHEMA, UNLEASH_EVENT_TYPES } from './catalogs/unleash.js';
 export type { DeliveryAttempt, DeliveryLog, MemoryDeliveryLogOptions } from './delivery-log.js';
 export { memoryDeliveryLog } from './delivery-log.js';
-export type { PreviewRequest, WebhookDispatcher, WebhookDispatcherOptions } from './dispatcher.js';
+export type {
+  EmitOptions,
+  PreviewRequest,
+  RecoverOptions,
+  RedeliverOptions,
+  WebhookDispatcher,
+  WebhookDispatcherOptions,
+} from './dispatcher.js';
 export { createWebhookDispatcher, deliveryIdFor } from './dispatcher.js';
+export type { HealthOptions } from './engine/health.js';
 export type { WebhookErrorCode } from './errors.js';
 export {
   BlockedAddressError,
@@ -37,16 +45,26 @@ export {
   suggest,
   validateEventTypes,
 } from './event-catalog.js';
+export type {
+  DispatcherEventName,
+  DispatcherEvents,
+  DispatcherListener,
+  WebhookHealthEvent,
+} from './events.js';
+export type { AttemptInfo, AttemptSpan, EngineGauges, Instrumentation } from './instrumentation.js';
+export type { ExplainReason, Explanation } from './matching.js';
 export { memoryStore } from './memory-store.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
 export type { PolicyMatcher, PolicyMatcherOptions } from './policy/matcher.js';
 export { createPolicyMatcher } from './policy/matcher.js';
 export type {
+  AttemptStep,
+  DeliveryEngine,
   DeliveryJob,
   DeliveryQueue,
   DeliveryReporter,
   DeliveryWorker,
-  MemoryQueueOptions,
+  EnqueueOptions,
 } from './queue.js';
 // `unsentResult` is for DeliveryQueue implementations: the outcome of a job that was queued or refused.
 export { memoryQueue, unsentResult } from './queue.js';
@@ -73,22 +91,28 @@ export { fetchTransport } from './transport/fetch.js';
 export type { HttpTransportOptions } from './transport/http.js';
 export { httpTransport } from './transport/http.js';
 export type {
+  DeliveredResult,
   DeliveryError,
   DeliveryErrorCode,
   DeliveryRequest,
   DeliveryResult,
+  FailedResult,
   Logger,
   PolicyAccess,
+  QueuedResult,
   SignatureScheme,
+  SkippedResult,
   Statement,
   TemplateEscape,
   Transport,
   TransportResponse,
   TransportSendOptions,
   Webhook,
+  WebhookDisabled,
   WebhookEvent,
   WebhookInput,
   WebhookPatch,
   WebhookStore,
 } from './types.js';
 export { VERSION } from './version.js';
+export type { ListOptions, WebhookPage } from './webhook-registry.js';

@@ -30,3 +30,53 @@ export function numberOption(
   }
   return value;
 }
+
+/**
+ * Refuses keys that are not options, the way webhook fields are refused: ``Unknown option `retries` of
+ * createWebhookDispatcher(); did you mean `retry`?``. A typo must not silently fall back to a default.
+ */
+export function assertKnownKeys(value: object, known: readonly string[], where: string): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const guess = closest(key, known);
+    const field = where.endsWith(')') ? key : `${where}.${key}`;
+    throw new OptionsError(
+      field,
+      `Unknown option \`${key}\` of ${where}${guess ? `; did you mean \`${guess}\`?` : `; known options: ${known.join(', ')}`}`,
+    );
+  }
+}
+
+/** The known name nearest to `name` (case-insensitive edit distance), if it is near enough to be a typo. */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  const lower = name.toLowerCase();
+  for (const candidate of known) {
+    const c = candidate.toLowerCase();
+    const d = c.startsWith(lower) || lower.startsWith(c) ? 1 : editDistance(lower, c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  if (a.length > 64 || b.length > 64) return Number.POSITIVE_INFINITY;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + cost,
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}

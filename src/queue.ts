@@ -1,9 +1,9 @@
-import { numberOption } from './options.js';
+import { deliveryResult } from './delivery/result.js';
 import type { DeliveryErrorCode, DeliveryResult, WebhookEvent } from './types.js';
 
 /**
- * One (event, webhook) delivery waiting to be sent. Everything in it is plain data, so a durable queue can
- * persist it; `event` is shared between the jobs of one emit in memory.
+ * One (event, webhook) delivery. Everything in it but `event` and `emitContext` is plain data, so a durable queue
+ * can persist it; `event` is shared between the jobs of one emit in memory and rebuilt from `eventBody` by a queue.
  */
 export interface DeliveryJob {
   /** The `webhook-id` header value: deterministic for (event id, webhook id), stable across retries. */
@@ -14,32 +14,70 @@ export interface DeliveryJob {
   event: WebhookEvent;
   /** The event's JSON, computed once per emit and shared by every job of that emit. */
   eventBody: string;
+  /** The emit's tenant; at send time a webhook of another tenant gets nothing. */
+  tenant?: string;
+  /** `event.type`, for the log and traces. */
+  eventType?: string;
   /** Set by `dispatcher.test()`: delivered even while the webhook is switched off. */
   test?: boolean;
+  /** Attempts already made (a durable queue's retry job, a redelivery). @default 0 */
+  attempt?: number;
+  /** Attempts already made when this run began: retries are counted from here (a redelivery starts afresh). */
+  retryBase?: number;
+  /** Epoch ms of the first attempt of the delivery. */
+  firstAttemptAt?: number;
+  /** The exact body to send (a redelivery sends the logged body again instead of rendering). */
+  body?: string;
+  /** Made by `deliveries.redeliver()` / `recover()`. */
+  redelivery?: boolean;
+  /** Deliver even though the webhook is switched off (a forced redelivery). */
+  force?: boolean;
+  /** What `instrumentation.onEmit` returned for the emit (not persisted). */
+  emitContext?: unknown;
 }
 
 /** Runs one job to its final outcome (all attempts included). Provided by the dispatcher. */
 export type DeliveryWorker = (job: DeliveryJob) => Promise<DeliveryResult>;
 
-/** Takes a final outcome to `onDelivery` and the logger. Provided by the dispatcher. */
+/** Takes a final outcome to `onDelivery`, the logger and the instrumentation. Provided by the dispatcher. */
 export type DeliveryReporter = (result: DeliveryResult) => void;
 
+/** What one attempt of a durable job led to: a final outcome, or a retry for the queue to schedule. */
+export type AttemptStep =
+  | { result: DeliveryResult; retry?: undefined }
+  | { retry: { job: DeliveryJob; delayMs: number }; result?: undefined };
+
+/** The engine as a queue sees it (the third argument of `start`). */
+export interface DeliveryEngine {
+  /** Runs the job to its final outcome in this process: its lane, its circuit, retry waits as timers. */
+  deliver(job: DeliveryJob): Promise<DeliveryResult>;
+  /**
+   * Runs ONE attempt through the webhook's lane. A retryable failure answers `{ retry: { job, delayMs } }` (the job
+   * with its attempt count advanced) for a durable queue to schedule as a delayed job, so no worker sleeps and a
+   * crash loses no attempt count; anything else answers `{ result }`.
+   */
+  attempt(job: DeliveryJob): Promise<AttemptStep>;
+}
+
 /**
- * The seam between `emit` and delivery. The default runs jobs in this process with a concurrency limit; a durable
- * queue (Redis, a database) can replace it without touching anything else.
+ * Where deliveries go between `emit` and the engine. Without one, `emit` hands jobs straight to the engine in
+ * this process; a durable queue (BullMQ, pg-boss) persists them and runs them in worker processes.
  */
 export interface DeliveryQueue {
   /**
    * Called once by the dispatcher before the first job. The queue passes every FINAL outcome to `report` exactly
-   * once (so `onDelivery` sees it): those the worker returns and those the queue decides itself (refused when
-   * full or closed, a crashed worker). A durable queue that will run a job again does not report the interrupted
-   * attempt.
+   * once (so `onDelivery` sees it): those the worker returns and those the queue decides itself (refused, a
+   * crashed worker). A durable queue that will run a job again does not report the interrupted attempt.
    */
-  start(worker: DeliveryWorker, report: DeliveryReporter): void;
+  start(worker: DeliveryWorker, report: DeliveryReporter, engine?: DeliveryEngine): void;
   /** Resolves with the job's final outcome (or, for a durable queue, an outcome of `'queued'`). Never rejects. */
-  enqueue(job: DeliveryJob): Promise<DeliveryResult>;
+  enqueue(job: DeliveryJob, options?: EnqueueOptions): Promise<DeliveryResult>;
+  /** Optional batched form, used for the jobs of one emit (one insert for a fan-out). Never rejects. */
+  enqueueMany?(jobs: DeliveryJob[], options?: EnqueueOptions): Promise<DeliveryResult[]>;
+  /** True when `enqueue` can write inside the host's transaction (`emit(event, { transaction })`). */
+  readonly supportsTransactions?: boolean;
   /** Stops taking jobs (later ones end `ABORTED`) and resolves when the jobs already taken are finished. */
-  close(): Promise<void>;
+  close(options?: { deadlineMs?: number }): Promise<void>;
   /**
    * True for a queue whose jobs may be delivered by another process (a durable queue): the dispatcher then
    * re-reads each job's webhook from the store at send time instead of trusting its in-memory index, so a
@@ -48,83 +86,20 @@ export interface DeliveryQueue {
   readonly readsStoreAtSendTime?: boolean;
 }
 
-export interface MemoryQueueOptions {
-  /** Deliveries in flight at once. @default 64 */
-  concurrency?: number;
-  /**
-   * Jobs waiting for a free slot at most. When it is reached, further jobs are not kept: they end at once with a
-   * failed outcome whose error code is `QUEUE_FULL`, so memory stays bounded and nothing is lost silently.
-   * @default 100_000
-   */
-  maxQueued?: number;
+export interface EnqueueOptions {
+  /** The host's database client inside `BEGIN`, for queues with `supportsTransactions`. */
+  transaction?: unknown;
 }
 
-interface Waiting {
-  job: DeliveryJob;
-  resolve: (result: DeliveryResult) => void;
-}
-
-/** The default in-memory delivery queue: bounded, with a concurrency limit. */
-export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
-  const concurrency = numberOption('concurrency', options.concurrency, 64, {
-    positive: true,
-    integer: true,
-    max: 100_000,
-  });
-  const maxQueued = numberOption('maxQueued', options.maxQueued, 100_000, {
-    positive: true,
-    integer: true,
-    max: Number.MAX_SAFE_INTEGER,
-  });
+/**
+ * A `DeliveryQueue` that delivers in this process, through the dispatcher's engine. It is what the dispatcher uses
+ * without a `queue`; it exists as a value for wrappers (a queue that logs, then delegates to this one).
+ */
+export function memoryQueue(): DeliveryQueue {
   let worker: DeliveryWorker | undefined;
   let report: DeliveryReporter | undefined;
-  let running = 0;
   let closed = false;
-  // A growable ring would be overkill: an array with a moving head, compacted now and then.
-  let waiting: Waiting[] = [];
-  let head = 0;
-  let idle: (() => void) | undefined;
-
-  const run = (job: DeliveryJob, resolve: (result: DeliveryResult) => void) => {
-    running++;
-    // Two callbacks rather than a `.finally` on top: one promise fewer per job.
-    (worker as DeliveryWorker)(job).then(
-      (result) => {
-        resolve(reported(result));
-        next();
-      },
-      (error: unknown) => {
-        resolve(reported(crashed(job, error)));
-        next();
-      },
-    );
-  };
-
-  const reported = (result: DeliveryResult): DeliveryResult => {
-    try {
-      report?.(result);
-    } catch {
-      // enqueue never rejects; a failing reporter is the dispatcher's to log.
-    }
-    return result;
-  };
-
-  const next = () => {
-    running--;
-    if (head < waiting.length) {
-      const item = waiting[head] as Waiting;
-      waiting[head++] = undefined as unknown as Waiting;
-      if (head > 1024 && head * 2 > waiting.length) {
-        waiting = waiting.slice(head);
-        head = 0;
-      }
-      run(item.job, item.resolve);
-    } else if (running === 0 && idle) {
-      idle();
-      idle = undefined;
-    }
-  };
-
+  const running = new Set<Promise<DeliveryResult>>();
   return {
     start(w, r) {
       worker = w;
@@ -133,57 +108,49 @@ export function memoryQueue(options: MemoryQueueOptions = {}): DeliveryQueue {
     enqueue(job) {
       if (!worker) throw new Error('memoryQueue: start() was not called');
       if (closed) {
-        const message = 'the delivery queue is closed; not sent';
-        return Promise.resolve(reported(unsentResult(job, 'failed', { code: 'ABORTED', message })));
+        const result = unsentResult(job, 'failed', {
+          code: 'ABORTED',
+          message: 'the delivery queue is closed; not sent',
+        });
+        safeReport(report, result);
+        return Promise.resolve(result);
       }
-      return new Promise<DeliveryResult>((resolve) => {
-        if (running < concurrency) run(job, resolve);
-        else if (waiting.length - head < maxQueued) waiting.push({ job, resolve });
-        else resolve(reported(queueFull(job, maxQueued)));
-      });
+      const delivered = worker(job).then(
+        (result) => safeReport(report, result),
+        (error: unknown) => safeReport(report, crashed(job, error)),
+      );
+      running.add(delivered);
+      const forget = () => running.delete(delivered);
+      delivered.then(forget, forget);
+      return delivered;
     },
-    close() {
+    async close() {
       closed = true;
-      if (running === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const previous = idle;
-        idle = () => {
-          previous?.();
-          resolve();
-        };
-      });
+      await Promise.allSettled(running);
     },
   };
 }
 
-/** The outcome of a job that ended without an HTTP attempt (`attempts: 0`). */
+function safeReport(report: DeliveryReporter | undefined, result: DeliveryResult): DeliveryResult {
+  try {
+    report?.(result);
+  } catch {
+    // enqueue never rejects; a failing reporter is the dispatcher's to log.
+  }
+  return result;
+}
+
+/** The outcome of a job that ended without an HTTP attempt (`attempts: 0`): refused, or persisted by a queue. */
 export function unsentResult(
   job: DeliveryJob,
   outcome: 'failed' | 'queued',
   error?: { code: DeliveryErrorCode; message: string },
 ): DeliveryResult {
-  const result: DeliveryResult = {
-    deliveryId: job.deliveryId,
-    webhookId: job.webhookId,
-    eventId: job.eventId,
-    ok: false,
-    outcome,
-    attempts: 0,
-    durationMs: 0,
-  };
-  if (error) result.error = error;
-  return result;
-}
-
-function queueFull(job: DeliveryJob, maxQueued: number): DeliveryResult {
-  return unsentResult(job, 'failed', {
-    code: 'QUEUE_FULL',
-    message: `delivery queue is full (${maxQueued} waiting); not sent`,
-  });
+  return deliveryResult(job, outcome, error ? { error } : {});
 }
 
 /** A worker must not throw; if it does anyway the job still gets an outcome. */
-function crashed(job: DeliveryJob, error: unknown): DeliveryResult {
+export function crashed(job: DeliveryJob, error: unknown): DeliveryResult {
   return unsentResult(job, 'failed', {
     code: 'TRANSPORT_ERROR',
     message: error instanceof Error ? error.message : String(error),

@@ -75,12 +75,29 @@ export interface WebhookInput {
   headers?: Record<string, string>;
   /** Free-form tags. */
   tags?: string[];
+  /**
+   * The tenant (your customer) this webhook belongs to. An emit with `{ tenant }` reaches only that tenant's
+   * webhooks, an emit without one only webhooks without one. Set at creation; it cannot be changed.
+   */
+  tenant?: string;
+  /** At most this many deliveries per second to this webhook (any one-second window). Absent: no limit. */
+  rateLimit?: number;
 }
 
 /** What `webhooks.update()` accepts: any subset of the input; `null` clears an optional field. */
 export type WebhookPatch = {
-  [K in keyof WebhookInput]?: WebhookInput[K] | (K extends 'url' ? never : null);
+  [K in Exclude<keyof WebhookInput, 'tenant'>]?: WebhookInput[K] | (K extends 'url' ? never : null);
 };
+
+/** Why a webhook was switched off by the dispatcher (not by a user). */
+export interface WebhookDisabled {
+  /** ISO-8601 */
+  at: string;
+  /** `'failing'`: it failed without a success for `health.disableAfterMs`; `'gone'`: it answered `410 Gone`. */
+  reason: 'failing' | 'gone' | (string & {});
+  /** What was seen: the last failure. */
+  detail?: string;
+}
 
 /** A saved webhook. */
 export interface Webhook {
@@ -103,6 +120,10 @@ export interface Webhook {
   templateEscape?: TemplateEscape;
   headers: Record<string, string>;
   tags: string[];
+  tenant?: string;
+  rateLimit?: number;
+  /** Set, with `on: false`, when the dispatcher switched the webhook off; `update(id, { on: true })` clears it. */
+  disabled?: WebhookDisabled;
   /** ISO-8601 */
   createdAt: string;
   /** ISO-8601 */
@@ -119,6 +140,12 @@ export interface WebhookStore {
   update(webhook: Webhook): Promise<void>;
   /** Resolves true when a record was removed. */
   delete(id: string): Promise<boolean>;
+  /**
+   * Optional: tells the dispatcher about changes made by other processes. `onChange(id)`: that webhook was
+   * created, changed or deleted; `onChange()`: anything may have changed (after a reconnect). Returns a stop
+   * function. Stores that cannot watch are re-read every `refreshIntervalMs`.
+   */
+  watch?(onChange: (id?: string) => void): () => void | Promise<void>;
 }
 
 /** The request a transport sends. */
@@ -162,6 +189,8 @@ export type DeliveryErrorCode =
   | 'BODY_TOO_LARGE'
   | 'RENDER_FAILED'
   | 'QUEUE_FULL'
+  /** The webhook's circuit is open and `health.maxQueuedWhileOpen` deliveries already wait for it; not sent. */
+  | 'CIRCUIT_OPEN'
   /** A durable queue could not persist the job (its store, e.g. Redis, refused or was unreachable); not sent. */
   | 'ENQUEUE_FAILED'
   | 'ABORTED'
@@ -174,25 +203,60 @@ export interface DeliveryError {
   message: string;
 }
 
-/** The final outcome of one (event, webhook) delivery. */
-export interface DeliveryResult {
+interface DeliveryResultBase {
   /** Value of the `webhook-id` header, the same on every attempt. */
   deliveryId: string;
   webhookId: string;
   eventId: string;
-  /** True when a 2xx was received. */
-  ok: boolean;
-  outcome: 'delivered' | 'failed' | 'skipped' | 'queued';
+  /** The tenant of the emit, when it had one. */
+  tenant?: string;
   /** HTTP attempts made (0 when nothing was sent). */
   attempts: number;
-  /** Last HTTP status received. */
-  status?: number;
-  error?: DeliveryError;
-  /** Why nothing was sent (outcome 'skipped'). */
-  reason?: string;
   /** From the start of the first attempt to the final outcome. */
   durationMs: number;
 }
+
+/** A 2xx was received. */
+export interface DeliveredResult extends DeliveryResultBase {
+  ok: true;
+  outcome: 'delivered';
+  /** The 2xx status received. */
+  status: number;
+  error?: undefined;
+  reason?: undefined;
+}
+
+/** Every attempt failed, or the delivery could not be sent at all (`attempts: 0`). */
+export interface FailedResult extends DeliveryResultBase {
+  ok: false;
+  outcome: 'failed';
+  /** Last HTTP status received, if any. */
+  status?: number;
+  error: DeliveryError;
+  reason?: undefined;
+}
+
+/** Nothing was sent, on purpose: the webhook was deleted or switched off before its turn. */
+export interface SkippedResult extends DeliveryResultBase {
+  ok: false;
+  outcome: 'skipped';
+  status?: undefined;
+  error?: undefined;
+  /** Why nothing was sent. */
+  reason: string;
+}
+
+/** A durable queue persisted the delivery; a worker will send it. */
+export interface QueuedResult extends DeliveryResultBase {
+  ok: false;
+  outcome: 'queued';
+  status?: undefined;
+  error?: undefined;
+  reason?: undefined;
+}
+
+/** The final outcome of one (event, webhook) delivery; narrow on `outcome` (or `ok`). */
+export type DeliveryResult = DeliveredResult | FailedResult | SkippedResult | QueuedResult;
 
 /** Silent by default; pass `console` or any logger with some of these methods. */
 export interface Logger {

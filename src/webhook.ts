@@ -37,7 +37,11 @@ const FIELDS = new Set<string>([
   'templateEscape',
   'headers',
   'tags',
+  'tenant',
+  'rateLimit',
 ]);
+/** Deliveries per second at most that `rateLimit` accepts (the lane keeps one timestamp per delivery of a second). */
+export const MAX_RATE_LIMIT = 10_000;
 /** Sent as `User-Agent` unless a webhook sets its own. */
 export const USER_AGENT = `webhook-dispatcher/${VERSION}`;
 const SCHEMES: readonly SignatureScheme[] = ['launchdarkly', 'standard', 'both'];
@@ -84,7 +88,7 @@ export function buildWebhook(
       );
     }
   }
-  const patch = input as WebhookPatch & { id?: unknown };
+  const patch = input as WebhookPatch & { id?: unknown; tenant?: unknown };
   const has = (key: keyof WebhookInput) => patch[key] !== undefined && patch[key] !== null;
   const cleared = (key: keyof WebhookInput) => (patch as Record<string, unknown>)[key] === null;
 
@@ -96,6 +100,18 @@ export function buildWebhook(
   if (typeof urlValue !== 'string') throw invalid('url', 'an absolute http(s) URL', urlValue);
   const url = checkUrl(urlValue, context.addressPolicy, 'url').href;
 
+  if ('tenant' in patch && patch.tenant !== undefined) {
+    if (existing) {
+      if (patch.tenant !== existing.tenant) {
+        throw new WebhookValidationError(
+          'tenant',
+          'Expected `tenant` not to change: a webhook keeps the tenant it was created with',
+        );
+      }
+    } else {
+      validateTenant(patch.tenant);
+    }
+  }
   const webhook: Webhook = {
     id: context.id,
     url,
@@ -112,6 +128,9 @@ export function buildWebhook(
     if (existing?.[key] !== undefined && !cleared(key as keyof WebhookInput)) webhook[key] = existing[key];
   };
   keep('name');
+  keep('tenant');
+  keep('rateLimit');
+  keep('disabled');
   keep('secret');
   keep('statements');
   keep('bodyTemplate');
@@ -121,9 +140,16 @@ export function buildWebhook(
     if (typeof patch.name !== 'string') throw invalid('name', 'a string', patch.name);
     webhook.name = patch.name;
   }
+  if (!existing && has('tenant')) webhook.tenant = patch.tenant as string;
+  if (has('rateLimit') || cleared('rateLimit')) {
+    if (patch.rateLimit == null) delete webhook.rateLimit;
+    else webhook.rateLimit = validateRateLimit(patch.rateLimit);
+  }
   if (has('on')) {
     if (typeof patch.on !== 'boolean') throw invalid('on', 'a boolean', patch.on);
     webhook.on = patch.on;
+    // Switching a webhook on again is the answer to a switch-off by health: the reason goes with it.
+    if (patch.on) delete webhook.disabled;
   }
   if (has('signatureScheme') || cleared('signatureScheme')) {
     const scheme = patch.signatureScheme ?? 'launchdarkly';
@@ -162,6 +188,42 @@ export function buildWebhook(
   }
   if (has('tags') || cleared('tags')) webhook.tags = patch.tags == null ? [] : stringList('tags', patch.tags);
   return webhook;
+}
+
+function validateRateLimit(value: unknown): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    value > MAX_RATE_LIMIT ||
+    !Number.isInteger(value)
+  ) {
+    throw invalid(
+      'rateLimit',
+      `a positive integer of at most ${MAX_RATE_LIMIT} (deliveries per second)`,
+      value,
+    );
+  }
+  return value;
+}
+
+const MAX_TENANT_LENGTH = 256;
+
+/** Validates a tenant id: a non-empty string of printable characters. Tenants are compared exactly. */
+export function validateTenant(value: unknown, field = 'tenant'): string {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_TENANT_LENGTH ||
+    value.trim() !== value ||
+    /[\p{C}]/u.test(value)
+  ) {
+    throw new WebhookValidationError(
+      field,
+      `Expected \`${field}\` to be a non-empty string of at most ${MAX_TENANT_LENGTH} printable characters without leading or trailing spaces, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`,
+    );
+  }
+  return value;
 }
 
 /** Old secrets kept signing at most (Svix keeps 10). */
@@ -251,6 +313,8 @@ export interface CompiledWebhook {
   types: EventFilter;
   /** Undefined: the webhook filters by event type only. */
   policy: CompiledPolicy | undefined;
+  /** The key `policy` is shared under (its statements' JSON); undefined for the default policy and none. */
+  policyKey: string | undefined;
   template: CompiledTemplate | undefined;
   /** The request headers every delivery of this webhook starts from. */
   headers: Readonly<Record<string, string>>;
@@ -262,8 +326,8 @@ export interface CompileContext {
   defaultPolicy: CompiledPolicy;
   /** Records read from a store are checked like saved ones: a row written around the dispatcher gets no pass. */
   addressPolicy: AddressPolicy;
-  /** Interned policies by their statements' JSON, so identical policies are evaluated once per emit. */
-  policies: Map<string, CompiledPolicy>;
+  /** Policies already compiled, by their statements' JSON: identical policies are compiled and evaluated once. */
+  policies: { get(key: string): CompiledPolicy | undefined };
 }
 
 export function compilePolicy(statements: Statement[], field: string): CompiledPolicy {
@@ -279,14 +343,14 @@ export function compileWebhook(webhook: Webhook, seq: number, context: CompileCo
     throw invalid('signatureScheme', `one of ${SCHEMES.join(', ')}`, webhook.signatureScheme);
   }
   assertSecretFits(webhook);
+  if (webhook.tenant !== undefined) validateTenant(webhook.tenant);
+  if (webhook.rateLimit !== undefined) validateRateLimit(webhook.rateLimit);
+  if (typeof webhook.on !== 'boolean') throw invalid('on', 'a boolean', webhook.on);
   let policy: CompiledPolicy | undefined;
+  let policyKey: string | undefined;
   if (webhook.statements) {
-    const key = JSON.stringify(webhook.statements);
-    policy = context.policies.get(key);
-    if (!policy) {
-      policy = compilePolicy(webhook.statements, 'statements');
-      context.policies.set(key, policy);
-    }
+    policyKey = JSON.stringify(webhook.statements);
+    policy = context.policies.get(policyKey) ?? compilePolicy(webhook.statements, 'statements');
   } else if (webhook.events.length === 0) {
     policy = context.defaultPolicy;
   }
@@ -305,6 +369,7 @@ export function compileWebhook(webhook: Webhook, seq: number, context: CompileCo
     seq,
     types: compileEventFilter(webhook.events, 'events'),
     policy,
+    policyKey,
     template:
       webhook.bodyTemplate === undefined
         ? undefined

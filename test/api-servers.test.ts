@@ -1,8 +1,20 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Value } from '@sinclair/typebox/value';
+import express from 'express';
 import { describe, expect, it } from 'vitest';
-import { createOpenApiDocument, openApiDocument, WebhookCreateSchema } from '../src/api/index.js';
+import {
+  createOpenApiDocument,
+  createWebhookApi,
+  openApiDocument,
+  toNodeHandler,
+  WebhookCreateSchema,
+} from '../src/api/index.js';
+import { createWebhookDispatcher } from '../src/index.js';
+import { adminDispatcher } from './helpers/admin-dispatcher.js';
 import { startApi } from './helpers/api.js';
+import { open } from './helpers/setup.js';
 
 const as = 'token-acme';
 
@@ -127,5 +139,37 @@ describe('OpenAPI document', () => {
     // A body valid per the document's schema is accepted by the validator and vice versa.
     expect(Value.Check(WebhookCreateSchema, { url: 'https://x', on: false })).toBe(true);
     expect(Value.Check(WebhookCreateSchema, { url: 'https://x', extra: 1 })).toBe(false);
+  });
+});
+
+describe('the framework request reaches the tenant resolver', () => {
+  it('Express: the resolver reads what the host middleware put on req', async () => {
+    const real = createWebhookDispatcher({ allowPrivateNetworks: true });
+    open.push(real);
+    const app = express();
+    app.use((req, _res, next) => {
+      (req as unknown as { account?: string }).account = req.get('x-session') === 's1' ? 'acme' : undefined;
+      next();
+    });
+    app.use(
+      toNodeHandler(
+        createWebhookApi({
+          dispatcher: adminDispatcher(real).dispatcher,
+          tenant: (_request, raw) => (raw as { account?: string }).account,
+        }),
+      ),
+    );
+    const server = createServer(app).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    open.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const created = await fetch(`${base}/webhooks`, {
+      method: 'POST',
+      headers: { 'x-session': 's1', 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'https://example.com' }),
+    });
+    expect(created.status).toBe(201);
+    expect(((await created.json()) as { tenant: string }).tenant).toBe('acme');
+    expect((await fetch(`${base}/webhooks`, { headers: { 'x-session': 's2' } })).status).toBe(401);
   });
 });

@@ -141,7 +141,7 @@ describe('dispatcher.deliveries.list', () => {
     const [result] = await dispatcher.emit(ldEvent());
 
     expect(result).toMatchObject({ ok: false, attempts: 2 });
-    expect(await dispatcher.deliveries.list(hook.id)).toEqual([]);
+    expect(await dispatcher.deliveries.list(hook.id)).toEqual({ items: [] });
   });
 });
 

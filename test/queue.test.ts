@@ -15,35 +15,44 @@ const ok = (j: DeliveryJob): DeliveryResult => ({
   eventId: j.eventId,
   ok: true,
   outcome: 'delivered',
+  status: 200,
   attempts: 1,
   durationMs: 0,
 });
 
 describe('memoryQueue', () => {
-  it('runs at most `concurrency` jobs at once and finishes every job', async () => {
-    const queue = memoryQueue({ concurrency: 2 });
+  it('hands every job to the worker and reports each final outcome exactly once', async () => {
+    const queue = memoryQueue();
     const reported: DeliveryResult[] = [];
-    let running = 0;
-    let peak = 0;
     queue.start(
-      async (j) => {
-        running++;
-        peak = Math.max(peak, running);
-        await new Promise((r) => setTimeout(r, 5));
-        running--;
-        return ok(j);
-      },
+      async (j) => ok(j),
       (r) => reported.push(r),
     );
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => queue.enqueue(job(i))));
-    expect(peak).toBe(2);
     expect(results.map((r) => r.deliveryId)).toEqual(Array.from({ length: 10 }, (_, i) => `d${i}`));
-    // Every final outcome is reported exactly once.
     expect(reported.map((r) => r.deliveryId).sort()).toEqual(results.map((r) => r.deliveryId).sort());
   });
 
-  it('fails jobs beyond maxQueued with QUEUE_FULL instead of keeping them', async () => {
-    const queue = memoryQueue({ concurrency: 1, maxQueued: 2 });
+  it('gives a job whose worker throws a failed outcome', async () => {
+    const queue = memoryQueue();
+    const reported: DeliveryResult[] = [];
+    queue.start(
+      async () => {
+        throw new Error('worker bug');
+      },
+      (r) => reported.push(r),
+    );
+    const result = await queue.enqueue(job(1));
+    expect(result).toMatchObject({
+      ok: false,
+      outcome: 'failed',
+      error: { code: 'TRANSPORT_ERROR', message: 'worker bug' },
+    });
+    expect(reported).toEqual([result]);
+  });
+
+  it('close() waits for the running jobs, then refuses new ones with ABORTED', async () => {
+    const queue = memoryQueue();
     let release!: () => void;
     const gate = new Promise<void>((r) => {
       release = r;
@@ -55,54 +64,27 @@ describe('memoryQueue', () => {
       },
       () => {},
     );
-    const pending = [0, 1, 2, 3, 4].map((i) => queue.enqueue(job(i)));
-    const fourth = await pending[3];
-    expect(fourth).toMatchObject({
-      ok: false,
-      outcome: 'failed',
-      attempts: 0,
-      error: { code: 'QUEUE_FULL' },
+    const running = queue.enqueue(job(1));
+    let closed = false;
+    const closing = queue.close().then(() => {
+      closed = true;
     });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(false);
     release();
-    const results = await Promise.all(pending);
-    expect(results.map((r) => r.ok)).toEqual([true, true, true, false, false]);
+    await closing;
+    expect(await running).toMatchObject({ ok: true });
+    expect(await queue.enqueue(job(2))).toMatchObject({ ok: false, error: { code: 'ABORTED' } });
   });
 
-  it('gives a job whose worker throws a failed outcome', async () => {
+  it('a reporter that throws cannot make enqueue reject', async () => {
     const queue = memoryQueue();
     queue.start(
-      async () => {
-        throw new Error('boom');
+      async (j) => ok(j),
+      () => {
+        throw new Error('reporter bug');
       },
-      () => {},
     );
-    expect(await queue.enqueue(job(1))).toMatchObject({
-      ok: false,
-      error: { code: 'TRANSPORT_ERROR', message: 'boom' },
-    });
-  });
-
-  it('close() resolves once the running jobs are done', async () => {
-    const queue = memoryQueue({ concurrency: 1 });
-    const done: string[] = [];
-    queue.start(
-      async (j) => {
-        await new Promise((r) => setTimeout(r, 10));
-        done.push(j.deliveryId);
-        return ok(j);
-      },
-      () => {},
-    );
-    void queue.enqueue(job(1));
-    void queue.enqueue(job(2));
-    await queue.close();
-    expect(done).toEqual(['d1', 'd2']);
-    // After close, jobs are refused with an outcome instead of running behind the caller's back.
-    expect(await queue.enqueue(job(3))).toMatchObject({ ok: false, attempts: 0, error: { code: 'ABORTED' } });
-    expect(done).toEqual(['d1', 'd2']);
-  });
-
-  it('refuses a bad concurrency', () => {
-    expect(() => memoryQueue({ concurrency: 0 })).toThrow(/`concurrency`/);
+    await expect(queue.enqueue(job(1))).resolves.toMatchObject({ ok: true });
   });
 });

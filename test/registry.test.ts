@@ -63,14 +63,4 @@ describe('WebhookIndex', () => {
     expect(index.candidates(undefined, access('c'))).toEqual([]);
     expect(index.size).toBe(0);
   });
-
-  it('shares one compiled policy between webhooks with identical statements', () => {
-    const ctx = context();
-    const statements = [{ effect: 'allow' as const, actions: ['*'], resources: ['proj/x:env/*'] }];
-    const a = compileWebhook(webhook('a', { statements }), 0, ctx);
-    const b = compileWebhook(webhook('b', { statements: structuredClone(statements) }), 1, ctx);
-    expect(a.policy).toBe(b.policy);
-    expect(compileWebhook(webhook('c'), 2, ctx).policy).toBe(ctx.defaultPolicy);
-    expect(compileWebhook(webhook('d', { events: ['x'] }), 3, ctx).policy).toBeUndefined();
-  });
 });

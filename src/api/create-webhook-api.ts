@@ -27,11 +27,14 @@ export const NO_TENANT: unique symbol = Symbol.for('webhook-dispatcher.no-tenant
 
 /**
  * Who is asking: the tenant id of the request (from the host's own session or token), `NO_TENANT`, or `undefined`
- * to refuse it (401). It may be async. Tenant ids are compared exactly: `acme`, `ACME`, `acme ` and `acme\u200b`
+ * to refuse it (401). It may be async. Through `toNodeHandler()` or `fastifyPlugin()` it also gets the framework's
+ * request (`req.user` of Express, `request.user` of Fastify). Tenant ids are compared exactly: `acme`, `ACME`, `acme ` and `acme\u200b`
  * are four tenants.
  */
 export type TenantResolver = (
   request: Request,
+  /** The framework's own request when served through an adapter (node:http / Express `req`, Fastify `request`). */
+  raw: unknown,
 ) => string | typeof NO_TENANT | undefined | null | Promise<string | typeof NO_TENANT | undefined | null>;
 
 /** Options of `createWebhookApi()`. */
@@ -54,7 +57,7 @@ export interface WebhookApiOptions {
 
 /** The admin API: a Fetch-style handler, with what the Node and Fastify adapters need to know. */
 export interface WebhookApiHandler {
-  (request: Request): Promise<Response>;
+  (request: Request, context?: { raw?: unknown }): Promise<Response>;
   /** The normalized `basePath` ('' or `/x/y`, no trailing slash). */
   readonly basePath: string;
   readonly maxBodyBytes: number;
@@ -189,12 +192,12 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
     : [];
   let openApi: string | undefined;
 
-  async function resolveTenant(request: Request): Promise<Tenant> {
+  async function resolveTenant(request: Request, raw: unknown): Promise<Tenant> {
     let timer: NodeJS.Timeout | undefined;
     let value: unknown;
     try {
       value = await Promise.race([
-        Promise.resolve().then(() => options.tenant(request)),
+        Promise.resolve().then(() => options.tenant(request, raw)),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () =>
@@ -485,7 +488,7 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
     return allow.length > 0 ? { allow } : undefined;
   }
 
-  async function handle(request: Request): Promise<Response> {
+  async function handle(request: Request, context: { raw?: unknown } = {}): Promise<Response> {
     let url: URL;
     try {
       url = new URL(request.url);
@@ -498,7 +501,7 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
         throw new ApiError(404, 'ERR_NOT_FOUND', `No route ${request.method} ${url.pathname}`);
       const page = portalRoute(request.method, below.path);
       if (page !== undefined) {
-        const tenant = await resolveTenant(request);
+        const tenant = await resolveTenant(request, context.raw);
         return await page.handle(request, { basePath, tenant, path: below.path });
       }
       const found = match(request.method, below.segments);
@@ -514,7 +517,7 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
           },
         );
       }
-      const tenant = await resolveTenant(request);
+      const tenant = await resolveTenant(request, context.raw);
       return await found.route.run({ request, url, params: found.params, tenant });
     } catch (error) {
       const answer = toApiError(error, 'url');

@@ -65,7 +65,7 @@ export function fastifyPlugin(handler: WebhookApiHandler): (instance: FastifyIns
           ? { body: Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>, duplex: 'half' }
           : {}),
       } as RequestInit);
-      const response = await handler(fetchRequest);
+      const response = await handler(fetchRequest, { raw: request });
       reply.code(response.status);
       response.headers.forEach((value, name) => {
         reply.header(name, value);

@@ -89,7 +89,7 @@ export function toNodeHandler(handler: WebhookApiHandler): NodeHandler {
     };
     res.once('close', abort);
     try {
-      const response = await handler(toFetchRequest(req as NodeRequest, controller.signal));
+      const response = await handler(toFetchRequest(req as NodeRequest, controller.signal), { raw: req });
       await sendFetchResponse(response, res);
     } catch (error) {
       if (!res.headersSent) {

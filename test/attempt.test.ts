@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isoTime } from '../src/deliver.js';
 import {
   createWebhookDispatcher,
   type DeliveryRequest,
@@ -43,7 +42,7 @@ async function dispatcherWith(transport: Transport, options: WebhookDispatcherOp
 
 const event = (fields: Record<string, unknown> = {}) => ({ id: 'e1', type: 'flag-updated', ...fields });
 
-describe('deliverer: attempt deadline', () => {
+describe('attempt: attempt deadline', () => {
   it('ends an attempt whose transport never answers with TIMEOUT, soon after timeoutMs', async () => {
     const { transport } = scripted(() => 'hang');
     const dispatcher = await dispatcherWith(transport, { timeoutMs: 100, retry: 0 });
@@ -90,7 +89,13 @@ describe('deliverer: attempt deadline', () => {
 
   it('times out many concurrent attempts, each once', async () => {
     const { transport, calls } = scripted(() => 'hang');
-    const dispatcher = await dispatcherWith(transport, { timeoutMs: 60, retry: 0, concurrency: 16 });
+    // Attempt deadlines, not endpoint health: with health on, the circuit of this always-hanging webhook would open.
+    const dispatcher = await dispatcherWith(transport, {
+      timeoutMs: 60,
+      retry: 0,
+      concurrency: 16,
+      health: false,
+    });
 
     const results = (
       await Promise.all(Array.from({ length: 40 }, (_, i) => dispatcher.emit(event({ id: i }))))
@@ -102,7 +107,7 @@ describe('deliverer: attempt deadline', () => {
   });
 });
 
-describe('deliverer: close deadline', () => {
+describe('attempt: close deadline', () => {
   it('ends a hanging attempt with ABORTED when close() runs out of time', async () => {
     const { transport } = scripted(() => 'hang');
     const dispatcher = createWebhookDispatcher({ transport, timeoutMs: 60_000, retry: 0 });
@@ -136,7 +141,7 @@ describe('deliverer: close deadline', () => {
   });
 });
 
-describe('deliverer: body size limit', () => {
+describe('attempt: body size limit', () => {
   it('counts bytes, not characters: a multi-byte body over maxBodyBytes is not sent', async () => {
     const { transport, calls } = scripted(() => 200);
     const dispatcher = await dispatcherWith(transport, { maxBodyBytes: 100 });
@@ -160,20 +165,49 @@ describe('deliverer: body size limit', () => {
   });
 });
 
-describe('isoTime', () => {
-  it('formats like Date#toISOString, whatever the order of the times it is given', () => {
-    const times = [
-      0, 1, 999, 1000, 1001, 59_999, 1.5, 1_700_000_000_123, 1_700_000_000_999, 1_700_000_001_000,
-    ];
-    for (let i = 0; i < 2000; i++) times.push(Math.floor(Math.random() * 253_402_300_800_000));
-    for (let i = 0; i < 2000; i++) times.push(1_700_000_000_000 + Math.floor(Math.random() * 5000));
-    for (const ms of times) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+describe('attempt: the transport contract', () => {
+  it('hands the transport a plain { signal, timeoutMs } that survives a spread', async () => {
+    let seen: Record<string, unknown> | undefined;
+    const transport: Transport = {
+      send(_request, options) {
+        seen = { ...options };
+        return Promise.resolve({ status: 200 });
+      },
+    };
+    const dispatcher = await dispatcherWith(transport, { timeoutMs: 1234 });
+    await dispatcher.emit(event());
+    expect(Object.keys(seen ?? {}).sort()).toEqual(['signal', 'timeoutMs']);
+    expect(seen?.signal).toBeInstanceOf(AbortSignal);
+    expect(seen?.timeoutMs).toBe(1234);
   });
 
-  it('falls back to Date#toISOString outside years 1970-9999, and throws like it for an invalid time', () => {
-    for (const ms of [-1, -86_400_000, 253_402_300_800_000, 8.64e15]) {
-      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+  it('reads a transport that returns a plain object instead of a promise', async () => {
+    const transport = { send: () => ({ status: 204 }) } as unknown as Transport;
+    const dispatcher = await dispatcherWith(transport, { retry: 0 });
+    const [result] = await dispatcher.emit(event());
+    expect(result).toMatchObject({ ok: true, status: 204, attempts: 1 });
+  });
+
+  it('turns garbage from a transport into INVALID_RESPONSE', async () => {
+    for (const answer of [undefined, null, 'ok', { status: '200' }, { status: 42 }, { status: Number.NaN }]) {
+      const transport = { send: async () => answer } as unknown as Transport;
+      const dispatcher = await dispatcherWith(transport, { retry: 0 });
+      const [result] = await dispatcher.emit(event());
+      expect(result).toMatchObject({ ok: false, attempts: 1, error: { code: 'INVALID_RESPONSE' } });
     }
-    expect(() => isoTime(Number.NaN)).toThrow(RangeError);
+  });
+
+  it('reads Retry-After whatever the case of the header name a custom transport uses', async () => {
+    const times: number[] = [];
+    const transport: Transport = {
+      async send() {
+        times.push(performance.now());
+        return times.length === 1 ? { status: 503, headers: { 'Retry-After': '1' } } : { status: 200 };
+      },
+    };
+    const dispatcher = await dispatcherWith(transport, { retry: { retries: 1, delayMs: 0 } });
+    const [result] = await dispatcher.emit(event());
+    expect(result).toMatchObject({ ok: true, attempts: 2 });
+    expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(950);
   });
 });

@@ -1,0 +1,106 @@
+import { TransportError, toTransportError } from '../transport/errors.js';
+import type { DeliveryError, DeliveryRequest, Transport, TransportResponse } from '../types.js';
+
+/** How one HTTP attempt ended. */
+export interface AttemptOutcome {
+  /** A 2xx arrived. */
+  ok: boolean;
+  status?: number;
+  error?: DeliveryError;
+  /** Response headers (names in lower case) and the start of its body. */
+  response?: { headers: Record<string, string>; body?: string };
+  durationMs: number;
+}
+
+/**
+ * One attempt in flight. The transport gets a plain `{ signal, timeoutMs }` (a wrapper that spreads it loses
+ * nothing and sees nothing of ours); the attempt ends at its deadline or at `abort()` whether or not the transport
+ * honours the signal, so a transport that never settles cannot hold a slot.
+ */
+export class Attempt {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private settle!: (outcome: AttemptOutcome) => void;
+  private settled = false;
+  private readonly started = performance.now();
+  readonly outcome: Promise<AttemptOutcome>;
+
+  constructor(transport: Transport, request: DeliveryRequest, timeoutMs: number) {
+    this.outcome = new Promise<AttemptOutcome>((resolve) => {
+      this.settle = resolve;
+    });
+    this.timer = setTimeout(
+      () => this.abort(new TransportError('TIMEOUT', `no response within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    let sent: unknown;
+    try {
+      sent = transport.send(request, { signal: this.controller.signal, timeoutMs });
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    // A transport that returns a plain object instead of a promise is read like a resolved one.
+    Promise.resolve(sent).then(
+      (response) => this.finish(fromResponse(response)),
+      (error: unknown) => this.finish(fromError(error)),
+    );
+  }
+
+  /** Ends the attempt now (deadline, close deadline): the transport is told through its signal. */
+  abort(error: TransportError): void {
+    if (this.settled) return;
+    this.controller.abort(error);
+    this.finish(fromError(error));
+  }
+
+  private finish(outcome: Omit<AttemptOutcome, 'durationMs'>): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.settle({ ...outcome, durationMs: performance.now() - this.started });
+  }
+}
+
+function fromError(error: unknown): Omit<AttemptOutcome, 'durationMs'> {
+  const e = toTransportError(error);
+  return { ok: false, error: { code: e.code, message: e.message } };
+}
+
+function fromResponse(response: unknown): Omit<AttemptOutcome, 'durationMs'> {
+  const status = (response as TransportResponse | null)?.status;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999) {
+    return {
+      ok: false,
+      error: { code: 'INVALID_RESPONSE', message: 'the transport resolved without a valid numeric status' },
+    };
+  }
+  const r = response as TransportResponse;
+  const answer = {
+    headers: lowerCaseHeaders(r.headers),
+    body: typeof r.body === 'string' ? r.body : undefined,
+  };
+  const error = classify(status);
+  return error ? { ok: false, status, error, response: answer } : { ok: true, status, response: answer };
+}
+
+function classify(status: number): DeliveryError | undefined {
+  if (status >= 200 && status < 300) return undefined;
+  if (status >= 300 && status < 400) {
+    return { code: 'REDIRECT', message: `receiver answered ${status}; redirects are not followed` };
+  }
+  return { code: 'HTTP_STATUS', message: `receiver answered ${status}` };
+}
+
+/** Header names in lower case (a custom transport may use any case), values as strings. */
+function lowerCaseHeaders(headers: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof headers !== 'object' || headers === null) return out;
+  let count = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (++count > 200) break;
+    if (value === undefined || value === null) continue;
+    const text = Array.isArray(value) ? value.map(String).join(', ') : String(value);
+    out[name.toLowerCase()] = text.length > 8192 ? text.slice(0, 8192) : text;
+  }
+  return out;
+}

@@ -1,0 +1,128 @@
+import { Circuit, type HealthPolicy } from './health.js';
+import type { TimerEntry } from './timers.js';
+
+/** Something waiting in a lane for a delivery slot. */
+export interface LaneTask {
+  /** Called once with a slot. The task must call `done()` exactly once when its attempt is over. */
+  run(done: () => void): void;
+  /** Called instead of `run` when the lane is flushed (the webhook was switched off, deleted, or the engine aborted). */
+  drop(why: 'aborted' | 'flushed'): void;
+}
+
+/**
+ * One webhook's lane: its deliveries waiting for a slot, those in flight, and everything that decides when the
+ * next may start — its circuit, a pause asked for by the receiver (`Retry-After`, 429, 502/503/504) and its
+ * `rateLimit`. A lane only ever delays its own deliveries: that is what keeps one dead receiver from being an
+ * outage for every other one.
+ */
+export class Lane {
+  readonly circuit: Circuit;
+  private readonly waiting: LaneTask[] = [];
+  private head = 0;
+  inFlight = 0;
+  /** `Date.now()` before which nothing starts (the receiver asked to slow down). */
+  pausedUntil = 0;
+  /** While set, one delivery at a time until a success (the receiver is overloaded). */
+  throttled = false;
+  /** Start times of the last `rateLimit` deliveries (a ring), for "at most N per second" over any second. */
+  private starts: number[] | undefined;
+  private startsNext = 0;
+  /** The engine's wake-up for this lane, when it is blocked until a known time. */
+  wake: TimerEntry | undefined;
+
+  constructor(
+    readonly webhookId: string,
+    health: HealthPolicy | undefined,
+    private rateLimit: number | undefined,
+  ) {
+    this.circuit = new Circuit(health);
+  }
+
+  /** The webhook's `rateLimit` changed (an update): the window starts over. */
+  setRateLimit(rate: number | undefined): void {
+    if (rate === this.rateLimit) return;
+    this.rateLimit = rate;
+    this.starts = undefined;
+    this.startsNext = 0;
+  }
+
+  get queued(): number {
+    return this.waiting.length - this.head;
+  }
+
+  get idle(): boolean {
+    return this.queued === 0 && this.inFlight === 0;
+  }
+
+  push(task: LaneTask): void {
+    this.waiting.push(task);
+  }
+
+  shift(): LaneTask | undefined {
+    if (this.head >= this.waiting.length) return undefined;
+    const task = this.waiting[this.head] as LaneTask;
+    this.waiting[this.head++] = undefined as unknown as LaneTask;
+    // Compact now and then instead of shifting an array on every start.
+    if (this.head > 256 && this.head * 2 > this.waiting.length) {
+      this.waiting.splice(0, this.head);
+      this.head = 0;
+    }
+    return task;
+  }
+
+  /** Removes every waiting task, oldest first. */
+  takeAll(): LaneTask[] {
+    const all = this.waiting.slice(this.head);
+    this.waiting.length = 0;
+    this.head = 0;
+    return all;
+  }
+
+  /**
+   * Whether a delivery may start at `wallNow` given `limit` slots for this lane; if not and the reason is time,
+   * the `Date.now()` from which it may.
+   */
+  blockedUntil(wallNow: number, limit: number): number | 'no' | 'blocked' {
+    if (this.queued === 0) return 'blocked';
+    const gate = this.circuit.gate(wallNow);
+    if (!gate.open) return gate.until ?? 'blocked';
+    const cap = this.circuit.singleFile || this.throttled ? 1 : limit;
+    if (this.inFlight >= cap) return 'blocked';
+    if (this.pausedUntil > wallNow) return this.pausedUntil;
+    const rate = this.rateLimit;
+    if (rate !== undefined && this.starts !== undefined && this.starts.length >= rate) {
+      const oldest = this.starts[this.startsNext] as number;
+      if (oldest + 1000 > wallNow) return oldest + 1000;
+    }
+    return 'no';
+  }
+
+  /** A delivery of this lane starts now. */
+  started(wallNow: number): void {
+    this.inFlight++;
+    this.circuit.started();
+    const rate = this.rateLimit;
+    if (rate === undefined) return;
+    this.starts ??= [];
+    if (this.starts.length < rate) this.starts.push(wallNow);
+    else {
+      this.starts[this.startsNext] = wallNow;
+      this.startsNext = (this.startsNext + 1) % rate;
+    }
+  }
+
+  /**
+   * The receiver asked to slow down (429, 502, 503, 504, or any `Retry-After`): the whole lane pauses for `pauseMs`
+   * (the retry policy's wait for this answer: the `Retry-After` it honours, or its backoff), and then runs one
+   * delivery at a time until a success.
+   */
+  slowDown(wallNow: number, pauseMs: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, wallNow + pauseMs);
+    this.throttled = true;
+  }
+
+  /** A success ends a slow-down. */
+  recovered(): void {
+    this.throttled = false;
+  }
+}
