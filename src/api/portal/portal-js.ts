@@ -504,7 +504,12 @@ async function openEditor(id) {
     const since = new Date(Date.now() - 24 * 3600 * 1000);
     since.setSeconds(0, 0);
     $('wp-recover-since').value = new Date(since.getTime() - since.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-    await loadDeliveries();
+    // The settings stay usable when the delivery log cannot be read.
+    await loadDeliveries().catch((error) => {
+      $('wp-deliveries-list').replaceChildren();
+      $('wp-deliveries-empty').hidden = false;
+      $('wp-deliveries-empty').textContent = 'The deliveries could not be loaded: ' + error.message;
+    });
   }
   if (secret) $('wp-secret-value').focus();
   else $('wp-edit-heading').focus();
@@ -799,6 +804,7 @@ async function loadDeliveries(more) {
   const first = list.children.length;
   if (!more) list.replaceChildren();
   for (const record of records) list.append(deliveryItem(record));
+  $('wp-deliveries-empty').textContent = 'No deliveries.';
   $('wp-deliveries-empty').hidden = list.children.length > 0;
   $('wp-deliveries-more').hidden = !state.deliveriesCursor;
   if (more && list.children[first]) list.children[first].querySelector('button').focus();
