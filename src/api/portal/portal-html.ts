@@ -133,7 +133,7 @@ ${themes}
     <section class="wp-field" aria-labelledby="wp-preview-heading">
       <h3 id="wp-preview-heading">Request preview</h3>
       <p class="wp-muted">The exact request a sample event would send.</p>
-      <pre id="wp-preview" class="wp-pre" tabindex="0" aria-label="Request preview"></pre>
+      <pre id="wp-preview" class="wp-pre" tabindex="0" role="region" aria-labelledby="wp-preview-heading"></pre>
     </section>
 
     <p id="wp-form-error" class="wp-error" role="alert" hidden></p>
@@ -155,7 +155,7 @@ ${themes}
       <button type="button" id="wp-deliveries-refresh">Refresh</button>
     </div>
     <form id="wp-recover" class="wp-row wp-recover">
-      <label for="wp-recover-since">Recover failed since</label>
+      <label for="wp-recover-since">Failed deliveries since</label>
       <input id="wp-recover-since" type="datetime-local" required>
       <button type="submit" id="wp-recover-submit">Recover failed since</button>
     </form>
