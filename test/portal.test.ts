@@ -210,6 +210,32 @@ describe('webhook portal', () => {
     await page.screenshot({ path: `${ARTIFACTS}portal-policy-error-1280.png`, fullPage: true });
   });
 
+  it('rotates the secret: the new one is shown once, copies to the clipboard, and signs the next delivery', async () => {
+    const { receiver, dispatcher, portal, emit, flagOn } = await start();
+    const hook = await dispatcher.webhooks.create({ url: `${receiver.url}/s`, sign: true, tenant: 'acme' });
+    const page = await portal();
+    await page.goto(`${page.url().split('#')[0]}#/webhooks/${hook.id}`);
+    expect(await page.locator('#wp-secret').isHidden()).toBe(true);
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    const secretBox = page.getByLabel('Secret', { exact: true });
+    await expect.poll(() => secretBox.isVisible()).toBe(true);
+    const secret = await secretBox.inputValue();
+    expect(secret).not.toBe(hook.secret);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await expect.poll(() => page.locator('#wp-status').textContent()).toBe('Secret copied.');
+    expect(
+      await page.evaluate(() =>
+        (
+          globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+        ).navigator.clipboard.readText(),
+      ),
+    ).toBe(secret);
+    await emit(flagOn(), 'acme');
+    await receiver.waitFor(1);
+    const delivered = receiver.requests[0]!;
+    expect(verifySignature(delivered.body, delivered.headers['x-ld-signature'], secret)).toBe(true);
+  });
+
   it('switches a webhook off and on from the list', async () => {
     const { receiver, dispatcher, portal, emit, flagOn } = await start();
     const hook = await dispatcher.webhooks.create({

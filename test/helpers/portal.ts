@@ -82,7 +82,10 @@ async function forward(
  */
 export async function openPortal(browser: Browser, url: string, tenant: string, width = 1280) {
   const origin = new URL(url).origin;
-  const context: BrowserContext = await browser.newContext({ viewport: { width, height: 900 } });
+  const context: BrowserContext = await browser.newContext({
+    viewport: { width, height: 900 },
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
   await context.addCookies([
     { name: 'tenant', value: tenant, url: origin, sameSite: 'Strict', httpOnly: true },
   ]);
