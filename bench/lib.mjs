@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 const RECEIVER = fileURLToPath(new URL('./receiver.mjs', import.meta.url));
 
 /** Forks bench/receiver.mjs and resolves once it listens on 127.0.0.1. */
-export async function startReceiver({ delayMs = 0 } = {}) {
-  const child = fork(RECEIVER, delayMs > 0 ? [`--delay=${delayMs}`] : [], { stdio: 'inherit' });
+export async function startReceiver({ delayMs = 0, mode = 'ok' } = {}) {
+  const args = [...(delayMs > 0 ? [`--delay=${delayMs}`] : []), `--mode=${mode}`];
+  const child = fork(RECEIVER, args, { stdio: 'inherit' });
   const [message] = await Promise.race([
     once(child, 'message'),
     once(child, 'exit').then(() => {

@@ -356,7 +356,7 @@ class Dispatcher {
     await this.registry.ensureLoaded();
     const compiled = this.compiled('preview', id);
     const eventBody = serializeEvent(event, 'preview');
-    const body = renderBody(compiled, { event, eventBody });
+    const body = renderBody(compiled, { event, eventBody }, this.o.maxBodyBytes);
     return buildRequest(compiled, deliveryIdFor(eventIdOf(event), id), body, Math.floor(this.o.now() / 1000));
   }
 

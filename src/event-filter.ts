@@ -1,5 +1,5 @@
 import { describe, WebhookValidationError } from './errors.js';
-import { compileGlobList, isMatchAll } from './policy/glob.js';
+import { compileGlobList, isMatchAll, MAX_GLOB_LENGTH } from './policy/glob.js';
 
 /** A compiled `events` filter of a webhook. */
 export interface EventFilter {
@@ -20,10 +20,12 @@ const ALL_TYPES: EventFilter = Object.freeze({ matches: () => true, literalTypes
 /**
  * Compiles a webhook's event-type filter. Absent, `[]` or `['*']` accept every event, including events without
  * a `type`; otherwise each entry is an exact type (`feature-created`) or a glob in which `*` matches any run of
- * characters (`change-request-*`), and matching is case-sensitive.
+ * characters but `/` (`change-request-*`), and matching is case-sensitive. Each entry is at most
+ * {@link MAX_GLOB_LENGTH} characters; matching is linear in the event type's length whatever the globs are.
  *
  * @param field Path named in errors.
- * @throws {WebhookValidationError} when `events` is not an array of non-empty strings without whitespace.
+ * @throws {WebhookValidationError} when `events` is not an array of non-empty strings without whitespace, or an
+ *   entry is too long.
  */
 export function compileEventFilter(events: readonly string[] | undefined, field = 'events'): EventFilter {
   if (events === undefined) return ALL_TYPES;
@@ -42,6 +44,12 @@ export function compileEventFilter(events: readonly string[] | undefined, field 
       throw new WebhookValidationError(
         path,
         `Expected \`${path}\` to be an event type or glob such as "feature-created" or "change-request-*", got ${describe(type)}.`,
+      );
+    }
+    if (type.length > MAX_GLOB_LENGTH) {
+      throw new WebhookValidationError(
+        path,
+        `Expected \`${path}\` to be an event type or glob of at most ${MAX_GLOB_LENGTH} characters, got ${type.length} characters.`,
       );
     }
     for (let at = 0; at < type.length; at++) {

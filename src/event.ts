@@ -2,6 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { InvalidEventError, kindOf } from './errors.js';
 import type { PolicyAccess, WebhookEvent } from './types.js';
 
+/**
+ * The most accesses one event may carry (`event.accesses.length`). Matching costs (accesses x policies) at most,
+ * so the cap bounds the work one emit can ask for; LaunchDarkly change-history entries carry one or a few.
+ * An event over the cap is refused with an `InvalidEventError` before anything is matched.
+ */
+export const MAX_ACCESSES = 1000;
+
 /** Checks the parts of an event the dispatcher reads; everything else is the host's business. */
 export function assertEvent(event: unknown, method: string): asserts event is WebhookEvent {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
@@ -15,6 +22,11 @@ export function assertEvent(event: unknown, method: string): asserts event is We
     if (!Array.isArray(accesses)) {
       throw new InvalidEventError(
         `${method}: expected \`event.accesses\` to be an array, got ${kindOf(accesses)}`,
+      );
+    }
+    if (accesses.length > MAX_ACCESSES) {
+      throw new InvalidEventError(
+        `${method}: expected \`event.accesses\` to hold at most ${MAX_ACCESSES} accesses, got ${accesses.length}; split the change into several events`,
       );
     }
     for (let i = 0; i < accesses.length; i++) {

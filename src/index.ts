@@ -32,6 +32,7 @@ export {
   WebhookNotFoundError,
   WebhookValidationError,
 } from './errors.js';
+export { MAX_ACCESSES } from './event.js';
 export type {
   EventCatalog,
   EventCatalogDefinition,
@@ -84,7 +85,8 @@ export {
   standardSignatureHeader,
   verifyStandardWebhook,
 } from './standard-webhooks.js';
-export type { TemplateContext, TemplateWebhook } from './template.js';
+export type { RenderOptions, TemplateContext, TemplateWebhook } from './template.js';
+export { TemplateBudgetError } from './template.js';
 export { TransportError } from './transport/errors.js';
 export type { FetchTransportOptions } from './transport/fetch.js';
 export { fetchTransport } from './transport/fetch.js';

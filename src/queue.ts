@@ -56,7 +56,16 @@ export interface DeliveryEngine {
    * with its attempt count advanced) for a durable queue to schedule as a delayed job, so no worker sleeps and a
    * crash loses no attempt count; anything else answers `{ result }`.
    */
-  attempt(job: DeliveryJob): Promise<AttemptStep>;
+  attempt(job: DeliveryJob, options?: AttemptOptions): Promise<AttemptStep>;
+}
+
+export interface AttemptOptions {
+  /**
+   * A job that has not started within this many ms (its lane is full, paused or its circuit open) is handed back as
+   * `{ retry: { job, delayMs } }` with its attempt count unchanged, so a worker slot is not held while it waits:
+   * one hanging receiver cannot fill a worker with its jobs. Absent: the job waits its turn.
+   */
+  deferAfterMs?: number;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { accessIndexKey } from './policy/index-keys.js';
+import { accessScope } from './policy/index-keys.js';
 import type { PolicyAccess } from './types.js';
 import type { CompiledWebhook } from './webhook.js';
 
@@ -86,7 +86,10 @@ export class WebhookIndex {
   }
 }
 
-/** Adds the buckets of `byScope` that the accesses reach: the any-scope one and one per distinct access scope. */
+/**
+ * Adds the buckets of `byScope` that the accesses reach: the any-scope one and one per distinct access scope.
+ * Linear in the accesses: a Set drops repeated scopes, and each access's resource is parsed once per emit.
+ */
 function collect(
   byScope: Map<string, Bucket> | undefined,
   accesses: readonly PolicyAccess[],
@@ -95,17 +98,12 @@ function collect(
   if (byScope === undefined) return;
   const any = byScope.get(ANY);
   if (any !== undefined) hits.push(any);
-  for (let i = 0; i < accesses.length; i++) {
-    const scope = accessIndexKey((accesses[i] as PolicyAccess).resource);
-    if (scope === undefined || scope === ANY || !isFirst(scope, accesses, i)) continue;
+  const seen = new Set<string>();
+  for (const access of accesses) {
+    const scope = accessScope(access);
+    if (scope === undefined || scope === ANY || seen.has(scope)) continue;
+    seen.add(scope);
     const bucket = byScope.get(scope);
     if (bucket !== undefined) hits.push(bucket);
   }
-}
-
-/** Whether no access before `i` has this scope (events seldom carry more than a few accesses). */
-function isFirst(scope: string, accesses: readonly PolicyAccess[], i: number): boolean {
-  for (let j = 0; j < i; j++)
-    if (accessIndexKey((accesses[j] as PolicyAccess).resource) === scope) return false;
-  return true;
 }

@@ -31,13 +31,28 @@ export interface CompileTemplateOptions {
   field?: string | undefined;
 }
 
+/** Limits of one {@link CompiledTemplate.render} call. */
+export interface RenderOptions {
+  /**
+   * The body's limit in UTF-8 bytes. Rendering stops with a {@link TemplateBudgetError} (code `BODY_TOO_LARGE`)
+   * as soon as the output is certainly over it (more UTF-16 code units than `maxBytes`), so a template that
+   * repeats a large value or nests sections over long lists fails after producing `maxBytes`, not after
+   * producing everything. A body between `maxBytes / 3` and `maxBytes` code units may still be over the limit
+   * in bytes: callers compare the finished body's byte length too.
+   * @default DEFAULT_RENDER_MAX_BYTES (16 MiB)
+   */
+  maxBytes?: number | undefined;
+}
+
 /** A template parsed once at save time; `render` is pure and reuses the parsed tokens. */
 export interface CompiledTemplate {
   /**
-   * Renders the body. Throws a `TypeError` only when a value cannot be serialized
-   * (a circular object, a BigInt inside an object).
+   * Renders the body. Throws a {@link TemplateBudgetError} when the output passes `options.maxBytes`
+   * (code `BODY_TOO_LARGE`) or the template does more than {@link MAX_RENDER_STEPS} steps of work
+   * (code `RENDER_FAILED`), and a `TypeError` when a value cannot be serialized (a circular object,
+   * a BigInt inside an object).
    */
-  render(context: TemplateContext): string;
+  render(context: TemplateContext, options?: RenderOptions): string;
   /** The escaping `{{x}}` gets in this template. */
   readonly escape: TemplateEscape;
 }
@@ -123,23 +138,122 @@ function toText(value: unknown): string {
   return JSON.stringify(value);
 }
 
+// --- budget -----------------------------------------------------------------------------------------
+
+/** `maxBytes` of a render call that sets none. */
+export const DEFAULT_RENDER_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The most work one render may do, counted in steps: one per token rendered and one per section pass (each item
+ * of a list a section iterates). Ordinary templates take a few hundred and a dense 1 MiB body about 400,000;
+ * sections nested over long lists take (list length)^(depth), and are stopped here even when they print nothing.
+ */
+export const MAX_RENDER_STEPS = 1_000_000;
+
+/**
+ * A render stopped by its budget. `code` is the delivery failure code it stands for: `BODY_TOO_LARGE` when the
+ * output passed `maxBytes`, `RENDER_FAILED` when the template did more than {@link MAX_RENDER_STEPS} steps.
+ */
+export class TemplateBudgetError extends Error {
+  override name = 'TemplateBudgetError';
+  readonly code: 'BODY_TOO_LARGE' | 'RENDER_FAILED';
+  /** The limit that was passed: the output size or the work. */
+  readonly limit: 'bytes' | 'steps';
+
+  constructor(limit: 'bytes' | 'steps', message: string) {
+    super(message);
+    this.limit = limit;
+    this.code = limit === 'bytes' ? 'BODY_TOO_LARGE' : 'RENDER_FAILED';
+  }
+}
+
+/** What one render has used so far. */
+interface Budget {
+  units: number;
+  steps: number;
+  readonly maxBytes: number;
+}
+
+function validMaxBytes(options: RenderOptions | undefined): number {
+  const maxBytes = options?.maxBytes;
+  if (maxBytes === undefined) return DEFAULT_RENDER_MAX_BYTES;
+  if (typeof maxBytes !== 'number' || Number.isNaN(maxBytes) || maxBytes < 0) {
+    throw new TypeError(`Expected \`maxBytes\` to be a non-negative number, got ${describe(maxBytes)}.`);
+  }
+  return maxBytes;
+}
+
 // Mustache.Writer keeps a template cache keyed by the template text; these writers never parse a
 // template twice (tokens live in the compiled template), so the cache is switched off.
+// The budget is counted in the hooks every rendered piece passes through: renderTokens for work (it runs once per
+// section pass), and the value and text hooks for output, so a bomb stops within one piece of its limit.
 class TemplateWriter extends Mustache.Writer {
   templateCache: undefined = undefined;
   readonly #escape: (value: string) => string;
+  /** The budget of the render in progress; renders are synchronous, and a nested one saves and restores it. */
+  #budget: Budget | undefined;
 
   constructor(escapeText: (value: string) => string) {
     super();
     this.#escape = escapeText;
   }
 
+  /** Renders `tokens` within a fresh budget. */
+  renderWithin(tokens: string[][], context: Mustache.Context, source: string, maxBytes: number): string {
+    const outer = this.#budget;
+    this.#budget = { units: 0, steps: 0, maxBytes };
+    try {
+      return this.renderTokens(tokens, context, undefined, source);
+    } finally {
+      this.#budget = outer;
+    }
+  }
+
+  override renderTokens(
+    tokens: string[][],
+    context: Mustache.Context,
+    partials?: Mustache.PartialsOrLookupFn,
+    originalTemplate?: string,
+    config?: Mustache.RenderOptions,
+  ): string {
+    const budget = this.#budget;
+    if (budget !== undefined) {
+      budget.steps += tokens.length + 1;
+      if (budget.steps > MAX_RENDER_STEPS) {
+        throw new TemplateBudgetError(
+          'steps',
+          `template rendering stopped after ${MAX_RENDER_STEPS} steps: its sections repeat too much work for this event (nested sections over long lists?)`,
+        );
+      }
+    }
+    return super.renderTokens(tokens, context, partials, originalTemplate, config);
+  }
+
+  override rawValue(token: string[]): string {
+    return this.#count(token[1]!);
+  }
+
   override escapedValue(token: string[], context: Mustache.Context): string {
-    return this.#escape(this.#text(token, context));
+    return this.#count(this.#escape(this.#text(token, context)));
   }
 
   override unescapedValue(token: string[], context: Mustache.Context): string {
-    return this.#text(token, context);
+    return this.#count(this.#text(token, context));
+  }
+
+  #count(text: string): string {
+    const budget = this.#budget;
+    if (budget !== undefined) {
+      // A UTF-16 code unit is at least one UTF-8 byte: past maxBytes units the body is certainly too large.
+      budget.units += text.length;
+      if (budget.units > budget.maxBytes) {
+        throw new TemplateBudgetError(
+          'bytes',
+          `rendered body is over the ${budget.maxBytes}-byte limit (rendering stopped at ${budget.units} characters); not sent`,
+        );
+      }
+    }
+    return text;
   }
 
   #text(token: string[], context: Mustache.Context): string {
@@ -163,7 +277,8 @@ const WRITERS: Record<TemplateEscape, TemplateWriter> = {
 
 /**
  * Parses a Mustache body template once. Throws a {@link TemplateError} (code `ERR_INVALID_TEMPLATE`,
- * `field`, 1-based `line`/`column`) when it does not parse or uses partials.
+ * `field`, 1-based `line`/`column`) when it does not parse, uses partials or nests sections more than
+ * {@link MAX_SECTION_DEPTH} deep.
  *
  * `{{x}}` is escaped for the content type (or `options.escape`); `{{{x}}}` and `{{&x}}` never are.
  * No global Mustache state is read or written.
@@ -187,21 +302,24 @@ export function compileTemplate(source: string, options: CompileTemplateOptions)
   } catch (error) {
     throw parseError(source, field, error);
   }
-  const partial = findPartial(tokens);
-  if (partial) {
-    throw new TemplateError(
-      field,
-      invalid(field, positionAt(source, partial[2]), `partials ({{>${partial[1]}}}) are not supported`),
-      positionAt(source, partial[2]),
-    );
+  const refused = findRefused(tokens);
+  if (refused) {
+    const { token, reason } = refused;
+    const detail =
+      reason === 'partial'
+        ? `partials ({{>${token[1]}}}) are not supported`
+        : `sections are nested more than ${MAX_SECTION_DEPTH} deep`;
+    const position = positionAt(source, token[2]);
+    throw new TemplateError(field, invalid(field, position, detail), position);
   }
 
   const writer = WRITERS[escaping];
   const renderTokens = tokens as unknown as string[][];
   return {
     escape: escaping,
-    render(context: TemplateContext): string {
-      return writer.renderTokens(renderTokens, new Mustache.Context(context), undefined, source);
+    render(context: TemplateContext, renderOptions?: RenderOptions): string {
+      const maxBytes = validMaxBytes(renderOptions);
+      return writer.renderWithin(renderTokens, new Mustache.Context(context), source, maxBytes);
     },
   };
 }
@@ -219,12 +337,20 @@ export function eventJsonOf(eventBody: string): string {
 type Position = { line: number; column: number };
 type Span = Mustache.TemplateSpans[number];
 
-function findPartial(tokens: Mustache.TemplateSpans): Span | undefined {
+/** The deepest nesting of sections a template may have; rendering recurses once per level. */
+export const MAX_SECTION_DEPTH = 100;
+
+/** The first partial, or the first section nested deeper than {@link MAX_SECTION_DEPTH}. */
+function findRefused(
+  tokens: Mustache.TemplateSpans,
+  depth = 0,
+): { token: Span; reason: 'partial' | 'depth' } | undefined {
   for (const token of tokens) {
-    if (token[0] === '>') return token;
+    if (token[0] === '>') return { token, reason: 'partial' };
     const children = token[4];
     if (Array.isArray(children)) {
-      const found = findPartial(children);
+      if (depth + 1 > MAX_SECTION_DEPTH) return { token, reason: 'depth' };
+      const found = findRefused(children, depth + 1);
       if (found) return found;
     }
   }

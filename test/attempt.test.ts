@@ -165,6 +165,27 @@ describe('attempt: body size limit', () => {
   });
 });
 
+describe('attempt: render budget', () => {
+  it('stops a template bomb at maxBodyBytes while rendering: BODY_TOO_LARGE, nothing sent', async () => {
+    const { transport, calls } = scripted(() => 200);
+    const dispatcher = createWebhookDispatcher({ transport, maxBodyBytes: 100_000 });
+    open.push(dispatcher);
+    await dispatcher.webhooks.create({
+      url: 'https://example.com/hook',
+      events: ['*'],
+      bodyTemplate:
+        '{{#event.items}}{{#event.items}}{{#event.items}}{{event.pad}}{{/event.items}}{{/event.items}}{{/event.items}}',
+    });
+    const items = Array.from({ length: 200 }, (_, i) => i);
+    const started = performance.now();
+    const [result] = await dispatcher.emit(event({ items, pad: 'x'.repeat(100) }));
+    expect(result).toMatchObject({ ok: false, attempts: 0, error: { code: 'BODY_TOO_LARGE' } });
+    expect(calls).toHaveLength(0);
+    // 8 million renders of 100 bytes would take many seconds; the budget stops it after ~1,000.
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
 describe('attempt: the transport contract', () => {
   it('hands the transport a plain { signal, timeoutMs } that survives a spread', async () => {
     let seen: Record<string, unknown> | undefined;

@@ -53,6 +53,18 @@ describe('compileEventFilter', () => {
     expect(filter.matches('flagXupdated')).toBe(false);
   });
 
+  it('accepts an entry of exactly 256 characters', () => {
+    const type = 'x'.repeat(256);
+    expect(compileEventFilter([type]).matches(type)).toBe(true);
+  });
+
+  it('keeps `*` within one `/`-separated part of a type', () => {
+    const filter = compileEventFilter(['flag/*']);
+    expect(filter.matches('flag/created')).toBe(true);
+    expect(filter.matches('flag/')).toBe(true);
+    expect(filter.matches('flag/a/b')).toBe(false);
+  });
+
   it('lists deduplicated literal types for indexing, and none when a glob is present', () => {
     expect(compileEventFilter(['a', 'b', 'a']).literalTypes).toEqual(['a', 'b']);
     expect(compileEventFilter(['a', 'b*']).literalTypes).toBeUndefined();
@@ -71,6 +83,12 @@ describe('compileEventFilter', () => {
     ['an empty string', ['a', 'b', ''], 'events[2]', 'Expected `events[2]` to be an event type or glob'],
     ['a number', ['a', 3], 'events[1]', 'got 3'],
     ['whitespace', ['feature created'], 'events[0]', 'unexpected " " at position 7'],
+    [
+      'an entry longer than 256 characters',
+      ['a', `${'*a'.repeat(128)}b`],
+      'events[1]',
+      'Expected `events[1]` to be an event type or glob of at most 256 characters, got 257 characters.',
+    ],
   ];
   it.each(invalid)('refuses %s, naming the entry', (_case, events, field, fragment) => {
     let error: unknown;

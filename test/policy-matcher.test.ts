@@ -329,6 +329,20 @@ describe('validation', () => {
     ],
     ['a wrong-case effect', [{ ...ok, effect: 'Allow' }], 'statements[0].effect', 'got "Allow"', undefined],
     [
+      'an action longer than 256 characters',
+      [{ ...ok, actions: ['updateOn', `update${'*x'.repeat(126)}`] }],
+      'statements[0].actions[1]',
+      'Expected `statements[0].actions[1]` to be an action name or glob of at most 256 characters, got 258 characters.',
+      undefined,
+    ],
+    [
+      'a resource specifier longer than 1024 characters',
+      [{ ...ok, notResources: [`proj/${'*a'.repeat(510)}`], resources: undefined }],
+      'statements[0].notResources[0]',
+      'to be a resource specifier of at most 1024 characters, got 1025 characters.',
+      undefined,
+    ],
+    [
       'both actions and notActions',
       [{ ...ok, notActions: ['x'] }],
       'statements[0]',

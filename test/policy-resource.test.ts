@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  accessResourceOf,
+  MAX_SPECIFIER_LENGTH,
   parseAccessResource,
-  parseAccessResourceCached,
   parseResourceSpecifier,
+  tryParseAccessResource,
 } from '../src/policy/resource.js';
 import { thrown } from './helpers/thrown.js';
 
@@ -175,23 +177,54 @@ describe('parseAccessResource', () => {
   });
 });
 
-describe('parseAccessResourceCached', () => {
-  it('returns the same parsed object for a repeated resource string', () => {
-    const first = parseAccessResourceCached('proj/cache-test:env/production:flag/f');
-    expect(first).toBeDefined();
-    expect(parseAccessResourceCached('proj/cache-test:env/production:flag/f')).toBe(first);
-  });
-
+describe('tryParseAccessResource', () => {
   it('returns undefined for a malformed resource instead of throwing', () => {
-    expect(parseAccessResourceCached('proj/*:env/*')).toBeUndefined();
-    expect(parseAccessResourceCached('proj/a:')).toBeUndefined();
-    expect(parseAccessResourceCached('')).toBeUndefined();
+    expect(tryParseAccessResource('proj/*:env/*')).toBeUndefined();
+    expect(tryParseAccessResource('proj/a:')).toBeUndefined();
+    expect(tryParseAccessResource('')).toBeUndefined();
+    expect(tryParseAccessResource('proj/p:env/e')?.segments[1]?.key).toBe('e');
+  });
+});
+
+describe('accessResourceOf', () => {
+  it('parses an access object once and answers later calls from the same parse', () => {
+    const access = { action: 'updateOn', resource: 'proj/cache-test:env/production:flag/f' };
+    const first = accessResourceOf(access);
+    expect(first?.scope).toBe('proj/cache-test');
+    expect(accessResourceOf(access)).toBe(first);
+    expect(accessResourceOf({ ...access })).not.toBe(first);
+    expect(accessResourceOf({ ...access })).toEqual(first);
   });
 
-  it('stays correct after more distinct resources than the cache holds', () => {
-    for (let i = 0; i < 5000; i++) {
-      expect(parseAccessResourceCached(`proj/p${i}:env/e`)?.scope).toBe(`proj/p${i}`);
-    }
-    expect(parseAccessResourceCached('proj/p0:env/e')?.segments[1]?.key).toBe('e');
+  it('parses again when the access was edited since', () => {
+    const access = { action: 'updateOn', resource: 'proj/a:env/e' };
+    expect(accessResourceOf(access)?.scope).toBe('proj/a');
+    access.resource = 'proj/b:env/e';
+    expect(accessResourceOf(access)?.scope).toBe('proj/b');
+    access.resource = 'proj/*';
+    expect(accessResourceOf(access)).toBeUndefined();
+    expect(accessResourceOf(access)).toBeUndefined();
+    access.resource = 'proj/c';
+    expect(accessResourceOf(access)?.scope).toBe('proj/c');
+  });
+
+  it('returns undefined for a malformed or non-string resource', () => {
+    expect(accessResourceOf({ resource: 'proj/a:' })).toBeUndefined();
+    expect(accessResourceOf({ resource: 42 })).toBeUndefined();
+  });
+});
+
+describe('specifier length', () => {
+  it(`refuses a specifier longer than ${MAX_SPECIFIER_LENGTH} characters, naming the field`, () => {
+    const long = `proj/${'a'.repeat(MAX_SPECIFIER_LENGTH)}`;
+    const error = thrown(() => parseResourceSpecifier(long, 'statements[0].resources[0]'));
+    expect(error.code).toBe('ERR_INVALID_POLICY');
+    expect(error.field).toBe('statements[0].resources[0]');
+    expect(error.message).toBe(
+      `Expected \`statements[0].resources[0]\` to be a resource specifier of at most ${MAX_SPECIFIER_LENGTH} characters, got ${long.length} characters.`,
+    );
+    expect(parseResourceSpecifier(long.slice(0, MAX_SPECIFIER_LENGTH)).scope).toHaveLength(
+      MAX_SPECIFIER_LENGTH,
+    );
   });
 });

@@ -4,10 +4,14 @@ import { TemplateError, WebhookError, WebhookValidationError } from '../src/erro
 import {
   type CompiledTemplate,
   compileTemplate,
+  DEFAULT_RENDER_MAX_BYTES,
   escapeHtml,
   escapeJsonString,
   eventJsonOf,
   isJsonContentType,
+  MAX_RENDER_STEPS,
+  MAX_SECTION_DEPTH,
+  TemplateBudgetError,
   type TemplateContext,
   templateEscapeFor,
 } from '../src/template.js';
@@ -403,6 +407,73 @@ describe('compileTemplate: value rendering', () => {
   });
 });
 
+describe('compileTemplate: render budget', () => {
+  const budgetError = (work: () => unknown): TemplateBudgetError => {
+    try {
+      work();
+    } catch (error) {
+      expect(error).toBeInstanceOf(TemplateBudgetError);
+      return error as TemplateBudgetError;
+    }
+    throw new Error('expected the render to stop');
+  };
+  const event = (fields: Record<string, unknown>) => ({ type: 'x', ...fields }) as WebhookEvent;
+
+  it('renders a body of exactly maxBytes characters and stops one character over', () => {
+    const template = compileTemplate('{"v":"{{event.v}}"}', { contentType: 'application/json' });
+    const ctx = contextOf(event({ v: 'a'.repeat(10) }));
+    expect(template.render(ctx, { maxBytes: 18 })).toBe(`{"v":"${'a'.repeat(10)}"}`);
+    const error = budgetError(() => template.render(ctx, { maxBytes: 17 }));
+    expect(error.code).toBe('BODY_TOO_LARGE');
+    expect(error.limit).toBe('bytes');
+    expect(error.name).toBe('TemplateBudgetError');
+    expect(error.message).toBe(
+      'rendered body is over the 17-byte limit (rendering stopped at 18 characters); not sent',
+    );
+  });
+
+  it('counts the escaped output', () => {
+    const template = compileTemplate('"{{event.v}}"', { contentType: 'application/json' });
+    const ctx = contextOf(event({ v: '"'.repeat(10) }));
+    expect(template.render(ctx, { maxBytes: 22 })).toBe(`"${'\\"'.repeat(10)}"`);
+    expect(budgetError(() => template.render(ctx, { maxBytes: 21 })).code).toBe('BODY_TOO_LARGE');
+  });
+
+  it(`stops at ${DEFAULT_RENDER_MAX_BYTES} characters when no maxBytes is given`, () => {
+    const template = compileTemplate('{{{event.v}}}', { contentType: 'application/json' });
+    const fits = 'a'.repeat(DEFAULT_RENDER_MAX_BYTES);
+    expect(template.render(contextOf(event({ v: fits })))).toHaveLength(DEFAULT_RENDER_MAX_BYTES);
+    const error = budgetError(() => template.render(contextOf(event({ v: `${fits}a` }))));
+    expect(error.message).toContain(`over the ${DEFAULT_RENDER_MAX_BYTES}-byte limit`);
+  });
+
+  it(`stops after ${MAX_RENDER_STEPS} steps of work, counting each section pass`, () => {
+    const template = compileTemplate('{{#event.items}}{{/event.items}}done', { contentType: 'text/plain' });
+    expect(template.render(contextOf(event({ items: new Array(1000).fill(1) })))).toBe('done');
+    const error = budgetError(() =>
+      template.render(contextOf(event({ items: new Array(MAX_RENDER_STEPS).fill(1) }))),
+    );
+    expect(error.code).toBe('RENDER_FAILED');
+    expect(error.limit).toBe('steps');
+  });
+
+  it('gives a render started inside another render (a host lambda) its own budget', () => {
+    const inner = compileTemplate('{{#event.items}}x{{/event.items}}', { contentType: 'text/plain' });
+    const innerContext = contextOf(event({ items: [1, 2, 3] }));
+    const outer = compileTemplate('{{event.fn}}-{{event.fn}}', { contentType: 'text/plain' });
+    const ctx = contextOf(event({ fn: () => inner.render(innerContext, { maxBytes: 3 }) }));
+    expect(outer.render(ctx, { maxBytes: 7 })).toBe('xxx-xxx');
+    expect(budgetError(() => outer.render(ctx, { maxBytes: 6 })).code).toBe('BODY_TOO_LARGE');
+  });
+
+  it.each([-1, Number.NaN, '10'])('refuses maxBytes %j with a TypeError', (maxBytes) => {
+    const template = compileTemplate('x', { contentType: 'text/plain' });
+    expect(() => template.render(contextOf(event({})), { maxBytes: maxBytes as number })).toThrow(
+      /^Expected `maxBytes` to be a non-negative number, got /,
+    );
+  });
+});
+
 describe('compileTemplate: parse errors', () => {
   it('refuses an unclosed tag with the line and column of its opening', () => {
     const error = compileError('{\n  "event": "{{event.type"\n}');
@@ -445,6 +516,20 @@ describe('compileTemplate: parse errors', () => {
     const error = compileError('a\n {{> footer}}');
     expect(error).toMatchObject({ code: 'ERR_INVALID_TEMPLATE', line: 2, column: 2 });
     expect(error.message).toContain('partials ({{>footer}}) are not supported');
+  });
+
+  it(`refuses sections nested more than ${MAX_SECTION_DEPTH} deep, pointing at the first one too deep`, () => {
+    const nest = (depth: number) => `${'{{#a}}'.repeat(depth)}x${'{{/a}}'.repeat(depth)}`;
+    expect(compileTemplate(nest(MAX_SECTION_DEPTH), { contentType: 'text/plain' }).escape).toBe('none');
+    for (const depth of [MAX_SECTION_DEPTH + 1, 50_000]) {
+      const error = compileError(nest(depth));
+      expect(error).toBeInstanceOf(TemplateError);
+      expect(error.line).toBe(1);
+      expect(error.column).toBe(MAX_SECTION_DEPTH * 6 + 1);
+      expect(error.message).toBe(
+        `Expected \`bodyTemplate\` to be a valid Mustache template, got an error at line 1, column ${MAX_SECTION_DEPTH * 6 + 1}: sections are nested more than ${MAX_SECTION_DEPTH} deep.`,
+      );
+    }
   });
 
   it('refuses an invalid set-delimiter tag', () => {

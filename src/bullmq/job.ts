@@ -12,25 +12,40 @@ export interface DeliveryJobData {
   webhookId: string;
   eventId: string;
   eventBody: string;
+  tenant?: string;
+  eventType?: string;
+  /** Attempts already made: a retry is a delayed job carrying the count, so a crash loses none. */
+  attempt?: number;
+  firstAttemptAt?: number;
 }
 
 export function toJobData(job: DeliveryJob): DeliveryJobData {
-  return {
+  const data: DeliveryJobData = {
     deliveryId: job.deliveryId,
     webhookId: job.webhookId,
     eventId: job.eventId,
     eventBody: job.eventBody,
   };
+  if (job.tenant !== undefined) data.tenant = job.tenant;
+  if (job.eventType !== undefined) data.eventType = job.eventType;
+  if (job.attempt !== undefined) data.attempt = job.attempt;
+  if (job.firstAttemptAt !== undefined) data.firstAttemptAt = job.firstAttemptAt;
+  return data;
 }
 
 export function fromJobData(data: DeliveryJobData): DeliveryJob {
-  return {
+  const job: DeliveryJob = {
     deliveryId: data.deliveryId,
     webhookId: data.webhookId,
     eventId: data.eventId,
     event: JSON.parse(data.eventBody),
     eventBody: data.eventBody,
   };
+  if (data.tenant !== undefined) job.tenant = data.tenant;
+  if (data.eventType !== undefined) job.eventType = data.eventType;
+  if (data.attempt !== undefined) job.attempt = data.attempt;
+  if (data.firstAttemptAt !== undefined) job.firstAttemptAt = data.firstAttemptAt;
+  return job;
 }
 
 /** What `emit` resolves with for a job persisted in Redis: nothing is sent yet, so `ok` is false. */

@@ -1,5 +1,6 @@
-import { type ConnectionOptions, type JobsOptions, Queue, Worker } from 'bullmq';
+import { type ConnectionOptions, DelayedError, type JobsOptions, Queue, Worker } from 'bullmq';
 import {
+  type DeliveryEngine,
   type DeliveryJob,
   type DeliveryQueue,
   type DeliveryReporter,
@@ -81,6 +82,12 @@ export interface BullmqQueueOptions {
    * count: 1000 }, removeOnFail: { age: 604_800 } }` (ages in seconds).
    */
   jobOptions?: BullmqJobOptions;
+  /**
+   * How long `emit` waits for Redis to accept a job, in ms; past it the delivery is `ENQUEUE_FAILED` (with Redis
+   * down, ioredis would otherwise queue the command until it reconnects). A job accepted after the deadline may
+   * still be delivered: at least once, never silently lost. @default 5_000
+   */
+  enqueueTimeoutMs?: number;
   /** Where BullMQ connection and worker errors go. Silent by default. @example logger: console */
   logger?: Partial<Logger>;
 }
@@ -145,6 +152,7 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
     );
   }
   const dedupeTtl = positiveInteger('dedupeWindowMs', options.dedupeWindowMs, 86_400_000);
+  const enqueueTimeoutMs = positiveInteger('enqueueTimeoutMs', options.enqueueTimeoutMs, 5_000);
   const workerOptions = options.worker === true ? {} : options.worker || undefined;
   const concurrency = positiveInteger('worker.concurrency', workerOptions?.concurrency, 64);
   const lockDuration = positiveInteger('worker.lockDuration', workerOptions?.lockDuration, 30_000);
@@ -186,14 +194,28 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
     readsStoreAtSendTime: true,
     name,
 
-    start(deliver, reporter) {
+    start(deliver, reporter, engine?: DeliveryEngine) {
       deliverHere = deliver;
       report = reporter;
       if (!workerOptions) return;
       consumer = new Worker<DeliveryJobData, DeliveryResult>(
         name,
-        async (job) => {
-          const result = await deliver(fromJobData(job.data));
+        async (job, token) => {
+          let result: DeliveryResult;
+          if (engine) {
+            // One attempt per run: a retry becomes this job, delayed, with its attempt count saved, so no worker
+            // sleeps through a retry schedule and a crash or deploy loses no attempt.
+            // A job whose lane cannot start it soon goes back to Redis, delayed, instead of holding a worker slot.
+            const step = await engine.attempt(fromJobData(job.data), { deferAfterMs: 1000 });
+            if (step.retry) {
+              await job.updateData(toJobData(step.retry.job));
+              await job.moveToDelayed(Date.now() + step.retry.delayMs, token);
+              throw new DelayedError();
+            }
+            result = step.result;
+          } else {
+            result = await deliver(fromJobData(job.data));
+          }
           if (result.outcome === 'failed' && result.error?.code === 'ABORTED') {
             // Closed with a deadline mid-delivery: not delivered, so the job must not complete (and this is not
             // its final outcome: another worker delivers it).
@@ -228,13 +250,27 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
         return delivered;
       }
       let added: Promise<unknown>;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        added = getProducer().add(JOB_NAME, toJobData(job), {
-          ...jobDefaults,
-          jobId: job.deliveryId,
-          deduplication: { id: job.deliveryId, ttl: dedupeTtl },
-        });
+        added = Promise.race([
+          getProducer().add(JOB_NAME, toJobData(job), {
+            ...jobDefaults,
+            jobId: job.deliveryId,
+            deduplication: { id: job.deliveryId, ttl: dedupeTtl },
+          }),
+          new Promise((_resolve, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`Redis did not accept the job within ${enqueueTimeoutMs} ms`)),
+              enqueueTimeoutMs,
+            );
+          }),
+        ]);
+        added.then(
+          () => clearTimeout(timer),
+          () => clearTimeout(timer),
+        );
       } catch (error) {
+        clearTimeout(timer);
         added = Promise.reject(error);
       }
       return added.then(
@@ -252,11 +288,27 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
       await (consumer ?? getProducer()).waitUntilReady();
     },
 
-    async close() {
-      // The worker first: it finishes the jobs it holds (and their retries) before its connections close.
-      await consumer?.close();
-      await Promise.allSettled(running);
-      await producer?.close();
+    async close(closeOptions) {
+      // The worker first: it finishes the attempts it holds before its connections close. With a deadline, a worker
+      // or producer that cannot finish (Redis unreachable) is closed by force when it passes.
+      const graceful = (async () => {
+        await consumer?.close();
+        await Promise.allSettled(running);
+        await producer?.close();
+      })();
+      const deadlineMs = closeOptions?.deadlineMs;
+      if (deadlineMs === undefined) return graceful;
+      let timer: NodeJS.Timeout | undefined;
+      const passed = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), deadlineMs + 1000);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!passed) return;
+      graceful.catch(() => {});
+      await Promise.allSettled([consumer?.close(true), producer?.disconnect()]);
     },
   };
 }

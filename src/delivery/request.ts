@@ -16,15 +16,21 @@ export interface BodySource {
  */
 const eventJsonCache = new WeakMap<object, string>();
 
-/** Renders the body of one delivery: the event's JSON, or the webhook's template. Throws on a template failure. */
-export function renderBody(compiled: CompiledWebhook, source: BodySource): string {
+/**
+ * Renders the body of one delivery: the event's JSON, or the webhook's template, stopped as soon as its output
+ * passes `maxBytes` (a `TemplateBudgetError` with code `BODY_TOO_LARGE`). Throws on a template failure.
+ */
+export function renderBody(compiled: CompiledWebhook, source: BodySource, maxBytes?: number): string {
   if (!compiled.template) return source.eventBody;
   let eventJson = eventJsonCache.get(source.event);
   if (eventJson === undefined) {
     eventJson = eventJsonOf(source.eventBody);
     eventJsonCache.set(source.event, eventJson);
   }
-  return compiled.template.render({ event: source.event, eventJson, webhook: compiled.templateWebhook });
+  return compiled.template.render(
+    { event: source.event, eventJson, webhook: compiled.templateWebhook },
+    maxBytes === undefined ? undefined : { maxBytes },
+  );
 }
 
 /**

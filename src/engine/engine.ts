@@ -4,15 +4,15 @@ import { deliveryResult } from '../delivery/result.js';
 import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
 import { redactBody, redactHeaders } from '../delivery-log.js';
 import type { EngineGauges, Instrumentation } from '../instrumentation.js';
-import type { AttemptStep, DeliveryJob } from '../queue.js';
+import type { AttemptOptions, AttemptStep, DeliveryJob } from '../queue.js';
 import type { RetryPolicy } from '../retry.js';
 import { TransportError } from '../transport/errors.js';
 import type { DeliveryError, DeliveryRequest, DeliveryResult, Transport } from '../types.js';
 import type { CompiledWebhook } from '../webhook.js';
 import type { HealthPolicy, HealthTransition } from './health.js';
-import type { Lane } from './lane.js';
+import type { Lane, LaneTask } from './lane.js';
 import { Scheduler } from './scheduler.js';
-import { TimerQueue } from './timers.js';
+import { type TimerEntry, TimerQueue } from './timers.js';
 
 export interface EngineOptions {
   transport: Transport;
@@ -84,8 +84,8 @@ export class DeliveryEngine {
   }
 
   /** Runs one attempt; a retryable failure is handed back for a durable queue to schedule. Never rejects. */
-  attempt(job: DeliveryJob): Promise<AttemptStep> {
-    return this.start(job, true) as Promise<AttemptStep>;
+  attempt(job: DeliveryJob, options: AttemptOptions = {}): Promise<AttemptStep> {
+    return this.start(job, true, options.deferAfterMs) as Promise<AttemptStep>;
   }
 
   gauges(): EngineGauges {
@@ -129,9 +129,13 @@ export class DeliveryEngine {
     for (const entry of this.timers.drain()) entry.fire();
   }
 
-  private start(job: DeliveryJob, single: boolean): Promise<DeliveryResult | AttemptStep> {
+  private start(
+    job: DeliveryJob,
+    single: boolean,
+    deferAfterMs?: number,
+  ): Promise<DeliveryResult | AttemptStep> {
     return new Promise((resolve) => {
-      const delivery = new Delivery(this, this.options, job, single, (outcome) => {
+      const delivery = new Delivery(this, this.options, job, single, deferAfterMs, (outcome) => {
         this.release(delivery);
         resolve(outcome);
       });
@@ -243,6 +247,7 @@ class Delivery {
     private readonly options: EngineOptions,
     readonly job: DeliveryJob,
     private readonly single: boolean,
+    private readonly deferAfterMs: number | undefined,
     private readonly settle: (outcome: DeliveryResult | AttemptStep) => void,
   ) {
     this.attempts = job.attempt ?? 0;
@@ -296,10 +301,26 @@ class Delivery {
       });
       return;
     }
-    this.engine.scheduler.submit(lane, {
-      run: (done) => this.run(lane, done),
-      drop: (why) => (why === 'aborted' ? this.abort(this.engine.aborted ?? 'aborted') : this.skipNow()),
-    });
+    let deferral: TimerEntry | undefined;
+    const task: LaneTask = {
+      run: (done) => {
+        if (deferral !== undefined) this.engine.timers.cancel(deferral);
+        this.run(lane, done);
+      },
+      drop: (why) => {
+        if (deferral !== undefined) this.engine.timers.cancel(deferral);
+        if (why === 'aborted') this.abort(this.engine.aborted ?? 'aborted');
+        else this.skipNow();
+      },
+    };
+    this.engine.scheduler.submit(lane, task);
+    if (this.single && this.deferAfterMs !== undefined && !this.done) {
+      deferral = this.engine.timers.schedule(Date.now() + this.deferAfterMs, () => {
+        if (this.done || !this.engine.scheduler.remove(lane, task)) return;
+        const wallNow = Date.now();
+        this.finish({ retry: { job: this.job, delayMs: Math.max(1000, lane.readyAt(wallNow) - wallNow) } });
+      });
+    }
   }
 
   private skipReason(compiled: CompiledWebhook | undefined): string | undefined {
@@ -381,7 +402,7 @@ class Delivery {
   /** The request of this attempt: the body is rendered once per delivery, the signature once per attempt. */
   private request(compiled: CompiledWebhook): DeliveryRequest {
     if (this.body === undefined) {
-      const body = renderBody(compiled, this.job);
+      const body = renderBody(compiled, this.job, this.options.maxBodyBytes);
       const over = bodyBytesOver(body, this.options.maxBodyBytes);
       if (over !== undefined) {
         throw Object.assign(

@@ -70,6 +70,21 @@ export class Lane {
     return task;
   }
 
+  /** Takes one waiting task out (a durable queue's job deferred instead of holding a worker slot). */
+  remove(task: LaneTask): boolean {
+    const i = this.waiting.indexOf(task, this.head);
+    if (i < 0) return false;
+    this.waiting.splice(i, 1);
+    return true;
+  }
+
+  /** When the lane may start again, if it is blocked by time (`Date.now()`), for a deferred job's delay. */
+  readyAt(wallNow: number): number {
+    let at = wallNow;
+    if (this.circuit.state === 'open') at = Math.max(at, this.circuit.probeAt);
+    return Math.max(at, this.pausedUntil);
+  }
+
   /** Removes every waiting task, oldest first. */
   takeAll(): LaneTask[] {
     const all = this.waiting.slice(this.head);

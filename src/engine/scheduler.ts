@@ -77,6 +77,18 @@ export class Scheduler {
     this.pump();
   }
 
+  /** Takes one waiting task out of its lane; false when it already started. */
+  remove(lane: Lane, task: LaneTask): boolean {
+    if (!lane.remove(task)) return false;
+    if (lane.idle) {
+      this.active--;
+      this.forgetIfIdle(lane);
+    } else {
+      this.consider(lane);
+    }
+    return true;
+  }
+
   /** Removes every waiting task of a lane and returns them (the caller ends them). */
   flush(lane: Lane): LaneTask[] {
     const tasks = lane.takeAll();

@@ -1,6 +1,6 @@
-import type { Statement } from '../types.js';
+import type { PolicyAccess, Statement } from '../types.js';
 import { parseStatements } from './matcher.js';
-import { parseAccessResourceCached } from './resource.js';
+import { accessResourceOf, tryParseAccessResource } from './resource.js';
 
 /**
  * The literal first-segment scopes (`proj/p123`, or a bare kind such as `acct`) of which an access's resource
@@ -40,5 +40,11 @@ export function policyIndexKeys(
  */
 export function accessIndexKey(resource: string): string | undefined {
   if (typeof resource !== 'string') return undefined;
-  return parseAccessResourceCached(resource)?.scope;
+  return tryParseAccessResource(resource)?.scope;
+}
+
+/** {@link accessIndexKey} of an access, from its resource parsed once per access object (see `accessResourceOf`). */
+export function accessScope(access: PolicyAccess): string | undefined {
+  if (access === null || typeof access !== 'object') return undefined;
+  return accessResourceOf(access)?.scope;
 }

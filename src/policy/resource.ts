@@ -230,14 +230,24 @@ function expectString(value: unknown, field: string, what: string): string {
   return value;
 }
 
+/** The longest resource specifier a policy statement may hold (`statements[i].resources[j]`). */
+export const MAX_SPECIFIER_LENGTH = 1024;
+
 /**
- * Parses a resource specifier of a policy statement: `kind/keyGlob;tagGlob,...:kind/keyGlob...`.
+ * Parses a resource specifier of a policy statement: `kind/keyGlob;tagGlob,...:kind/keyGlob...`, at most
+ * {@link MAX_SPECIFIER_LENGTH} characters.
  *
  * @param field Path named in errors, such as `statements[1].resources[0]`.
  * @throws {PolicyError} with the 0-based `position` of the first offending character.
  */
 export function parseResourceSpecifier(specifier: unknown, field = 'resource'): ParsedResource {
   const text = expectString(specifier, field, 'resource specifier');
+  if (text.length > MAX_SPECIFIER_LENGTH) {
+    throw new PolicyError(
+      field,
+      `Expected \`${field}\` to be a resource specifier of at most ${MAX_SPECIFIER_LENGTH} characters, got ${text.length} characters.`,
+    );
+  }
   const result = parse(text, true);
   if (isFailure(result)) throw toError(text, result, field, true);
   return result;
@@ -256,25 +266,41 @@ export function parseAccessResource(resource: unknown, field = 'resource'): Pars
   return result;
 }
 
-const CACHE_LIMIT = 4096;
-const CACHEABLE_LENGTH = 1024;
-const cache = new Map<string, ParsedResource | null>();
+/**
+ * Like {@link parseAccessResource} but returns `undefined` for a malformed resource instead of throwing.
+ */
+export function tryParseAccessResource(resource: string): ParsedResource | undefined {
+  const result = parse(resource, false);
+  return isFailure(result) ? undefined : result;
+}
 
 /**
- * Like {@link parseAccessResource} but returns `undefined` for a malformed resource instead of throwing, and
- * remembers recent results: one emit checks the same few resource strings against many webhooks.
+ * Parsed resources by access object: the resource text that failed to parse, or its parse. Keyed weakly, so an
+ * entry lives exactly as long as the event that holds the access; nothing here needs pruning.
  */
-export function parseAccessResourceCached(resource: string): ParsedResource | undefined {
-  const hit = cache.get(resource);
-  if (hit !== undefined) return hit ?? undefined;
-  const result = parse(resource, false);
-  const parsed = isFailure(result) ? null : result;
-  if (resource.length <= CACHEABLE_LENGTH) {
-    // Oldest-first eviction: a Map iterates in insertion order, so the first key is the oldest entry.
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-    cache.set(resource, parsed);
+const parsedAccesses = new WeakMap<object, ParsedResource | string>();
+
+/**
+ * The parsed resource of one access, or `undefined` when it is malformed (or not a string). One emit checks the
+ * same access objects against many policies and index buckets: each access's resource is parsed once, on first
+ * use, and later calls with the same object answer from a weak cache. A cached parse is used only while
+ * `access.resource` still holds the text it was made from, so a host that edits an access and emits it again
+ * gets a fresh parse.
+ */
+export function accessResourceOf(access: { readonly resource: unknown }): ParsedResource | undefined {
+  const resource = access.resource;
+  if (typeof resource !== 'string') return undefined;
+  const hit = parsedAccesses.get(access);
+  if (hit !== undefined) {
+    if (typeof hit === 'string') {
+      if (hit === resource) return undefined;
+    } else if (hit.source === resource) {
+      return hit;
+    }
   }
-  return parsed ?? undefined;
+  const parsed = tryParseAccessResource(resource);
+  parsedAccesses.set(access, parsed ?? resource);
+  return parsed;
 }
 
 /** True when the key or tag text contains a `*` glob. */
