@@ -448,7 +448,11 @@ describe('webhook portal', () => {
       url: `${receiver.url}/very/long/path/to/a/receiver/endpoint?with=query&and=more`,
       name: 'Release notes to the #releases channel',
       tenant: 'acme',
-      events: ['feature-environment-enabled'],
+      events: ['feature-environment-enabled', 'feature-environment-disabled'],
+      statements: [{ effect: 'allow', actions: ['*'], resources: ['proj/*:env/production:flag/*'] }],
+      sign: true,
+      bodyTemplate:
+        '{"text":"{{event.featureName}} changed in {{event.environment}} by {{event.createdBy}}"}',
       headers: { Authorization: 'Bearer secret-token-value' },
     });
     await dispatcher.webhooks.create({

@@ -133,7 +133,7 @@ input[type="checkbox"] { width: 1.25rem; height: 1.25rem; min-height: 0; margin:
 
 .wp-log > li { border: 1px solid var(--wp-border); border-radius: var(--wp-radius); padding: 0.5rem 0.75rem; }
 .wp-log-head { display: flex; flex-wrap: wrap; gap: 0.35rem 0.75rem; align-items: center; }
-.wp-log-head .wp-spacer { flex: 1; }
+.wp-log-head > button { margin-left: auto; }
 .wp-log details { margin-top: 0.35rem; }
 .wp-log summary { cursor: pointer; padding: 0.25rem 0; }
 .wp-log h4 { font-size: 0.9rem; margin: 0.5rem 0 0.25rem; }

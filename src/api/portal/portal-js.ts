@@ -843,7 +843,6 @@ function deliveryItem(record) {
       record.eventType ? el('code', {}, record.eventType) : undefined,
       when ? el('time', { datetime: when }, new Date(when).toLocaleString()) : undefined,
       el('span', { class: 'wp-muted' }, record.attempts.length + (record.attempts.length === 1 ? ' attempt' : ' attempts')),
-      el('span', { class: 'wp-spacer' }),
       redeliver,
     ),
     el(
