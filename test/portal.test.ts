@@ -49,7 +49,7 @@ function tenantOf(request: Request): string | undefined {
 }
 
 /** An Express host mounting the admin API with its portal under PREFIX, a real dispatcher, a loopback receiver. */
-async function start(respond?: Responder) {
+async function start(respond?: Responder, { catalog = true } = {}) {
   const receiver = await startReceiver(respond);
   const real = createWebhookDispatcher({ allowPrivateNetworks: true, retry: 0 });
   open.push(receiver, real);
@@ -59,7 +59,7 @@ async function start(respond?: Responder) {
     webhooks: real.webhooks as unknown as AdminDispatcher['webhooks'],
     deliveries: real.deliveries as unknown as AdminDispatcher['deliveries'],
     test: (id) => real.test(id),
-    eventTypes: UNLEASH_EVENT_TYPES,
+    ...(catalog ? { eventTypes: UNLEASH_EVENT_TYPES } : {}),
   };
   const app = express();
   app.get('/', (_request, response) => {
@@ -234,6 +234,25 @@ describe('webhook portal', () => {
     await receiver.waitFor(1);
     const delivered = receiver.requests[0]!;
     expect(verifySignature(delivered.body, delivered.headers['x-ld-signature'], secret)).toBe(true);
+  });
+
+  it('without a catalog, event types are typed in a text field', async () => {
+    const { receiver, dispatcher, portal } = await start(undefined, { catalog: false });
+    const page = await portal();
+    await page.getByRole('link', { name: 'Add webhook' }).click();
+    expect(await page.getByLabel('Filter event types').isHidden()).toBe(true);
+    await page.getByLabel('URL').fill(`${receiver.url}/free`);
+    await page.getByLabel('Event types (comma-separated)').fill('feature-created, change-request-*');
+    expect(await page.locator('#wp-events-selected').textContent()).toBe(
+      'Selected: feature-created, change-request-*',
+    );
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Edit webhook' }).isVisible()).toBe(true);
+    const [saved] = (await dispatcher.webhooks.page({ tenant: 'acme' })).items;
+    expect(saved?.events).toEqual(['feature-created', 'change-request-*']);
+    expect(await page.getByLabel('Event types (comma-separated)').inputValue()).toBe(
+      'feature-created, change-request-*',
+    );
   });
 
   it('switches a webhook off and on from the list', async () => {

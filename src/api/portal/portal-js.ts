@@ -238,9 +238,9 @@ function announce(message) {
   const status = $('wp-status');
   status.textContent = '';
   // A changed text is announced; the same text twice in a row needs the empty step in between.
-  requestAnimationFrame(() => {
+  setTimeout(() => {
     status.textContent = message;
-  });
+  }, 50);
 }
 
 function showAlert(message) {
