@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', bullmq: 'src/bullmq/index.ts', api: 'src/api/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    bullmq: 'src/bullmq/index.ts',
+    otel: 'src/otel/index.ts',
+    api: 'src/api/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
@@ -11,13 +16,15 @@ export default defineConfig({
   splitting: false,
   esbuildPlugins: [
     {
-      // `webhook-dispatcher/bullmq` uses the core through `src/index.ts`; it must load the one built core module
-      // (`./index.js` beside it), not carry a second copy whose classes would fail `instanceof` checks.
+      // `webhook-dispatcher/bullmq` and `/otel` use the core through `src/index.ts`; they must load the one built
+      // core module (`./index.js` beside them), not carry a second copy whose classes would fail `instanceof` checks.
       name: 'core-entry-external',
       setup(build) {
         const core = build.initialOptions.format === 'cjs' ? './index.cjs' : './index.js';
         build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
-          /[\\/]src[\\/]bullmq[\\/]/.test(args.importer) ? { path: core, external: true } : undefined,
+          /[\\/]src[\\/](?:bullmq|otel)[\\/]/.test(args.importer)
+            ? { path: core, external: true }
+            : undefined,
         );
       },
     },

@@ -1,6 +1,6 @@
 import { deliveryIdFor } from './delivery/delivery-id.js';
 import { buildRequest, renderBody } from './delivery/request.js';
-import type { DeliveryAttempt } from './delivery-log.js';
+import type { DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
 import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
 import { DeliveryEngine } from './engine/engine.js';
 import type { HealthTransition } from './engine/health.js';
@@ -80,12 +80,9 @@ export interface WebhookDispatcher {
   };
   readonly deliveries: {
     /** Recorded deliveries of one webhook, newest first, filtered and paged. */
-    list(
-      webhookId: string,
-      query?: Record<string, unknown>,
-    ): ReturnType<NonNullable<ResolvedOptions['log']>['list']>;
+    list(webhookId: string, query?: DeliveryQuery): Promise<DeliveryPage>;
     /** One delivery with all its attempts, newest first. */
-    get(deliveryId: string): Promise<unknown>;
+    get(deliveryId: string): Promise<DeliveryRecord | undefined>;
     /**
      * Sends one logged delivery again: its body as it was first sent, to the webhook as it is now (current URL,
      * headers and secret, a fresh signature, the same `webhook-id`), recorded as a new attempt.
@@ -213,10 +210,8 @@ class Dispatcher {
         refresh: () => registry.refresh(),
       },
       deliveries: {
-        list: ((webhookId: string, query?: Record<string, unknown>) =>
-          this.o.log ? this.o.log.list(webhookId, query) : Promise.resolve(emptyPage())) as never,
-        get: async (deliveryId) =>
-          (this.o.log as { get?: (id: string) => Promise<unknown> } | undefined)?.get?.(deliveryId),
+        list: async (webhookId, query) => (this.o.log ? this.o.log.list(webhookId, query) : { items: [] }),
+        get: async (deliveryId) => this.o.log?.get(deliveryId),
         redeliver: (deliveryId, redeliverOptions) => this.redeliver(deliveryId, redeliverOptions),
         recover: (webhookId, recoverOptions) => this.recover(webhookId, recoverOptions),
       },
@@ -380,8 +375,7 @@ class Dispatcher {
     redeliverOptions: { force?: boolean } = {},
   ): Promise<DeliveryResult> {
     await this.open('deliveries.redeliver');
-    const log = this.o.log as { get?: (id: string) => Promise<LoggedDelivery | undefined> } | undefined;
-    const record = await log?.get?.(deliveryId);
+    const record = await this.o.log?.get(deliveryId);
     if (record === undefined) {
       throw new WebhookError(
         'ERR_DELIVERY_NOT_FOUND',
@@ -437,13 +431,13 @@ class Dispatcher {
     const ids: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = (await log.list(webhookId, {
+      const page = await log.list(webhookId, {
         status: 'failed',
         since: window.since,
         until: window.until,
         limit: 1000,
         cursor,
-      } as never)) as unknown as { items: { deliveryId: string }[]; nextCursor?: string };
+      });
       for (const item of page.items) ids.push(item.deliveryId);
       cursor = page.nextCursor;
     } while (cursor !== undefined);
@@ -525,18 +519,6 @@ class Dispatcher {
       await this.transport.close?.();
     }
   }
-}
-
-/** What `deliveries.redeliver` reads from the log. */
-interface LoggedDelivery {
-  webhookId: string;
-  eventId: string;
-  eventType?: string;
-  attempts: (DeliveryAttempt & { request: { body?: string; bodyTruncated?: boolean } })[];
-}
-
-function emptyPage() {
-  return { items: [] };
 }
 
 /** An id that is not a string or a number would collapse into `[object Object]`: every event one delivery id. */

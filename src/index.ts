@@ -7,8 +7,27 @@ export {
   LAUNCHDARKLY_EVENT_KINDS,
 } from './catalogs/launchdarkly.js';
 export { UNLEASH_EVENT_SCHEMA, UNLEASH_EVENT_TYPES } from './catalogs/unleash.js';
-export type { DeliveryAttempt, DeliveryLog, MemoryDeliveryLogOptions } from './delivery-log.js';
-export { memoryDeliveryLog } from './delivery-log.js';
+export type {
+  DeliveryAttempt,
+  DeliveryLog,
+  DeliveryLogStats,
+  DeliveryPage,
+  DeliveryQuery,
+  DeliveryRecord,
+  DeliveryStatus,
+  MemoryDeliveryLog,
+  MemoryDeliveryLogOptions,
+} from './delivery-log.js';
+// For DeliveryLog implementations (Redis, Postgres, your own): one query validation and one cursor format.
+export {
+  decodeDeliveryCursor,
+  encodeDeliveryCursor,
+  memoryDeliveryLog,
+  type NormalizedDeliveryQuery,
+  normalizeDeliveryAttempt,
+  normalizeDeliveryQuery,
+  requestForLog,
+} from './delivery-log.js';
 export type {
   EmitOptions,
   PreviewRequest,
@@ -19,11 +38,12 @@ export type {
 } from './dispatcher.js';
 export { createWebhookDispatcher, deliveryIdFor } from './dispatcher.js';
 export type { HealthOptions } from './engine/health.js';
-export type { WebhookErrorCode } from './errors.js';
+export type { AnyWebhookErrorCode, WebhookErrorCode } from './errors.js';
 export {
   BlockedAddressError,
   DispatcherClosedError,
   InvalidEventError,
+  isWebhookError,
   OptionsError,
   PolicyError,
   SignatureVerificationError,
@@ -69,7 +89,8 @@ export type {
 } from './queue.js';
 // `unsentResult` is for DeliveryQueue implementations: the outcome of a job that was queued or refused.
 export { memoryQueue, unsentResult } from './queue.js';
-export type { AttemptOutcome, RetryOn, RetryOptions } from './retry.js';
+export type { AttemptOutcome, RetryOn, RetryOptions, RetryPolicy, RetryPolicyContext } from './retry.js';
+export { SVIX_RETRY_SCHEDULE } from './retry.js';
 export { generateSecret, signPayload, verifySignature } from './sign.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './ssrf.js';
 export { classifyAddress, createAddressPolicy, guardedLookup } from './ssrf.js';
@@ -87,7 +108,7 @@ export {
 } from './standard-webhooks.js';
 export type { RenderOptions, TemplateContext, TemplateWebhook } from './template.js';
 export { TemplateBudgetError } from './template.js';
-export { TransportError } from './transport/errors.js';
+export { isTransportError, TransportError } from './transport/errors.js';
 export type { FetchTransportOptions } from './transport/fetch.js';
 export { fetchTransport } from './transport/fetch.js';
 export type { HttpTransportOptions } from './transport/http.js';

@@ -47,20 +47,24 @@ export function assertKnownKeys(value: object, known: readonly string[], where: 
   }
 }
 
-/** The known name nearest to `name` (case-insensitive edit distance), if it is near enough to be a typo. */
+/**
+ * The known name nearest to `name`, if it is near enough to be a typo: case-insensitive edit distance, and a name
+ * that contains the typo or is contained in it (`timeout` -> `connectTimeoutMs`) counts as one edit away.
+ */
 export function closest(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   const lower = name.toLowerCase();
   for (const candidate of known) {
     const c = candidate.toLowerCase();
-    const d = c.startsWith(lower) || lower.startsWith(c) ? 1 : editDistance(lower, c);
+    const contains = c.startsWith(lower) || lower.startsWith(c) || (lower.length >= 4 && c.includes(lower));
+    const d = contains ? 1 : editDistance(lower, c);
     if (d < bestDistance) {
       bestDistance = d;
       best = candidate;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+  return best !== undefined && bestDistance <= Math.max(2, Math.ceil(name.length * 0.4)) ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

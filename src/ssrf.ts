@@ -393,3 +393,56 @@ export function guardedLookup(policy: AddressPolicy, options: GuardedLookupOptio
     });
   };
 }
+
+/**
+ * For transports that cannot hand a checked address to the socket (a `fetch` function): checks the URL host with
+ * {@link AddressPolicy.checkHost}, then resolves a host name (every address) and checks each address. Resolves
+ * when the host may be reached; rejects with a {@link BlockedAddressError} otherwise, or with `signal.reason` when
+ * the signal aborts first. A name that does not resolve here passes: the caller's own connection resolves it again
+ * and reports the failure (and an interceptor such as msw can serve made-up names).
+ *
+ * This is check-then-connect: the connection makes a lookup of its own, so a DNS server that answers a public
+ * address now and a private one a moment later (DNS rebinding) gets past it. {@link guardedLookup} has no such gap.
+ */
+export function checkResolvedHost(
+  policy: AddressPolicy,
+  hostname: string,
+  options: { lookup?: LookupAll; signal?: AbortSignal } = {},
+): Promise<void> {
+  if (policy.allowPrivateNetworks) return Promise.resolve();
+  try {
+    policy.checkHost(hostname);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (parseAddress(hostname) !== undefined) return Promise.resolve();
+  const { signal } = options;
+  const resolve: LookupAll = options.lookup ?? dns.lookup;
+  return new Promise<void>((done, fail) => {
+    if (signal?.aborted) {
+      fail(signal.reason);
+      return;
+    }
+    const onAbort = () => fail(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const answer = (error: unknown, addresses: unknown) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (error || !Array.isArray(addresses)) {
+        done();
+        return;
+      }
+      try {
+        for (const entry of addresses as dns.LookupAddress[])
+          policy.checkAddress(String(entry?.address), hostname);
+        done();
+      } catch (blocked) {
+        fail(blocked);
+      }
+    };
+    try {
+      resolve(hostname, { all: true }, answer);
+    } catch (error) {
+      answer(error, undefined);
+    }
+  });
+}

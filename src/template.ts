@@ -1,5 +1,5 @@
 import Mustache from 'mustache';
-import { describe, TemplateError, WebhookValidationError } from './errors.js';
+import { brand, describe, TemplateError, WebhookError, WebhookValidationError } from './errors.js';
 import type { TemplateEscape, WebhookEvent } from './types.js';
 
 /** The webhook as a template sees it: `{{webhook.name}}`, `{{#webhook.tags}}...{{/webhook.tags}}`. */
@@ -154,16 +154,18 @@ export const MAX_RENDER_STEPS = 1_000_000;
  * A render stopped by its budget. `code` is the delivery failure code it stands for: `BODY_TOO_LARGE` when the
  * output passed `maxBytes`, `RENDER_FAILED` when the template did more than {@link MAX_RENDER_STEPS} steps.
  */
-export class TemplateBudgetError extends Error {
+export class TemplateBudgetError extends WebhookError {
+  static {
+    brand(TemplateBudgetError, 'TemplateBudgetError');
+  }
   override name = 'TemplateBudgetError';
-  readonly code: 'BODY_TOO_LARGE' | 'RENDER_FAILED';
+  declare readonly code: 'BODY_TOO_LARGE' | 'RENDER_FAILED';
   /** The limit that was passed: the output size or the work. */
   readonly limit: 'bytes' | 'steps';
 
   constructor(limit: 'bytes' | 'steps', message: string) {
-    super(message);
+    super(limit === 'bytes' ? 'BODY_TOO_LARGE' : 'RENDER_FAILED', message);
     this.limit = limit;
-    this.code = limit === 'bytes' ? 'BODY_TOO_LARGE' : 'RENDER_FAILED';
   }
 }
 

@@ -159,6 +159,11 @@ export interface DeliveryRequest {
 /** What a transport resolves with. Any status is a resolution; only network-level failures reject. */
 export interface TransportResponse {
   status: number;
+  /**
+   * Response headers. The built-in transports return lower-case names with one string per header (repeated
+   * headers joined with `', '`, `set-cookie` values with `'\n'`); a custom transport may use any case and arrays:
+   * the dispatcher lower-cases the names and joins arrays before reading `retry-after` or logging them.
+   */
   headers?: Record<string, string | string[] | undefined>;
   /** The start of the response body (transports cap it). */
   body?: string;
@@ -167,7 +172,10 @@ export interface TransportResponse {
 export interface TransportSendOptions {
   /** Aborted when the attempt times out or the dispatcher is closed with a deadline. */
   signal: AbortSignal;
-  /** The attempt's total time budget in ms; transports that keep their own timers use it instead of `signal`. */
+  /**
+   * The attempt's total time budget in ms. The built-in transports keep their own deadline from it and honour
+   * `signal` as well (an abort ends the request at once, with `TIMEOUT` or `ABORTED` from the signal's reason).
+   */
   timeoutMs: number;
 }
 

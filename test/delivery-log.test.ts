@@ -1,11 +1,17 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { parseIsoTime, truncateUtf8 } from '../src/delivery-log.js';
 import {
   type DeliveryAttempt,
   type DeliveryLog,
+  type DeliveryRecord,
   type DeliveryResult,
   generateStandardSecret,
   memoryDeliveryLog,
+  requestForLog,
 } from '../src/index.js';
+import { attemptOf, deliveryLogContract } from './helpers/delivery-log-contract.js';
 import { ldEvent } from './helpers/events.js';
 import { setup } from './helpers/setup.js';
 
@@ -23,6 +29,14 @@ function attempt(webhookId: string, n: number): DeliveryAttempt {
   };
 }
 
+/** Every attempt of a webhook's listed deliveries, newest delivery first, each delivery's attempts newest first. */
+async function attemptsOf(dispatcher: { deliveries: { list: DeliveryLog['list'] } }, webhookId: string) {
+  const page = await dispatcher.deliveries.list(webhookId, { limit: 1000 });
+  return page.items.flatMap((d) => d.attempts);
+}
+
+const ids = (page: { items: DeliveryRecord[] }) => page.items.map((r) => r.deliveryId);
+
 /** A logger that keeps every call, to search them for secrets. */
 function recordingLogger() {
   const calls: { level: string; message: string; meta?: unknown }[] = [];
@@ -35,17 +49,28 @@ function recordingLogger() {
 }
 
 describe('dispatcher.deliveries.list', () => {
-  it('returns every attempt, newest first, with time, duration, status or error and the request', async () => {
+  it('returns the deliveries with every attempt, newest first, with time, duration, status or error and the request', async () => {
     const { receiver, dispatcher } = await setup((_req, n) => (n === 0 ? 500 : 201), {
       now: () => Date.UTC(2026, 0, 15, 12, 0, 0),
     });
     const hook = await dispatcher.webhooks.create({ url: `${receiver.url}/log`, secret: 'shh' });
 
     const [result] = await dispatcher.emit(ldEvent());
-    const attempts = await dispatcher.deliveries.list(hook.id);
+    const page = await dispatcher.deliveries.list(hook.id);
 
-    expect(attempts).toHaveLength(2);
-    const [second, first] = attempts as [DeliveryAttempt, DeliveryAttempt];
+    expect(page.items).toHaveLength(1);
+    expect(page.nextCursor).toBeUndefined();
+    const delivery = page.items[0] as DeliveryRecord;
+    expect(delivery).toMatchObject({
+      deliveryId: result!.deliveryId,
+      webhookId: hook.id,
+      eventId: result!.eventId,
+      status: 'delivered',
+      createdAt: '2026-01-15T12:00:00.000Z',
+      updatedAt: '2026-01-15T12:00:00.000Z',
+    });
+    const [second, first] = delivery.attempts as [DeliveryAttempt, DeliveryAttempt];
+    expect(delivery.attempts).toHaveLength(2);
     expect(second).toMatchObject({
       deliveryId: result!.deliveryId,
       webhookId: hook.id,
@@ -62,7 +87,7 @@ describe('dispatcher.deliveries.list', () => {
       status: 500,
       error: { code: 'HTTP_STATUS', message: 'receiver answered 500' },
     });
-    for (const a of attempts) {
+    for (const a of delivery.attempts) {
       expect(a.durationMs).toBeGreaterThanOrEqual(0);
       expect(a.durationMs).toBeLessThan(5000);
       expect(a.request.url).toBe(`${receiver.url}/log`);
@@ -79,8 +104,10 @@ describe('dispatcher.deliveries.list', () => {
     const hook = await dispatcher.webhooks.create({ url });
 
     await dispatcher.emit(ldEvent());
-    const attempts = await dispatcher.deliveries.list(hook.id);
+    const page = await dispatcher.deliveries.list(hook.id);
+    const attempts = await attemptsOf(dispatcher, hook.id);
 
+    expect(page.items[0]?.status).toBe('failed');
     expect(attempts).toHaveLength(2);
     for (const a of attempts) {
       expect(a).toMatchObject({ ok: false, error: { code: 'ECONNREFUSED' } });
@@ -97,7 +124,7 @@ describe('dispatcher.deliveries.list', () => {
     const hook = await dispatcher.webhooks.create({ url: receiver.url });
 
     await dispatcher.emit(ldEvent());
-    const [latest] = await dispatcher.deliveries.list(hook.id);
+    const [latest] = await attemptsOf(dispatcher, hook.id);
 
     expect(latest!.status).toBe(400);
     expect(latest!.response!.body!.length).toBe(16_384);
@@ -105,22 +132,23 @@ describe('dispatcher.deliveries.list', () => {
     expect(latest!.response!.headers?.['content-type']).toBe('text/plain');
   });
 
-  it('orders the attempts of several deliveries newest first and honours limit', async () => {
-    const { receiver, dispatcher } = await setup();
+  it('orders the deliveries newest first and honours limit and the cursor', async () => {
+    let t = Date.UTC(2026, 0, 15);
+    const { receiver, dispatcher } = await setup(undefined, { now: () => (t += 1000) });
     const hook = await dispatcher.webhooks.create({ url: receiver.url });
     const events = [ldEvent(), ldEvent(), ldEvent()];
     for (const event of events) await dispatcher.emit(event);
 
-    const attempts = await dispatcher.deliveries.list(hook.id);
-
-    expect(attempts.map((a) => a.eventId)).toEqual(events.map((e) => e._id).reverse());
-    expect((await dispatcher.deliveries.list(hook.id, { limit: 2 })).map((a) => a.eventId)).toEqual([
-      events[2]!._id,
-      events[1]!._id,
-    ]);
+    const page = await dispatcher.deliveries.list(hook.id);
+    expect(page.items.map((d) => d.eventId)).toEqual(events.map((e) => e._id).reverse());
+    const first = await dispatcher.deliveries.list(hook.id, { limit: 2 });
+    expect(first.items.map((d) => d.eventId)).toEqual([events[2]!._id, events[1]!._id]);
+    const rest = await dispatcher.deliveries.list(hook.id, { limit: 2, cursor: first.nextCursor });
+    expect(rest.items.map((d) => d.eventId)).toEqual([events[0]!._id]);
+    expect(rest.nextCursor).toBeUndefined();
   });
 
-  it('keeps the attempts of each webhook apart', async () => {
+  it('keeps the deliveries of each webhook apart', async () => {
     const { receiver, dispatcher } = await setup();
     const a = await dispatcher.webhooks.create({ url: `${receiver.url}/a` });
     const b = await dispatcher.webhooks.create({ url: `${receiver.url}/b` });
@@ -128,10 +156,13 @@ describe('dispatcher.deliveries.list', () => {
     await dispatcher.emit(ldEvent());
     await dispatcher.emit(ldEvent());
 
-    expect((await dispatcher.deliveries.list(a.id)).every((x) => x.webhookId === a.id)).toBe(true);
-    expect(await dispatcher.deliveries.list(a.id)).toHaveLength(2);
-    expect(await dispatcher.deliveries.list(b.id)).toHaveLength(2);
-    expect(await dispatcher.deliveries.list('unknown')).toEqual([]);
+    const listed = (await dispatcher.deliveries.list(a.id)).items;
+    expect(listed.every((x) => x.webhookId === a.id && x.attempts.every((y) => y.webhookId === a.id))).toBe(
+      true,
+    );
+    expect(listed).toHaveLength(2);
+    expect((await dispatcher.deliveries.list(b.id)).items).toHaveLength(2);
+    expect(await dispatcher.deliveries.list('unknown')).toEqual({ items: [] });
   });
 
   it('records nothing with deliveryLog: false', async () => {
@@ -145,23 +176,18 @@ describe('dispatcher.deliveries.list', () => {
   });
 });
 
+deliveryLogContract('memoryDeliveryLog', async (options) => {
+  let t = Date.UTC(2026, 0, 15);
+  const log = memoryDeliveryLog({ ...options, now: () => t });
+  return {
+    log,
+    advance: async (ms) => {
+      t += ms;
+    },
+  };
+});
+
 describe('memoryDeliveryLog', () => {
-  it('keeps the newest perWebhook attempts of each webhook (a ring buffer)', async () => {
-    const log = memoryDeliveryLog({ perWebhook: 3 });
-    for (let n = 1; n <= 7; n++) await log.record(attempt('w', n));
-    await log.record(attempt('other', 100));
-
-    expect((await log.list('w')).map((a) => a.eventId)).toEqual(['e7', 'e6', 'e5']);
-    expect((await log.list('w', { limit: 1 })).map((a) => a.eventId)).toEqual(['e7']);
-    expect((await log.list('other')).map((a) => a.eventId)).toEqual(['e100']);
-  });
-
-  it('lists in order before the ring is full', async () => {
-    const log = memoryDeliveryLog({ perWebhook: 5 });
-    for (let n = 1; n <= 2; n++) await log.record(attempt('w', n));
-    expect((await log.list('w')).map((a) => a.eventId)).toEqual(['e2', 'e1']);
-  });
-
   it('drops the history of the least recently written webhook beyond maxWebhooks', async () => {
     const log = memoryDeliveryLog({ perWebhook: 2, maxWebhooks: 2 });
     await log.record(attempt('a', 1));
@@ -169,32 +195,214 @@ describe('memoryDeliveryLog', () => {
     await log.record(attempt('a', 3));
     await log.record(attempt('c', 4));
 
-    expect(await log.list('b')).toEqual([]);
-    expect((await log.list('a')).map((x) => x.eventId)).toEqual(['e3', 'e1']);
-    expect((await log.list('c')).map((x) => x.eventId)).toEqual(['e4']);
+    expect(await log.list('b')).toEqual({ items: [] });
+    expect(await log.get('d2')).toBeUndefined();
+    expect((await log.list('a')).items.map((x) => x.eventId)).toEqual(['e3', 'e1']);
+    expect((await log.list('c')).items.map((x) => x.eventId)).toEqual(['e4']);
+    expect(log.stats()).toMatchObject({ deliveries: 3, attempts: 3, webhooks: 2 });
   });
 
-  it('refuses sizes that are not positive integers', () => {
-    expect(() => memoryDeliveryLog({ perWebhook: 0 })).toThrow(/perWebhook/);
-    expect(() => memoryDeliveryLog({ maxWebhooks: 1.5 })).toThrow(/maxWebhooks/);
+  it('keeps the newest perDelivery attempts of a delivery', async () => {
+    const log = memoryDeliveryLog({ perDelivery: 3 });
+    for (let n = 1; n <= 5; n++) await log.record({ ...attempt('w', 1), attempt: n });
+    expect((await log.get('d1'))!.attempts.map((a) => a.attempt)).toEqual([5, 4, 3]);
+    expect(log.stats()).toMatchObject({ deliveries: 1, attempts: 3 });
   });
 
-  it('keeps the newest N per webhook when used by the dispatcher', async () => {
+  it('counts a body that every attempt of a delivery shares once', async () => {
+    const log = memoryDeliveryLog({ perDelivery: 2 });
+    const body = 'b'.repeat(100_000);
+    const one = { ...attemptOf('w', 'd', 0), request: { url: 'u', headers: {}, body } };
+    await log.record(one);
+    const single = log.stats().bytes;
+    expect(single).toBeGreaterThan(200_000); // two bytes per character
+    for (let n = 2; n <= 4; n++)
+      await log.record({ ...one, attempt: n, request: { ...one.request, body: body.slice() } });
+    expect(log.stats().bytes).toBeLessThan(single + 10_000);
+    // A different body is counted as well.
+    await log.record({ ...one, attempt: 5, request: { ...one.request, body: 'c'.repeat(100_000) } });
+    expect(log.stats().bytes).toBeGreaterThan(single + 200_000);
+    const record = (await log.get('d'))!;
+    expect(record.attempts.map((a) => a.request.body?.[0])).toEqual(['c', 'b']);
+  });
+
+  it('bounds its memory in bytes: 20,000 attempts with 16 KiB bodies (the old 1 GB blowup)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const maxBytes = 8 * 1024 * 1024;
+    const log = memoryDeliveryLog({ maxBytes });
+    let peak = 0;
+    // 200 webhooks x 100 deliveries: all within perWebhook and maxWebhooks, so only the byte bound holds them.
+    for (let n = 0; n < 20_000; n++) {
+      const page = Buffer.alloc(16_384, 97 + (n % 26)).toString('latin1'); // a fresh 16 KiB error page each time
+      await log.record(
+        attemptOf(`w${n % 200}`, `d${n}`, n, {
+          ok: false,
+          status: 500,
+          error: { code: 'HTTP_STATUS', message: 'receiver answered 500' },
+          response: { headers: { 'content-type': 'text/html' }, body: page },
+          request: {
+            url: 'https://example.com/',
+            headers: { 'content-type': 'application/json' },
+            body: page,
+          },
+        }),
+      );
+      peak = Math.max(peak, log.stats().bytes);
+    }
+    const stats = log.stats();
+    expect(peak).toBeLessThanOrEqual(maxBytes);
+    expect(stats.bytes).toBeLessThanOrEqual(maxBytes);
+    // Two 16 KiB strings at two bytes per character: about 64 KiB each, so about 128 deliveries fit.
+    expect(stats.deliveries).toBeGreaterThan(100);
+    expect(stats.deliveries).toBeLessThan(140);
+    expect(stats.attempts).toBe(stats.deliveries);
+    // The newest are kept; the oldest are gone.
+    expect(await log.get('d19999')).toBeDefined();
+    expect(await log.get('d0')).toBeUndefined();
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    // 20,000 x 2 x 16 KiB went through it (640 MiB); what stays is bounded by maxBytes (strings are one byte
+    // per character here, so the real size is about half the estimate). Generous: 4 x maxBytes.
+    expect(grown).toBeLessThan(4 * maxBytes);
+    expect(log).toBeDefined(); // keeps the log alive until the heap was measured
+  });
+
+  it('drops the least recently written deliveries first, also after many rewrites', async () => {
+    const log = memoryDeliveryLog({ perDelivery: 1 });
+    for (const id of ['a', 'b', 'c']) await log.record(attemptOf('w', id, 0));
+    // Thousands of rewrites of a and c (the write order is compacted along the way): b is the oldest written.
+    for (let n = 0; n < 3000; n++) await log.record({ ...attemptOf('w', n % 2 ? 'a' : 'c', 0), attempt: n });
+    const sized = memoryDeliveryLog({ perDelivery: 1, maxBytes: 3 * 4000 });
+    for (const id of ['a', 'b', 'c'])
+      await sized.record(attemptOf('w', id, 0, { response: { body: 'x'.repeat(1000) } }));
+    for (let n = 0; n < 3000; n++) {
+      await sized.record({
+        ...attemptOf('w', n % 2 ? 'a' : 'c', 0, { response: { body: 'x'.repeat(1000) } }),
+        attempt: n,
+      });
+    }
+    expect(sized.stats().deliveries).toBe(3);
+    await sized.record(attemptOf('w', 'd', 1, { response: { body: 'x'.repeat(1000) } }));
+    expect(await sized.get('b')).toBeUndefined();
+    expect(ids(await sized.list('w'))).toEqual(['d', 'c', 'a']);
+    expect(log.stats()).toMatchObject({ deliveries: 3, attempts: 3 });
+  });
+
+  it('drops a delivery bigger than maxBytes on its own rather than exceed the bound', async () => {
+    const log = memoryDeliveryLog({ maxBytes: 10_000 });
+    await log.record(attemptOf('w', 'small', 0));
+    await log.record({ ...attemptOf('w', 'huge', 1), response: { body: 'x'.repeat(20_000) } });
+    expect(await log.get('huge')).toBeUndefined();
+    expect(log.stats().bytes).toBeLessThanOrEqual(10_000);
+  });
+
+  it('keeps at the defaults: 32 MiB, 7 days, 100 per webhook, 10,000 webhooks', async () => {
+    let t = 0;
+    const log = memoryDeliveryLog({ now: () => t });
+    for (let n = 0; n < 150; n++) await log.record(attemptOf('w', `d${n}`, n));
+    expect(log.stats().deliveries).toBe(100);
+    t = 7 * 86_400_000 - 1;
+    expect(await log.get('d149')).toBeDefined();
+    t = 7 * 86_400_000;
+    expect(await log.get('d149')).toBeUndefined();
+    await log.record(attemptOf('w', 'fresh', t));
+    expect(log.stats()).toMatchObject({ deliveries: 1, attempts: 1, webhooks: 1 });
+  });
+
+  it('stores only the known fields of an attempt, as strings, whatever it was given', async () => {
+    const log = memoryDeliveryLog();
+    const hostile = {
+      ...attemptOf('w', 'd', 0),
+      extra: 'x'.repeat(1000),
+      request: { url: 'u', headers: { a: 1, b: { big: 'x'.repeat(1000) }, c: ['1', 2] }, body: 42 },
+      error: { code: 'HTTP_STATUS', message: 'm'.repeat(100_000) },
+    } as unknown as DeliveryAttempt;
+    await log.record(hostile);
+    const [stored] = (await log.get('d'))!.attempts;
+    expect(stored).not.toHaveProperty('extra');
+    expect(stored!.request).toEqual({ url: 'u', headers: { a: '1', c: ['1', '2'] }, body: '42' });
+    expect(stored!.error!.message).toHaveLength(4096);
+    expect(() => log.record({ ...attemptOf('w', 'd', 0), deliveryId: '' })).toThrow(/`attempt.deliveryId`/);
+    expect(() => log.record(null as never)).toThrow(/`attempt`/);
+  });
+
+  it('refuses bad options naming the field', () => {
+    expect(() => memoryDeliveryLog({ perWebhook: 0 })).toThrow(/`perWebhook`/);
+    expect(() => memoryDeliveryLog({ maxWebhooks: 1.5 })).toThrow(/`maxWebhooks`/);
+    expect(() => memoryDeliveryLog({ perDelivery: -1 })).toThrow(/`perDelivery`/);
+    expect(() => memoryDeliveryLog({ maxBytes: 0 })).toThrow(/`maxBytes` to be a positive number/);
+    expect(() => memoryDeliveryLog({ maxAgeMs: Number.NaN })).toThrow(/`maxAgeMs`/);
+    expect(() => memoryDeliveryLog({ now: 5 as never })).toThrow(/`now` to be a function/);
+    // Retention beyond the longest timer is fine: no timer runs.
+    expect(() => memoryDeliveryLog({ maxAgeMs: 90 * 86_400_000 })).not.toThrow();
+  });
+
+  it('keeps the newest N deliveries per webhook when used by the dispatcher', async () => {
+    let t = Date.UTC(2026, 0, 15);
     const { receiver, dispatcher } = await setup(undefined, {
-      deliveryLog: memoryDeliveryLog({ perWebhook: 4 }),
+      deliveryLog: memoryDeliveryLog({ perWebhook: 4, now: () => t }),
+      now: () => (t += 10),
     });
     const hook = await dispatcher.webhooks.create({ url: receiver.url });
     const events = Array.from({ length: 10 }, () => ldEvent());
     for (const event of events) await dispatcher.emit(event);
 
-    const kept = await dispatcher.deliveries.list(hook.id);
+    const kept = (await dispatcher.deliveries.list(hook.id)).items;
 
-    expect(kept.map((a) => a.eventId)).toEqual(
+    expect(kept.map((d) => d.eventId)).toEqual(
       events
         .slice(-4)
         .map((e) => e._id)
         .reverse(),
     );
+  });
+});
+
+describe('requestForLog', () => {
+  const headers = { authorization: 'Bearer tok_live_9f8e7d6c5b4a', 'content-type': 'application/json' };
+
+  it('redacts headers, masks the secret and credentials in the body, and bounds it', () => {
+    const secret = 'whsec_0123456789abcdef';
+    const body = `{"note":"${secret} tok_live_9f8e7d6c5b4a","x":"ü"}`;
+    const logged = requestForLog({ url: 'https://e.com/', headers, body }, { secret });
+    expect(logged).toEqual({
+      url: 'https://e.com/',
+      headers: { authorization: '[redacted]', 'content-type': 'application/json' },
+      body: '{"note":"[redacted] [redacted]","x":"ü"}',
+    });
+    const cut = requestForLog({ url: 'u', headers, body: 'aü€😀b' }, { maxBodyBytes: 8 });
+    expect(cut).toMatchObject({ body: 'aü€', bodyTruncated: true }); // 1 + 2 + 3 bytes; the emoji would pass 8
+    expect(requestForLog({ url: 'u', headers, body: 'abc' }, { maxBodyBytes: 3 })).not.toHaveProperty(
+      'bodyTruncated',
+    );
+    expect(requestForLog({ url: 'u', headers })).not.toHaveProperty('body');
+  });
+
+  it('reads ISO times as Date.parse does', () => {
+    for (const text of [
+      '2026-01-15T12:00:00.000Z',
+      '1970-01-01T00:00:00.000Z',
+      '2026-12-31T23:59:59.999Z',
+      '2024-02-29T10:20:30.456Z',
+      '2026-13-01T00:00:00.000Z',
+      '2026-02-30T00:00:00.000Z',
+      '2026-01-15T12:00:00Z',
+      '2026-01-15T12:00:00.000+02:00',
+      'Thu, 15 Jan 2026 12:00:00 GMT',
+      'x026-01-15T12:00:00.000Z',
+      'nonsense',
+    ]) {
+      expect(parseIsoTime(text), text).toEqual(Date.parse(text));
+    }
+  });
+
+  it('cuts UTF-8 on a character boundary', () => {
+    expect(truncateUtf8('😀😀', 7)).toEqual({ text: '😀', truncated: true });
+    expect(truncateUtf8('😀😀', 8)).toEqual({ text: '😀😀', truncated: false });
+    expect(truncateUtf8('abc', 0)).toEqual({ text: '', truncated: true });
   });
 });
 
@@ -206,7 +414,21 @@ describe('a custom DeliveryLog', () => {
         recorded.push(a);
       },
       async list(webhookId) {
-        return recorded.filter((a) => a.webhookId === webhookId).reverse();
+        const own = recorded.filter((a) => a.webhookId === webhookId).reverse();
+        return {
+          items: own.map((a) => ({
+            deliveryId: a.deliveryId,
+            webhookId,
+            eventId: a.eventId,
+            status: a.ok ? 'delivered' : 'failed',
+            createdAt: a.startedAt,
+            updatedAt: a.startedAt,
+            attempts: [a],
+          })),
+        };
+      },
+      async get() {
+        return undefined;
       },
     };
     const { receiver, dispatcher } = await setup((req) => (req.url === '/fail' ? 503 : 200), {
@@ -222,7 +444,7 @@ describe('a custom DeliveryLog', () => {
     expect(receiver.requests).toHaveLength(9);
     expect(recorded.filter((a) => a.webhookId === ok.id)).toHaveLength(3);
     expect(recorded.filter((a) => a.webhookId === fail.id).map((a) => a.attempt)).toEqual([1, 2, 1, 2, 1, 2]);
-    expect(await dispatcher.deliveries.list(fail.id)).toHaveLength(6);
+    expect((await dispatcher.deliveries.list(fail.id)).items).toHaveLength(6);
   });
 
   it('does not break delivery when it throws, and the failure is logged', async () => {
@@ -232,7 +454,10 @@ describe('a custom DeliveryLog', () => {
         throw new Error('disk full');
       },
       async list() {
-        return [];
+        return { items: [] };
+      },
+      async get() {
+        return undefined;
       },
     };
     const { receiver, dispatcher } = await setup(undefined, { deliveryLog: throwing, logger });
@@ -250,7 +475,10 @@ describe('a custom DeliveryLog', () => {
     const rejecting: DeliveryLog = {
       record: () => Promise.reject(new Error('db down')),
       async list() {
-        return [];
+        return { items: [] };
+      },
+      async get() {
+        return undefined;
       },
     };
     const { receiver, dispatcher } = await setup(() => 500, { deliveryLog: rejecting, logger });
@@ -323,7 +551,7 @@ describe('secrets stay out of logs, results and errors', () => {
     expect(receiver.requests.length).toBeGreaterThan(0);
     // The receiver did get the credentials: the test would be vacuous otherwise.
     expect(receiver.requests[0]!.headers.authorization).toBe(BEARER);
-    const logged = await Promise.all(hooks.map((h) => dispatcher.deliveries.list(h.id)));
+    const logged = await Promise.all(hooks.map((h) => attemptsOf(dispatcher, h.id)));
     expect(logged.flat().length).toBeGreaterThanOrEqual(9);
 
     const haystacks = {

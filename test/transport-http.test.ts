@@ -335,7 +335,18 @@ describe('httpTransport: connections', () => {
     await until(() => server.received.length === 1, 'the request to arrive');
     await t.destroy?.();
 
-    expect((await pending).code).not.toBe('TIMEOUT');
+    expect((await pending).code).toBe('ABORTED');
+  });
+
+  it('rejects with ABORTED once destroyed, not with a raw undici error', async () => {
+    const server = await serve();
+    const t = httpTransport({ allowPrivateNetworks: true });
+    await t.destroy?.();
+
+    const error = await sendError(t, server.url);
+
+    expect(error.code).toBe('ABORTED');
+    expect(server.received).toHaveLength(0);
   });
 
   it('close() lets the requests in flight finish', async () => {

@@ -1,6 +1,8 @@
 // The `webhook-dispatcher/bullmq` entry: durable, distributed delivery on BullMQ (Redis). It needs the optional
 // peer dependency `bullmq` (and a Redis driver for it, `ioredis`); the core entry never imports it.
 
+export type { RedisDeliveryLogClient, RedisDeliveryLogOptions } from './delivery-log.js';
+export { redisDeliveryLog } from './delivery-log.js';
 export type { DeliveryJobData } from './job.js';
 export type {
   BullmqDeliveryQueue,

@@ -1,4 +1,5 @@
 import { TransportError, toTransportError } from '../transport/errors.js';
+import { normalizeHeaders } from '../transport/headers.js';
 import type { DeliveryError, DeliveryRequest, Transport, TransportResponse } from '../types.js';
 
 /** How one HTTP attempt ended. */
@@ -86,7 +87,7 @@ function fromResponse(response: unknown): Omit<AttemptOutcome, 'durationMs'> {
   }
   const r = response as TransportResponse;
   const answer = {
-    headers: lowerCaseHeaders(r.headers),
+    headers: normalizeHeaders(r.headers),
     body: typeof r.body === 'string' ? r.body : undefined,
   };
   const error = classify(status);
@@ -99,18 +100,4 @@ function classify(status: number): DeliveryError | undefined {
     return { code: 'REDIRECT', message: `receiver answered ${status}; redirects are not followed` };
   }
   return { code: 'HTTP_STATUS', message: `receiver answered ${status}` };
-}
-
-/** Header names in lower case (a custom transport may use any case), values as strings. */
-function lowerCaseHeaders(headers: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (typeof headers !== 'object' || headers === null) return out;
-  let count = 0;
-  for (const [name, value] of Object.entries(headers)) {
-    if (++count > 200) break;
-    if (value === undefined || value === null) continue;
-    const text = Array.isArray(value) ? value.map(String).join(', ') : String(value);
-    out[name.toLowerCase()] = text.length > 8192 ? text.slice(0, 8192) : text;
-  }
-  return out;
 }

@@ -2,7 +2,7 @@ import { Attempt, type AttemptOutcome } from '../delivery/attempt.js';
 import { bodyBytesOver, buildRequest, renderBody } from '../delivery/request.js';
 import { deliveryResult } from '../delivery/result.js';
 import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
-import { redactBody, redactHeaders } from '../delivery-log.js';
+import { redactBody, requestForLog } from '../delivery-log.js';
 import type { EngineGauges, Instrumentation } from '../instrumentation.js';
 import type { AttemptOptions, AttemptStep, DeliveryJob } from '../queue.js';
 import type { RetryPolicy } from '../retry.js';
@@ -543,7 +543,8 @@ class Delivery {
       ok: outcome.ok,
       status: outcome.status,
       error: outcome.error,
-      request: { url: request.url, headers: redactHeaders(request.headers), body: request.body },
+      // Secrets never in the log: credential headers masked, the secret masked in the body too.
+      request: requestForLog(request, { secret }),
       response: outcome.response && {
         headers: outcome.response.headers,
         body: redactBody(outcome.response.body, request.headers, secret),

@@ -1,10 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
-import { OptionsError } from '../errors.js';
+import { describe, OptionsError } from '../errors.js';
+import { numberOption } from '../options.js';
 import { createAddressPolicy, guardedLookup } from '../ssrf.js';
 import type { DeliveryRequest, Transport, TransportResponse } from '../types.js';
-import { TransportError, toTransportError } from './errors.js';
+import { abortedError, TransportError, toTransportError } from './errors.js';
+import { normalizeHeaders } from './headers.js';
+import { checkOptionKeys, guardOption, sendSignal, sendTimeout } from './options.js';
 
 export interface HttpTransportOptions {
   /** Time to establish a connection (TCP + TLS). @default 5000 */
@@ -31,12 +34,26 @@ export interface HttpTransportOptions {
   allowedHosts?: string[];
 }
 
-function positive(field: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new OptionsError(field, `Expected \`${field}\` to be a positive number, got ${String(value)}`);
+// A record rather than a list, so that an option added to the interface and not here fails to compile.
+const KNOWN_OPTIONS = Object.keys({
+  connectTimeoutMs: true,
+  maxResponseBytes: true,
+  maxDiscardBytes: true,
+  connections: true,
+  keepAliveTimeoutMs: true,
+  ca: true,
+  allowPrivateNetworks: true,
+  allowedHosts: true,
+} satisfies Record<keyof HttpTransportOptions, true>);
+
+function checkCa(ca: unknown): void {
+  const valid = (x: unknown) => typeof x === 'string' || Buffer.isBuffer(x);
+  if (ca !== undefined && !(valid(ca) || (Array.isArray(ca) && ca.every(valid)))) {
+    throw new OptionsError(
+      'ca',
+      `Expected \`ca\` to be a PEM string, a Buffer or an array of them, got ${describe(ca)}`,
+    );
   }
-  return value;
 }
 
 interface Target {
@@ -53,17 +70,25 @@ interface Target {
  * stream, no body buffering beyond the kept bytes, one deadline timer per attempt (connection to last body byte).
  */
 export function httpTransport(options: HttpTransportOptions = {}): Transport {
-  const connectTimeout = positive('connectTimeoutMs', options.connectTimeoutMs, 5000);
-  const keepBytes = positive('maxResponseBytes', options.maxResponseBytes, 16_384);
-  const discardBytes = positive('maxDiscardBytes', options.maxDiscardBytes, 1_048_576);
+  checkOptionKeys(options, KNOWN_OPTIONS, 'httpTransport()');
+  const bytes = { positive: true, integer: true, max: Number.MAX_SAFE_INTEGER };
+  const connectTimeout = numberOption('connectTimeoutMs', options.connectTimeoutMs, 5000, { positive: true });
+  const keepBytes = numberOption('maxResponseBytes', options.maxResponseBytes, 16_384, bytes);
+  const discardBytes = numberOption('maxDiscardBytes', options.maxDiscardBytes, 1_048_576, bytes);
+  const connections = numberOption('connections', options.connections, 128, {
+    positive: true,
+    integer: true,
+  });
+  const keepAlive = numberOption('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 4000, { positive: true });
+  checkCa(options.ca);
   const addressPolicy = createAddressPolicy({
-    allowPrivateNetworks: options.allowPrivateNetworks,
+    allowPrivateNetworks: guardOption(options.allowPrivateNetworks),
     allow: options.allowedHosts,
   });
   const ca = options.ca === undefined ? undefined : [...rootCertificates, ...[options.ca].flat()];
   const agent = new Agent({
-    connections: positive('connections', options.connections, 128),
-    keepAliveTimeout: positive('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 4000),
+    connections,
+    keepAliveTimeout: keepAlive,
     pipelining: 1,
     connect: { timeout: connectTimeout, lookup: guardedLookup(addressPolicy), ...(ca && { ca }) },
   });
@@ -83,7 +108,10 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
   };
 
   return {
-    send(request, { timeoutMs }): Promise<TransportResponse> {
+    send(request, sendOptions): Promise<TransportResponse> {
+      const signal = sendSignal(sendOptions);
+      if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
+      const timeoutMs = sendTimeout(sendOptions);
       let to: Target;
       try {
         to = target(request.url);
@@ -91,8 +119,19 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
         return Promise.reject(toTransportError(error));
       }
       return new Promise<TransportResponse>((resolve, reject) => {
-        const handler = new CappedResponseHandler(resolve, reject, keepBytes, discardBytes, timeoutMs);
-        agent.dispatch(dispatchOptions(to, request, timeoutMs), handler);
+        const handler = new CappedResponseHandler(
+          resolve,
+          reject,
+          keepBytes,
+          discardBytes,
+          timeoutMs,
+          signal,
+        );
+        try {
+          agent.dispatch(dispatchOptions(to, request, timeoutMs), handler);
+        } catch (error) {
+          handler.refused(error);
+        }
       });
     },
     async close() {
@@ -127,7 +166,8 @@ class HandlerAbort extends Error {}
 /**
  * Collects one response: status and headers, the first `keepBytes` of the body, and the rest counted and dropped.
  * A body over `discardBytes` ends the request (and with it the connection) instead of being read to the end. The
- * deadline covers the whole attempt: waiting for a connection, the request, the headers and the body.
+ * deadline covers the whole attempt: waiting for a connection, the request, the headers and the body. An abort of
+ * the caller's `signal` ends it the same way, with the signal's reason; the listener goes when the attempt settles.
  */
 class CappedResponseHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
@@ -138,6 +178,7 @@ class CappedResponseHandler implements Dispatcher.DispatchHandler {
   private chunks: Buffer[] | undefined;
   private kept = 0;
   private total = 0;
+  private readonly onAbort: (() => void) | undefined;
 
   constructor(
     private readonly resolve: (response: TransportResponse) => void,
@@ -145,13 +186,18 @@ class CappedResponseHandler implements Dispatcher.DispatchHandler {
     private readonly keepBytes: number,
     private readonly discardBytes: number,
     private readonly timeoutMs: number,
+    private readonly signal: AbortSignal | undefined,
   ) {
     this.timer = setTimeout(onDeadline, timeoutMs, this);
+    if (signal !== undefined) {
+      this.onAbort = () => this.abort(signal.reason);
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    // The deadline passed while the request waited for a free connection: do not send it at all.
+    // The deadline passed (or the caller aborted) while the request waited for a free connection: do not send it.
     if (this.settled) controller.abort(new HandlerAbort('deadline passed before the request was sent'));
   }
 
@@ -210,17 +256,37 @@ class CappedResponseHandler implements Dispatcher.DispatchHandler {
     this.controller?.abort(new HandlerAbort('deadline passed'));
   }
 
+  /** Called when the pool refuses the request outright (it is closed, the request is malformed). */
+  refused(error: unknown): void {
+    if (!this.settled) this.fail(toTransportError(error));
+  }
+
+  /** Called when the caller's signal aborts. */
+  abort(reason: unknown): void {
+    if (this.settled) return;
+    this.fail(abortedError(reason));
+    this.controller?.abort(new HandlerAbort('the caller aborted'));
+  }
+
   private succeed(): void {
     if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
-    this.resolve({ status: this.status, headers: this.headers ?? {}, body: decode(this.chunks, this.kept) });
+    this.settle();
+    this.resolve({
+      status: this.status,
+      headers: normalizeHeaders(this.headers),
+      body: decode(this.chunks, this.kept),
+    });
   }
 
   private fail(error: TransportError): void {
+    this.settle();
+    this.reject(error);
+  }
+
+  private settle(): void {
     this.settled = true;
     clearTimeout(this.timer);
-    this.reject(error);
+    if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort);
   }
 }
 
