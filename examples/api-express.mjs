@@ -88,6 +88,7 @@ console.log(`the host's own routes still answer: /health -> ${health.status}`);
 const ok =
   second.body.items.length === 1 &&
   globex.body.items.length === 1 &&
+  log.body.items.length === 1 &&
   other.status === 404 &&
   test.body.ok &&
   page.status === 200;

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import Fastify from 'fastify';
-import { createWebhookDispatcher, UNLEASH_EVENT_TYPES, verifySignature } from 'webhook-dispatcher';
+import { createWebhookDispatcher, verifySignature } from 'webhook-dispatcher';
 import { createWebhookApi, fastifyPlugin } from 'webhook-dispatcher/api';
 
 // --- Each customer's receiver (here both on 127.0.0.1): records what arrives and checks the signature. ---
@@ -29,7 +29,6 @@ const receiverUrl = `http://127.0.0.1:${receiver.address().port}`;
 const TOKENS = { 'acme-token': 'acme', 'globex-token': 'globex' }; // your session or API-key lookup
 const dispatcher = createWebhookDispatcher({
   allowPrivateNetworks: true, // the demo receivers are on loopback
-  eventTypes: UNLEASH_EVENT_TYPES, // `events` are checked against Unleash's types
 });
 const api = createWebhookApi({
   dispatcher,
@@ -89,14 +88,6 @@ const hijack = await call(
 );
 console.log(`globex PATCH acme's webhook -> ${hijack.status}`);
 
-const typo = await call(
-  'acme-token',
-  'PATCH',
-  `/webhooks/${acmeId}`,
-  [{ op: 'add', path: '/events/-', value: 'change-request-creatd' }],
-  'application/json-patch+json',
-);
-console.log(`acme adds a typo -> ${typo.status} ${typo.body.error.field}: ${typo.body.error.message}`);
 const fixed = await call(
   'acme-token',
   'PATCH',
@@ -127,8 +118,7 @@ const ok =
   arrived.length === 3 &&
   arrived.every((a) => a.signature === 'valid') &&
   spy.status === 404 &&
-  hijack.status === 404 &&
-  typo.status === 422;
+  hijack.status === 404;
 console.log(ok ? 'Each customer saw and received only its own webhooks and events.' : 'UNEXPECTED RESULT');
 await app.close();
 await dispatcher.close();

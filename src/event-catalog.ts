@@ -364,3 +364,78 @@ export function sampleEventFrom(
   if (catalog.format === 'launchdarkly') return launchDarklySample(type, now);
   return { id: `test-${hex(6)}`, type, createdAt: new Date(now), data: {}, test: true };
 }
+
+type SchemaNode = Readonly<Record<string, unknown>>;
+
+/** The schema one step below `node` for `key`: a listed property, array items, or undefined when it is unknown. */
+function childSchema(node: SchemaNode, key: string): SchemaNode | 'open' | undefined {
+  const properties = node.properties as Record<string, SchemaNode> | undefined;
+  if (properties !== undefined && Object.hasOwn(properties, key)) return properties[key];
+  if (/^\d+$/.test(key) && isPlainObject(node.items)) return node.items as SchemaNode;
+  // A level that lists no properties, or allows others, accepts any name below it.
+  if (
+    properties === undefined ||
+    node.additionalProperties === true ||
+    isPlainObject(node.additionalProperties)
+  ) {
+    return 'open';
+  }
+  if (node.patternProperties !== undefined) return 'open';
+  return undefined;
+}
+
+/** Why `path` (after `event.`) is not a field of `schema`: the unknown segment and the names known there. */
+function unknownIn(schema: SchemaNode, path: readonly string[]): { at: number; known: string[] } | undefined {
+  let node: SchemaNode = schema;
+  for (let i = 0; i < path.length; i++) {
+    const next = childSchema(node, path[i]!);
+    if (next === 'open') return undefined;
+    if (next === undefined) return { at: i, known: Object.keys((node.properties as object) ?? {}) };
+    node = next;
+  }
+  return undefined;
+}
+
+/** `{{name}}` tags at the top level of a template (sections' insides are relative to the section: not checked). */
+function topLevelNames(tokens: readonly unknown[]): string[] {
+  const names: string[] = [];
+  for (const token of tokens as [string, string][]) {
+    if (token[0] === 'name' || token[0] === '&' || token[0] === '#' || token[0] === '^') names.push(token[1]);
+  }
+  return names;
+}
+
+/**
+ * Checks the `{{event.…}}` fields of a body template against the JSON Schemas of the types a webhook subscribes
+ * to (every type when `events` is empty or `*`). A field is accepted when it is a field of at least one of those
+ * schemas, or lies below a level that lists no properties (`event.data.anything` when `data` is open). Nothing is
+ * checked when one of the types has no schema, or the template does not parse (the template compiler reports it).
+ *
+ * @param tokens The template's tokens (`Mustache.parse(template)`), so this module needs no template engine.
+ * @throws {WebhookValidationError} (field `bodyTemplate`) naming the unknown field, with a "did you mean".
+ */
+export function validateTemplateFields(
+  tokens: readonly unknown[],
+  events: readonly string[],
+  catalog: EventCatalog,
+  field = 'bodyTemplate',
+): void {
+  const all = events.length === 0 || events.some(isMatchAll);
+  const types = all ? catalog.names : [...new Set(events.flatMap((entry) => catalog.select(entry)))];
+  const schemas = types.map((type) => catalog.types[type]?.schema);
+  if (schemas.length === 0 || schemas.some((schema) => !isPlainObject(schema))) return;
+  const distinct = [...new Set(schemas as SchemaNode[])];
+  for (const name of topLevelNames(tokens)) {
+    if (!name.startsWith('event.')) continue;
+    const path = name.slice('event.'.length).split('.');
+    const misses = distinct.map((schema) => unknownIn(schema, path));
+    if (misses.some((miss) => miss === undefined)) continue;
+    const { at, known } = misses[0]!;
+    const hint = suggest(path[at]!, known);
+    const shown = `event.${path.slice(0, at + 1).join('.')}`;
+    throw new WebhookValidationError(
+      field,
+      `Expected \`{{${name}}}\` in \`${field}\` to name a field of the events this webhook receives (${describe(types.length === 1 ? types[0] : `${types.length} types`)}), but \`${shown}\` is not one${hint === undefined ? '' : `; did you mean "event.${[...path.slice(0, at), hint].join('.')}"?`}`,
+    );
+  }
+}

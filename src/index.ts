@@ -65,6 +65,7 @@ export {
   sampleEventFrom,
   suggest,
   validateEventTypes,
+  validateTemplateFields,
 } from './event-catalog.js';
 export type {
   DispatcherEventName,

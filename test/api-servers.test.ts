@@ -3,10 +3,12 @@ import { createServer } from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Value } from '@sinclair/typebox/value';
 import express from 'express';
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import {
   createOpenApiDocument,
   createWebhookApi,
+  fastifyPlugin,
   openApiDocument,
   toNodeHandler,
   WebhookCreateSchema,
@@ -154,7 +156,7 @@ describe('the framework request reaches the tenant resolver', () => {
     app.use(
       toNodeHandler(
         createWebhookApi({
-          dispatcher: adminDispatcher(real).dispatcher,
+          dispatcher: adminDispatcher(real),
           tenant: (_request, raw) => (raw as { account?: string }).account,
         }),
       ),
@@ -163,6 +165,37 @@ describe('the framework request reaches the tenant resolver', () => {
     await once(server, 'listening');
     open.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const created = await fetch(`${base}/webhooks`, {
+      method: 'POST',
+      headers: { 'x-session': 's1', 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'https://example.com' }),
+    });
+    expect(created.status).toBe(201);
+    expect(((await created.json()) as { tenant: string }).tenant).toBe('acme');
+    expect((await fetch(`${base}/webhooks`, { headers: { 'x-session': 's2' } })).status).toBe(401);
+  });
+});
+
+describe('the Fastify request reaches the tenant resolver', () => {
+  it('Fastify: the resolver reads what a host hook decorated the request with', async () => {
+    const real = createWebhookDispatcher({ allowPrivateNetworks: true });
+    open.push(real);
+    const app = Fastify();
+    app.decorateRequest('account', undefined);
+    app.addHook('onRequest', async (request) => {
+      (request as unknown as { account?: string }).account =
+        request.headers['x-session'] === 's1' ? 'acme' : undefined;
+    });
+    await app.register(
+      fastifyPlugin(
+        createWebhookApi({
+          dispatcher: adminDispatcher(real),
+          tenant: (_request, raw) => (raw as { account?: string }).account,
+        }),
+      ),
+    );
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    open.push({ close: () => app.close() });
     const created = await fetch(`${base}/webhooks`, {
       method: 'POST',
       headers: { 'x-session': 's1', 'content-type': 'application/json' },

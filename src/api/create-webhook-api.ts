@@ -1,6 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, OptionsError } from '../errors.js';
 import { numberOption } from '../options.js';
+import { validateTenant } from '../webhook.js';
 import type { AdminDispatcher } from './admin-dispatcher.js';
 import { jsonBody } from './body.js';
 import { toDeliveryView } from './delivery-view.js';
@@ -216,12 +217,16 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
     if (value === undefined || value === null || value === '') {
       throw new ApiError(401, 'ERR_UNAUTHORIZED', 'The request has no tenant');
     }
-    if (typeof value !== 'string' || value.length > 256) {
+    try {
+      // The dispatcher's own rule (printable, no surrounding spaces): an id it would refuse is the host's bug.
+      return validateTenant(value);
+    } catch (error) {
       throw new ApiError(500, 'ERR_TENANT_RESOLVER', 'Internal error', {
-        cause: new TypeError(`The tenant resolver returned ${describe(value)}, expected a tenant id string`),
+        cause: new TypeError(
+          `The tenant resolver returned an invalid tenant id: ${(error as Error).message}`,
+        ),
       });
     }
-    return value;
   }
 
   async function ownedWebhook(id: string, tenant: Tenant): Promise<StoredWebhook> {

@@ -18,6 +18,11 @@ export const UNLEASH_EVENT_SCHEMA = Object.freeze({
     environment: { type: ['string', 'null'] },
     data: { description: 'The new state (type dependent).' },
     preData: { description: 'The previous state (type dependent).' },
+    ip: { type: 'string' },
+    groupType: { type: 'string' },
+    groupId: { type: 'string' },
+    accesses: { type: 'array', description: 'Set on samples whose webhook policy needs an explicit access.' },
+    test: { type: 'boolean', description: 'true on the sample events of test().' },
     tags: {
       type: 'array',
       items: {
