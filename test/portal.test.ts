@@ -201,7 +201,14 @@ describe('webhook portal', () => {
     expect(offset).toBeLessThanOrEqual(at + specifier.length);
     expect(where[1]!.indexOf('^')).toBe(offset);
     expect(await focusedId(page)).toBe('wp-statements');
+    // It stays until the text changes: the debounced preview that follows the last keystroke must not clear it.
+    await page.waitForTimeout(700);
+    expect(await page.locator('#wp-statements-error').isVisible()).toBe(true);
+    expect(await editor.getAttribute('aria-invalid')).toBe('true');
     await page.screenshot({ path: `${ARTIFACTS}portal-policy-error-1280.png`, fullPage: true });
+    await editor.press('End');
+    await editor.press('Backspace');
+    await expect.poll(() => page.locator('#wp-statements-error').isVisible()).toBe(false);
   });
 
   it('rotates the secret: the new one is shown once, copies to the clipboard, and signs the next delivery', async () => {

@@ -555,29 +555,34 @@ function setStatementsError(error) {
 }
 
 /** Parses the statements as typed; undefined when empty. Shows a syntax error at its character. */
-function checkStatements() {
+/** Parses the statements as typed: { ok, value (undefined when empty), starts } or { ok: false, error }. */
+function parseStatements() {
   const text = $('wp-statements').value;
-  if (text.trim() === '') {
-    setStatementsError(undefined);
-    return { ok: true, value: undefined };
-  }
+  if (text.trim() === '') return { ok: true, value: undefined };
   try {
     const parsed = parseJson(text);
     if (!Array.isArray(parsed.value)) {
-      setStatementsError({ message: 'Expected an array of policy statements', offset: parsed.starts.get('') || 0 });
-      return { ok: false };
+      return { ok: false, error: { message: 'Expected an array of policy statements', offset: parsed.starts.get('') || 0 } };
     }
-    setStatementsError(undefined);
     return { ok: true, value: parsed.value, starts: parsed.starts };
   } catch (error) {
-    setStatementsError({ message: error.message, offset: Math.min(error.offset, text.length) });
-    return { ok: false };
+    return { ok: false, error: { message: error.message, offset: Math.min(error.offset, text.length) } };
   }
+}
+
+/**
+ * Shows the syntax error of the statements as typed, or clears the message. Runs as the statements are edited
+ * only: an error the server gave for the text stays until the text changes.
+ */
+function checkStatements() {
+  const parsed = parseStatements();
+  setStatementsError(parsed.ok ? undefined : parsed.error);
+  return parsed;
 }
 
 /** Where a server-reported error (field statements[0].resources[0], position) points in the text. */
 function statementsOffset(field, position) {
-  const parsed = checkStatements();
+  const parsed = parseStatements();
   if (!parsed.ok || !parsed.starts) return 0;
   let at = String(field).replace(/^statements/, '');
   while (at !== '' && !parsed.starts.has(at)) at = at.replace(/(\.[^.[\]]+|\[\d+\])$/, '');
@@ -611,7 +616,7 @@ function formInput() {
   const name = $('wp-name').value.trim();
   const contentType = $('wp-content-type').value.trim();
   const template = $('wp-template').value;
-  const statements = checkStatements();
+  const statements = parseStatements();
   const input = { url: $('wp-url').value.trim(), sign: $('wp-sign').checked };
   if (name) input.name = name;
   if (statements.ok && statements.value !== undefined) input.statements = statements.value;
