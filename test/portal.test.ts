@@ -206,8 +206,7 @@ describe('webhook portal', () => {
     expect(await page.locator('#wp-statements-error').isVisible()).toBe(true);
     expect(await editor.getAttribute('aria-invalid')).toBe('true');
     await page.screenshot({ path: `${ARTIFACTS}portal-policy-error-1280.png`, fullPage: true });
-    await editor.press('End');
-    await editor.press('Backspace');
+    await editor.fill(text.replace(specifier, 'proj/*:env/production:flag/*'));
     await expect.poll(() => page.locator('#wp-statements-error').isVisible()).toBe(false);
   });
 
