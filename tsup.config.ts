@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     bullmq: 'src/bullmq/index.ts',
     otel: 'src/otel/index.ts',
+    receiver: 'src/receiver/index.ts',
     api: 'src/api/index.ts',
   },
   format: ['esm', 'cjs'],
@@ -16,13 +17,13 @@ export default defineConfig({
   splitting: false,
   esbuildPlugins: [
     {
-      // `webhook-dispatcher/bullmq` and `/otel` use the core through `src/index.ts`; they must load the one built
+      // The entries other than the core (`/bullmq`, `/otel`, `/receiver`, ...) use it through `src/index.ts`; they must load the one built
       // core module (`./index.js` beside them), not carry a second copy whose classes would fail `instanceof` checks.
       name: 'core-entry-external',
       setup(build) {
         const core = build.initialOptions.format === 'cjs' ? './index.cjs' : './index.js';
         build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
-          /[\\/]src[\\/](?:bullmq|otel)[\\/]/.test(args.importer)
+          /[\\/]src[\\/](?:bullmq|otel|receiver|api|postgres)[\\/]/.test(args.importer)
             ? { path: core, external: true }
             : undefined,
         );

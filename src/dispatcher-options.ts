@@ -2,13 +2,22 @@ import type { DeliveryLog } from './delivery-log.js';
 import { memoryDeliveryLog } from './delivery-log.js';
 import { createHealthPolicy, type HealthOptions, type HealthPolicy } from './engine/health.js';
 import { OptionsError } from './errors.js';
+import { type EventCatalog, isEventCatalog } from './event-catalog.js';
 import type { Instrumentation } from './instrumentation.js';
 import { memoryStore } from './memory-store.js';
 import { assertKnownKeys, numberOption } from './options.js';
 import { DEFAULT_STATEMENTS } from './policy/defaults.js';
 import { type DeliveryQueue, memoryQueue } from './queue.js';
 import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry.js';
-import type { DeliveryResult, Logger, Statement, Transport, WebhookStore } from './types.js';
+import type {
+  DeliveryResult,
+  Logger,
+  OnDelivery,
+  Statement,
+  StatementInput,
+  Transport,
+  WebhookStore,
+} from './types.js';
 
 /** Options of `createWebhookDispatcher()`. Every field is optional; unknown fields are refused. */
 export interface WebhookDispatcherOptions {
@@ -53,12 +62,12 @@ export interface WebhookDispatcherOptions {
   /** Hosts (exact names) and CIDR ranges allowed even though private, e.g. `['10.1.2.0/24', 'hooks.internal']`. */
   allowedHosts?: string[];
   /** Policy of webhooks that set neither `statements` nor `events`. @default DEFAULT_STATEMENTS */
-  defaultStatements?: Statement[];
+  defaultStatements?: readonly StatementInput[];
   /**
    * Called once per final outcome (delivered, failed, skipped, queued). It is not awaited: what it throws or
    * rejects with is logged, never rethrown.
    */
-  onDelivery?: (result: DeliveryResult) => void;
+  onDelivery?: OnDelivery;
   /** Silent by default. Console-style `(message, meta)` loggers. @example logger: console */
   logger?: Partial<Logger>;
   /** Where every attempt is recorded; `false` records nothing. @default memoryDeliveryLog() */
@@ -80,6 +89,12 @@ export interface WebhookDispatcherOptions {
   refreshIntervalMs?: number;
   /** Webhooks one tenant may have at most (`ERR_TENANT_LIMIT` beyond). Absent: no limit. */
   maxWebhooksPerTenant?: number;
+  /**
+   * The event types webhooks may subscribe to, e.g. `UNLEASH_EVENT_TYPES`: with a catalog, `events` entries (and
+   * globs) that match no type, and template fields its schemas do not have, are refused at save with a
+   * "did you mean"; `test()` sends a sample built from it.
+   */
+  eventTypes?: EventCatalog;
   /** Tracing and metrics hooks, e.g. `openTelemetry()` from `webhook-dispatcher/otel`. */
   instrumentation?: Instrumentation;
   /** The clock, in epoch ms (timestamps, auto-disable; waits run on the wall clock). @default Date.now */
@@ -109,6 +124,7 @@ const OPTION_KEYS = [
   'refreshIntervalMs',
   'maxWebhooksPerTenant',
   'instrumentation',
+  'eventTypes',
   'now',
 ] as const;
 
@@ -147,10 +163,22 @@ export interface ResolvedOptions {
   refreshIntervalMs: number | undefined;
   maxWebhooksPerTenant: number | undefined;
   instrumentation: Instrumentation | undefined;
+  eventTypes: EventCatalog | undefined;
   now: () => number;
 }
 
 const BIG = { max: Number.MAX_SAFE_INTEGER };
+
+function eventCatalogOption(value: unknown): EventCatalog | undefined {
+  if (value === undefined) return undefined;
+  if (!isEventCatalog(value)) {
+    throw new OptionsError(
+      'eventTypes',
+      'Expected `eventTypes` to be a catalog from defineEventCatalog() (e.g. UNLEASH_EVENT_TYPES)',
+    );
+  }
+  return value;
+}
 
 /** The one defaults block. */
 export function resolveOptions(options: WebhookDispatcherOptions): ResolvedOptions {
@@ -208,7 +236,7 @@ export function resolveOptions(options: WebhookDispatcherOptions): ResolvedOptio
     health: createHealthPolicy(options.health),
     allowPrivateNetworks: options.allowPrivateNetworks === true,
     allowedHosts: options.allowedHosts,
-    defaultStatements: [...(options.defaultStatements ?? DEFAULT_STATEMENTS)],
+    defaultStatements: [...(options.defaultStatements ?? DEFAULT_STATEMENTS)] as Statement[],
     onDelivery: options.onDelivery,
     logger: options.logger,
     log: options.deliveryLog === false ? undefined : (options.deliveryLog ?? memoryDeliveryLog()),
@@ -228,6 +256,7 @@ export function resolveOptions(options: WebhookDispatcherOptions): ResolvedOptio
             ...BIG,
           }),
     instrumentation: options.instrumentation,
+    eventTypes: eventCatalogOption(options.eventTypes),
     now: options.now ?? Date.now,
   };
 }

@@ -1,3 +1,4 @@
+import Mustache from 'mustache';
 import { deliveryIdFor } from './delivery/delivery-id.js';
 import { buildRequest, renderBody } from './delivery/request.js';
 import type { DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
@@ -12,7 +13,15 @@ import {
   WebhookNotFoundError,
 } from './errors.js';
 import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './event.js';
+import {
+  type EventCatalog,
+  sampleEventFrom,
+  validateEventTypes,
+  validateTemplateFields,
+} from './event-catalog.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
+import { type SafeInstrumentation, safeInstrumentation } from './instrumentation.js';
+import { toLogger } from './logger.js';
 import { type Explanation, explainMatch, selectWebhooks } from './matching.js';
 import type { DeliveryJob } from './queue.js';
 import { sampleEventFor } from './sample-event.js';
@@ -91,6 +100,8 @@ export interface WebhookDispatcher {
     /** Sends again every delivery of a webhook emitted in the window whose latest outcome is still a failure. */
     recover(webhookId: string, options: RecoverOptions): Promise<DeliveryResult[]>;
   };
+  /** The event catalog in use (`eventTypes` option), if any. */
+  readonly eventTypes: EventCatalog | undefined;
   /** Subscribes to health events; returns the unsubscribe function. */
   on<E extends DispatcherEventName>(name: E, listener: DispatcherListener<E>): () => void;
   /**
@@ -131,6 +142,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
 class Dispatcher {
   private readonly logger: Logger;
   private readonly events: DispatcherEmitter;
+  private readonly instrumentation: SafeInstrumentation;
   private readonly registry: WebhookRegistry;
   private readonly engine: DeliveryEngine;
   private readonly transport: Transport;
@@ -141,9 +153,12 @@ class Dispatcher {
   private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ResolvedOptions) {
-    this.logger = safeLogger(o.logger);
+    this.logger = toLogger(o.logger);
     const onError = (message: string, meta: Record<string, unknown>) => this.logger.error(message, meta);
     this.events = new DispatcherEmitter(onError);
+    this.instrumentation = safeInstrumentation(o.instrumentation, (error, hook) =>
+      this.logger.error(`webhook-dispatcher: instrumentation.${hook} failed`, { error: String(error) }),
+    );
     const addressPolicy = createAddressPolicy({
       allowPrivateNetworks: o.allowPrivateNetworks,
       allow: o.allowedHosts,
@@ -160,6 +175,9 @@ class Dispatcher {
       storeTimeoutMs: o.storeTimeoutMs,
       maxWebhooksPerTenant: o.maxWebhooksPerTenant,
       now: o.now,
+      checkSave: o.eventTypes
+        ? (webhook) => checkAgainstCatalog(webhook, o.eventTypes as EventCatalog)
+        : undefined,
       onRemoved: (id) => this.engine.flush(id),
       onError,
     });
@@ -174,7 +192,7 @@ class Dispatcher {
       maxQueuedBytes: o.maxQueuedBytes,
       health: o.health,
       log: o.log,
-      instrumentation: o.instrumentation,
+      instrumentation: this.instrumentation,
       now: o.now,
       lookup: o.queue.readsStoreAtSendTime
         ? (id) => this.registry.lookupInStore(id)
@@ -215,6 +233,7 @@ class Dispatcher {
         redeliver: (deliveryId, redeliverOptions) => this.redeliver(deliveryId, redeliverOptions),
         recover: (webhookId, recoverOptions) => this.recover(webhookId, recoverOptions),
       },
+      eventTypes: this.o.eventTypes,
       on: (name, listener) => this.events.on(name, listener),
       emit: (event, emitOptions) => this.emit(event, emitOptions),
       emitAndForget: (event, emitOptions) => {
@@ -303,11 +322,12 @@ class Dispatcher {
     }
     const eventId = eventIdOf(event);
     const eventBody = serializeEvent(event, 'emit');
-    const emitContext = this.o.instrumentation?.onEmit
-      ? this.engine.hook('instrumentation.onEmit', () =>
-          this.o.instrumentation?.onEmit?.({ eventId, eventType: type, tenant, webhooks: matched.length }),
-        )
-      : undefined;
+    const emitContext = this.instrumentation.onEmit({
+      eventId,
+      eventType: type,
+      tenant,
+      webhooks: matched.length,
+    });
     const jobs = matched.map((compiled): DeliveryJob => {
       const job: DeliveryJob = {
         deliveryId: deliveryIdFor(eventId, compiled.webhook.id),
@@ -331,7 +351,7 @@ class Dispatcher {
   private async test(id: string): Promise<DeliveryResult> {
     await this.open('test');
     const compiled = this.compiled('test', id);
-    const event = sampleEventFor(compiled, this.o.now());
+    const event = this.sampleFor(compiled);
     const eventId = eventIdOf(event);
     const job: DeliveryJob = {
       deliveryId: deliveryIdFor(eventId, id),
@@ -343,7 +363,32 @@ class Dispatcher {
     };
     if (compiled.webhook.tenant !== undefined) job.tenant = compiled.webhook.tenant;
     if (typeof event.type === 'string') job.eventType = event.type;
+    job.emitContext = this.instrumentation.onEmit({
+      eventId,
+      eventType: job.eventType,
+      tenant: job.tenant,
+      webhooks: 1,
+    });
     return this.o.queue.enqueue(job);
+  }
+
+  /**
+   * The sample `test()` sends: from the catalog when there is one (a type the webhook subscribes to, shaped like the
+   * catalog's events), unless the webhook's policy would refuse it; else one built from its own filters.
+   */
+  private sampleFor(compiled: CompiledWebhook): WebhookEvent {
+    const now = this.o.now();
+    const catalog = this.o.eventTypes;
+    if (catalog !== undefined && catalog.names.length > 0) {
+      const events = compiled.webhook.events;
+      const type = events.length === 0 ? catalog.names[0] : events.flatMap((entry) => catalog.select(entry))[0];
+      if (type !== undefined) {
+        const event = sampleEventFrom(catalog, type, { now });
+        const policy = compiled.policy;
+        if (policy === undefined || accessesOf(event).some((access) => policy.allows(access))) return event;
+      }
+    }
+    return sampleEventFor(compiled, now);
   }
 
   private async preview(id: string, event: WebhookEvent): Promise<PreviewRequest> {
@@ -415,6 +460,13 @@ class Dispatcher {
     if (compiled.webhook.tenant !== undefined) job.tenant = compiled.webhook.tenant;
     if (record.eventType !== undefined) job.eventType = record.eventType;
     if (redeliverOptions.force === true) job.force = true;
+    // A redelivery is traced under the operator's request that asked for it.
+    job.emitContext = this.instrumentation.onEmit({
+      eventId: job.eventId,
+      eventType: job.eventType,
+      tenant: job.tenant,
+      webhooks: 1,
+    });
     const result = await this.engine.deliver(job);
     this.report(result);
     return result;
@@ -484,11 +536,23 @@ class Dispatcher {
   }
 
   private report(result: DeliveryResult): void {
-    if (result.ok) this.logger.debug('webhook delivered', { ...result });
-    else this.logger.warn(`webhook delivery ${result.outcome}`, { ...result });
-    if (this.o.instrumentation?.onResult) {
-      this.engine.hook('instrumentation.onResult', () => this.o.instrumentation?.onResult?.(result));
-    }
+    // Flat fields, so structured loggers (pino) index them: webhookId, code, status.
+    const fields = {
+      webhookId: result.webhookId,
+      deliveryId: result.deliveryId,
+      eventId: result.eventId,
+      tenant: result.tenant,
+      outcome: result.outcome,
+      attempts: result.attempts,
+      status: result.status,
+      code: result.error?.code,
+      error: result.error?.message,
+      reason: result.reason,
+      durationMs: result.durationMs,
+    };
+    if (result.ok || result.outcome === 'queued') this.logger.debug(`webhook ${result.outcome}`, fields);
+    else this.logger.warn(`webhook delivery ${result.outcome}`, fields);
+    this.instrumentation.onResult(result);
     if (this.o.onDelivery) this.engine.hook('onDelivery', () => this.o.onDelivery?.(result));
   }
 
@@ -521,6 +585,20 @@ class Dispatcher {
   }
 }
 
+/** With a catalog: `events` must name its types, and template fields must be fields of their schemas. */
+function checkAgainstCatalog(webhook: Webhook, catalog: EventCatalog): void {
+  validateEventTypes(webhook.events, catalog);
+  if (webhook.bodyTemplate !== undefined) {
+    let tokens: unknown[] | undefined;
+    try {
+      tokens = Mustache.parse(webhook.bodyTemplate);
+    } catch {
+      // The template compiler reports a template that does not parse, with its position.
+    }
+    if (tokens !== undefined) validateTemplateFields(tokens, webhook.events, catalog);
+  }
+}
+
 /** An id that is not a string or a number would collapse into `[object Object]`: every event one delivery id. */
 function assertEventId(event: WebhookEvent): void {
   for (const field of ['id', '_id'] as const) {
@@ -543,25 +621,4 @@ function emitTenant(options: EmitOptions): string | undefined {
     throw new InvalidEventError(`emit: expected the options to be an object, got ${kindOf(options)}`);
   }
   return options.tenant === undefined ? undefined : validateTenant(options.tenant, 'tenant');
-}
-
-const noop = () => {};
-
-/** The host's logger behind a wall: a method that throws or returns a rejected promise changes nothing. */
-function safeLogger(logger: Partial<Logger> | undefined): Logger {
-  const level = (name: keyof Logger) => {
-    const method = logger?.[name];
-    if (typeof method !== 'function') return noop;
-    return (message: string, meta?: Record<string, unknown>) => {
-      try {
-        const value = method.call(logger, message, meta) as unknown;
-        if (typeof (value as PromiseLike<unknown> | undefined)?.then === 'function') {
-          (value as PromiseLike<unknown>).then(undefined, noop);
-        }
-      } catch {
-        // Nothing sensible is left to tell it to.
-      }
-    };
-  };
-  return { debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error') };
 }

@@ -37,6 +37,12 @@ export type WebhookErrorCode =
   | 'ERR_TIMESTAMP_OUT_OF_TOLERANCE'
   /** Required signature headers are missing. */
   | 'ERR_MISSING_HEADERS'
+  /** A receiver saw this `webhook-id` before (`webhook-dispatcher/receiver` with a `dedupe` store). */
+  | 'ERR_DUPLICATE_DELIVERY'
+  /** A received body is larger than the receiver's `maxBodyBytes`. */
+  | 'ERR_BODY_TOO_LARGE'
+  /** A received body is not the JSON the receiver expects. */
+  | 'ERR_INVALID_PAYLOAD'
   /** A tenant already has `maxWebhooksPerTenant` webhooks. */
   | 'ERR_TENANT_LIMIT'
   /** No delivery with that id in the delivery log. */

@@ -73,7 +73,16 @@ export type {
   DispatcherListener,
   WebhookHealthEvent,
 } from './events.js';
-export type { AttemptInfo, AttemptSpan, EngineGauges, Instrumentation } from './instrumentation.js';
+export type {
+  AttemptEnd,
+  AttemptInfo,
+  AttemptSpan,
+  EmitInfo,
+  EngineGauges,
+  Instrumentation,
+} from './instrumentation.js';
+export type { LoggerStyle, ToLoggerOptions } from './logger.js';
+export { toLogger } from './logger.js';
 export type { ExplainReason, Explanation } from './matching.js';
 export { memoryStore } from './memory-store.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
@@ -92,7 +101,7 @@ export type {
 export { memoryQueue, unsentResult } from './queue.js';
 export type { AttemptOutcome, RetryOn, RetryOptions, RetryPolicy, RetryPolicyContext } from './retry.js';
 export { SVIX_RETRY_SCHEDULE } from './retry.js';
-export { generateSecret, signPayload, verifySignature } from './sign.js';
+export { assertSignature, generateSecret, signPayload, verifySignature } from './sign.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './ssrf.js';
 export { classifyAddress, createAddressPolicy, guardedLookup } from './ssrf.js';
 export type {

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { kindOf, OptionsError } from './errors.js';
+import { kindOf, OptionsError, SignatureVerificationError } from './errors.js';
 
 const HEX_SIGNATURE = /^(?:sha256=)?([\da-f]{64})$/i;
 
@@ -52,6 +52,44 @@ export function verifySignature(
   const expected = createHmac('sha256', secret).update(body).digest();
   const given = Buffer.from(match[1]!, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * {@link verifySignature} in the shape of `verifyStandardWebhook`: returns `true` or throws a
+ * `SignatureVerificationError` whose `code` says why (`ERR_MISSING_HEADERS` when there is no signature,
+ * `ERR_SIGNATURE_INVALID` when it does not match). `verifySignature` keeps its boolean answer, the shape
+ * LaunchDarkly documents.
+ *
+ * @example
+ * assertSignature(rawBody, req.headers['x-ld-signature'], secret); // throws unless signed with `secret`
+ */
+export function assertSignature(
+  body: string | Uint8Array,
+  signature: string | readonly string[] | null | undefined,
+  secret: string,
+): true {
+  assertSigningInput('assertSignature', body, secret);
+  // Node gives a repeated header as an array: one value is fine, none is missing, several are refused.
+  const value = Array.isArray(signature) && signature.length <= 1 ? signature[0] : signature;
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    throw new SignatureVerificationError(
+      'ERR_MISSING_HEADERS',
+      'assertSignature: missing header x-ld-signature.',
+    );
+  }
+  if (typeof value !== 'string') {
+    throw new SignatureVerificationError(
+      'ERR_SIGNATURE_INVALID',
+      'assertSignature: x-ld-signature was sent more than once.',
+    );
+  }
+  if (!verifySignature(body, value, secret)) {
+    throw new SignatureVerificationError(
+      'ERR_SIGNATURE_INVALID',
+      'assertSignature: the x-ld-signature does not match the body.',
+    );
+  }
+  return true;
 }
 
 /** A new random signing secret: 32 random bytes (256 bits), hex encoded (64 characters). */

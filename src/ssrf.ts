@@ -1,5 +1,5 @@
 import dns from 'node:dns';
-import { isIP, isIPv4, isIPv6, type LookupFunction } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { BlockedAddressError, describe, OptionsError, WebhookValidationError } from './errors.js';
 
@@ -324,10 +324,34 @@ export function checkUrl(url: string, policy: AddressPolicy, field = 'url'): URL
   return parsed;
 }
 
-type LookupAll = (
+// The public types below are spelled out rather than taken from `node:dns`/`node:net`, so the package's
+// declarations compile in projects without `@types/node` (TypeScript 7 no longer loads it implicitly).
+
+/** One address of a DNS answer (`dns.LookupAddress`). */
+export interface LookupAddress {
+  address: string;
+  family: number;
+}
+
+/** A resolver called as `dns.lookup(hostname, { all: true }, callback)`. `dns.lookup` is one. */
+export type LookupAll = (
   hostname: string,
-  options: dns.LookupAllOptions,
-  callback: (error: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void,
+  options: { all: true; family?: number | 'IPv4' | 'IPv6'; hints?: number; verbatim?: boolean },
+  callback: (error: (Error & { code?: string }) | null, addresses: LookupAddress[]) => void,
+) => void;
+
+/**
+ * A `lookup` function for `net.connect` / `tls.connect` (`net.LookupFunction`): called with the host name, the
+ * socket's lookup options and a callback taking one address and its family, or all of them with `all: true`.
+ */
+export type GuardedLookupFunction = (
+  hostname: string,
+  options: { family?: number | 'IPv4' | 'IPv6'; hints?: number; all?: boolean; verbatim?: boolean },
+  callback: (
+    error: (Error & { code?: string }) | null,
+    address: string | LookupAddress[],
+    family?: number,
+  ) => void,
 ) => void;
 
 /** Options of {@link guardedLookup}. */
@@ -351,8 +375,11 @@ export interface GuardedLookupOptions {
  * @example
  * new Agent({ connect: { lookup: guardedLookup(policy) } })
  */
-export function guardedLookup(policy: AddressPolicy, options: GuardedLookupOptions = {}): LookupFunction {
-  const resolve: LookupAll = options.lookup ?? dns.lookup;
+export function guardedLookup(
+  policy: AddressPolicy,
+  options: GuardedLookupOptions = {},
+): GuardedLookupFunction {
+  const resolve = (options.lookup ?? dns.lookup) as LookupAll;
   return (hostname, lookupOptions, callback) => {
     // Node passes (hostname, options, callback); be tolerant of the (hostname, callback) and family forms.
     let cb = callback;

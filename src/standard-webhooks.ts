@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { OptionsError, SignatureVerificationError } from './errors.js';
+import { kindOf, OptionsError, SignatureVerificationError } from './errors.js';
+import { numberOption } from './options.js';
 
 /**
  * A Standard Webhooks signing secret: `whsec_` followed by the base64 of the key bytes (the prefix is optional),
@@ -188,41 +189,71 @@ function readHeader(headers: StandardWebhookHeaders, name: string, join: boolean
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-function fail(
-  code: 'ERR_MISSING_HEADERS' | 'ERR_TIMESTAMP_OUT_OF_TOLERANCE' | 'ERR_SIGNATURE_INVALID',
-  message: string,
-) {
-  return new SignatureVerificationError(code, `verifyStandardWebhook: ${message}`);
-}
+type VerificationCode = 'ERR_MISSING_HEADERS' | 'ERR_TIMESTAMP_OUT_OF_TOLERANCE' | 'ERR_SIGNATURE_INVALID';
 
 /**
  * Verifies a Standard Webhooks request: the headers are present, `webhook-timestamp` is within the tolerance
  * (5 minutes either way) and one of the `v1` signatures in `webhook-signature` was made with the secret (or with
- * one of the secrets). Signatures of other versions are ignored. Comparison is constant-time.
+ * one of the secrets). Signatures of other versions are ignored. Comparison is constant-time. Svix's header names
+ * (`svix-id`, `svix-timestamp`, `svix-signature`) are accepted when the `webhook-*` ones are absent.
  *
  * @returns `true`; never returns `false`.
  * @throws {SignatureVerificationError} with `code` `ERR_MISSING_HEADERS`, `ERR_TIMESTAMP_OUT_OF_TOLERANCE` or
  *   `ERR_SIGNATURE_INVALID`.
+ * @throws {OptionsError} when `now` or `toleranceSeconds` is not a finite non-negative number, or a secret is
+ *   malformed: a misconfigured receiver fails loudly instead of accepting old requests.
  */
 export function verifyStandardWebhook(options: VerifyStandardWebhookOptions): true {
-  const { secret, headers, body, now = Date.now(), toleranceSeconds = DEFAULT_TOLERANCE_SECONDS } = options;
-  assertBody('verifyStandardWebhook', body);
+  verifyStandardMessage('verifyStandardWebhook', options);
+  return true;
+}
+
+/** @internal What a verified Standard Webhooks message says about itself. */
+export interface VerifiedStandardMessage {
+  id: string;
+  /** `webhook-timestamp`, Unix seconds. */
+  timestamp: number;
+}
+
+/**
+ * @internal {@link verifyStandardWebhook}, answering the verified id and timestamp. `webhook-*` headers are read
+ * first, `svix-*` ones (Svix's names for the same values) when those are absent.
+ */
+export function verifyStandardMessage(
+  method: string,
+  options: VerifyStandardWebhookOptions,
+): VerifiedStandardMessage {
+  if (options === null || typeof options !== 'object') {
+    throw new OptionsError('options', `${method}: expected an options object, got ${kindOf(options)}.`);
+  }
+  const { secret, headers, body } = options;
+  const now = numberOption('now', options.now, Number.NaN, { max: Number.MAX_SAFE_INTEGER });
+  const toleranceSeconds = numberOption(
+    'toleranceSeconds',
+    options.toleranceSeconds,
+    DEFAULT_TOLERANCE_SECONDS,
+    {
+      max: MAX_SECONDS,
+    },
+  );
+  assertBody(method, body);
   const secrets: readonly StandardWebhookSecret[] = Array.isArray(secret)
     ? secret
     : [secret as StandardWebhookSecret];
   if (secrets.length === 0) {
-    throw new OptionsError(
-      'secret',
-      'verifyStandardWebhook: expected `secret` to be a secret or a non-empty array.',
-    );
+    throw new OptionsError('secret', `${method}: expected \`secret\` to be a secret or a non-empty array.`);
   }
-  const keys = secrets.map((item) => decodeSecret('verifyStandardWebhook', item));
+  const keys = secrets.map((item) => decodeSecret(method, item));
 
+  const fail = (code: VerificationCode, message: string) =>
+    new SignatureVerificationError(code, `${method}: ${message}`);
   if (headers === null || typeof headers !== 'object')
     throw fail('ERR_MISSING_HEADERS', 'no headers were given.');
-  const id = readHeader(headers, 'webhook-id', false);
-  const timestamp = readHeader(headers, 'webhook-timestamp', false);
-  const signatures = readHeader(headers, 'webhook-signature', true);
+  const id = readHeader(headers, 'webhook-id', false) ?? readHeader(headers, 'svix-id', false);
+  const timestamp =
+    readHeader(headers, 'webhook-timestamp', false) ?? readHeader(headers, 'svix-timestamp', false);
+  const signatures =
+    readHeader(headers, 'webhook-signature', true) ?? readHeader(headers, 'svix-signature', true);
   if (id === undefined || timestamp === undefined || signatures === undefined) {
     const missing = [
       id === undefined && 'webhook-id',
@@ -231,7 +262,7 @@ export function verifyStandardWebhook(options: VerifyStandardWebhookOptions): tr
     ].filter(Boolean);
     throw fail(
       'ERR_MISSING_HEADERS',
-      `missing header${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`,
+      `missing header${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (or their svix- equivalents).`,
     );
   }
 
@@ -242,7 +273,7 @@ export function verifyStandardWebhook(options: VerifyStandardWebhookOptions): tr
     );
   }
   const sentAt = Number(timestamp);
-  const nowSeconds = Math.floor(now / 1000);
+  const nowSeconds = Math.floor((Number.isNaN(now) ? Date.now() : now) / 1000);
   if (sentAt < nowSeconds - toleranceSeconds) {
     throw fail(
       'ERR_TIMESTAMP_OUT_OF_TOLERANCE',
@@ -265,7 +296,8 @@ export function verifyStandardWebhook(options: VerifyStandardWebhookOptions): tr
     sawV1 = true;
     const given = Buffer.from(token);
     for (const candidate of expected) {
-      if (given.length === candidate.length && timingSafeEqual(given, candidate)) return true;
+      if (given.length === candidate.length && timingSafeEqual(given, candidate))
+        return { id, timestamp: sentAt };
     }
   }
   throw fail(

@@ -1,3 +1,25 @@
+import type { AbortSignalLike } from './web-types.js';
+
+/**
+ * A policy statement as webhooks.create(), webhooks.update(), createPolicyMatcher() and `defaultStatements`
+ * accept it. `effect` is any string at compile time because a policy kept in a plain `const` (without
+ * `as const` or `satisfies`) widens `'allow'` to `string`; a value other than `'allow'` or `'deny'` is refused
+ * when the webhook is saved, with an error naming `statements[i].effect`. Arrays may be readonly. Saved webhooks
+ * carry the narrow {@link Statement}.
+ *
+ * @example
+ * const policy = [{ effect: 'allow', actions: ['*'], resources: ['proj/*'] }]; // no `as const` needed
+ * await dispatcher.webhooks.create({ url, statements: policy });
+ */
+export interface StatementInput {
+  /** `'allow'` or `'deny'` (checked when saved). */
+  effect: 'allow' | 'deny' | (string & {});
+  actions?: readonly string[];
+  notActions?: readonly string[];
+  resources?: readonly string[];
+  notResources?: readonly string[];
+}
+
 /** One LaunchDarkly policy statement. Exactly one of `actions`/`notActions` and one of `resources`/`notResources`. */
 export interface Statement {
   effect: 'allow' | 'deny';
@@ -62,7 +84,7 @@ export interface WebhookInput {
   /** Which signature headers to send. @default 'launchdarkly' */
   signatureScheme?: SignatureScheme;
   /** LaunchDarkly policy statements. Absent: the dispatcher's `defaultStatements` unless `events` is set. */
-  statements?: Statement[];
+  statements?: readonly StatementInput[];
   /** Event types (exact names or globs such as `change-request-*`). Absent, `[]` or `['*']`: every type. */
   events?: string[];
   /** Content-Type of the body. @default 'application/json' */
@@ -171,7 +193,7 @@ export interface TransportResponse {
 
 export interface TransportSendOptions {
   /** Aborted when the attempt times out or the dispatcher is closed with a deadline. */
-  signal: AbortSignal;
+  signal: AbortSignalLike;
   /**
    * The attempt's total time budget in ms. The built-in transports keep their own deadline from it and honour
    * `signal` as well (an abort ends the request at once, with `TIMEOUT` or `ABORTED` from the signal's reason).
@@ -273,3 +295,18 @@ export interface Logger {
   warn(message: string, meta?: Record<string, unknown>): void;
   error(message: string, meta?: Record<string, unknown>): void;
 }
+
+/**
+ * `onDelivery`'s type. It is called, not awaited: the return type accepts what a synchronous callback returns
+ * (`(r) => results.push(r)`, `console.log`) but not a promise, so an `async` callback, whose rejection would go
+ * unhandled by the caller and whose work would outlive `close()`, is a type error. At run time a returned
+ * promise's rejection is caught and logged anyway.
+ *
+ * @example onDelivery: (result) => metrics.count(result.outcome)
+ */
+export type OnDelivery = (result: DeliveryResult) => NotAPromise;
+
+/** Any value but a thenable. */
+export type NotAPromise =
+  // biome-ignore lint/suspicious/noConfusingVoidType: `void` lets callbacks declared `=> void` through.
+  void | undefined | null | string | number | boolean | bigint | symbol | { then?: never };

@@ -26,8 +26,8 @@ export interface RegistryOptions {
   /** Every call to the store must answer within this, or it fails with `ERR_STORE_TIMEOUT`. */
   storeTimeoutMs: number;
   maxWebhooksPerTenant: number | undefined;
-  /** Checks a webhook against the event catalog at save time (throws a WebhookValidationError). */
-  checkEvents?: (webhook: Webhook) => void;
+  /** Checks a webhook being saved against the event catalog (throws a WebhookValidationError). Not run for records read from the store. */
+  checkSave?: (webhook: Webhook) => void;
   now(): number;
   /** A webhook left the index or was switched off: the engine ends what waits for it. */
   onRemoved(id: string, deleted: boolean): void;
@@ -129,6 +129,7 @@ export class WebhookRegistry {
         addressPolicy: this.options.addressPolicy,
       });
       this.checkTenantLimit(webhook.tenant);
+      this.options.checkSave?.(webhook);
       const compiled = this.compile(webhook);
       await this.call('create', () => this.options.store.create(webhook));
       this.put(compiled);
@@ -148,6 +149,7 @@ export class WebhookRegistry {
         addressPolicy: this.options.addressPolicy,
         secretRotationMs: this.options.secretRotationMs,
       });
+      this.options.checkSave?.(webhook);
       const compiled = this.compile(webhook);
       await this.call('update', () => this.options.store.update(webhook));
       this.put(compiled);
@@ -295,7 +297,6 @@ export class WebhookRegistry {
   }
 
   private compile(webhook: Webhook): CompiledWebhook {
-    this.options.checkEvents?.(webhook);
     return compileWebhook(webhook, this.byId.get(webhook.id)?.seq ?? this.seq++, this.context);
   }
 

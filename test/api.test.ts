@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { createWebhookApi } from '../src/api/index.js';
-import { OptionsError, UNLEASH_EVENT_TYPES } from '../src/index.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { type AdminDispatcher, createWebhookApi } from '../src/api/index.js';
+import { OptionsError, UNLEASH_EVENT_TYPES, type WebhookDispatcher } from '../src/index.js';
 import { startApi, tenantFromToken } from './helpers/api.js';
 import { startReceiver } from './helpers/receiver.js';
 import { open } from './helpers/setup.js';
@@ -420,6 +420,12 @@ describe('admin API: webhooks', () => {
     expect((await api.call('GET', '/assets/app.js', { as })).status).toBe(404);
     const without = await startApi('node');
     expect((await without.call('GET', '/', { as })).status).toBe(404);
+  });
+});
+
+describe('admin API: the dispatcher seam', () => {
+  it('takes the real dispatcher as it is (AdminDispatcher is the subset the API calls)', () => {
+    expectTypeOf<WebhookDispatcher>().toExtend<AdminDispatcher>();
   });
 });
 

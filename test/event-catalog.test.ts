@@ -243,3 +243,40 @@ describe('validateTemplateFields', () => {
     expect(() => check('{{event.onlyB}}', ['a'], catalog)).toThrow(WebhookValidationError);
   });
 });
+
+describe('the catalog in the dispatcher', () => {
+  it('refuses an unknown type at save with a did-you-mean, and test() sends a sample of a subscribed type', async () => {
+    const { createWebhookDispatcher, UNLEASH_EVENT_TYPES } = await import('../src/index.js');
+    const sent: string[] = [];
+    const dispatcher = createWebhookDispatcher({
+      eventTypes: UNLEASH_EVENT_TYPES,
+      transport: {
+        async send(request) {
+          sent.push(request.body);
+          return { status: 200 };
+        },
+      },
+    });
+    await expect(
+      dispatcher.webhooks.create({ url: 'https://a.example.com/', events: ['feature-creatd'] }),
+    ).rejects.toMatchObject({
+      field: 'events[0]',
+      message: expect.stringMatching(/did you mean "feature-created"/),
+    });
+    await expect(
+      dispatcher.webhooks.create({
+        url: 'https://a.example.com/',
+        events: ['feature-created'],
+        bodyTemplate: '{"f":"{{event.featureNam}}"}',
+      }),
+    ).rejects.toMatchObject({ field: 'bodyTemplate' });
+    const hook = await dispatcher.webhooks.create({
+      url: 'https://a.example.com/',
+      events: ['release-plan-*'],
+    });
+    expect(dispatcher.eventTypes).toBe(UNLEASH_EVENT_TYPES);
+    expect(await dispatcher.test(hook.id)).toMatchObject({ ok: true });
+    expect(JSON.parse(sent[0] as string).type).toMatch(/^release-plan-/);
+    await dispatcher.close();
+  });
+});

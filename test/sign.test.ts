@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OptionsError } from '../src/errors.js';
-import { generateSecret, signPayload, verifySignature } from '../src/sign.js';
+import { assertSignature, generateSecret, signPayload, verifySignature } from '../src/sign.js';
 
 // Pinned with: printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET"
 const BODY = '{"kind":"flag","name":"Dark mode","_id":"5f1e"}';
@@ -86,5 +86,29 @@ describe('generateSecret', () => {
   it('produces secrets that sign and verify', () => {
     const secret = generateSecret();
     expect(verifySignature(BODY, signPayload(BODY, secret), secret)).toBe(true);
+  });
+});
+
+describe('assertSignature', () => {
+  it('returns true for the signature of the exact body', () => {
+    expect(assertSignature(BODY, SIGNATURE, SECRET)).toBe(true);
+    expect(assertSignature(BODY, [SIGNATURE], SECRET)).toBe(true);
+  });
+
+  it('throws ERR_SIGNATURE_INVALID for a wrong or repeated signature', () => {
+    expect(() => assertSignature(`${BODY} `, SIGNATURE, SECRET)).toThrow(
+      expect.objectContaining({ name: 'SignatureVerificationError', code: 'ERR_SIGNATURE_INVALID' }),
+    );
+    expect(() => assertSignature(BODY, [SIGNATURE, SIGNATURE], SECRET)).toThrow(
+      expect.objectContaining({ code: 'ERR_SIGNATURE_INVALID' }),
+    );
+  });
+
+  it('throws ERR_MISSING_HEADERS without a signature', () => {
+    for (const missing of [undefined, null, '', '  ', []]) {
+      expect(() => assertSignature(BODY, missing, SECRET)).toThrow(
+        expect.objectContaining({ code: 'ERR_MISSING_HEADERS' }),
+      );
+    }
   });
 });

@@ -265,6 +265,70 @@ describe('verifyStandardWebhook', () => {
   });
 });
 
+describe('verifyStandardWebhook options', () => {
+  const yearOld = NOW + 365 * 86_400_000;
+
+  it.each([
+    ['NaN', Number.NaN],
+    ['a string', '300'],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['negative', -1],
+  ])('refuses a %s toleranceSeconds instead of accepting a year-old request', (_, toleranceSeconds) => {
+    expect(() =>
+      verifyStandardWebhook({
+        secret: SECRET,
+        headers: headers(),
+        body: BODY,
+        now: yearOld,
+        toleranceSeconds: toleranceSeconds as number,
+      }),
+    ).toThrow(expect.objectContaining({ name: 'OptionsError', field: 'toleranceSeconds' }));
+  });
+
+  it.each([
+    ['NaN', Number.NaN],
+    ['a string', String(NOW)],
+    ['null', null],
+  ])('refuses a %s now', (_, now) => {
+    expect(() =>
+      verifyStandardWebhook({ secret: SECRET, headers: headers(), body: BODY, now: now as number }),
+    ).toThrow(expect.objectContaining({ name: 'OptionsError', field: 'now' }));
+  });
+
+  it('names the field in the usual message pattern', () => {
+    expect(() =>
+      verifyStandardWebhook({ secret: SECRET, headers: headers(), body: BODY, toleranceSeconds: Number.NaN }),
+    ).toThrow(/^Expected `toleranceSeconds` to be a non-negative number .*got NaN/);
+  });
+});
+
+describe('svix- header names', () => {
+  const svix = (signature = SIGNATURE) => ({
+    'svix-id': ID,
+    'svix-timestamp': String(TIMESTAMP),
+    'svix-signature': signature,
+  });
+
+  it('accepts svix-id, svix-timestamp and svix-signature', () => {
+    expect(verifyStandardWebhook({ secret: SECRET, headers: svix(), body: BODY, now: NOW })).toBe(true);
+    expect(
+      verifyStandardWebhook({ secret: SECRET, headers: new Headers(svix()), body: BODY, now: NOW }),
+    ).toBe(true);
+  });
+
+  it('still checks the signature and the window under svix- names', () => {
+    const bad = svix('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=');
+    expect(
+      verifyError(() => verifyStandardWebhook({ secret: SECRET, headers: bad, body: BODY, now: NOW })).code,
+    ).toBe('ERR_SIGNATURE_INVALID');
+    expect(
+      verifyError(() =>
+        verifyStandardWebhook({ secret: SECRET, headers: svix(), body: BODY, now: NOW + 301_000 }),
+      ).code,
+    ).toBe('ERR_TIMESTAMP_OUT_OF_TOLERANCE');
+  });
+});
+
 describe('secret rotation', () => {
   const oldSecret = SECRET;
   const newSecret = generateStandardSecret();

@@ -17,6 +17,8 @@ export interface DeliveryJobData {
   /** Attempts already made: a retry is a delayed job carrying the count, so a crash loses none. */
   attempt?: number;
   firstAttemptAt?: number;
+  /** The emit's trace context (plain JSON from `instrumentation.onEmit`), so attempts stay under the emitting request. */
+  emitContext?: unknown;
 }
 
 export function toJobData(job: DeliveryJob): DeliveryJobData {
@@ -30,6 +32,7 @@ export function toJobData(job: DeliveryJob): DeliveryJobData {
   if (job.eventType !== undefined) data.eventType = job.eventType;
   if (job.attempt !== undefined) data.attempt = job.attempt;
   if (job.firstAttemptAt !== undefined) data.firstAttemptAt = job.firstAttemptAt;
+  if (job.emitContext !== undefined && job.emitContext !== null) data.emitContext = job.emitContext;
   return data;
 }
 
@@ -45,6 +48,7 @@ export function fromJobData(data: DeliveryJobData): DeliveryJob {
   if (data.eventType !== undefined) job.eventType = data.eventType;
   if (data.attempt !== undefined) job.attempt = data.attempt;
   if (data.firstAttemptAt !== undefined) job.firstAttemptAt = data.firstAttemptAt;
+  if (data.emitContext !== undefined) job.emitContext = data.emitContext;
   return job;
 }
 

@@ -8,6 +8,7 @@ import {
   type DeliveryWorker,
   type Logger,
   OptionsError,
+  toLogger,
 } from '../index.js';
 import {
   type DeliveryJobData,
@@ -159,8 +160,9 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
   const stalledInterval = positiveInteger('worker.stalledInterval', workerOptions?.stalledInterval, 30_000);
   const maxStalledCount = positiveInteger('worker.maxStalledCount', workerOptions?.maxStalledCount, 10);
   const jobDefaults: BullmqJobOptions = { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions };
+  const logger = toLogger(options.logger);
   const logError = (message: string, error: unknown) =>
-    options.logger?.error?.call(options.logger, message, { queue: name, error: String(error) });
+    logger.error(message, { queue: name, error: String(error) });
   const base =
     options.prefix === undefined
       ? { connection: options.connection }
@@ -228,7 +230,7 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
       );
       consumer.on('error', (error) => logError('webhook-dispatcher/bullmq: worker error', error));
       consumer.on('failed', (job, error) => {
-        options.logger?.warn?.call(options.logger, 'webhook-dispatcher/bullmq: delivery job failed', {
+        logger.warn('webhook-dispatcher/bullmq: delivery job failed', {
           queue: name,
           jobId: job?.id,
           attemptsMade: job?.attemptsMade,

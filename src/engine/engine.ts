@@ -3,7 +3,7 @@ import { bodyBytesOver, buildRequest, renderBody } from '../delivery/request.js'
 import { deliveryResult } from '../delivery/result.js';
 import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
 import { redactBody, requestForLog } from '../delivery-log.js';
-import type { EngineGauges, Instrumentation } from '../instrumentation.js';
+import type { AttemptSpan, EngineGauges, SafeInstrumentation } from '../instrumentation.js';
 import type { AttemptOptions, AttemptStep, DeliveryJob } from '../queue.js';
 import type { RetryPolicy } from '../retry.js';
 import { TransportError } from '../transport/errors.js';
@@ -27,7 +27,8 @@ export interface EngineOptions {
   maxQueuedBytes: number;
   health: HealthPolicy | undefined;
   log: DeliveryLog | undefined;
-  instrumentation: Instrumentation | undefined;
+  /** The host's hooks behind `safeInstrumentation`: callable unconditionally, they never throw. */
+  instrumentation: SafeInstrumentation;
   /** The dispatcher's clock (timestamps, auto-disable). Waits run on the wall clock. */
   now(): number;
   /** The webhook as it is now; a promise when it is read from the store (durable queues' workers). */
@@ -75,7 +76,7 @@ export class DeliveryEngine {
       health: options.health,
       timers: this.timers,
     });
-    this.hook('gauges', () => options.instrumentation?.gauges?.(() => this.gauges()));
+    options.instrumentation.gauges(() => this.gauges());
   }
 
   /** Runs a job to its final outcome in this process. Never rejects. */
@@ -372,20 +373,19 @@ class Delivery {
     const attemptNo = ++this.attempts;
     this.firstStarted ??= performance.now();
     const startedAt = this.options.now();
-    const span = this.engine.hook('instrumentation.onAttempt', () =>
-      this.options.instrumentation?.onAttempt?.({
-        emitContext: this.job.emitContext,
-        deliveryId: this.job.deliveryId,
-        webhookId: webhook.id,
-        eventId: this.job.eventId,
-        eventType: this.job.eventType,
-        tenant: this.job.tenant,
-        attempt: attemptNo,
-        url: webhook.url,
-        method: 'POST',
-      }),
-    ) as ReturnType<NonNullable<Instrumentation['onAttempt']>>;
-    if (span?.headers) request = { ...request, headers: { ...span.headers, ...request.headers } };
+    const span = this.options.instrumentation.onAttempt({
+      emitContext: this.job.emitContext,
+      deliveryId: this.job.deliveryId,
+      webhookId: webhook.id,
+      eventId: this.job.eventId,
+      eventType: this.job.eventType,
+      tenant: this.job.tenant,
+      attempt: attemptNo,
+      url: webhook.url,
+      method: 'POST',
+    });
+    // Validated header names and values; they cannot replace the request's own (signature, webhook-id).
+    if (span.headers) request = { ...request, headers: { ...span.headers, ...request.headers } };
     const attempt = new Attempt(this.options.transport, request, this.options.timeoutMs);
     this.engine.track(attempt);
     attempt.outcome.then((outcome) => {
@@ -425,7 +425,7 @@ class Delivery {
     attemptNo: number,
     startedAt: number,
     outcome: AttemptOutcome,
-    span: ReturnType<NonNullable<Instrumentation['onAttempt']>>,
+    span: AttemptSpan,
   ): void {
     this.lastStatus = outcome.status;
     this.record(compiled, request, attemptNo, startedAt, outcome);
@@ -506,21 +506,14 @@ class Delivery {
     if (change !== undefined) this.options.onHealth(this.job.webhookId, change);
   }
 
-  private endSpan(
-    span: ReturnType<NonNullable<Instrumentation['onAttempt']>>,
-    outcome: AttemptOutcome,
-    retry: boolean,
-  ): void {
-    if (span === undefined) return;
-    this.engine.hook('instrumentation.onAttempt().end', () =>
-      span.end({
-        ok: outcome.ok,
-        status: outcome.status,
-        error: outcome.error,
-        durationMs: outcome.durationMs,
-        retry,
-      }),
-    );
+  private endSpan(span: AttemptSpan, outcome: AttemptOutcome, retry: boolean): void {
+    span.end({
+      ok: outcome.ok,
+      status: outcome.status,
+      error: outcome.error,
+      durationMs: outcome.durationMs,
+      retry,
+    });
   }
 
   private record(

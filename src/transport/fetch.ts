@@ -2,6 +2,7 @@ import { describe, OptionsError } from '../errors.js';
 import { numberOption } from '../options.js';
 import { checkResolvedHost, createAddressPolicy, type GuardedLookupOptions } from '../ssrf.js';
 import type { DeliveryRequest, Transport, TransportResponse, TransportSendOptions } from '../types.js';
+import type { FetchFunction } from '../web-types.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
 import { normalizeHeaders } from './headers.js';
 import { checkOptionKeys, guardOption, sendSignal, sendTimeout } from './options.js';
@@ -9,7 +10,7 @@ import { readCapped } from './read-capped.js';
 
 export interface FetchTransportOptions {
   /** The fetch function. @default globalThis.fetch, looked up on every call (so msw and other patches apply) */
-  fetch?: typeof globalThis.fetch;
+  fetch?: FetchFunction;
   /** Bytes of each response body kept; the rest is read and discarded. @default 16384 */
   maxResponseBytes?: number;
   /** A response body longer than this is not read to the end: it is cancelled. @default 1048576 */
@@ -74,7 +75,7 @@ export function fetchTransport(options: FetchTransportOptions = {}): Transport {
     if (URL.canParse(request.url)) {
       await checkResolvedHost(policy, new URL(request.url).hostname, { lookup: options.lookup, signal });
     }
-    const fetchFn = options.fetch ?? globalThis.fetch;
+    const fetchFn = (options.fetch ?? globalThis.fetch) as typeof globalThis.fetch;
     const response = await fetchFn(request.url, {
       method: request.method,
       headers: request.headers,

@@ -24,7 +24,7 @@ export interface HttpTransportOptions {
    * Extra trusted CA certificates (PEM) for receivers with private certificates, added to Node's bundled roots.
    * The per-transport answer to `NODE_EXTRA_CA_CERTS`.
    */
-  ca?: string | Buffer | Array<string | Buffer>;
+  ca?: string | Uint8Array | Array<string | Uint8Array>;
   /**
    * Allow connections to loopback, private, link-local and other non-public addresses. The dispatcher's default
    * transport takes the dispatcher's setting. @default false

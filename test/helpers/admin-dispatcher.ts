@@ -7,7 +7,7 @@ import type { EventCatalog, WebhookDispatcher } from '../../src/index.js';
  * `GET /event-types` can be tested; every other method is the dispatcher's own.
  */
 export function adminDispatcher(real: WebhookDispatcher, eventTypes?: EventCatalog): AdminDispatcher {
-  const admin = real as unknown as AdminDispatcher;
+  const admin: AdminDispatcher = real;
   if (admin.eventTypes !== undefined || eventTypes === undefined) return admin;
   return Object.create(admin, { eventTypes: { value: eventTypes } }) as AdminDispatcher;
 }
