@@ -24,6 +24,8 @@ const api = createWebhookApi({
   basePath: '/settings/webhooks-api',
   // The second argument is Express's own `req`, with what the host's middleware put on it.
   tenant: (_request, req) => req.account,
+  // The webhook portal for the signed-in customer at /settings/webhooks-api/ (see the README's "Webhook portal").
+  portal: true,
 });
 app.use(toNodeHandler(api)); // before express.json(): the API reads (and bounds) the raw body itself
 app.use(express.json());
@@ -76,6 +78,10 @@ const other = await call('user-2', 'GET', `/webhooks/${id}/deliveries`);
 console.log(`globex reading acme's delivery log -> ${other.status}`);
 const anonymous = await call('nobody', 'GET', '/webhooks');
 console.log(`no account -> ${anonymous.status} ${anonymous.body.error.code}`);
+const page = await fetch(`${base}/`, { headers: { 'x-user': 'user-1' } });
+console.log(
+  `acme's portal page: GET /settings/webhooks-api/ -> ${page.status} ${page.headers.get('content-type')}, CSP ${page.headers.get('content-security-policy') ? 'set' : 'MISSING'}`,
+);
 const health = await fetch(`${base.replace('/settings/webhooks-api', '')}/health`);
 console.log(`the host's own routes still answer: /health -> ${health.status}`);
 
@@ -84,7 +90,8 @@ const ok =
   globex.body.items.length === 1 &&
   log.body.items.length === 1 &&
   other.status === 404 &&
-  test.body.ok;
+  test.body.ok &&
+  page.status === 200;
 console.log(ok ? 'Two tenants, one handler, no leaks.' : 'UNEXPECTED RESULT');
 server.closeAllConnections();
 server.close();

@@ -411,10 +411,15 @@ describe('admin API: webhooks', () => {
     expect((await api.call('GET', '/admin/hooksx/webhooks', { as })).status).toBe(404);
   });
 
-  it('reserves GET / for the portal: 404 until the portal is there', async () => {
+  it('serves the portal at GET / and its assets when asked; without `portal`, GET / is a 404', async () => {
     const api = await startApi('node', { portal: true });
-    expect((await api.call('GET', '/', { as })).status).toBe(404);
+    const page = await api.call('GET', '/', { as });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect((await api.call('GET', '/assets/portal.js', { as })).status).toBe(200);
     expect((await api.call('GET', '/assets/app.js', { as })).status).toBe(404);
+    const without = await startApi('node');
+    expect((await without.call('GET', '/', { as })).status).toBe(404);
   });
 });
 
