@@ -114,8 +114,12 @@ export interface WebhookDispatcher {
   emitAndForget(event: WebhookEvent, options?: EmitOptions): void;
   /** Sends a realistic sample event that the webhook's filters accept, and returns its result. */
   test(id: string): Promise<DeliveryResult>;
-  /** The exact request (url, method, headers with signature, body) that `emit(event)` would send to a webhook. */
-  preview(id: string, event: WebhookEvent): Promise<PreviewRequest>;
+  /**
+   * The exact request (url, method, headers with signature, body) that `emit(event)` would send to a webhook: a
+   * saved one by id, or an unsaved `WebhookInput` (validated like `create`, nothing saved: a form's live preview).
+   * Without `event`, the sample `test()` would send.
+   */
+  preview(webhook: string | WebhookInput, event?: WebhookEvent): Promise<PreviewRequest>;
   /** Why this webhook would or would not get this event: each check `emit` makes, with its reason. */
   explain(id: string, event: WebhookEvent, options?: { tenant?: string }): Promise<Explanation>;
   /**
@@ -251,7 +255,7 @@ class Dispatcher {
         );
       },
       test: (id) => this.test(id),
-      preview: (id, event) => this.preview(id, event),
+      preview: (webhook, event) => this.preview(webhook, event),
       explain: (id, event, explainOptions) => this.explain(id, event, explainOptions?.tenant),
       close: (closeOptions = {}) => {
         this.closing ??= this.shutdown(closeOptions.deadlineMs);
@@ -381,24 +385,29 @@ class Dispatcher {
     const catalog = this.o.eventTypes;
     if (catalog !== undefined && catalog.names.length > 0) {
       const events = compiled.webhook.events;
-      const type =
-        events.length === 0 ? catalog.names[0] : events.flatMap((entry) => catalog.select(entry))[0];
-      if (type !== undefined) {
+      const types =
+        events.length === 0 ? catalog.names : [...new Set(events.flatMap((entry) => catalog.select(entry)))];
+      const policy = compiled.policy;
+      // The first subscribed type whose sample the webhook's policy lets through (the default policy wants a
+      // production flag change), among the first 200.
+      for (const type of types.slice(0, 200)) {
         const event = sampleEventFrom(catalog, type, { now });
-        const policy = compiled.policy;
         if (policy === undefined || accessesOf(event).some((access) => policy.allows(access))) return event;
       }
     }
     return sampleEventFor(compiled, now);
   }
 
-  private async preview(id: string, event: WebhookEvent): Promise<PreviewRequest> {
-    assertEvent(event, 'preview');
+  private async preview(webhook: string | WebhookInput, given?: WebhookEvent): Promise<PreviewRequest> {
+    if (given !== undefined) assertEvent(given, 'preview');
     await this.registry.ensureLoaded();
-    const compiled = this.compiled('preview', id);
+    const compiled =
+      typeof webhook === 'string' ? this.compiled('preview', webhook) : this.registry.compileUnsaved(webhook);
+    const event = given ?? this.sampleFor(compiled);
     const eventBody = serializeEvent(event, 'preview');
     const body = renderBody(compiled, { event, eventBody }, this.o.maxBodyBytes);
-    return buildRequest(compiled, deliveryIdFor(eventIdOf(event), id), body, Math.floor(this.o.now() / 1000));
+    const deliveryId = deliveryIdFor(eventIdOf(event), compiled.webhook.id);
+    return buildRequest(compiled, deliveryId, body, Math.floor(this.o.now() / 1000));
   }
 
   private async explain(id: string, event: WebhookEvent, tenant: string | undefined): Promise<Explanation> {

@@ -167,6 +167,20 @@ export class WebhookRegistry {
     });
   }
 
+  /**
+   * Validates and compiles a webhook that is not saved (a form's live preview): every check `create` makes, the
+   * catalog included, and nothing written or indexed. Its id is `preview`.
+   */
+  compileUnsaved(input: WebhookInput): CompiledWebhook {
+    const webhook = buildWebhook(input, {
+      id: 'preview',
+      now: new Date(this.options.now()).toISOString(),
+      addressPolicy: this.options.addressPolicy,
+    });
+    this.options.checkSave?.(webhook);
+    return compileWebhook(webhook, -1, this.context);
+  }
+
   /** Switches a webhook off on behalf of its health (`disabled` says why), in the store too. */
   disable(id: string, disabled: WebhookDisabled): Promise<Webhook | undefined> {
     return this.exclusive(async () => {

@@ -150,17 +150,23 @@ describe('webhook portal', () => {
     expect(await page.getByLabel('Sign this webhook').isChecked()).toBe(true);
   });
 
-  // The admin API has no preview route yet (POST webhooks/preview, asked for in the portal's report): the page says
-  // so instead of showing a stale or made-up request. The test of the live preview replaces this one with the route.
-  it('says the server offers no preview while the API has no preview route, and the form still saves', async () => {
-    const { receiver, dispatcher, portal } = await start();
+  it('previews the exact request as the form is filled: rendered template, signature, extra headers', async () => {
+    const { receiver, portal } = await start();
     const page = await portal();
     await page.goto(`${page.url().split('#')[0]}#/new`);
     await page.getByLabel('URL').fill(`${receiver.url}/hooks/flags`);
-    await expect.poll(() => page.locator('#wp-preview').textContent()).toBe('This server offers no preview.');
-    await page.getByRole('button', { name: 'Save settings' }).click();
-    await expect.poll(() => page.getByRole('heading', { name: 'Edit webhook' }).isVisible()).toBe(true);
-    expect((await dispatcher.webhooks.page({ tenant: 'acme' })).items).toHaveLength(1);
+    await page.getByLabel('Body template').fill('{"flag":"{{event.featureName}}"}');
+    await page.getByRole('button', { name: 'Add header' }).click();
+    await page.getByLabel('Header 1 name').fill('X-Team');
+    await page.getByLabel('Header 1 value').fill('checkout');
+    const preview = page.locator('#wp-preview');
+    await expect.poll(() => preview.textContent()).toContain(`POST ${receiver.url}/hooks/flags`);
+    await expect.poll(async () => (await preview.textContent())?.toLowerCase()).toContain('x-team: checkout');
+    expect(await preview.textContent()).toMatch(/x-ld-signature: [0-9a-f]{64}/);
+    expect(await preview.textContent()).toMatch(/\n\n\{"flag":"[^"]+"\}$/);
+    // A template that does not parse is pointed at, not previewed.
+    await page.getByLabel('Body template').fill('{"flag":"{{event.featureName"}');
+    await expect.poll(() => page.locator('#wp-template-error').isVisible()).toBe(true);
   });
 
   it('points at the bad character of a policy: JSON syntax as you type, a bad specifier from the API', async () => {

@@ -1,5 +1,5 @@
 import type { EventCatalog } from '../event-catalog.js';
-import type { DeliveryResult, WebhookInput, WebhookPatch } from '../types.js';
+import type { DeliveryResult, WebhookEvent, WebhookInput, WebhookPatch } from '../types.js';
 import type { StoredWebhook } from './view.js';
 
 /** One recorded delivery as the delivery log keeps it (attempts newest first). */
@@ -58,5 +58,10 @@ export interface AdminDispatcher {
     recover(webhookId: string, options: { since: number; until?: number }): Promise<DeliveryResult[]>;
   };
   test(id: string): Promise<DeliveryResult>;
+  /** The exact request for a saved webhook or an unsaved input (`POST /webhooks/preview`). */
+  preview(
+    webhook: string | WebhookInput,
+    event?: WebhookEvent,
+  ): Promise<{ url: string; method: string; headers: Record<string, string>; body: string }>;
   readonly eventTypes?: EventCatalog;
 }

@@ -1,6 +1,8 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, OptionsError } from '../errors.js';
+import { isSensitiveHeader } from '../headers.js';
 import { numberOption } from '../options.js';
+import type { WebhookEvent, WebhookInput } from '../types.js';
 import { validateTenant } from '../webhook.js';
 import type { AdminDispatcher } from './admin-dispatcher.js';
 import { jsonBody } from './body.js';
@@ -18,7 +20,7 @@ import {
   WebhookMergePatch,
 } from './schemas.js';
 import { check } from './validate.js';
-import { type StoredWebhook, toView } from './view.js';
+import { REDACTED, type StoredWebhook, toView } from './view.js';
 
 /**
  * Returned by a tenant resolver to act on the webhooks that belong to no tenant (a single-tenant host's own admin).
@@ -90,12 +92,43 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
 }
 
+/** `WebhookInput` fields a saved webhook carries. */
+const INPUT_FIELDS = [
+  'url',
+  'name',
+  'on',
+  'secret',
+  'signatureScheme',
+  'statements',
+  'events',
+  'contentType',
+  'bodyTemplate',
+  'templateEscape',
+  'headers',
+  'tags',
+  'rateLimit',
+] as const;
+/** Signatures are derived values, not credentials: a preview shows them. */
+const SIGNATURE_HEADERS = new Set(['x-ld-signature', 'webhook-signature']);
+
 function errorResponse(error: ApiError): Response {
-  const body: { code: string; message: string; field?: string } = {
+  const body: {
+    code: string;
+    message: string;
+    field?: string;
+    position?: number;
+    line?: number;
+    column?: number;
+  } = {
     code: error.code,
     message: error.message,
   };
   if (error.field !== undefined) body.field = error.field;
+  // Where in the field: a policy's 0-based offset in the specifier, a template's line and column.
+  const cause = error.cause as { position?: unknown; line?: unknown; column?: unknown } | undefined;
+  for (const key of ['position', 'line', 'column'] as const) {
+    if (typeof cause?.[key] === 'number') body[key] = cause[key] as number;
+  }
   const headers: Record<string, string> = { ...error.headers };
   // The rest of an over-limit body is not read: close the connection rather than drain it.
   if (error.status === 413) headers.connection = 'close';
@@ -229,6 +262,24 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
     }
   }
 
+  /** The fields of a saved webhook as `create` would take them, for previewing an edit. */
+  function savedInput(saved: StoredWebhook): Record<string, unknown> {
+    const input: Record<string, unknown> = {};
+    for (const key of INPUT_FIELDS)
+      if (saved[key as keyof StoredWebhook] !== undefined) input[key] = saved[key as keyof StoredWebhook];
+    return input;
+  }
+
+  /** A `<redacted>` header value from a read stands for the saved value. */
+  function keepRedacted(fields: Record<string, unknown>, saved: StoredWebhook): Record<string, unknown> {
+    const headers = fields.headers as Record<string, unknown> | undefined;
+    if (headers === undefined || headers === null || typeof headers !== 'object') return fields;
+    const merged: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(headers))
+      merged[name] = value === REDACTED ? saved.headers?.[name] : value;
+    return { ...fields, headers: merged };
+  }
+
   async function ownedWebhook(id: string, tenant: Tenant): Promise<StoredWebhook> {
     const webhook = await dispatcher.webhooks.get(id);
     if (webhook === undefined || webhook === null || tenantOf(webhook) !== tenant) throw webhookNotFound(id);
@@ -333,6 +384,54 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
         await ownedWebhook(params[0]!, tenant);
         await dispatcher.webhooks.delete(params[0]!);
         return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } });
+      },
+    },
+    {
+      // The live preview of a form: the exact request a webhook configured so would get, validated like a save
+      // (422 with the field, and the position for a policy), nothing saved. `id` previews an edit of a saved one.
+      method: 'POST',
+      path: ['webhooks', 'preview'],
+      async run({ request, tenant }) {
+        const body = await jsonBody(request, maxBodyBytes, ['json']);
+        if (body === undefined) throw new ApiError(400, 'ERR_MALFORMED_JSON', 'Expected a JSON body');
+        const value = body.value as Record<string, unknown>;
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          throw new ApiError(422, 'ERR_INVALID_WEBHOOK', 'Expected the body to be a webhook');
+        }
+        const { id, event, tenant: claimed, ...fields } = value;
+        if (claimed !== undefined && claimed !== tenant) {
+          throw new ApiError(
+            422,
+            'ERR_INVALID_WEBHOOK',
+            "Expected `tenant` to be absent or the request's own tenant",
+            {
+              field: 'tenant',
+            },
+          );
+        }
+        let input: Record<string, unknown> = fields;
+        if (id !== undefined) {
+          if (typeof id !== 'string')
+            throw new ApiError(422, 'ERR_INVALID_WEBHOOK', 'Expected `id` to be a string', { field: 'id' });
+          const saved = await ownedWebhook(id, tenant);
+          input = { ...savedInput(saved), ...keepRedacted(fields, saved) };
+        } else {
+          check(WebhookCreate, fields, { status: 422, code: 'ERR_INVALID_WEBHOOK' });
+        }
+        if (event !== undefined && (typeof event !== 'object' || event === null || Array.isArray(event))) {
+          throw new ApiError(422, 'ERR_INVALID_EVENT', 'Expected `event` to be an object', {
+            field: 'event',
+          });
+        }
+        const previewed = await dispatcher.preview(
+          (tenant === null ? input : { ...input, tenant }) as unknown as WebhookInput,
+          event as WebhookEvent | undefined,
+        );
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(previewed.headers)) {
+          headers[name] = isSensitiveHeader(name) && !SIGNATURE_HEADERS.has(name) ? REDACTED : value;
+        }
+        return json(200, { url: previewed.url, method: previewed.method, headers, body: previewed.body });
       },
     },
     {
