@@ -97,7 +97,7 @@ interface WorkerProcess {
 async function spawnWorker(
   w: World,
   name: string,
-  options: { concurrency?: number } = {},
+  options: { concurrency?: number; schedule?: number[] } = {},
 ): Promise<WorkerProcess> {
   const config: WorkerFixtureConfig = {
     name,
@@ -108,6 +108,7 @@ async function spawnWorker(
     concurrency: options.concurrency ?? 8,
     lockDuration: LOCK_DURATION,
     stalledInterval: STALLED_INTERVAL,
+    ...(options.schedule ? { schedule: options.schedule } : {}),
   };
   const child = fork(WORKER_BUNDLE, [JSON.stringify(config)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -282,6 +283,61 @@ describe('createWebhookWorker', () => {
       outcome: 'delivered',
       status: 200,
     });
+  });
+
+  it('tenant isolation holds on BullMQ: only the tenant\u2019s webhooks receive, and a job naming another tenant is skipped', async () => {
+    const w = await world();
+    const greedy = [{ effect: 'allow' as const, actions: ['*'], resources: ['proj/*:env/*:flag/*'] }];
+    const acme = await w.dispatcher.webhooks.create({
+      url: `${w.receiver.url}/acme`,
+      tenant: 'acme',
+      statements: greedy,
+    });
+    await w.dispatcher.webhooks.create({
+      url: `${w.receiver.url}/globex`,
+      tenant: 'globex',
+      statements: greedy,
+    });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/none`, statements: greedy });
+    const queued = await w.dispatcher.emit(ldEvent(), { tenant: 'acme' });
+    expect(queued.map((r) => r.webhookId)).toEqual([acme.id]);
+    // A job that names the acme webhook under another tenant (written around the dispatcher) must not reach it.
+    await w.inspect.add('deliver', {
+      deliveryId: 'msg_forged',
+      webhookId: acme.id,
+      eventId: 'forged',
+      eventBody: JSON.stringify(ldEvent()),
+      tenant: 'globex',
+    });
+    const worker = await spawnWorker(w, 'only');
+    await worker.waitForResults(2);
+    expect(w.receiver.requests.map((r) => r.url)).toEqual(['/acme']);
+    expect(worker.results.find((r) => r.deliveryId === 'msg_forged')).toMatchObject({
+      outcome: 'skipped',
+      reason: 'the webhook belongs to another tenant',
+    });
+  });
+
+  it('a worker SIGKILLed during a retry schedule: the next worker continues from the right attempt', async () => {
+    // Down for two attempts, then up. Each retry is a delayed job carrying its attempt count.
+    const w = await world((_request, n) => (n < 2 ? 503 : 200));
+    await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const [queued] = await w.dispatcher.emit(ldEvent());
+    const first = await spawnWorker(w, 'first', { schedule: [1500, 300] });
+    await until(async () => w.receiver.requests.length === 1, 'the first attempt');
+    await until(async () => (await w.inspect.getDelayedCount()) === 1, 'the retry to be a delayed job');
+    const delayed = await w.inspect.getJob(queued?.deliveryId as string);
+    expect(delayed?.data.attempt).toBe(1);
+    await first.kill();
+
+    const second = await spawnWorker(w, 'second', { schedule: [1500, 300] });
+    await second.waitForResults(1);
+    expect(w.receiver.requests).toHaveLength(3);
+    expect(second.results[0]).toMatchObject({ deliveryId: queued?.deliveryId, ok: true, attempts: 3 });
+    expect(new Set(w.receiver.requests.map((r) => header(r.headers['webhook-id'])))).toEqual(
+      new Set([queued?.deliveryId]),
+    );
+    expect(first.results).toEqual([]);
   });
 
   it('honours at send time a webhook switched off, changed or deleted after enqueue', async () => {
