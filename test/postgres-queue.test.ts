@@ -772,6 +772,25 @@ describe('through the dispatcher', () => {
     expect(hooks).toHaveLength(3);
   });
 
+  it('tenant isolation holds on pg-boss: an emit with a tenant reaches only its webhooks, whatever the others allow', async () => {
+    const w = await world();
+    const greedy = [{ effect: 'allow' as const, actions: ['*'], resources: ['proj/*:env/*:flag/*'] }];
+    const acme = await w.dispatcher.webhooks.create({
+      url: `${w.receiver.url}/acme`,
+      tenant: 'acme',
+      statements: greedy,
+    });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/ACME`, tenant: 'ACME', statements: greedy });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/none`, statements: greedy });
+    const worker = await spawnWorker(w, 'one');
+    const queued = await w.dispatcher.emit(ldEvent(), { tenant: 'acme' });
+    expect(queued.map((r) => r.webhookId)).toEqual([acme.id]);
+    await worker.waitForResults(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(w.receiver.requests.map((r) => r.url)).toEqual(['/acme']);
+    expect(worker.results).toMatchObject([{ webhookId: acme.id, tenant: 'acme', ok: true }]);
+  });
+
   it('an emitting process SIGKILLed right after COMMIT loses nothing: a worker delivers every committed delivery', async () => {
     const w = await world();
     const hooks = [
