@@ -487,6 +487,8 @@ async function lanesSection() {
       throw new Error(`lanes: only ${latencies.length} of ${n} fast deliveries finished`);
     return p99(latencies);
   };
+  progress('lanes: warm-up');
+  await run(undefined); // JIT and connections: the first run is slower whatever it measures
   progress('lanes: fast receiver alone');
   const alone = await run(undefined);
   progress('lanes: beside a hanging receiver');
