@@ -9,6 +9,7 @@ import {
   EventTypeList,
   JsonPatch,
   JsonPatchOperation,
+  PreviewedRequest,
   RecoverBody,
   RedeliverBody,
   Statement,
@@ -59,6 +60,7 @@ const COMPONENTS: Record<string, TSchema> = {
   RecoverRequest: RecoverBody,
   RedeliverRequest: RedeliverBody,
   EventTypeList,
+  PreviewedRequest,
   Error: ErrorBody,
 };
 
@@ -159,6 +161,22 @@ function paths() {
         operationId: 'deleteWebhook',
         summary: 'Delete a webhook',
         responses: { '204': { description: 'Deleted.' }, ...ERRORS },
+      },
+    },
+    '/webhooks/preview': {
+      post: {
+        operationId: 'previewWebhook',
+        summary:
+          'The exact request an unsaved webhook would get (a form\u2019s live preview); nothing is saved',
+        description:
+          'The body is a WebhookCreate, plus optional `id` (preview an edit of a saved webhook: the body\u2019s fields ' +
+          'over its own) and `event` (default: the sample `test` would send). Validated like a save.',
+        requestBody: { required: true, content: content('WebhookCreate') },
+        responses: {
+          '200': ok('The request, as it would be sent.', 'PreviewedRequest'),
+          ...BODY_ERRORS,
+          ...ERRORS,
+        },
       },
     },
     '/webhooks/{id}/test': {

@@ -191,9 +191,27 @@ export const ErrorBody = Type.Object(
       field: Type.Optional(
         Type.String({ description: 'Path of the offending field: url, statements[1].resources[0].' }),
       ),
+      position: Type.Optional(
+        Type.Integer({
+          description: 'For ERR_INVALID_POLICY: the 0-based offset of the bad character in `field`.',
+        }),
+      ),
+      line: Type.Optional(Type.Integer({ description: 'For ERR_INVALID_TEMPLATE: the 1-based line.' })),
+      column: Type.Optional(Type.Integer({ description: 'For ERR_INVALID_TEMPLATE: the 1-based column.' })),
     }),
   },
   { title: 'Error' },
+);
+
+/** What `POST /webhooks/preview` answers: the exact request, credential headers redacted, signatures shown. */
+export const PreviewedRequest = Type.Object(
+  {
+    url: Type.String(),
+    method: Type.Literal('POST'),
+    headers: Type.Record(Type.String(), Type.String()),
+    body: Type.String(),
+  },
+  { title: 'PreviewedRequest' },
 );
 
 export const WebhookPage = Type.Object(
