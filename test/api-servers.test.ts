@@ -114,6 +114,7 @@ describe('OpenAPI document', () => {
         'PATCH /webhooks/{id}',
         'DELETE /webhooks/{id}',
         'POST /webhooks/{id}/test',
+        'POST /webhooks/preview',
         'POST /webhooks/{id}/rotate-secret',
         'GET /webhooks/{id}/deliveries',
         'POST /webhooks/{id}/recover',
