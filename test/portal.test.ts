@@ -66,19 +66,33 @@ async function start(respond?: Responder, { catalog = true } = {}) {
   const server = createServer(app);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  // Pages close before the server: a request still in flight (a debounced preview) must not be cut off by the
+  // test's own teardown and be reported as a page problem.
+  const pages: (() => Promise<void>)[] = [];
   open.push({
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await Promise.all(pages.map((close) => close()));
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${PREFIX}/`;
   const portal = async (tenant = 'acme', width = 1280) => {
     const opened = await openPortal(browser, url, tenant, width);
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        await opened.page.waitForLoadState('networkidle', { timeout: 2000 }).catch(() => {});
+        await opened.close();
+      })();
+      return closing;
+    };
+    pages.push(close);
     open.push({
       close: async () => {
-        await opened.close();
+        await close();
         expect(opened.problems).toEqual([]);
       },
     });
@@ -338,7 +352,7 @@ describe('webhook portal', () => {
 
     failing = false;
     await item.getByRole('button', { name: 'Redeliver' }).click();
-    await expect.poll(() => item.getAttribute('data-status')).toBe('delivered');
+    await expect.poll(() => item.getAttribute('data-status'), { timeout: 10_000 }).toBe('delivered');
     expect(receiver.requests).toHaveLength(2);
     expect(receiver.requests[1]!.headers['webhook-id']).toBe(receiver.requests[0]!.headers['webhook-id']);
 
@@ -349,10 +363,11 @@ describe('webhook portal', () => {
     await expect.poll(() => secondItem.getAttribute('data-status')).toBe('failed');
     failing = false;
     await page.getByRole('button', { name: 'Recover failed since' }).click();
+    // The 503 paused the webhook's lane for the retry policy's wait (about a second): the recovery waits for it.
     await expect
-      .poll(() => page.locator('#wp-status').textContent())
+      .poll(() => page.locator('#wp-status').textContent(), { timeout: 10_000 })
       .toContain('Recovered 1 failed delivery');
-    await expect.poll(() => secondItem.getAttribute('data-status')).toBe('delivered');
+    await expect.poll(() => secondItem.getAttribute('data-status'), { timeout: 10_000 }).toBe('delivered');
     expect(receiver.requests).toHaveLength(4);
   });
 
