@@ -85,6 +85,9 @@ export type { LoggerStyle, ToLoggerOptions } from './logger.js';
 export { toLogger } from './logger.js';
 export type { ExplainReason, Explanation } from './matching.js';
 export { memoryStore } from './memory-store.js';
+// `numberOption` is for integrations (queues, stores, transports): one validator and one message pattern for
+// numeric options, ``Expected `x` to be a positive integer of at most N, got -1``.
+export { numberOption } from './options.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
 export type { PolicyMatcher, PolicyMatcherOptions } from './policy/matcher.js';
 export { createPolicyMatcher } from './policy/matcher.js';

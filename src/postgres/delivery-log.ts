@@ -6,10 +6,11 @@ import {
   encodeDeliveryCursor,
   normalizeDeliveryAttempt,
   normalizeDeliveryQuery,
+  numberOption,
 } from '../index.js';
 
 import { type PostgresSchemaOptions, resolveNames } from './migrate.js';
-import { assertPool, errorMessage, numberOption, type PoolLike } from './sql.js';
+import { assertPool, errorMessage, type PoolLike } from './sql.js';
 
 /** Options of `postgresDeliveryLog()`. */
 export interface PostgresDeliveryLogOptions

@@ -9,6 +9,7 @@ import {
   type DeliveryWorker,
   type EnqueueOptions,
   type Logger,
+  numberOption,
   OptionsError,
   unsentResult,
 } from '../index.js';
@@ -20,7 +21,6 @@ import type { TransactionalQueue } from './seam.js';
 import {
   assertPool,
   errorMessage,
-  numberOption,
   type PoolClientLike,
   type PoolLike,
   type Queryable,

@@ -52,31 +52,3 @@ export function within<T>(promise: Promise<T>, ms: number, message: string): Pro
 }
 
 export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/**
- * Validates a numeric option with the core's message pattern (``Expected `x` to be a positive integer of at most
- * N, got -1``). A copy of the core's internal helper: this entry imports the core only through its public index.
- */
-export function numberOption(
-  field: string,
-  value: unknown,
-  fallback: number,
-  rule: { positive?: boolean; integer?: boolean; max?: number } = {},
-): number {
-  if (value === undefined) return fallback;
-  const kind = `${rule.positive ? 'positive' : 'non-negative'} ${rule.integer ? 'integer' : 'number'}`;
-  const max = rule.max ?? 2_147_483_647;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    (rule.positive ? value <= 0 : value < 0) ||
-    (rule.integer && !Number.isInteger(value)) ||
-    value > max
-  ) {
-    throw new OptionsError(
-      field,
-      `Expected \`${field}\` to be a ${kind} of at most ${max}, got ${String(value)}`,
-    );
-  }
-  return value;
-}
