@@ -80,7 +80,7 @@ async function main() {
     }
   } finally {
     await boss.stop({ graceful: false, close: false });
-    await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_log, bench_flags`);
+    await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_log, bench_flags CASCADE`);
     await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
     await pool.end();
     receiver.child.disconnect();
@@ -253,7 +253,7 @@ async function fanOut(pool, table, boss) {
   if (emitted.length !== 1000 || !emitted.every((r) => r.outcome === 'queued'))
     throw new Error('emit fan-out: not queued');
   await dispatcher.close();
-  await pool.query(`DROP TABLE ${fanTable}`);
+  await pool.query(`DROP TABLE ${fanTable} CASCADE`);
 
   const name = `single-${randomUUID().slice(0, 8)}`;
   await boss.createQueue(name);

@@ -25,6 +25,7 @@ import { toLogger } from './logger.js';
 import { type Explanation, explainMatch, selectWebhooks } from './matching.js';
 import type { DeliveryJob } from './queue.js';
 import { sampleEventFor } from './sample-event.js';
+import { SharedCircuits } from './shared-circuits.js';
 import { createAddressPolicy } from './ssrf.js';
 import { httpTransport } from './transport/http.js';
 import type {
@@ -155,6 +156,8 @@ class Dispatcher {
   private closing: Promise<void> | undefined;
   private stopWatching: (() => void | Promise<void>) | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Circuits shared through the store, when it keeps them (`store.circuits`) and health is on. */
+  private readonly circuits: SharedCircuits | undefined;
 
   constructor(private readonly o: ResolvedOptions) {
     this.logger = toLogger(o.logger);
@@ -202,9 +205,22 @@ class Dispatcher {
         ? (id) => this.registry.lookupInStore(id)
         : (id) => this.registry.get(id),
       onHealth: (id, change) => this.healthChanged(id, change),
+      onCircuit: (id, circuit) => this.circuits?.save(id, circuit),
       onError,
     });
     const engine = this.engine;
+    const circuitStore = o.store.circuits;
+    if (o.health !== undefined && typeof circuitStore === 'object' && circuitStore !== null) {
+      this.circuits = new SharedCircuits({
+        circuits: circuitStore,
+        adopt: (id, circuit) => engine.adoptCircuit(id, circuit),
+        intervalMs: o.refreshIntervalMs ?? 5_000,
+        timeoutMs: o.storeTimeoutMs,
+        onError,
+      });
+      // A worker reads its webhooks from the store at send time and never "opens": it follows circuits at once.
+      if (o.queue.readsStoreAtSendTime) this.followCircuits();
+    }
     o.queue.start(
       (job) => engine.deliver(job),
       (result) => this.report(result),
@@ -274,8 +290,17 @@ class Dispatcher {
     if (this.closed) throw new DispatcherClosedError(method);
   }
 
+  private circuitsFollowed = false;
+
+  private followCircuits(): void {
+    if (this.circuits === undefined || this.circuitsFollowed || this.closed) return;
+    this.circuitsFollowed = true;
+    this.circuits.start();
+  }
+
   /** Changes made by other processes: the store's `watch` if it has one, else `refreshIntervalMs`. */
   private follow(): void {
+    this.followCircuits();
     if (this.stopWatching !== undefined || this.refreshTimer !== undefined || this.closed) return;
     const store = this.o.store;
     const logFailure = (error: unknown) =>
@@ -413,7 +438,7 @@ class Dispatcher {
   private async explain(id: string, event: WebhookEvent, tenant: string | undefined): Promise<Explanation> {
     assertEvent(event, 'explain');
     if (tenant !== undefined) validateTenant(tenant);
-    await this.registry.ensureLoaded();
+    await this.open('explain');
     const compiled = this.compiled('explain', id);
     return explainMatch(compiled, event, tenant, this.engine.health(id), this.o.defaultStatements);
   }
@@ -527,6 +552,8 @@ class Dispatcher {
       });
       return;
     }
+    // A switched-off webhook needs no shared circuit; switched on again, it starts with a closed one.
+    this.circuits?.save(webhookId, undefined);
     this.registry.disable(webhookId, { at, reason: change.reason, detail: change.detail }).then(
       (webhook) => {
         if (webhook === undefined) return;
@@ -572,6 +599,7 @@ class Dispatcher {
     const stop = this.stopWatching;
     this.stopWatching = undefined;
     if (stop !== undefined) this.engine.hook('store.watch() stop', stop);
+    void this.circuits?.stop();
     const drained = (async () => {
       await this.o.queue.close(deadlineMs === undefined ? undefined : { deadlineMs });
       await this.engine.drained();

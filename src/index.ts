@@ -127,6 +127,7 @@ export { fetchTransport } from './transport/fetch.js';
 export type { HttpTransportOptions } from './transport/http.js';
 export { httpTransport } from './transport/http.js';
 export type {
+  CircuitStore,
   DeliveredResult,
   DeliveryError,
   DeliveryErrorCode,
@@ -136,6 +137,7 @@ export type {
   Logger,
   PolicyAccess,
   QueuedResult,
+  SharedCircuit,
   SignatureScheme,
   SkippedResult,
   Statement,

@@ -168,6 +168,36 @@ export interface WebhookStore {
    * function. Stores that cannot watch are re-read every `refreshIntervalMs`.
    */
   watch?(onChange: (id?: string) => void): () => void | Promise<void>;
+  /**
+   * Optional: webhooks' open circuits, shared by every process that uses this store, so a receiver found down by
+   * one worker is not probed again by each of the others, and auto-disable counts from the first failure any of
+   * them saw. `postgresStore` and `redisStore` have it; `memoryStore` does not need it (one process).
+   */
+  circuits?: CircuitStore;
+}
+
+/** A webhook's open circuit as every process sharing the store sees it. */
+export interface SharedCircuit {
+  /** Epoch ms from which the next probe may go. */
+  probeAt: number;
+  /** The wait that led to `probeAt`, in ms; the next failed probe doubles it (up to `health.maxProbeDelayMs`). */
+  probeDelayMs: number;
+  /** Epoch ms of the first failure after the last success: `health.disableAfterMs` counts from it. */
+  failingSince: number;
+}
+
+/** Where a store keeps open circuits (see `WebhookStore.circuits`). Records are small: a few numbers per webhook. */
+export interface CircuitStore {
+  /** Every open circuit, by webhook id: read when a dispatcher starts, and again when `watch` says so. */
+  list(): Promise<Record<string, SharedCircuit>>;
+  /** Saves webhook `id`'s open circuit, or removes it (`undefined`: the webhook answered again). */
+  save(id: string, circuit: SharedCircuit | undefined): Promise<void>;
+  /**
+   * Optional: `onChange(id, circuit)` after any process saved one (`undefined`: removed), and `onChange()` when
+   * anything may have changed (after a reconnect): the dispatcher lists them again. Returns a stop function.
+   * Without it the dispatcher lists the circuits every `refreshIntervalMs` (5 s when that is not set).
+   */
+  watch?(onChange: (id?: string, circuit?: SharedCircuit) => void): () => void | Promise<void>;
 }
 
 /** The request a transport sends. */

@@ -1,4 +1,10 @@
-import { OptionsError, type Webhook, type WebhookStore } from '../index.js';
+import {
+  type CircuitStore,
+  OptionsError,
+  type SharedCircuit,
+  type Webhook,
+  type WebhookStore,
+} from '../index.js';
 
 /**
  * The Redis commands `redisStore` uses, as an ioredis client (`new Redis(url)`) has them. Any client with these
@@ -7,9 +13,23 @@ import { OptionsError, type Webhook, type WebhookStore } from '../index.js';
 export interface RedisStoreClient {
   hget(key: string, field: string): Promise<string | null>;
   hvals(key: string): Promise<string[]>;
-  hsetnx(key: string, field: string, value: string): Promise<number>;
-  hdel(key: string, field: string): Promise<number>;
+  hgetall(key: string): Promise<Record<string, string>>;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
+  /** For `watch`: a second connection for SUBSCRIBE (ioredis's `duplicate()`), unless `subscriber` is given. */
+  duplicate?(): RedisSubscriber;
+}
+
+/** The connection `watch` SUBSCRIBEs on, as an ioredis client has it (it resubscribes after a reconnect). */
+export interface RedisSubscriber {
+  subscribe(...channels: string[]): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  off(event: 'ready', listener: () => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+  unsubscribe?(...channels: string[]): Promise<unknown>;
+  disconnect(): void;
 }
 
 /** Options of `redisStore()`. */
@@ -18,31 +38,88 @@ export interface RedisStoreOptions {
   client: RedisStoreClient;
   /** The Redis hash that holds the webhooks (one field per webhook id). @default 'webhook-dispatcher:webhooks' */
   key?: string;
+  /**
+   * The connection `watch()` subscribes on. Not closed by the store. By default `watch()` opens its own with
+   * `client.duplicate()` and closes it when stopped.
+   */
+  subscriber?: RedisSubscriber;
+  /** Where subscriber connection errors go (ioredis reconnects by itself). Silent by default. */
+  logger?: { warn?(message: string, meta?: Record<string, unknown>): void };
 }
 
-/** Replaces a field only if it exists, atomically (a concurrent delete is not undone). */
+/** A `WebhookStore` in Redis, with `watch()` over pub/sub and shared circuits. */
+export interface RedisWebhookStore extends WebhookStore {
+  /**
+   * Calls `onChange(id)` after webhook `id` was created, changed or deleted through any `redisStore` on the same
+   * key (this process included), and `onChange()` once subscribed and after each reconnection. Returns the stop
+   * function.
+   */
+  watch(onChange: (id?: string) => void): () => Promise<void>;
+  /** Open circuits in the hash `<key>:circuits`, followed over the same subscription as `watch`. */
+  circuits: CircuitStore & {
+    watch(onChange: (id?: string, circuit?: SharedCircuit) => void): () => Promise<void>;
+  };
+}
+
+/** Writes that publish the changed id in the same script, so no change goes unannounced. */
+const CREATE =
+  "if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('PUBLISH', KEYS[2], ARGV[1]) return 1 end return 0";
+const DELETE =
+  "redis.call('HDEL', KEYS[3], ARGV[1]) if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then redis.call('PUBLISH', KEYS[2], ARGV[1]) return 1 end return 0";
+/** A circuit is only kept for a webhook that exists; every change is published as `{"id", "circuit"}`. */
+const SAVE_CIRCUIT =
+  "if ARGV[2] == '' then if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then redis.call('PUBLISH', KEYS[2], ARGV[3]) end return 1 end if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return 0 end redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) redis.call('PUBLISH', KEYS[2], ARGV[3]) return 1";
+
+/** Replaces a field only if it exists, atomically (a concurrent delete is not undone), and publishes the id. */
 const UPDATE_IF_EXISTS =
-  "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end return 0";
+  "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) redis.call('PUBLISH', KEYS[2], ARGV[1]) return 1 end return 0";
 
 /**
  * A `WebhookStore` in one Redis hash, so every process (emitters and BullMQ workers) sees the same webhooks.
- * Records are JSON; `list()` returns them in creation order.
+ * Records are JSON; `list()` returns them in creation order. Every write publishes the id on `<key>:changes`,
+ * which `watch()` turns into `onChange(id)` in every process; open circuits live in `<key>:circuits`.
  *
  * @example
  * const store = redisStore({ client: new Redis(process.env.REDIS_URL) });
  */
-export function redisStore(options: RedisStoreOptions): WebhookStore {
+export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
   const client = options?.client;
   if (typeof client?.hget !== 'function' || typeof client.eval !== 'function') {
     throw new OptionsError(
       'client',
-      'Expected `client` to be a Redis client with hget, hvals, hsetnx, hdel and eval (an ioredis instance)',
+      'Expected `client` to be a Redis client with hget, hvals, hgetall and eval (an ioredis instance)',
     );
   }
   const key = options.key ?? 'webhook-dispatcher:webhooks';
   if (typeof key !== 'string' || key === '') {
     throw new OptionsError('key', `Expected \`key\` to be a non-empty string, got ${JSON.stringify(key)}`);
   }
+  if (options.subscriber !== undefined && typeof options.subscriber?.subscribe !== 'function') {
+    throw new OptionsError('subscriber', 'Expected `subscriber` to be a Redis client (an ioredis instance)');
+  }
+  const changes = `${key}:changes`;
+  const circuitsKey = `${key}:circuits`;
+  const circuitChanges = `${key}:circuits:changes`;
+  const warn = (message: string, meta: Record<string, unknown>) => {
+    try {
+      options.logger?.warn?.call(options.logger, message, meta);
+    } catch {
+      // a logger that throws is not our failure
+    }
+  };
+  const hub = subscriptionHub(options, [changes, circuitChanges], warn);
+  const callback = (onChange: unknown) => {
+    if (typeof onChange !== 'function') {
+      throw new OptionsError('onChange', `Expected \`onChange\` to be a function, got ${typeof onChange}`);
+    }
+    return (...args: unknown[]) => {
+      try {
+        (onChange as (...a: unknown[]) => void)(...args);
+      } catch (error) {
+        warn('webhook-dispatcher/bullmq: redisStore watch onChange threw', { error: String(error) });
+      }
+    };
+  };
 
   return {
     async get(id) {
@@ -56,16 +133,161 @@ export function redisStore(options: RedisStoreOptions): WebhookStore {
       );
     },
     async create(webhook) {
-      if ((await client.hsetnx(key, webhook.id, JSON.stringify(webhook))) === 0) {
+      if (Number(await client.eval(CREATE, 2, key, changes, webhook.id, JSON.stringify(webhook))) !== 1) {
         throw new Error(`redisStore.create: webhook "${webhook.id}" already exists`);
       }
     },
     async update(webhook) {
-      const updated = await client.eval(UPDATE_IF_EXISTS, 1, key, webhook.id, JSON.stringify(webhook));
+      const updated = await client.eval(
+        UPDATE_IF_EXISTS,
+        2,
+        key,
+        changes,
+        webhook.id,
+        JSON.stringify(webhook),
+      );
       if (Number(updated) !== 1) throw new Error(`redisStore.update: no webhook "${webhook.id}"`);
     },
     async delete(id) {
-      return (await client.hdel(key, id)) > 0;
+      return Number(await client.eval(DELETE, 3, key, changes, circuitsKey, id)) === 1;
+    },
+    watch(onChange) {
+      const call = callback(onChange);
+      return hub.subscribe({
+        onMessage: (channel, message) => {
+          if (channel === changes) call(message);
+        },
+        onConnect: () => call(),
+      });
+    },
+    circuits: {
+      async list() {
+        const all = await client.hgetall(circuitsKey);
+        const circuits: Record<string, SharedCircuit> = {};
+        for (const [id, json] of Object.entries(all)) {
+          try {
+            circuits[id] = JSON.parse(json) as SharedCircuit;
+          } catch {
+            // not ours to read; the dispatcher ignores what is not a circuit
+          }
+        }
+        return circuits;
+      },
+      async save(id, circuit) {
+        const json = circuit === undefined ? '' : JSON.stringify(circuit);
+        const message = JSON.stringify({ id, circuit: circuit ?? null });
+        await client.eval(SAVE_CIRCUIT, 3, circuitsKey, circuitChanges, key, id, json, message);
+      },
+      watch(onChange) {
+        const call = callback(onChange);
+        return hub.subscribe({
+          onMessage: (channel, message) => {
+            if (channel !== circuitChanges) return;
+            let change: { id?: unknown; circuit?: SharedCircuit | null } | undefined;
+            try {
+              change = JSON.parse(message);
+            } catch {
+              change = undefined;
+            }
+            if (typeof change?.id === 'string') call(change.id, change.circuit ?? undefined);
+            else call();
+          },
+          onConnect: () => call(),
+        });
+      },
+    },
+  };
+}
+
+interface Subscription {
+  onMessage(channel: string, message: string): void;
+  /** Once subscribed, and again after every reconnection (messages may have been missed meanwhile). */
+  onConnect(): void;
+}
+
+/** One SUBSCRIBE connection for `watch` and `circuits.watch`, opened with the first and closed with the last. */
+function subscriptionHub(
+  options: RedisStoreOptions,
+  channels: string[],
+  warn: (message: string, meta: Record<string, unknown>) => void,
+) {
+  const subscriptions = new Set<Subscription>();
+  let connection: { sub: RedisSubscriber; detach(): void } | undefined;
+  let subscribed = false;
+  let pending = false;
+
+  const each = (fn: (s: Subscription) => void) => {
+    for (const s of [...subscriptions]) fn(s);
+  };
+  // Subscribing again is harmless, and once it answers the channels are certainly in place.
+  const subscribe = (sub: RedisSubscriber) => {
+    pending = true;
+    sub.subscribe(...channels).then(
+      () => {
+        if (connection?.sub !== sub) return;
+        pending = false;
+        subscribed = true;
+        each((s) => s.onConnect());
+      },
+      (error: unknown) => {
+        if (connection?.sub === sub) pending = false;
+        warn('webhook-dispatcher/bullmq: redisStore SUBSCRIBE failed', { error: String(error) });
+      },
+    );
+  };
+
+  const open = () => {
+    const given = options.subscriber;
+    const duplicate = options.client.duplicate;
+    if (given === undefined && typeof duplicate !== 'function') {
+      throw new OptionsError(
+        'subscriber',
+        'Expected `subscriber` (a second Redis connection) for watch(): the client has no duplicate()',
+      );
+    }
+    const sub = given ?? (duplicate as () => RedisSubscriber).call(options.client);
+    const onError = (error: Error) =>
+      warn('webhook-dispatcher/bullmq: redisStore subscriber connection error', { error: String(error) });
+    // A (re)connection: unless the first SUBSCRIBE is still on its way, subscribe again and say "re-read".
+    const onReady = () => {
+      subscribed = false;
+      if (!pending) subscribe(sub);
+    };
+    const onMessage = (channel: string, message: string) => each((s) => s.onMessage(channel, message));
+    sub.on('error', onError);
+    sub.on('ready', onReady);
+    sub.on('message', onMessage);
+    connection = {
+      sub,
+      detach: () => {
+        sub.off('ready', onReady);
+        sub.off('message', onMessage);
+        if (given === undefined) {
+          sub.disconnect();
+          // Keep an error handler: a late error on a closed connection must not crash the process.
+          sub.on('error', () => {});
+        } else {
+          sub.off('error', onError);
+          sub.unsubscribe?.(...channels).catch(() => {});
+        }
+      },
+    };
+    subscribe(sub);
+  };
+
+  return {
+    subscribe(subscription: Subscription): () => Promise<void> {
+      subscriptions.add(subscription);
+      if (connection === undefined) open();
+      else if (subscribed) queueMicrotask(() => subscriptions.has(subscription) && subscription.onConnect());
+      return async () => {
+        if (!subscriptions.delete(subscription) || subscriptions.size > 0) return;
+        const current = connection;
+        connection = undefined;
+        subscribed = false;
+        pending = false;
+        current?.detach();
+      };
     },
   };
 }

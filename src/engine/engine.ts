@@ -7,7 +7,7 @@ import type { AttemptSpan, EngineGauges, SafeInstrumentation } from '../instrume
 import type { AttemptOptions, AttemptStep, DeliveryJob } from '../queue.js';
 import type { RetryPolicy } from '../retry.js';
 import { TransportError } from '../transport/errors.js';
-import type { DeliveryError, DeliveryRequest, DeliveryResult, Transport } from '../types.js';
+import type { DeliveryError, DeliveryRequest, DeliveryResult, SharedCircuit, Transport } from '../types.js';
 import type { CompiledWebhook } from '../webhook.js';
 import type { HealthPolicy, HealthTransition } from './health.js';
 import type { Lane, LaneTask } from './lane.js';
@@ -35,6 +35,11 @@ export interface EngineOptions {
   lookup(webhookId: string): CompiledWebhook | undefined | Promise<CompiledWebhook | undefined>;
   /** A webhook's health changed: the facade fires `dispatcher.on` events and writes a switch-off to the store. */
   onHealth(webhookId: string, transition: HealthTransition): void;
+  /**
+   * A webhook's circuit opened, re-opened after a failed probe, or closed again in this process: the facade saves
+   * it to the store's `circuits`, so the other processes adopt it (`adoptCircuit`).
+   */
+  onCircuit?(webhookId: string, circuit: SharedCircuit | undefined): void;
   /** Something that is not a delivery outcome went wrong (a throwing hook, a failing log). */
   onError(message: string, meta: Record<string, unknown>): void;
 }
@@ -105,6 +110,32 @@ export class DeliveryEngine {
   ): { state: 'closed' | 'open' | 'probing'; consecutiveFailures: number } | undefined {
     const lane = this.scheduler.peek(webhookId);
     return lane && { state: lane.circuit.state, consecutiveFailures: lane.circuit.consecutiveFailures };
+  }
+
+  /**
+   * What another process learned about a webhook's circuit (opened, probe failed, or answered again:
+   * `undefined`). A webhook this process has not delivered to yet gets a lane holding it, so its first delivery
+   * here waits for the probe like everyone else's.
+   */
+  adoptCircuit(webhookId: string, circuit: SharedCircuit | undefined): void {
+    if (this.options.health === undefined) return;
+    let lane = this.scheduler.peek(webhookId);
+    if (lane === undefined) {
+      if (circuit === undefined) return;
+      lane = this.scheduler.lane(webhookId, undefined);
+    }
+    lane.circuit.adopt(circuit, Date.now());
+    this.scheduler.touch(lane);
+  }
+
+  /** Tells the other processes when an answer changed this lane's circuit (see `onCircuit`). */
+  circuitAnswered(lane: Lane, stateBefore: string, probeAtBefore: number): void {
+    const circuit = lane.circuit;
+    if (circuit.state === stateBefore && circuit.probeAt === probeAtBefore) return;
+    if (circuit.state === 'closed' || circuit.state === 'open') {
+      const onCircuit = this.options.onCircuit;
+      if (onCircuit !== undefined) onCircuit(lane.webhookId, circuit.shared());
+    }
   }
 
   /** The webhook was switched off or deleted: what waits in its lane ends `skipped` now instead of at its turn. */
@@ -429,9 +460,11 @@ class Delivery {
   ): void {
     this.lastStatus = outcome.status;
     this.record(compiled, request, attemptNo, startedAt, outcome);
+    const { state: stateBefore, probeAt: probeAtBefore } = lane.circuit;
     if (outcome.ok) {
       lane.recovered();
       this.transition(lane.circuit.succeeded());
+      this.engine.circuitAnswered(lane, stateBefore, probeAtBefore);
       this.endSpan(span, outcome, false);
       this.finish(this.result('delivered', { status: outcome.status }));
       return;
@@ -471,6 +504,7 @@ class Delivery {
     }
     if (outcome.status !== 429) {
       this.transition(lane.circuit.failed(this.options.now(), wallNow, `${error.code}: ${error.message}`));
+      this.engine.circuitAnswered(lane, stateBefore, probeAtBefore);
     }
     const retryable =
       !FINAL_CODES.has(error.code) &&

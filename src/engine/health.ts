@@ -1,4 +1,5 @@
 import { assertKnownKeys, numberOption } from '../options.js';
+import type { SharedCircuit } from '../types.js';
 
 /** Endpoint health policy: when a webhook's circuit opens, how it is probed, when it is switched off. */
 export interface HealthOptions {
@@ -138,6 +139,39 @@ export class Circuit {
       return { kind: 'failing', reason: `${this.consecutiveFailures} consecutive failures: ${reason}` };
     }
     return undefined;
+  }
+
+  /** The circuit as other processes should see it: open (or probing) with its probe time, or closed. */
+  shared(): SharedCircuit | undefined {
+    if (this.state === 'closed' || this.failingSince === undefined) return undefined;
+    return { probeAt: this.probeAt, probeDelayMs: this.probeDelay, failingSince: this.failingSince };
+  }
+
+  /**
+   * Takes what another process learned (its circuit opened, a probe failed, or a probe succeeded: `undefined`).
+   * The later probe, the longer delay and the earlier `failingSince` win, so it never makes the circuit probe
+   * sooner than either process would alone; a probe in flight here stays the one probe.
+   */
+  adopt(shared: SharedCircuit | undefined, wallNow: number): void {
+    const policy = this.policy;
+    if (policy === undefined) return;
+    if (shared === undefined) {
+      if (this.state !== 'closed') this.succeeded();
+      return;
+    }
+    // A record is never trusted to hold deliveries back longer than this process's own policy would.
+    const probeAt = Math.min(shared.probeAt, wallNow + policy.maxProbeDelayMs);
+    if (this.state === 'closed') {
+      this.state = 'open';
+      this.probeAt = probeAt;
+      this.probeDelay = shared.probeDelayMs;
+    } else {
+      this.probeAt = Math.max(this.probeAt, probeAt);
+      this.probeDelay = Math.max(this.probeDelay, shared.probeDelayMs);
+    }
+    this.probeDelay = Math.min(this.probeDelay, policy.maxProbeDelayMs);
+    this.failingSince = Math.min(this.failingSince ?? shared.failingSince, shared.failingSince);
+    this.consecutiveFailures = Math.max(this.consecutiveFailures, policy.failureThreshold);
   }
 
   /** A probe that ended without an answer (aborted): let the next delivery probe again at once. */

@@ -145,3 +145,53 @@ export function startListener(options: ListenerOptions): Listener {
     },
   };
 }
+
+/** One subscriber of a `ListenerHub`. */
+export interface HubSubscriber {
+  onNotify(channel: string, payload: string): void;
+  /** As `ListenerOptions.onConnect`; a subscriber joining a live connection gets one call at once. */
+  onConnect(): void;
+}
+
+/**
+ * One LISTEN connection for several subscribers (a store's webhook changes and its circuits), opened with the
+ * first subscriber and closed with the last, so following both costs one connection of the pool, not two.
+ */
+export class ListenerHub {
+  private listener: Listener | undefined;
+  private connected = false;
+  private readonly subscribers = new Set<HubSubscriber>();
+
+  constructor(private readonly options: Omit<ListenerOptions, 'onNotify' | 'onConnect'>) {}
+
+  subscribe(subscriber: HubSubscriber): () => Promise<void> {
+    this.subscribers.add(subscriber);
+    if (this.listener === undefined) {
+      this.listener = startListener({
+        ...this.options,
+        onNotify: (channel, payload) => {
+          for (const s of [...this.subscribers]) s.onNotify(channel, payload);
+        },
+        onConnect: () => {
+          this.connected = true;
+          for (const s of [...this.subscribers]) s.onConnect();
+        },
+        onError: (error) => {
+          this.connected = false;
+          this.options.onError(error);
+        },
+      });
+    } else if (this.connected) {
+      queueMicrotask(() => {
+        if (this.subscribers.has(subscriber)) subscriber.onConnect();
+      });
+    }
+    return async () => {
+      if (!this.subscribers.delete(subscriber) || this.subscribers.size > 0) return;
+      const listener = this.listener;
+      this.listener = undefined;
+      this.connected = false;
+      await listener?.stop();
+    };
+  }
+}

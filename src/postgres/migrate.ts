@@ -17,6 +17,10 @@ export interface ResolvedNames {
   deliveries: string;
   /** The LISTEN/NOTIFY channel of the webhooks table (unquoted). */
   channel: string;
+  /** `"schema"."<table>_circuits"`: open circuits shared between processes (`postgresStore().circuits`). */
+  circuits: string;
+  /** The channel of the circuits table (unquoted). */
+  circuitsChannel: string;
   /** Unquoted names, for index and function names. */
   raw: { schema: string; webhooks: string; deliveries: string };
 }
@@ -32,16 +36,27 @@ export function resolveNames(options: PostgresSchemaOptions = {}): ResolvedNames
   };
   // A channel is an identifier too (63 bytes at most): the table names are, and so is this prefix.
   const channel = `wd_${raw.schema}_${raw.webhooks}`.slice(0, 63);
-  return { schema, webhooks: `${schema}.${webhooks}`, deliveries: `${schema}.${deliveries}`, channel, raw };
+  const circuitsChannel = `wdc_${raw.schema}_${raw.webhooks}`.slice(0, 63);
+  const circuits = `${schema}."${`${raw.webhooks}_circuits`.slice(0, 63)}"`;
+  return {
+    schema,
+    webhooks: `${schema}.${webhooks}`,
+    deliveries: `${schema}.${deliveries}`,
+    channel,
+    circuits,
+    circuitsChannel,
+    raw,
+  };
 }
 
 /**
- * The SQL that creates (idempotently) the webhooks table, its change-notification trigger and the delivery log
- * table. `migrate(pool)` runs it; a project with its own migration tool can take it from here instead.
+ * The SQL that creates (idempotently) the webhooks table, its change-notification trigger, the shared circuits
+ * table and the delivery log table. `migrate(pool)` runs it; a project with its own migration tool can take it from here instead.
  */
 export function migrationSql(options: PostgresSchemaOptions = {}): string {
   const n = resolveNames(options);
   const notify = `${n.schema}."${`${n.raw.webhooks}_notify`.slice(0, 63)}"`;
+  const circuitsNotify = `${n.schema}."${`${n.raw.webhooks}_circuits_notify`.slice(0, 63)}"`;
   return `
 CREATE SCHEMA IF NOT EXISTS ${n.schema};
 
@@ -72,6 +87,27 @@ DROP TRIGGER IF EXISTS "${`${n.raw.webhooks}_notify`.slice(0, 63)}" ON ${n.webho
 CREATE TRIGGER "${`${n.raw.webhooks}_notify`.slice(0, 63)}"
   AFTER INSERT OR UPDATE OR DELETE ON ${n.webhooks}
   FOR EACH ROW EXECUTE FUNCTION ${notify}('${n.channel}');
+
+-- Open circuits (a receiver found down), shared so every process waits for the same probe. A row goes with its
+-- webhook; each change notifies '{"id": ..., "circuit": ... or null}' ('' when the id is too long).
+CREATE TABLE IF NOT EXISTS ${n.circuits} (
+  webhook_id text PRIMARY KEY REFERENCES ${n.webhooks} (id) ON DELETE CASCADE,
+  circuit jsonb NOT NULL
+);
+CREATE OR REPLACE FUNCTION ${circuitsNotify}() RETURNS trigger AS $$
+DECLARE
+  changed text := CASE WHEN TG_OP = 'DELETE' THEN OLD.webhook_id ELSE NEW.webhook_id END;
+BEGIN
+  PERFORM pg_notify(TG_ARGV[0], CASE WHEN octet_length(changed) < 7000
+    THEN json_build_object('id', changed, 'circuit', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.circuit END)::text
+    ELSE '' END);
+  RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS "${`${n.raw.webhooks}_circuits_notify`.slice(0, 63)}" ON ${n.circuits};
+CREATE TRIGGER "${`${n.raw.webhooks}_circuits_notify`.slice(0, 63)}"
+  AFTER INSERT OR UPDATE OR DELETE ON ${n.circuits}
+  FOR EACH ROW EXECUTE FUNCTION ${circuitsNotify}('${n.circuitsChannel}');
 
 CREATE TABLE IF NOT EXISTS ${n.deliveries} (
   delivery_id text PRIMARY KEY,

@@ -1,5 +1,11 @@
-import { OptionsError, type Webhook, type WebhookStore } from '../index.js';
-import { startListener } from './listener.js';
+import {
+  type CircuitStore,
+  OptionsError,
+  type SharedCircuit,
+  type Webhook,
+  type WebhookStore,
+} from '../index.js';
+import { ListenerHub } from './listener.js';
 import { migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, type PoolLike } from './sql.js';
 
@@ -25,9 +31,14 @@ export interface PostgresWebhookStore extends WebhookStore {
    * and after each reconnection. Returns the stop function.
    */
   watch(onChange: (id?: string) => void): () => Promise<void>;
+  /** Open circuits in `<table>_circuits`, followed over LISTEN/NOTIFY on the same connection as `watch`. */
+  circuits: CircuitStore & {
+    watch(onChange: (id?: string, circuit?: SharedCircuit) => void): () => Promise<void>;
+  };
 }
 
 const UNDEFINED_TABLE = '42P01';
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /**
  * A `WebhookStore` on Postgres: one row per webhook (the record as `jsonb`, its tenant in a column), listed in
@@ -50,14 +61,86 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
     throw new OptionsError('logger', `Expected \`logger\` to be an object, got ${typeof options.logger}`);
   }
 
-  const explain = (error: unknown): never => {
-    if ((error as { code?: string })?.code === UNDEFINED_TABLE) {
-      throw new Error(
-        `postgresStore: table ${table} does not exist; create it once with \`await migrate(pool)\` from 'webhook-dispatcher/postgres' (${errorMessage(error)})`,
-        { cause: error },
-      );
+  const explainFor =
+    (name: string) =>
+    (error: unknown): never => {
+      if ((error as { code?: string })?.code === UNDEFINED_TABLE) {
+        throw new Error(
+          `postgresStore: table ${name} does not exist; create it once with \`await migrate(pool)\` from 'webhook-dispatcher/postgres' (${errorMessage(error)})`,
+          { cause: error },
+        );
+      }
+      throw error;
+    };
+  const explain = explainFor(table);
+  const explainCircuits = explainFor(names.circuits);
+
+  const warn = (message: string, meta: Record<string, unknown>) =>
+    options.logger?.warn?.call(options.logger, message, meta);
+  // One LISTEN connection for `watch` and `circuits.watch`.
+  const hub = new ListenerHub({
+    pool,
+    channels: [names.channel, names.circuitsChannel],
+    onError: (error) =>
+      warn('webhook-dispatcher/postgres: LISTEN connection lost', { table, error: errorMessage(error) }),
+  });
+  const guarded = (what: string, fn: () => void) => (): void => {
+    try {
+      fn();
+    } catch (error) {
+      warn(`webhook-dispatcher/postgres: ${what} threw`, { error: errorMessage(error) });
     }
-    throw error;
+  };
+  const assertCallback = (onChange: unknown) => {
+    if (typeof onChange !== 'function') {
+      throw new OptionsError('onChange', `Expected \`onChange\` to be a function, got ${typeof onChange}`);
+    }
+  };
+
+  const circuits: PostgresWebhookStore['circuits'] = {
+    async list() {
+      const { rows } = await pool
+        .query<{ webhook_id: string; circuit: SharedCircuit }>(
+          `SELECT webhook_id, circuit FROM ${names.circuits}`,
+        )
+        .catch(explainCircuits);
+      return Object.fromEntries(rows.map((row) => [row.webhook_id, row.circuit]));
+    },
+    async save(id, circuit) {
+      if (circuit === undefined) {
+        await pool.query(`DELETE FROM ${names.circuits} WHERE webhook_id = $1`, [id]).catch(explainCircuits);
+        return;
+      }
+      await pool
+        .query(
+          `INSERT INTO ${names.circuits} (webhook_id, circuit) VALUES ($1, $2)
+           ON CONFLICT (webhook_id) DO UPDATE SET circuit = EXCLUDED.circuit`,
+          [id, JSON.stringify(circuit)],
+        )
+        .catch((error: unknown) => {
+          // The webhook was deleted meanwhile: its circuit has nothing left to hold back.
+          if ((error as { code?: string })?.code !== FOREIGN_KEY_VIOLATION) explainCircuits(error);
+        });
+    },
+    watch(onChange) {
+      assertCallback(onChange);
+      return hub.subscribe({
+        onNotify: (channel, payload) => {
+          if (channel !== names.circuitsChannel) return;
+          let change: { id?: unknown; circuit?: SharedCircuit | null } | undefined;
+          try {
+            change = payload === '' ? undefined : JSON.parse(payload);
+          } catch {
+            change = undefined;
+          }
+          const id = change?.id;
+          guarded('circuits.watch onChange', () =>
+            typeof id === 'string' ? onChange(id, change?.circuit ?? undefined) : onChange(),
+          )();
+        },
+        onConnect: guarded('circuits.watch onChange', () => onChange()),
+      });
+    },
   };
 
   const tenantOf = (webhook: Webhook) => {
@@ -118,31 +201,17 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
     },
 
     watch(onChange) {
-      if (typeof onChange !== 'function') {
-        throw new OptionsError('onChange', `Expected \`onChange\` to be a function, got ${typeof onChange}`);
-      }
-      const call = (id?: string) => {
-        try {
-          onChange(id);
-        } catch (error) {
-          options.logger?.warn?.call(options.logger, 'webhook-dispatcher/postgres: watch onChange threw', {
-            error: errorMessage(error),
-          });
-        }
-      };
-      const listener = startListener({
-        pool,
-        channels: [names.channel],
-        onNotify: (_channel, payload) => call(payload === '' ? undefined : payload),
-        onConnect: () => call(),
-        onError: (error) =>
-          options.logger?.warn?.call(options.logger, 'webhook-dispatcher/postgres: LISTEN connection lost', {
-            table,
-            error: errorMessage(error),
-          }),
+      assertCallback(onChange);
+      return hub.subscribe({
+        onNotify: (channel, payload) => {
+          if (channel !== names.channel) return;
+          guarded('watch onChange', () => onChange(payload === '' ? undefined : payload))();
+        },
+        onConnect: guarded('watch onChange', () => onChange()),
       });
-      return () => listener.stop();
     },
+
+    circuits,
   };
 }
 

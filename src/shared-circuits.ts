@@ -1,0 +1,155 @@
+import type { CircuitStore, SharedCircuit } from './types.js';
+
+export interface SharedCircuitsOptions {
+  circuits: CircuitStore;
+  /** Applies what another process learned (`DeliveryEngine.adoptCircuit`). */
+  adopt(webhookId: string, circuit: SharedCircuit | undefined): void;
+  /** How often circuits are listed again when the store cannot watch them. */
+  intervalMs: number;
+  /** Deadline of each store call. */
+  timeoutMs: number;
+  onError(message: string, meta: Record<string, unknown>): void;
+}
+
+/** A record from the store, checked: a store is not trusted to hand back numbers. */
+function parseCircuit(value: unknown): SharedCircuit | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { probeAt, probeDelayMs, failingSince } = value as Record<string, unknown>;
+  const valid = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+  if (!valid(probeAt) || !valid(probeDelayMs) || !valid(failingSince)) return undefined;
+  return { probeAt, probeDelayMs, failingSince };
+}
+
+/**
+ * Webhooks' circuits shared through the store (`WebhookStore.circuits`): what this process learns is saved, what
+ * the others save is adopted. The store's own `watch` says when, else it is listed every `intervalMs`.
+ *
+ * Writes for one webhook never overtake each other: while one is in flight, only the newest next value waits
+ * (so a store that hangs holds one pending value per webhook, not a growing chain).
+ */
+export class SharedCircuits {
+  private stopWatching: (() => void | Promise<void>) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly writing = new Map<string, { next: SharedCircuit | undefined | 'none' }>();
+
+  constructor(private readonly o: SharedCircuitsOptions) {}
+
+  start(): void {
+    const { circuits } = this.o;
+    if (typeof circuits.watch === 'function') {
+      try {
+        this.stopWatching = circuits.watch((id, circuit) => {
+          if (this.stopped) return;
+          if (typeof id !== 'string') this.reload();
+          else this.apply(id, circuit === undefined ? undefined : parseCircuit(circuit), circuit);
+        });
+      } catch (error) {
+        this.o.onError('webhook-dispatcher: store.circuits.watch() threw', { error: String(error) });
+      }
+    }
+    // A watch says when to list again (`onChange()` once it is in place); without one, list now and then.
+    if (this.stopWatching === undefined) {
+      this.reload();
+      this.timer = setInterval(() => this.reload(), this.o.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  save(webhookId: string, circuit: SharedCircuit | undefined): void {
+    if (this.stopped) return;
+    const pending = this.writing.get(webhookId);
+    if (pending !== undefined) {
+      pending.next = circuit;
+      return;
+    }
+    const slot: { next: SharedCircuit | undefined | 'none' } = { next: 'none' };
+    this.writing.set(webhookId, slot);
+    const write = (value: SharedCircuit | undefined): void => {
+      this.call('save', () => this.o.circuits.save(webhookId, value)).then(
+        () => {
+          const next = slot.next;
+          if (next === 'none' || this.stopped) {
+            this.writing.delete(webhookId);
+            return;
+          }
+          slot.next = 'none';
+          write(next);
+        },
+        (error: unknown) => {
+          this.writing.delete(webhookId);
+          this.o.onError('webhook-dispatcher: could not save a webhook circuit to the store', {
+            webhookId,
+            error: String(error),
+          });
+        },
+      );
+    };
+    write(circuit);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    const stop = this.stopWatching;
+    this.stopWatching = undefined;
+    if (stop !== undefined) {
+      try {
+        await this.call('watch() stop', async () => stop());
+      } catch (error) {
+        this.o.onError('webhook-dispatcher: store.circuits.watch() stop failed', { error: String(error) });
+      }
+    }
+  }
+
+  private apply(webhookId: string, circuit: SharedCircuit | undefined, raw: unknown): void {
+    if (circuit === undefined && raw !== undefined) {
+      this.o.onError('webhook-dispatcher: ignored an invalid circuit record from the store', { webhookId });
+      return;
+    }
+    this.o.adopt(webhookId, circuit);
+  }
+
+  /**
+   * Adopts every listed circuit. A webhook missing from the list is not closed here: a "closed" may only be
+   * missed while disconnected, and then this process's own probe closes it at its time.
+   */
+  private reload(): void {
+    this.call('list', () => this.o.circuits.list()).then(
+      (all) => {
+        if (this.stopped || typeof all !== 'object' || all === null) return;
+        for (const [id, raw] of Object.entries(all)) this.apply(id, parseCircuit(raw), raw);
+      },
+      (error: unknown) =>
+        this.o.onError('webhook-dispatcher: could not list webhook circuits from the store', {
+          error: String(error),
+        }),
+    );
+  }
+
+  private call<T>(method: string, call: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`store.circuits.${method}() did not answer within ${this.o.timeoutMs} ms`)),
+        this.o.timeoutMs,
+      );
+      timer.unref();
+      let pending: Promise<T>;
+      try {
+        pending = Promise.resolve(call());
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      pending.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+}
