@@ -110,6 +110,9 @@ export function explainMatch(
   return { matched: sameTenant && webhook.on && typeOk && policyOk, reasons };
 }
 
+/** Statement x access decisions `explain` spells out, at most. */
+const MAX_STATEMENT_REASONS = 200;
+
 function explainPolicy(
   compiled: CompiledWebhook,
   event: WebhookEvent,
@@ -133,10 +136,18 @@ function explainPolicy(
     ok: allowed,
     message: `${webhook.statements ? "the webhook's statements" : 'the default statements (production flag changes, as LaunchDarkly; set `events` or `statements` to change it)'} ${allowed ? 'allow' : 'allow none of'} the event's ${accesses.length} access(es)${accesses.length === 0 ? ': the event has no `accesses` and no `project` to derive one from' : ''}`,
   });
+  // Statements x accesses can reach 100 x 1,000: the first pairs are spelled out, the rest summed up.
+  let listed = 0;
+  let unlisted = 0;
   statements.forEach((statement, s) => {
     // A statement alone, as an allow, tells whether it matches an access; its effect says what that means.
     const matches = createPolicyMatcher([{ ...statement, effect: 'allow' }], { field: `statements[${s}]` });
     accesses.forEach((access, a) => {
+      if (listed >= MAX_STATEMENT_REASONS) {
+        unlisted++;
+        return;
+      }
+      listed++;
       const hit = matches(access);
       reasons.push({
         check: 'statement',
@@ -147,5 +158,12 @@ function explainPolicy(
       });
     });
   });
+  if (unlisted > 0) {
+    reasons.push({
+      check: 'statement',
+      ok: true,
+      message: `${unlisted} more statement x access pairs not listed (at most ${MAX_STATEMENT_REASONS} are)`,
+    });
+  }
   return allowed;
 }

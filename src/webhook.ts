@@ -50,8 +50,17 @@ function invalid(field: string, expected: string, value: unknown): WebhookValida
   return new WebhookValidationError(field, `Expected \`${field}\` to be ${expected}, got ${describe(value)}`);
 }
 
+/** Entries of `events` or `tags` at most (Unleash has 177 event types). */
+const MAX_LIST_ENTRIES = 1_000;
+
 function stringList(field: string, value: unknown): string[] {
   if (!Array.isArray(value)) throw invalid(field, 'an array of strings', value);
+  if (value.length > MAX_LIST_ENTRIES) {
+    throw new WebhookValidationError(
+      field,
+      `Expected \`${field}\` to have at most ${MAX_LIST_ENTRIES} entries, got ${value.length}.`,
+    );
+  }
   value.forEach((item, i) => {
     if (typeof item !== 'string' || item === '') throw invalid(`${field}[${i}]`, 'a non-empty string', item);
   });

@@ -168,6 +168,58 @@ describe('hostile globs are matched in linear time', () => {
     expect(await dispatcher.webhooks.list()).toEqual([]);
   });
 
+  it('refuses more than 100 statements, actions or resources and more than 1,000 events or tags, naming the field', async () => {
+    const { dispatcher } = await dispatcherWith({});
+    const url = 'http://127.0.0.1:9/hook';
+    const statement = { effect: 'allow' as const, actions: ['*'], resources: ['proj/*'] };
+    const refused = async (input: Omit<WebhookInput, 'url'>) =>
+      dispatcher.webhooks.create({ url, ...input }).then(
+        () => undefined,
+        (error) => error,
+      );
+    const many = await refused({ statements: Array.from({ length: 101 }, () => statement) });
+    expect(many).toBeInstanceOf(PolicyError);
+    expect(many.field).toBe('statements');
+    expect(many.message).toBe('Expected `statements` to have at most 100 statements, got 101.');
+    const actions = await refused({
+      statements: [{ ...statement, actions: Array.from({ length: 101 }, (_, i) => `a${i}`) }],
+    });
+    expect(actions.field).toBe('statements[0].actions');
+    const resources = await refused({
+      statements: [{ ...statement, resources: Array.from({ length: 101 }, (_, i) => `proj/p${i}`) }],
+    });
+    expect(resources.field).toBe('statements[0].resources');
+    const events = await refused({ events: Array.from({ length: 1001 }, (_, i) => `type-${i}`) });
+    expect(events).toBeInstanceOf(WebhookValidationError);
+    expect(events.message).toBe('Expected `events` to have at most 1000 entries, got 1001.');
+    const tags = await refused({ tags: Array.from({ length: 1001 }, (_, i) => `t${i}`) });
+    expect(tags.field).toBe('tags');
+    // The limits themselves are accepted.
+    expect(await refused({ statements: Array.from({ length: 100 }, () => statement) })).toBeUndefined();
+  });
+
+  it('explain() spells out at most 200 statement x access pairs, and counts the rest', async () => {
+    const statements = Array.from({ length: 100 }, (_, i) => ({
+      effect: 'allow' as const,
+      actions: ['*'],
+      resources: [`proj/p${i}`],
+    }));
+    const { dispatcher } = await dispatcherWith({ big: { statements } });
+    const [hook] = await dispatcher.webhooks.list();
+    const accesses = Array.from({ length: MAX_ACCESSES }, (_, i) => ({
+      action: 'updateOn',
+      resource: `proj/x${i}`,
+    }));
+    const { value, ms } = await timed(() => dispatcher.explain(hook!.id, { accesses }));
+    const pairs = value.reasons.filter((r) => r.check === 'statement');
+    expect(pairs).toHaveLength(201);
+    expect(pairs.at(-1)?.message).toBe(
+      `${100 * MAX_ACCESSES - 200} more statement x access pairs not listed (at most 200 are)`,
+    );
+    expect(value.matched).toBe(false);
+    expect(ms).toBeLessThan(BUDGET_MS);
+  });
+
   it('keeps an event filter over the longest accepted globs fast', () => {
     const filter = compileEventFilter(Array.from({ length: 50 }, (_, i) => `${'*a'.repeat(127)}${i}`));
     const { value, ms } = (() => {

@@ -34,6 +34,12 @@ export interface ParsedStatement {
 
 const STATEMENT_KEYS = new Set(['effect', 'actions', 'notActions', 'resources', 'notResources']);
 
+/**
+ * At most this many statements in a policy, and actions or resources in a statement: saved values bound what
+ * one emit (and `explain`) can cost. LaunchDarkly's own policies have a handful.
+ */
+export const MAX_POLICY_ITEMS = 100;
+
 /** Picks exactly one of `name` / `notName`; `undefined` values count as absent. */
 function pickOne(
   statement: Record<string, unknown>,
@@ -62,7 +68,17 @@ function expectList(list: unknown, field: string, example: string): readonly unk
       `Expected \`${field}\` to be a non-empty array such as ${example}, got ${describe(list)}.`,
     );
   }
+  assertAtMost(list, field, 'entries');
   return list;
+}
+
+function assertAtMost(list: readonly unknown[], field: string, what: string): void {
+  if (list.length > MAX_POLICY_ITEMS) {
+    throw new PolicyError(
+      field,
+      `Expected \`${field}\` to have at most ${MAX_POLICY_ITEMS} ${what}, got ${list.length}.`,
+    );
+  }
 }
 
 function parseAction(value: unknown, field: string): string {
@@ -103,6 +119,7 @@ export function parseStatements(statements: unknown, field = 'statements'): Pars
       `Expected \`${field}\` to be an array of policy statements, got ${describe(statements)}.`,
     );
   }
+  assertAtMost(statements, field, 'statements');
   const parsed: ParsedStatement[] = [];
   for (let s = 0; s < statements.length; s++) {
     const path = `${field}[${s}]`;
