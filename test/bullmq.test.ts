@@ -423,6 +423,39 @@ describe('createWebhookWorker', () => {
     expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered', ok: true });
   });
 
+  it('lanes in a BullMQ worker: a hanging receiver does not fill it; its waiting jobs go back to Redis, delayed', async () => {
+    const w = await world((request) => (request.url === '/slow' ? 'handled' : 200));
+    const slow = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/slow` });
+    const fast = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/fast`, events: ['fast'] });
+    const seen: DeliveryResult[] = [];
+    const worker = createWebhookWorker({
+      connection: { url: redis.url },
+      queueName: w.queueName,
+      prefix: PREFIX,
+      store: w.store,
+      allowPrivateNetworks: true,
+      retry: 0,
+      timeoutMs: 60_000,
+      concurrency: 4,
+      perWebhookConcurrency: 1,
+      onDelivery: (result) => seen.push(result),
+    });
+    cleanups.push(() => worker.close({ deadlineMs: 100 }));
+    await worker.ready();
+    // Four jobs for the slow webhook: one hangs in its lane, the other three would hold the worker's slots.
+    for (let i = 0; i < 4; i++) await w.dispatcher.emit(ldEvent());
+    await w.receiver.waitFor(1);
+    await w.dispatcher.emit({ id: `fast-${randomUUID()}`, type: 'fast' });
+
+    await until(() => seen.some((r) => r.webhookId === fast.id), 'the fast webhook to be delivered');
+    expect(w.receiver.requests.filter((r) => r.url === '/slow')).toHaveLength(1);
+    // The slow webhook's other jobs wait in Redis as delayed jobs, not in the worker (its lane defers them).
+    await until(
+      async () => (await w.inspect.getDelayed()).filter((job) => job.data.webhookId === slow.id).length >= 1,
+      'a deferred job of the slow webhook',
+    );
+  }, 30_000);
+
   it('leaves a delivery cut off by close({ deadlineMs }) in Redis, and another worker delivers it', async () => {
     let answer = false;
     const w = await world((_request, _n, res) => {
