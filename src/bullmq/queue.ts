@@ -117,6 +117,19 @@ function positiveInteger(field: string, value: number | undefined, fallback: num
   return value;
 }
 
+/**
+ * Ends a BullMQ Queue's or Worker's Redis connections now (ioredis `disconnect()`: no QUIT, no reconnection), its
+ * blocking one included, whatever Redis does. Through `getBackend()`, BullMQ's escape hatch to the raw clients.
+ */
+function endConnections(owner: Queue | Worker): Promise<unknown> {
+  const backend = owner.getBackend();
+  return Promise.allSettled([
+    // Marks the backend closed, so that its blocking-read watchdog does not connect again.
+    backend.close(true),
+    ...[backend.blockingClient, backend.client].map(async (client) => (await client)?.disconnect()),
+  ]);
+}
+
 /** Thrown from the processor so that BullMQ keeps the job: it was not delivered and must run again. */
 class DeliveryInterruptedError extends Error {
   override name = 'DeliveryInterruptedError';
@@ -310,7 +323,12 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
       clearTimeout(timer);
       if (!passed) return;
       graceful.catch(() => {});
-      await Promise.allSettled([consumer?.close(true), producer?.disconnect()]);
+      // By force, and bounded (deadlineMs + 2 s in all): with Redis away, BullMQ's `close(true)` waits as `close()`
+      // does (it answers with the close already under way: 38 s until ioredis gave up, forever when black-holed),
+      // and its `disconnect()` never settles for a connection between reconnect attempts (ioredis emits no `end`
+      // then) and ends the blocking connection only after that one. So every connection is ended here.
+      const forced = Promise.allSettled([consumer, producer].map((owner) => owner && endConnections(owner)));
+      await Promise.race([forced, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     },
   };
 }
