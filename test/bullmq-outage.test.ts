@@ -2,17 +2,25 @@
 // again on the same port, its append-only file fsynced on every write) and a TCP proxy that black-holes the
 // network: `emit` settles within `enqueueTimeoutMs` with ENQUEUE_FAILED, `close({ deadlineMs })` returns on time,
 // and a restart mid-run loses no queued event.
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bullmqQueue, createWebhookWorker, redisStore } from '../src/bullmq/index.js';
 import { createWebhookDispatcher, memoryStore } from '../src/index.js';
 import type { DeliveryResult, WebhookEvent, WebhookStore } from '../src/types.js';
+import type { OutageWorkerConfig } from './fixtures/bullmq-outage-worker.js';
 import { ldEvent } from './helpers/events.js';
 import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
 import { type RestartableRedis, startBlackholeProxy, startRestartableRedis } from './helpers/redis.js';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Inside the project, so that its packages (kept external) resolve from node_modules. */
+const WORKER_BUNDLE = `${ROOT}test/.artifacts/bullmq-outage-worker.mjs`;
 const PREFIX = 'wd-outage';
 const ENQUEUE_TIMEOUT = 1000;
 /** Generous: these bounds catch a hang (seconds to forever), not a slow machine. */
@@ -25,6 +33,17 @@ let redis: RestartableRedis;
 
 beforeAll(async () => {
   redis = await startRestartableRedis();
+  // The worker process runs the TypeScript sources, bundled once per run.
+  await build({
+    entryPoints: [`${ROOT}test/fixtures/bullmq-outage-worker.ts`],
+    outfile: WORKER_BUNDLE,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -284,6 +303,77 @@ describe('createWebhookWorker: close({ deadlineMs }) under a Redis outage', () =
           (await inspect.getJob(queued?.deliveryId as string))?.returnvalue?.outcome === 'delivered',
         'the job to complete as delivered',
       );
+    }, 30_000);
+  }
+});
+
+describe('createWebhookWorker: nothing left running after close({ deadlineMs }) under a Redis outage', () => {
+  for (const outage of ['stopped', 'black-holed'] as const) {
+    it(`a worker process whose Redis is ${outage} exits by itself once close({ deadlineMs }) returned (it kept renewing locks)`, async () => {
+      const proxy = await startBlackholeProxy(redis);
+      cleanups.push(() => proxy.close());
+      const queueName = `outage-${randomUUID()}`;
+      inspector(queueName);
+      const client = directClient();
+      const storeKey = `${PREFIX}:${queueName}:webhooks`;
+      cleanups.push(() => client.del(storeKey));
+      const store = redisStore({ client, key: storeKey });
+      // Never answered: the worker holds the job when Redis goes away.
+      const r = await receiver(() => 'handled');
+      const { dispatcher } = emitter(redis.url, queueName, store);
+      await dispatcher.webhooks.create({ url: r.url });
+
+      const config: OutageWorkerConfig = {
+        redisUrl: outage === 'stopped' ? redis.url : proxy.url,
+        queueName,
+        prefix: PREFIX,
+        storeKey,
+        // BullMQ's own lock renewal and stalled-job check (30 s each): either left running would keep it alive.
+      };
+      const child = fork(WORKER_BUNDLE, [JSON.stringify(config)], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      const exited = once(child, 'exit');
+      cleanups.push(async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGKILL');
+        await exited;
+      });
+      const next = (type: string) =>
+        new Promise<Record<string, unknown>>((resolve, reject) => {
+          const onMessage = (message: { type: string }) => {
+            if (message.type !== type) return;
+            child.off('message', onMessage);
+            resolve(message);
+          };
+          child.on('message', onMessage);
+          exited.then(([code]) =>
+            reject(new Error(`the worker process exited with ${code} before "${type}"`)),
+          );
+        });
+      await next('ready');
+      await dispatcher.emit(event());
+      await r.waitFor(1);
+
+      if (outage === 'stopped') await redis.kill();
+      else proxy.blackhole();
+      const closed = next('closed');
+      child.send({ type: 'close', deadlineMs: 1000 });
+      expect((await closed).ms).toBeLessThan(1000 + 2000 + MARGIN);
+      // No lock renewal, stalled-job check or reconnection left behind: the event loop empties (BullMQ's last
+      // timer, the watchdog of the blocking read that was under way, ends within its block timeout + 1 s).
+      let timer: NodeJS.Timeout | undefined;
+      const [code] = await Promise.race([
+        exited,
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('the worker process was still running 15 s after close')),
+            15_000,
+          );
+        }),
+      ]);
+      clearTimeout(timer);
+      expect(code).toBe(0);
     }, 30_000);
   }
 });

@@ -130,6 +130,23 @@ function endConnections(owner: Queue | Worker): Promise<unknown> {
   ]);
 }
 
+/**
+ * Stops a BullMQ Worker's lock renewal and stalled-job check, which its `close()` stops only once the jobs it holds
+ * are finished in Redis. They are not public API: each is looked up and skipped if absent.
+ */
+function stopTimers(worker: Worker): void {
+  const internals = worker as unknown as {
+    lockManager?: { close?: () => unknown };
+    stalledCheckStopper?: () => void;
+  };
+  try {
+    Promise.resolve(internals.lockManager?.close?.()).catch(() => {});
+    internals.stalledCheckStopper?.();
+  } catch {
+    // A BullMQ without these members: ending the connections below is all there is to do.
+  }
+}
+
 /** Thrown from the processor so that BullMQ keeps the job: it was not delivered and must run again. */
 class DeliveryInterruptedError extends Error {
   override name = 'DeliveryInterruptedError';
@@ -323,10 +340,13 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
       clearTimeout(timer);
       if (!passed) return;
       graceful.catch(() => {});
-      // By force, and bounded (deadlineMs + 2 s in all): with Redis away, BullMQ's `close(true)` waits as `close()`
-      // does (it answers with the close already under way: 38 s until ioredis gave up, forever when black-holed),
-      // and its `disconnect()` never settles for a connection between reconnect attempts (ioredis emits no `end`
-      // then) and ends the blocking connection only after that one. So every connection is ended here.
+      // By force, and bounded (deadlineMs + 2 s in all). BullMQ's `close(true)` is no help here: it answers with the
+      // close under way, which waits for Redis (38 s until ioredis gave up when stopped, forever when black-holed),
+      // and only that close would stop the worker's lock renewal, which otherwise runs for good and keeps the process
+      // alive. Its `disconnect()` never settles for a connection between reconnect attempts (ioredis emits no `end`
+      // then), and ends the blocking connection only after that one. So the timers are stopped and every connection
+      // is ended here.
+      if (consumer) stopTimers(consumer);
       const forced = Promise.allSettled([consumer, producer].map((owner) => owner && endConnections(owner)));
       await Promise.race([forced, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     },
