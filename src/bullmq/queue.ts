@@ -117,6 +117,36 @@ function positiveInteger(field: string, value: number | undefined, fallback: num
   return value;
 }
 
+/**
+ * Ends a BullMQ Queue's or Worker's Redis connections now (ioredis `disconnect()`: no QUIT, no reconnection), its
+ * blocking one included, whatever Redis does. Through `getBackend()`, BullMQ's escape hatch to the raw clients.
+ */
+function endConnections(owner: Queue | Worker): Promise<unknown> {
+  const backend = owner.getBackend();
+  return Promise.allSettled([
+    // Marks the backend closed, so that its blocking-read watchdog does not connect again.
+    backend.close(true),
+    ...[backend.blockingClient, backend.client].map(async (client) => (await client)?.disconnect()),
+  ]);
+}
+
+/**
+ * Stops a BullMQ Worker's lock renewal and stalled-job check, which its `close()` stops only once the jobs it holds
+ * are finished in Redis. They are not public API: each is looked up and skipped if absent.
+ */
+function stopTimers(worker: Worker): void {
+  const internals = worker as unknown as {
+    lockManager?: { close?: () => unknown };
+    stalledCheckStopper?: () => void;
+  };
+  try {
+    Promise.resolve(internals.lockManager?.close?.()).catch(() => {});
+    internals.stalledCheckStopper?.();
+  } catch {
+    // A BullMQ without these members: ending the connections below is all there is to do.
+  }
+}
+
 /** Thrown from the processor so that BullMQ keeps the job: it was not delivered and must run again. */
 class DeliveryInterruptedError extends Error {
   override name = 'DeliveryInterruptedError';
@@ -310,7 +340,15 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
       clearTimeout(timer);
       if (!passed) return;
       graceful.catch(() => {});
-      await Promise.allSettled([consumer?.close(true), producer?.disconnect()]);
+      // By force, and bounded (deadlineMs + 2 s in all). BullMQ's `close(true)` is no help here: it answers with the
+      // close under way, which waits for Redis (38 s until ioredis gave up when stopped, forever when black-holed),
+      // and only that close would stop the worker's lock renewal, which otherwise runs for good and keeps the process
+      // alive. Its `disconnect()` never settles for a connection between reconnect attempts (ioredis emits no `end`
+      // then), and ends the blocking connection only after that one. So the timers are stopped and every connection
+      // is ended here.
+      if (consumer) stopTimers(consumer);
+      const forced = Promise.allSettled([consumer, producer].map((owner) => owner && endConnections(owner)));
+      await Promise.race([forced, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     },
   };
 }

@@ -1,6 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface TestRedis {
   /** `redis://127.0.0.1:<port>` */
@@ -113,4 +116,151 @@ function ready(child: ChildProcess): Promise<void> {
     });
     child.on('exit', onExit);
   });
+}
+
+/**
+ * A `redis-server` of a test's own, which the test can kill and start again on the same port: loopback only, in a
+ * temp dir, with the append-only file fsynced on every write (`appendfsync always`), so that whatever Redis
+ * acknowledged survives a `SIGKILL`, as in a deployment with persistence. Independent of `REDIS_URL`.
+ */
+export interface RestartableRedis extends TestRedis {
+  /** `SIGKILL`s the server (no shutdown, no save): clients see their connections reset, then refused. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port, from the same append-only file. */
+  start(): Promise<void>;
+  /** Kills the server and removes its directory. */
+  stop(): Promise<void>;
+  /** Whether the server is running (not killed since it was last started). */
+  readonly running: boolean;
+}
+
+export async function startRestartableRedis(): Promise<RestartableRedis> {
+  if (!hasRedisServer()) throw new Error(`redis-server was not found on PATH. ${INSTALL_HINT}`);
+  const dir = mkdtempSync(join(tmpdir(), 'wd-redis-'));
+  let child: ChildProcess | undefined;
+  let port = 0;
+  const spawnServer = async () => {
+    const server = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      await ready(server);
+    } catch (error) {
+      server.kill('SIGKILL');
+      throw error;
+    }
+    child = server;
+  };
+  const kill = async () => {
+    const server = child;
+    child = undefined;
+    if (!server || server.exitCode !== null || server.signalCode !== null) return;
+    const exited = once(server, 'exit');
+    server.kill('SIGKILL');
+    await exited;
+  };
+  try {
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      try {
+        await spawnServer();
+        break;
+      } catch (error) {
+        if (attempt >= 2) throw error;
+      }
+    }
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    kill,
+    get running() {
+      return child !== undefined;
+    },
+    async start() {
+      if (child) throw new Error('this redis-server is already running');
+      await spawnServer();
+    },
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A TCP proxy on a loopback port in front of Redis, for a network that stops answering: `blackhole()` keeps every
+ * connection open but forwards nothing either way, and accepts new connections that are never answered (what a
+ * client sees when a link or a host silently drops packets: no reset, no refusal); `up()` forwards again (held
+ * connections are reset: their clients reconnect).
+ */
+export interface BlackholeProxy {
+  /** The Redis URL with the proxy's port. */
+  url: string;
+  blackhole(): void;
+  up(): void;
+  close(): Promise<void>;
+}
+
+export async function startBlackholeProxy(target: TestRedis): Promise<BlackholeProxy> {
+  let holding = false;
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+  };
+  const server = createServer((client) => {
+    track(client);
+    if (holding) {
+      client.pause();
+      return;
+    }
+    const upstream = connect(target.port, target.host);
+    track(upstream);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    blackhole() {
+      holding = true;
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
+    up() {
+      holding = false;
+      for (const socket of sockets) socket.destroy();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
