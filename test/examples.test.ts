@@ -7,6 +7,7 @@ const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
 
 // The examples import the package by its name, so they run against the build (`npm test` builds first).
+// examples/postgres/ and examples/bullmq/ need a real Postgres and Redis: test/examples-durable.test.ts runs them.
 describe('examples/', () => {
   it('has a build to run against', () => {
     expect(existsSync(`${root}dist/index.js`), 'run `npm run build` first').toBe(true);

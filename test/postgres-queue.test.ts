@@ -515,6 +515,21 @@ describe('createWebhookWorker (pg-boss)', () => {
     ]);
   });
 
+  it('starts several workers at once on a fresh database: the losers of pg-boss install and createQueue races try again', async () => {
+    // Without the retry one start in two or three rounds failed with a duplicate pg_namespace key (CREATE
+    // SCHEMA in pg-boss's install) or a deadlock in create_queue.
+    for (let round = 0; round < 5; round++) {
+      const schema = `wd_test_race_${randomUUID().slice(0, 8)}`;
+      cleanups.push(() => pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+      const queues = Array.from({ length: 4 }, () => pgBossQueue({ pool, schema, queueName: 'race' }));
+      cleanups.push(() => Promise.all(queues.map((queue) => queue.close())));
+      const started = await Promise.allSettled(queues.map((queue) => queue.ready()));
+      expect(started.filter((result) => result.status === 'rejected')).toEqual([]);
+      const { rows } = await pool.query(`SELECT name FROM ${schema}.queue`);
+      expect(rows).toEqual([{ name: 'race' }]);
+    }
+  }, 60_000);
+
   it('refuses bad options with the field named', () => {
     expect(() => createWebhookWorker({ pool } as never)).toThrow(OptionsError);
     expect(() => createWebhookWorker({ pool } as never)).toThrow(/`store`/);

@@ -7,12 +7,16 @@ import { bullmqQueue, redisStore } from 'webhook-dispatcher/bullmq';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const receiverUrl = process.env.RECEIVER_URL ?? 'http://127.0.0.1:4000/hooks';
 const count = Number(process.argv[2] ?? 20);
+// Where the example lives in Redis; the defaults are the library's and BullMQ's. The tests give each run its own.
+const queueName = process.env.QUEUE_NAME ?? 'webhook-deliveries';
+const prefix = process.env.PREFIX ?? 'bull'; // BullMQ's key prefix
+const storeKey = process.env.STORE_KEY ?? 'webhook-dispatcher:webhooks'; // the webhooks hash
 const client = new Redis(redisUrl);
 
 const dispatcher = createWebhookDispatcher({
-  store: redisStore({ client }),
+  store: redisStore({ client, key: storeKey }),
   // The one option that moves delivery from this process to the BullMQ workers.
-  queue: bullmqQueue({ connection: { url: redisUrl } }),
+  queue: bullmqQueue({ connection: { url: redisUrl }, queueName, prefix }),
   allowPrivateNetworks: true,
 });
 
@@ -21,7 +25,8 @@ const hook = existing
   ? await dispatcher.webhooks.update(existing.id, { url: receiverUrl })
   : await dispatcher.webhooks.create({ name: 'bullmq example', url: receiverUrl, secret: 'example-secret' });
 
-const runId = Date.now().toString(36);
+// Each event id starts with the run's id (demo.mjs passes RUN_ID to tell its deliveries from older ones).
+const runId = process.env.RUN_ID ?? Date.now().toString(36);
 const events = Array.from({ length: count }, (_, i) => ({
   _id: `${runId}-${i}`,
   date: Date.now(),

@@ -8,9 +8,12 @@ const name = process.env.WORKER ?? `worker-${process.pid}`;
 const client = new Redis(redisUrl);
 
 const worker = createWebhookWorker({
+  // The same queue as the emitters (the defaults unless QUEUE_NAME / PREFIX are set).
   connection: { url: redisUrl },
+  queueName: process.env.QUEUE_NAME ?? 'webhook-deliveries',
+  prefix: process.env.PREFIX ?? 'bull',
   // The same store as the emitters: each job's webhook is read from it at send time.
-  store: redisStore({ client }),
+  store: redisStore({ client, key: process.env.STORE_KEY ?? 'webhook-dispatcher:webhooks' }),
   concurrency: 16,
   // A dead worker's jobs go to another one after at most lockDuration + stalledInterval (30 s + 30 s by default).
   lockDuration: Number(process.env.LOCK_DURATION_MS ?? 30_000),

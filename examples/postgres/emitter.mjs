@@ -8,15 +8,25 @@ import { migrate, pgBossQueue, postgresStore } from 'webhook-dispatcher/postgres
 const connectionString = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const receiverUrl = process.env.RECEIVER_URL ?? 'http://127.0.0.1:4000/hooks';
 const count = Number(process.argv[2] ?? 20);
+// Where the example lives; the defaults are the library's. The tests give each run its own schemas.
+const schema = process.env.SCHEMA ?? 'public'; // the webhooks table (and this example's flags)
+const bossSchema = process.env.BOSS_SCHEMA ?? 'pgboss'; // pg-boss's tables
+const queueName = process.env.QUEUE_NAME ?? 'webhook-deliveries';
 const pool = new pg.Pool({ connectionString });
 
-await migrate(pool); // the webhooks and delivery-log tables, once (idempotent)
-await pool.query('CREATE TABLE IF NOT EXISTS example_flags (key text PRIMARY KEY, on_ boolean NOT NULL)');
+await migrate(pool, { schema }); // the webhooks and delivery-log tables, once (idempotent)
+const flags = `"${schema}".example_flags`; // migrate() has checked the schema name
+await pool.query(`CREATE TABLE IF NOT EXISTS ${flags} (key text PRIMARY KEY, on_ boolean NOT NULL)`);
 
 const dispatcher = createWebhookDispatcher({
-  store: postgresStore({ pool }),
+  store: postgresStore({ pool, schema }),
   // The one option that moves delivery from this process to the pg-boss workers.
-  queue: pgBossQueue({ pool, jobOptions: { expireInSeconds: Number(process.env.EXPIRE_IN_SECONDS ?? 300) } }),
+  queue: pgBossQueue({
+    pool,
+    schema: bossSchema,
+    queueName,
+    jobOptions: { expireInSeconds: Number(process.env.EXPIRE_IN_SECONDS ?? 300) },
+  }),
   allowPrivateNetworks: true,
 });
 
@@ -29,7 +39,8 @@ const hook = existing
       secret: 'example-secret',
     });
 
-const runId = Date.now().toString(36);
+// Each event id starts with the run's id (demo.mjs passes RUN_ID to tell its deliveries from older ones).
+const runId = process.env.RUN_ID ?? Date.now().toString(36);
 let queued = 0;
 const client = await pool.connect();
 try {
@@ -37,7 +48,7 @@ try {
     const key = `flag-${i}`;
     await client.query('BEGIN');
     await client.query(
-      'INSERT INTO example_flags (key, on_) VALUES ($1, true) ON CONFLICT (key) DO UPDATE SET on_ = true',
+      `INSERT INTO ${flags} (key, on_) VALUES ($1, true) ON CONFLICT (key) DO UPDATE SET on_ = true`,
       [key],
     );
     const results = await dispatcher.emit(

@@ -1,5 +1,7 @@
 // A webhook receiver for the example: verifies X-LD-Signature, de-duplicates by webhook-id (deliveries are
-// at-least-once) and prints what arrived. PORT defaults to 4000, SECRET to the one emitter.mjs sets. (The same receiver as examples/bullmq.)
+// at-least-once) and prints what arrived. PORT defaults to 4000 (0: a free port the OS picks; the line
+// "receiver: listening on <url>" gives the real one), SECRET to the one emitter.mjs sets.
+// (examples/postgres and examples/bullmq carry the same receiver, so each folder runs on its own.)
 import { createServer } from 'node:http';
 import { verifySignature } from 'webhook-dispatcher';
 
@@ -7,7 +9,7 @@ const port = Number(process.env.PORT ?? 4000);
 const secret = process.env.SECRET ?? 'example-secret';
 const seen = new Set();
 
-createServer((req, res) => {
+const server = createServer((req, res) => {
   const chunks = [];
   req.on('data', (chunk) => chunks.push(chunk));
   req.on('end', () => {
@@ -21,8 +23,11 @@ createServer((req, res) => {
     seen.add(id);
     const event = JSON.parse(body);
     console.log(
-      `receiver: ${duplicate ? 'duplicate, ignored' : 'received'} ${id} ${event.title} (${seen.size} distinct)`,
+      `receiver: ${duplicate ? 'duplicate, ignored' : 'received'} ${id} event ${event._id}: ${event.title} (${seen.size} distinct)`,
     );
     res.writeHead(200).end('ok');
   });
-}).listen(port, '127.0.0.1', () => console.log(`receiver: listening on http://127.0.0.1:${port}/hooks`));
+});
+server.listen(port, '127.0.0.1', () =>
+  console.log(`receiver: listening on http://127.0.0.1:${server.address().port}/hooks`),
+);

@@ -232,31 +232,45 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
 
   let starting: Promise<PgBoss> | undefined;
   let started: PgBoss | undefined;
+  const newBoss = () => {
+    const boss = new PgBoss({
+      db: adapter(getPool()),
+      schema,
+      schedule: false,
+      supervise: true,
+      migrate: true,
+      maintenanceIntervalSeconds,
+      archiveCompletedAfterSeconds: Math.max(1, Math.ceil(dedupeWindowMs / 1000)),
+    } as PgBoss.ConstructorOptions);
+    boss.on('error', (error) =>
+      say('warn', 'webhook-dispatcher/postgres: pg-boss error', { error: errorMessage(error) }),
+    );
+    return boss;
+  };
   const start = (): Promise<PgBoss> => {
     if (!starting) {
-      const boss = new PgBoss({
-        db: adapter(getPool()),
-        schema,
-        schedule: false,
-        supervise: true,
-        migrate: true,
-        maintenanceIntervalSeconds,
-        archiveCompletedAfterSeconds: Math.max(1, Math.ceil(dedupeWindowMs / 1000)),
-      } as PgBoss.ConstructorOptions);
-      boss.on('error', (error) =>
-        say('warn', 'webhook-dispatcher/postgres: pg-boss error', { error: errorMessage(error) }),
-      );
       starting = (async () => {
-        await boss.start();
-        await boss.createQueue(name, { name });
-        started = boss;
-        return boss;
+        for (let attempt = 1; ; attempt++) {
+          const boss = newBoss();
+          try {
+            await boss.start();
+            await boss.createQueue(name, { name });
+            started = boss;
+            return boss;
+          } catch (error) {
+            // pg-boss cannot restart a failed start: a fresh instance is made (here, or by the next call, so a
+            // Postgres that was down is tried again).
+            boss.stop({ graceful: false, close: false }).catch(() => {});
+            // Processes starting together on a fresh database race in pg-boss's install (CREATE SCHEMA, a
+            // duplicate key) and in createQueue (a deadlock): Postgres lets one of them win; the others try
+            // again and find the schema and the queue there.
+            if (attempt >= 5 || closed || !isStartRace(error)) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 25 * attempt + Math.random() * 50));
+          }
+        }
       })();
-      // A Postgres that was down is tried again by the next call: pg-boss cannot restart a failed start, so a
-      // fresh instance is made.
       starting.catch(() => {
         starting = undefined;
-        boss.stop({ graceful: false, close: false }).catch(() => {});
       });
     }
     return starting;
@@ -615,4 +629,10 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     },
   };
   return queue;
+}
+
+/** A duplicate key (23505) or a deadlock (40P01): what concurrent first starts of pg-boss on one database hit. */
+function isStartRace(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === '40P01';
 }
