@@ -7,6 +7,7 @@ import {
   type DeliveryResult,
   type DeliveryWorker,
   type Logger,
+  numberOption,
   OptionsError,
   toLogger,
 } from '../index.js';
@@ -109,12 +110,9 @@ const DEFAULT_JOB_OPTIONS: BullmqJobOptions = {
   removeOnFail: { age: 604_800 },
 };
 
+/** The core's validator, so every entry words (and bounds) a bad number the same way. */
 function positiveInteger(field: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new OptionsError(field, `Expected \`${field}\` to be a positive integer, got ${String(value)}`);
-  }
-  return value;
+  return numberOption(field, value, fallback, { positive: true, integer: true });
 }
 
 /**
