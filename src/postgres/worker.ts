@@ -1,10 +1,5 @@
-import {
-  createWebhookDispatcher,
-  OptionsError,
-  type WebhookDispatcher,
-  type WebhookDispatcherOptions,
-  type WebhookStore,
-} from '../index.js';
+import type { WebhookDispatcherOptions, WebhookStore } from '../index.js';
+import { assertWorkerStore, type WebhookWorker, workerOf } from '../integration/worker.js';
 import { type PgBossQueueOptions, type PgBossWorkerOptions, pgBossQueue } from './queue.js';
 
 /**
@@ -23,17 +18,7 @@ export interface WebhookWorkerOptions
   store: WebhookStore;
 }
 
-export interface WebhookWorker {
-  /** The worker's dispatcher: its `onDelivery`, delivery log and `webhooks` API live in this process. */
-  readonly dispatcher: WebhookDispatcher;
-  /** Resolves when pg-boss is ready and the worker is listening for new jobs. */
-  ready(): Promise<void>;
-  /**
-   * Stops taking jobs and resolves when the jobs this worker holds are finished. With `deadlineMs`, deliveries
-   * still running then are interrupted and their jobs go back to the queue for another worker.
-   */
-  close(options?: { deadlineMs?: number }): Promise<void>;
-}
+export type { WebhookWorker };
 
 /**
  * Starts a delivery worker: it takes the jobs that `emit` wrote with `pgBossQueue()` and delivers them with the
@@ -44,13 +29,7 @@ export interface WebhookWorker {
  * process.on('SIGTERM', () => worker.close({ deadlineMs: 10_000 }));
  */
 export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorker {
-  if (typeof options?.store?.get !== 'function') {
-    throw new OptionsError(
-      'store',
-      'Expected `store` to be the WebhookStore the emitting processes use (e.g. postgresStore({ pool })), got ' +
-        (options?.store === undefined ? 'undefined' : typeof options.store),
-    );
-  }
+  assertWorkerStore(options?.store, 'postgresStore({ pool })');
   const {
     pool,
     connectionString,
@@ -77,10 +56,5 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     logger: options.logger,
     worker: { concurrency, pollingIntervalMs, deferAfterMs },
   });
-  const dispatcher = createWebhookDispatcher({ ...dispatcherOptions, queue });
-  return {
-    dispatcher,
-    ready: () => queue.ready(),
-    close: (closeOptions) => dispatcher.close(closeOptions),
-  };
+  return workerOf(queue, dispatcherOptions);
 }
