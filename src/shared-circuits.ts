@@ -11,6 +11,9 @@ export interface SharedCircuitsOptions {
   onError(message: string, meta: Record<string, unknown>): void;
 }
 
+/** Circuits adopted from one listing at most: a store cannot make this process hold a lane per record it invents. */
+const MAX_ADOPTED = 100_000;
+
 /** A record from the store, checked: a store is not trusted to hand back numbers. */
 function parseCircuit(value: unknown): SharedCircuit | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -118,7 +121,14 @@ export class SharedCircuits {
     this.call('list', () => this.o.circuits.list()).then(
       (all) => {
         if (this.stopped || typeof all !== 'object' || all === null) return;
-        for (const [id, raw] of Object.entries(all)) this.apply(id, parseCircuit(raw), raw);
+        const entries = Object.entries(all);
+        if (entries.length > MAX_ADOPTED) {
+          this.o.onError('webhook-dispatcher: the store listed too many circuits; adopted the first ones', {
+            listed: entries.length,
+            adopted: MAX_ADOPTED,
+          });
+        }
+        for (const [id, raw] of entries.slice(0, MAX_ADOPTED)) this.apply(id, parseCircuit(raw), raw);
       },
       (error: unknown) =>
         this.o.onError('webhook-dispatcher: could not list webhook circuits from the store', {
