@@ -1,4 +1,4 @@
-import { OptionsError, type Webhook, type WebhookStore } from '../index.js';
+import { numberOption, OptionsError, type Webhook, type WebhookStore } from '../index.js';
 import { startListener } from './listener.js';
 import { migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, type PoolLike } from './sql.js';
@@ -9,6 +9,11 @@ export interface PostgresStoreOptions extends Pick<PostgresSchemaOptions, 'schem
   pool: PoolLike;
   /** Where LISTEN connection errors go (they are retried). Silent by default. */
   logger?: { warn?(message: string, meta?: Record<string, unknown>): void };
+  /**
+   * How often in ms `watch()` checks its LISTEN connection (a `SELECT 1` that must answer within half of it); one
+   * that died silently is reported lost (`onStatus(false)`) within 1.5 × this, then reconnected. @default 5000
+   */
+  heartbeatMs?: number;
 }
 
 /** A query of `list()`: `tenant` undefined lists every webhook, `null` only those without a tenant. */
@@ -22,9 +27,10 @@ export interface PostgresWebhookStore extends WebhookStore {
   /**
    * Calls `onChange(id)` after webhook `id` was created, changed or deleted by any process (this one included),
    * once the change is committed, and `onChange()` when anything may have changed: when LISTEN is first in place
-   * and after each reconnection. Returns the stop function.
+   * and after each reconnection, just after `onStatus(true)`; `onStatus(false)` when the connection is lost (or
+   * stops answering its heartbeat). Returns the stop function.
    */
-  watch(onChange: (id?: string) => void): () => Promise<void>;
+  watch(onChange: (id?: string) => void, onStatus?: (live: boolean) => void): () => Promise<void>;
 }
 
 const UNDEFINED_TABLE = '42P01';
@@ -49,6 +55,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
   if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
     throw new OptionsError('logger', `Expected \`logger\` to be an object, got ${typeof options.logger}`);
   }
+  const heartbeatMs = numberOption('heartbeatMs', options.heartbeatMs, 5000, { positive: true });
 
   const explain = (error: unknown): never => {
     if ((error as { code?: string })?.code === UNDEFINED_TABLE) {
@@ -117,7 +124,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
       return (rowCount ?? 0) > 0;
     },
 
-    watch(onChange) {
+    watch(onChange, onStatus) {
       if (typeof onChange !== 'function') {
         throw new OptionsError('onChange', `Expected \`onChange\` to be a function, got ${typeof onChange}`);
       }
@@ -130,11 +137,25 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
           });
         }
       };
+      const status = (live: boolean) => {
+        try {
+          onStatus?.(live);
+        } catch (error) {
+          options.logger?.warn?.call(options.logger, 'webhook-dispatcher/postgres: watch onStatus threw', {
+            error: errorMessage(error),
+          });
+        }
+      };
       const listener = startListener({
         pool,
         channels: [names.channel],
+        heartbeatMs,
         onNotify: (_channel, payload) => call(payload === '' ? undefined : payload),
-        onConnect: () => call(),
+        onConnect: () => {
+          status(true);
+          call();
+        },
+        onLost: () => status(false),
         onError: (error) =>
           options.logger?.warn?.call(options.logger, 'webhook-dispatcher/postgres: LISTEN connection lost', {
             table,
