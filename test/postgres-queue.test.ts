@@ -679,7 +679,12 @@ describe('pgBossQueue: durable retries through the engine', () => {
       expect((seen[i] as { at: number }).at - (seen[i - 1] as { at: number }).at).toBeGreaterThanOrEqual(380);
     }
     expect(reported).toMatchObject([{ deliveryId: job?.deliveryId, outcome: 'delivered', attempts: 3 }]);
-    const jobs = await w.jobs();
+    // The outcome is reported before the job's completion is written (batched with others finishing meanwhile).
+    let jobs = await w.jobs();
+    await until(async () => {
+      jobs = await w.jobs();
+      return jobs.every((j) => j.state === 'completed');
+    }, 'the last job to be completed');
     expect(jobs.map((j) => [j.data.deliveryId, j.data.attempt ?? 0, j.state]).sort()).toEqual([
       [job?.deliveryId, 0, 'completed'],
       [job?.deliveryId, 1, 'completed'],
