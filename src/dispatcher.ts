@@ -202,7 +202,11 @@ class Dispatcher {
       instrumentation: this.instrumentation,
       now: o.now,
       lookup: o.queue.readsStoreAtSendTime
-        ? (id) => this.registry.lookupInStore(id)
+        ? (id) => {
+            // A worker that never emits follows the store too, so that it can trust its watched index.
+            if (!this.registry.ready && o.store.watch !== undefined) this.open('deliver').catch(() => {});
+            return this.registry.lookupAtSendTime(id);
+          }
         : (id) => this.registry.get(id),
       onHealth: (id, change) => this.healthChanged(id, change),
       onCircuit: (id, circuit) => this.circuits?.save(id, circuit),
@@ -309,9 +313,12 @@ class Dispatcher {
       });
     if (typeof store.watch === 'function') {
       try {
-        this.stopWatching = store.watch((id) => {
-          if (!this.closed) this.registry.invalidate(id).catch(logFailure);
-        });
+        this.stopWatching = store.watch(
+          (id) => {
+            if (!this.closed) this.registry.invalidate(id).catch(logFailure);
+          },
+          (live) => this.registry.watchStatus(live),
+        );
       } catch (error) {
         logFailure(error);
       }

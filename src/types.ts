@@ -166,8 +166,13 @@ export interface WebhookStore {
    * Optional: tells the dispatcher about changes made by other processes. `onChange(id)`: that webhook was
    * created, changed or deleted; `onChange()`: anything may have changed (after a reconnect). Returns a stop
    * function. Stores that cannot watch are re-read every `refreshIntervalMs`.
+   *
+   * `onStatus`, optional: `onStatus(true)` when the watch is in place (just before the `onChange()` that follows
+   * each connection), `onStatus(false)` as soon as changes may go unannounced (the connection is lost). A store that
+   * reports it lets a durable queue's worker trust its index at send time instead of reading each job's webhook
+   * from the store; without it, the store is read.
    */
-  watch?(onChange: (id?: string) => void): () => void | Promise<void>;
+  watch?(onChange: (id?: string) => void, onStatus?: (live: boolean) => void): () => void | Promise<void>;
   /**
    * Optional: webhooks' open circuits, shared by every process that uses this store, so a receiver found down by
    * one worker is not probed again by each of the others, and auto-disable counts from the first failure any of

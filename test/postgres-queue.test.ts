@@ -694,7 +694,12 @@ describe('pgBossQueue: durable retries through the engine', () => {
       expect((seen[i] as { at: number }).at - (seen[i - 1] as { at: number }).at).toBeGreaterThanOrEqual(380);
     }
     expect(reported).toMatchObject([{ deliveryId: job?.deliveryId, outcome: 'delivered', attempts: 3 }]);
-    const jobs = await w.jobs();
+    // The outcome is reported before the job's completion is written (batched with others finishing meanwhile).
+    let jobs = await w.jobs();
+    await until(async () => {
+      jobs = await w.jobs();
+      return jobs.every((j) => j.state === 'completed');
+    }, 'the last job to be completed');
     expect(jobs.map((j) => [j.data.deliveryId, j.data.attempt ?? 0, j.state]).sort()).toEqual([
       [job?.deliveryId, 0, 'completed'],
       [job?.deliveryId, 1, 'completed'],
@@ -904,6 +909,122 @@ describe('through the dispatcher', () => {
     );
     expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/created', '/new']);
   });
+});
+
+describe('a worker that trusts its watched index at send time', () => {
+  it('still skips a webhook deleted or switched off by another process and sends to a changed URL; with its LISTEN connection lost it reads the store again, and trusts the index once reconnected', async () => {
+    const w = await world();
+    // The worker's store: reads over the direct pool, LISTEN through a proxy that can take the connection away.
+    const proxy = await startOutageProxy(postgres);
+    cleanups.push(() => proxy.close());
+    const proxied = new pg.Pool({ connectionString: proxy.url, max: 2, connectionTimeoutMillis: 500 });
+    proxied.on('error', () => {});
+    cleanups.push(() => proxied.end().catch(() => {}));
+    const direct = postgresStore({ pool, table: w.table });
+    const watching = postgresStore({ pool: proxied, table: w.table, heartbeatMs: 500 });
+    let reads = 0;
+    const workerStore: WebhookStore = {
+      ...direct,
+      get: (id) => {
+        reads++;
+        return direct.get(id);
+      },
+      watch: watching.watch,
+    };
+    const seen: DeliveryResult[] = [];
+    const worker = createWebhookWorker({
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      store: workerStore,
+      allowPrivateNetworks: true,
+      retry: 0,
+      pollingIntervalMs: 100,
+      onDelivery: (result) => seen.push(result),
+    });
+    cleanups.push(() => worker.close({ deadlineMs: 100 }));
+    await worker.ready();
+    // An emitter whose index never follows the store: it keeps enqueueing jobs for webhooks changed since.
+    const { watch: _ignored, ...unwatched } = w.store;
+    const stale = createWebhookDispatcher({
+      store: unwatched,
+      queue: pgBossQueue({ pool, schema: BOSS_SCHEMA, queueName: w.queueName }),
+      allowPrivateNetworks: true,
+    });
+    cleanups.push(() => stale.close());
+    const deleted = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/deleted` });
+    const off = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/off` });
+    const moved = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/old` });
+    const emitThree = async () => {
+      const before = seen.length;
+      expect((await stale.emit(ldEvent())).map((r) => r.outcome)).toEqual(['queued', 'queued', 'queued']);
+      await until(() => seen.length >= before + 3, 'three deliveries');
+      return seen.slice(before);
+    };
+    const emitUntilTrusted = async () => {
+      for (let i = 0; i < 40; i++) {
+        reads = 0;
+        const results = await emitThree();
+        if (reads === 0 && results.every((r) => r.outcome === 'delivered')) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error('the worker never trusted its index');
+    };
+    await emitUntilTrusted();
+
+    // Another process changes the webhooks: the worker hears it through its watch.
+    await w.dispatcher.webhooks.delete(deleted.id);
+    await w.dispatcher.webhooks.update(off.id, { on: false });
+    await w.dispatcher.webhooks.update(moved.id, { url: `${w.receiver.url}/new` });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    w.receiver.requests.length = 0;
+    const afterChanges = await emitThree();
+    expect(afterChanges.map((r) => [r.webhookId, r.outcome]).sort()).toEqual(
+      [
+        [deleted.id, 'skipped'],
+        [off.id, 'skipped'],
+        [moved.id, 'delivered'],
+      ].sort(),
+    );
+    expect(w.receiver.requests.map((r) => r.url)).toEqual(['/new']);
+
+    // The LISTEN connection is lost: changes made now are never announced to the worker.
+    await proxy.down();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await w.dispatcher.webhooks.update(moved.id, { url: `${w.receiver.url}/newer` });
+    await w.dispatcher.webhooks.update(off.id, { on: true });
+    w.receiver.requests.length = 0;
+    const whileAway = await emitThree();
+    expect(whileAway.map((r) => [r.webhookId, r.outcome]).sort()).toEqual(
+      [
+        [deleted.id, 'skipped'],
+        [off.id, 'delivered'],
+        [moved.id, 'delivered'],
+      ].sort(),
+    );
+    expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/newer', '/off']);
+
+    // Back: reconnected and reloaded, what was missed included; trusted again (only the deleted webhook's skip is
+    // confirmed in the store).
+    await proxy.up();
+    let trusted = false;
+    for (let i = 0; i < 40 && !trusted; i++) {
+      reads = 0;
+      w.receiver.requests.length = 0;
+      const results = await emitThree();
+      expect(results.map((r) => [r.webhookId, r.outcome]).sort()).toEqual(
+        [
+          [deleted.id, 'skipped'],
+          [off.id, 'delivered'],
+          [moved.id, 'delivered'],
+        ].sort(),
+      );
+      expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/newer', '/off']);
+      trusted = reads === 1;
+      if (!trusted) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(trusted).toBe(true);
+  }, 60_000);
 });
 
 describe('lanes in a pg-boss worker', () => {

@@ -198,6 +198,44 @@ describe('postgresStore', () => {
     await w.waitFor(() => w.seen.includes('gone-while-away'), 'a notification after the reconnection');
   }, 30_000);
 
+  it('watch: onStatus says true before each "re-read everything" and false when the connection is lost, or stops answering its heartbeat', async () => {
+    const { table } = await tables();
+    const proxy = await startOutageProxy(postgres);
+    cleanups.push(() => proxy.close());
+    const proxied = new pg.Pool({ connectionString: proxy.url, max: 2, connectionTimeoutMillis: 500 });
+    proxied.on('error', () => {});
+    cleanups.push(() => proxied.end().catch(() => {}));
+    const reader = postgresStore({ pool: proxied, table, heartbeatMs: 300 });
+    const log: string[] = [];
+    cleanups.push(
+      reader.watch(
+        (id) => log.push(id ?? 'reload'),
+        (live) => log.push(live ? 'live' : 'lost'),
+      ),
+    );
+    const waitFor = async (entry: string, count: number, what: string) => {
+      const deadline = Date.now() + 10_000;
+      while (log.filter((e) => e === entry).length < count) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${log.join(', ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await waitFor('reload', 1, 'LISTEN');
+    expect(log).toEqual(['live', 'reload']);
+    await proxy.down();
+    await waitFor('lost', 1, 'the loss');
+    await proxy.up();
+    await waitFor('reload', 2, 'the reconnection');
+    expect(log).toEqual(['live', 'reload', 'lost', 'live', 'reload']);
+    // Silently dead: nothing closes the connection, only the heartbeat notices (within 1.5 x 300 ms).
+    const frozenAt = Date.now();
+    proxy.freeze();
+    await waitFor('lost', 2, 'the heartbeat to give up');
+    expect(Date.now() - frozenAt).toBeLessThan(2000);
+    await waitFor('reload', 3, 'the reconnection after the heartbeat');
+    expect(log.slice(5)).toEqual(['lost', 'live', 'reload']);
+  }, 30_000);
+
   it('watch: an onChange that throws does not stop the notifications', async () => {
     const { table } = await tables();
     const store = postgresStore({ pool, table });

@@ -205,3 +205,115 @@ describe('webhook registry: compiled policies', () => {
     expect(r.get(hook.id)?.policy?.allows({ action: 'x', resource: 'proj/p1999:env/y' })).toBe(true);
   });
 });
+
+describe('webhook registry: send-time lookups trust the index only while the watch is live', () => {
+  /** A store that counts get() calls; `hold` makes the next get() wait until released (a slow read). */
+  function countingStore() {
+    const inner = memoryStore();
+    const store = {
+      ...inner,
+      gets: 0,
+      hold: undefined as Promise<void> | undefined,
+      async get(id: string) {
+        store.gets++;
+        if (store.hold) await store.hold;
+        return inner.get(id);
+      },
+    };
+    return store;
+  }
+  const registryOn = (store: WebhookStore) =>
+    new WebhookRegistry({
+      store,
+      addressPolicy: createAddressPolicy({ allowPrivateNetworks: true }),
+      defaultPolicy: compilePolicy([...DEFAULT_STATEMENTS], 'defaultStatements'),
+      secretRotationMs: 0,
+      storeTimeoutMs: 1000,
+      maxWebhooksPerTenant: undefined,
+      now: Date.now,
+      onRemoved: () => {},
+      onError: () => {},
+    });
+  /** What the store's watch does on each connection: status(true), then "re-read everything". */
+  const connect = (r: WebhookRegistry) => {
+    r.watchStatus(true);
+    return r.invalidate();
+  };
+
+  it('reads the store until the watch is in place and reloaded, then answers from the index', async () => {
+    const store = countingStore();
+    const r = registryOn(store);
+    const hook = await r.create({ url: 'https://a.example.com/' });
+    expect((await r.lookupAtSendTime(hook.id))?.webhook.url).toBe('https://a.example.com/');
+    expect(store.gets).toBe(1);
+    r.watchStatus(true);
+    // In place, but not yet reloaded: notifications sent before LISTEN may have been missed.
+    await r.lookupAtSendTime(hook.id);
+    expect(store.gets).toBe(2);
+    await r.invalidate();
+    expect(r.trustsIndex).toBe(true);
+    expect((await r.lookupAtSendTime(hook.id))?.webhook.url).toBe('https://a.example.com/');
+    expect(store.gets).toBe(2);
+  });
+
+  it('confirms in the store every answer that would skip: not in the index, or switched off there', async () => {
+    const store = countingStore();
+    const r = registryOn(store);
+    const off = await r.create({ url: 'https://off.example.com/', on: false });
+    await connect(r);
+    // Created (or switched on) by another process a moment ago: its notification has not arrived yet.
+    await store.create(webhookRecord({ id: 'fresh', url: 'https://fresh.example.com/' }));
+    await store.update({ ...(await store.get(off.id)), on: true } as Webhook);
+    store.gets = 0;
+    expect((await r.lookupAtSendTime('fresh'))?.webhook.url).toBe('https://fresh.example.com/');
+    expect((await r.lookupAtSendTime(off.id))?.webhook.on).toBe(true);
+    expect(await r.lookupAtSendTime('never-was')).toBeUndefined();
+    expect(store.gets).toBe(3);
+  });
+
+  it('reads the store again from the moment the watch is lost, and after a reconnect only once reloaded', async () => {
+    const store = countingStore();
+    const r = registryOn(store);
+    const hook = await r.create({ url: 'https://a.example.com/' });
+    await connect(r);
+    r.watchStatus(false);
+    // Deleted elsewhere while the connection was down: no notification will ever say so.
+    await store.delete(hook.id);
+    store.gets = 0;
+    expect(await r.lookupAtSendTime(hook.id)).toBeUndefined();
+    expect(store.gets).toBe(1);
+    await connect(r);
+    expect(r.get(hook.id)).toBeUndefined();
+    expect(await r.lookupAtSendTime(hook.id)).toBeUndefined();
+  });
+
+  it('a watch lost during its reload is not trusted when the reload ends', async () => {
+    const store = slowListStore(50);
+    const r = registryOn(store);
+    await r.create({ url: 'https://a.example.com/' });
+    const reloading = connect(r);
+    r.watchStatus(false);
+    await reloading;
+    expect(r.trustsIndex).toBe(false);
+  });
+
+  it('while a change is being applied, lookups read the store instead of the copy about to be replaced', async () => {
+    const store = countingStore();
+    const r = registryOn(store);
+    const hook = await r.create({ url: 'https://a.example.com/' });
+    await connect(r);
+    let release!: () => void;
+    store.hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    // The notification of a switch-off arrived; its re-read is slow.
+    await store.update({ ...(webhookRecord({ id: hook.id }) as Webhook), ...hook, on: false });
+    const applying = r.invalidate(hook.id);
+    const during = r.lookupAtSendTime(hook.id);
+    release();
+    store.hold = undefined;
+    expect((await during)?.webhook.on).toBe(false);
+    await applying;
+    expect((await r.lookupAtSendTime(hook.id))?.webhook.on).toBe(false);
+  });
+});

@@ -18,6 +18,14 @@ export interface ListenerOptions {
    */
   onConnect(): void;
   onError(error: unknown): void;
+  /** Called when a connection that was in place is lost: notifications may be missed until `onConnect`. */
+  onLost?(): void;
+  /**
+   * When set, the connection is checked every `heartbeatMs` with a `SELECT 1` that must answer within
+   * `heartbeatMs / 2`; one that does not is dropped (and reconnected), so a connection that died silently (a NAT
+   * or a firewall forgetting it) is noticed within 1.5 × `heartbeatMs`.
+   */
+  heartbeatMs?: number;
   /** Waits between reconnection attempts, doubling up to `maxDelayMs`. */
   minDelayMs?: number;
   maxDelayMs?: number;
@@ -41,6 +49,7 @@ export function startListener(options: ListenerOptions): Listener {
   let delay = minDelay;
   let timer: NodeJS.Timeout | undefined;
   let connected = 0;
+  let heartbeat: NodeJS.Timeout | undefined;
   let resolveReady!: () => void;
   let rejectReady!: (error: unknown) => void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -65,6 +74,8 @@ export function startListener(options: ListenerOptions): Listener {
   const drop = (current: EventedClient, error?: Error) => {
     if (client !== current) return;
     client = undefined;
+    clearInterval(heartbeat);
+    heartbeat = undefined;
     current.removeAllListeners('notification');
     current.removeAllListeners('end');
     // Keep an error handler: a late error on a destroyed client must not crash the process.
@@ -76,6 +87,7 @@ export function startListener(options: ListenerOptions): Listener {
       // already released
     }
     if (stopped) return;
+    if (options.onLost) safe(() => options.onLost?.());
     if (error) safe(() => options.onError(error));
     schedule();
   };
@@ -122,7 +134,31 @@ export function startListener(options: ListenerOptions): Listener {
     delay = minDelay;
     connected++;
     if (connected === 1) resolveReady();
+    if (options.heartbeatMs !== undefined) startHeartbeat(current, options.heartbeatMs);
     safe(() => options.onConnect());
+  }
+
+  function startHeartbeat(current: EventedClient, everyMs: number): void {
+    let pending = false;
+    heartbeat = setInterval(() => {
+      if (pending || client !== current) return;
+      pending = true;
+      const timer = setTimeout(
+        () => drop(current, new Error(`LISTEN connection did not answer within ${everyMs / 2} ms`)),
+        everyMs / 2,
+      );
+      current.query('SELECT 1').then(
+        () => {
+          clearTimeout(timer);
+          pending = false;
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          drop(current, error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    }, everyMs);
+    heartbeat.unref?.();
   }
 
   void connect();
@@ -133,6 +169,8 @@ export function startListener(options: ListenerOptions): Listener {
       stopped = true;
       clearTimeout(timer);
       timer = undefined;
+      clearInterval(heartbeat);
+      heartbeat = undefined;
       const current = client;
       if (!current) return;
       client = undefined;
@@ -151,6 +189,8 @@ export interface HubSubscriber {
   onNotify(channel: string, payload: string): void;
   /** As `ListenerOptions.onConnect`; a subscriber joining a live connection gets one call at once. */
   onConnect(): void;
+  /** As `ListenerOptions.onLost`. */
+  onLost?(): void;
 }
 
 /**
@@ -162,7 +202,7 @@ export class ListenerHub {
   private connected = false;
   private readonly subscribers = new Set<HubSubscriber>();
 
-  constructor(private readonly options: Omit<ListenerOptions, 'onNotify' | 'onConnect'>) {}
+  constructor(private readonly options: Omit<ListenerOptions, 'onNotify' | 'onConnect' | 'onLost'>) {}
 
   subscribe(subscriber: HubSubscriber): () => Promise<void> {
     this.subscribers.add(subscriber);
@@ -175,6 +215,10 @@ export class ListenerHub {
         onConnect: () => {
           this.connected = true;
           for (const s of [...this.subscribers]) s.onConnect();
+        },
+        onLost: () => {
+          this.connected = false;
+          for (const s of [...this.subscribers]) s.onLost?.();
         },
         onError: (error) => {
           this.connected = false;

@@ -1,5 +1,6 @@
 import {
   type CircuitStore,
+  numberOption,
   OptionsError,
   type SharedCircuit,
   type Webhook,
@@ -15,6 +16,11 @@ export interface PostgresStoreOptions extends Pick<PostgresSchemaOptions, 'schem
   pool: PoolLike;
   /** Where LISTEN connection errors go (they are retried). Silent by default. */
   logger?: { warn?(message: string, meta?: Record<string, unknown>): void };
+  /**
+   * How often in ms `watch()` checks its LISTEN connection (a `SELECT 1` that must answer within half of it); one
+   * that died silently is reported lost (`onStatus(false)`) within 1.5 × this, then reconnected. @default 5000
+   */
+  heartbeatMs?: number;
 }
 
 /** A query of `list()`: `tenant` undefined lists every webhook, `null` only those without a tenant. */
@@ -28,9 +34,10 @@ export interface PostgresWebhookStore extends WebhookStore {
   /**
    * Calls `onChange(id)` after webhook `id` was created, changed or deleted by any process (this one included),
    * once the change is committed, and `onChange()` when anything may have changed: when LISTEN is first in place
-   * and after each reconnection. Returns the stop function.
+   * and after each reconnection, just after `onStatus(true)`; `onStatus(false)` when the connection is lost (or
+   * stops answering its heartbeat). Returns the stop function.
    */
-  watch(onChange: (id?: string) => void): () => Promise<void>;
+  watch(onChange: (id?: string) => void, onStatus?: (live: boolean) => void): () => Promise<void>;
   /** Open circuits in `<table>_circuits`, followed over LISTEN/NOTIFY on the same connection as `watch`. */
   circuits: CircuitStore & {
     watch(onChange: (id?: string, circuit?: SharedCircuit) => void): () => Promise<void>;
@@ -60,6 +67,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
   if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
     throw new OptionsError('logger', `Expected \`logger\` to be an object, got ${typeof options.logger}`);
   }
+  const heartbeatMs = numberOption('heartbeatMs', options.heartbeatMs, 5000, { positive: true });
 
   const explainFor =
     (name: string) =>
@@ -81,6 +89,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
   const hub = new ListenerHub({
     pool,
     channels: [names.channel, names.circuitsChannel],
+    heartbeatMs,
     onError: (error) =>
       warn('webhook-dispatcher/postgres: LISTEN connection lost', { table, error: errorMessage(error) }),
   });
@@ -200,14 +209,19 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
       return (rowCount ?? 0) > 0;
     },
 
-    watch(onChange) {
+    watch(onChange, onStatus) {
       assertCallback(onChange);
+      const status = (live: boolean) => guarded('watch onStatus', () => onStatus?.(live))();
       return hub.subscribe({
         onNotify: (channel, payload) => {
           if (channel !== names.channel) return;
           guarded('watch onChange', () => onChange(payload === '' ? undefined : payload))();
         },
-        onConnect: guarded('watch onChange', () => onChange()),
+        onConnect: () => {
+          status(true);
+          guarded('watch onChange', () => onChange())();
+        },
+        onLost: () => status(false),
       });
     },
 

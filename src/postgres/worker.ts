@@ -13,7 +13,8 @@ export interface WebhookWorkerOptions
     PgBossWorkerOptions {
   /**
    * The store the emitting processes write webhooks to (e.g. `postgresStore({ pool })`). Each job's webhook is
-   * read from it at send time, so a webhook changed, switched off or deleted after enqueue is honoured.
+   * checked at send time, so a webhook changed, switched off or deleted after enqueue is honoured: from the
+   * worker's index while the store's watch is live (it follows the store from its first job), else read from it.
    */
   store: WebhookStore;
 }

@@ -115,6 +115,8 @@ export interface OutageProxy {
   up(): Promise<void>;
   down(): Promise<void>;
   hang(): Promise<void>;
+  /** Stops forwarding on the open connections without closing them (a connection that died silently). */
+  freeze(): void;
   close(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ export async function startOutageProxy(target: TestPostgres): Promise<OutageProx
   let mode: 'up' | 'hang' = 'up';
   let listening: Server | undefined;
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   const port = await freePort();
   const { connect } = await import('node:net');
 
@@ -138,6 +141,9 @@ export async function startOutageProxy(target: TestPostgres): Promise<OutageProx
         upstream.on('error', () => client.destroy());
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
+        const pair: [Socket, Socket] = [client, upstream];
+        pairs.add(pair);
+        client.on('close', () => pairs.delete(pair));
         client.pipe(upstream);
         upstream.pipe(client);
       });
@@ -170,6 +176,14 @@ export async function startOutageProxy(target: TestPostgres): Promise<OutageProx
       for (const socket of sockets) socket.destroy();
       sockets.clear();
       if (!listening) await listen();
+    },
+    freeze() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
     },
     close: stopListening,
   };
