@@ -14,11 +14,12 @@ import {
   redisStore,
 } from '../src/bullmq/index.js';
 import { createWebhookDispatcher, OptionsError, type WebhookDispatcher } from '../src/index.js';
+import type { DeliveryJob } from '../src/queue.js';
 import type { DeliveryResult, Webhook, WebhookStore } from '../src/types.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { startRedis, startRoundTripProxy, type TestRedis } from './helpers/redis.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORKER_BUNDLE = `${ROOT}node_modules/.cache/webhook-dispatcher-tests/bullmq-worker.mjs`;
@@ -245,6 +246,130 @@ describe('bullmqQueue: emit', () => {
 
     expect(result).toMatchObject({ ok: true, outcome: 'delivered', status: 200, attempts: 1 });
     expect(w.receiver.requests).toHaveLength(1);
+    expect(await w.inspect.getWaitingCount()).toBe(0);
+  });
+});
+
+describe('bullmqQueue: a fan-out in one addBulk (enqueueMany)', () => {
+  /** An emitting dispatcher whose queue reaches Redis through a proxy that counts round trips. */
+  async function proxied(w: World) {
+    const proxy = await startRoundTripProxy(redis);
+    const queue = bullmqQueue({ connection: { url: proxy.url }, queueName: w.queueName, prefix: PREFIX });
+    const dispatcher = createWebhookDispatcher({
+      store: w.store,
+      queue,
+      allowPrivateNetworks: true,
+      retry: 0,
+    });
+    cleanups.push(async () => {
+      await dispatcher.close();
+      await proxy.close();
+    });
+    await queue.ready();
+    return { proxy, queue, dispatcher };
+  }
+
+  it('queues a fan-out to 50 webhooks in one round trip; each webhook receives it once, with its webhook-id; a duplicate emit queues nothing', async () => {
+    const w = await world();
+    const hooks: Webhook[] = [];
+    for (let i = 0; i < 50; i++)
+      hooks.push(await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/${i}` }));
+    const { proxy, dispatcher } = await proxied(w);
+    // The first emit loads BullMQ's scripts on the new connection; the round trips of the second are counted.
+    await dispatcher.emit(ldEvent('production', { _id: `warm-${randomUUID()}` }));
+    await w.inspect.obliterate({ force: true });
+    const event = ldEvent('production', { _id: `fan-${randomUUID()}` });
+
+    proxy.reset();
+    const results = await dispatcher.emit(event);
+
+    expect(proxy.roundTrips).toBe(1);
+    expect(proxy.commands('evalsha')).toBe(50);
+    expect(results).toHaveLength(50);
+    expect(results.every((r) => r.outcome === 'queued' && r.attempts === 0)).toBe(true);
+    expect(results.map((r) => r.webhookId).sort()).toEqual(hooks.map((h) => h.id).sort());
+    expect(await w.inspect.getWaitingCount()).toBe(50);
+    // Results in job order: each result names its own job, keyed by its delivery id.
+    for (const result of results) {
+      const job = await w.inspect.getJob(result.deliveryId);
+      expect(job?.data).toMatchObject({ deliveryId: result.deliveryId, webhookId: result.webhookId });
+    }
+
+    const worker = await spawnWorker(w, 'fan-out', { concurrency: 16 });
+    await worker.waitForResults(50);
+    expect(w.receiver.requests).toHaveLength(50);
+    const received = new Map(w.receiver.requests.map((r) => [r.url, header(r.headers['webhook-id'])]));
+    hooks.forEach((hook, i) => {
+      expect(received.get(`/${i}`)).toBe(results.find((r) => r.webhookId === hook.id)?.deliveryId);
+    });
+
+    // The same event again, after delivery: the same queued results, nothing in Redis, nothing sent.
+    proxy.reset();
+    const again = await dispatcher.emit(structuredClone(event));
+    expect(again.map((r) => [r.deliveryId, r.outcome])).toEqual(results.map((r) => [r.deliveryId, 'queued']));
+    expect(proxy.roundTrips).toBe(1);
+    const counts = await w.inspect.getJobCounts('waiting', 'active', 'delayed', 'completed');
+    expect(counts).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(w.receiver.requests).toHaveLength(50);
+    expect(worker.results).toHaveLength(50);
+  }, 60_000);
+
+  it('queues a job that comes twice in one batch once, and reports both as enqueue would (queued), in job order', async () => {
+    const w = await world();
+    const event = ldEvent('production', { _id: `dup-${randomUUID()}` });
+    const job = (webhookId: string): DeliveryJob => ({
+      deliveryId: `msg_${webhookId}_${event._id}`,
+      webhookId,
+      eventId: String(event._id),
+      event,
+      eventBody: JSON.stringify(event),
+    });
+    const jobs = [job('a'), job('b'), job('a'), job('c')];
+
+    const results = await w.queue.enqueueMany?.(jobs);
+
+    expect(results?.map((r) => [r.deliveryId, r.outcome])).toEqual(jobs.map((j) => [j.deliveryId, 'queued']));
+    expect(await w.inspect.getWaitingCount()).toBe(3);
+  });
+
+  it('sends a fan-out of more than 1,000 jobs in chunks of 1,000, one round trip each', async () => {
+    const w = await world();
+    const { proxy, queue } = await proxied(w);
+    const event = ldEvent('production', { _id: `big-${randomUUID()}` });
+    const eventBody = JSON.stringify(event);
+    const jobs = Array.from({ length: 2100 }, (_, i): DeliveryJob => {
+      const webhookId = `hook-${i}`;
+      return {
+        deliveryId: `msg_${webhookId}_${event._id}`,
+        webhookId,
+        eventId: String(event._id),
+        event,
+        eventBody,
+      };
+    });
+    await queue.enqueueMany?.(jobs.slice(0, 2)); // loads the scripts
+    await w.inspect.obliterate({ force: true });
+
+    proxy.reset();
+    const results = await queue.enqueueMany?.(jobs);
+
+    expect(proxy.roundTrips).toBe(3);
+    expect(proxy.commands('evalsha')).toBe(2100);
+    expect(results?.map((r) => r.deliveryId)).toEqual(jobs.map((j) => j.deliveryId));
+    expect(results?.every((r) => r.outcome === 'queued')).toBe(true);
+    expect(await w.inspect.getWaitingCount()).toBe(2100);
+  }, 60_000);
+
+  it('refuses a transaction for a fan-out as for a single delivery, and queues nothing', async () => {
+    const w = await world();
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
+    expect(w.queue.supportsTransactions).toBeFalsy();
+
+    await expect(w.dispatcher.emit(ldEvent(), { transaction: {} })).rejects.toMatchObject({
+      code: 'ERR_TRANSACTION_UNSUPPORTED',
+    });
     expect(await w.inspect.getWaitingCount()).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import {
   type DeliveryReporter,
   type DeliveryResult,
   type DeliveryWorker,
+  type EnqueueOptions,
   type Logger,
   numberOption,
   OptionsError,
@@ -110,6 +111,12 @@ const DEFAULT_JOB_OPTIONS: BullmqJobOptions = {
   removeOnFail: { age: 604_800 },
 };
 
+/**
+ * At most this many jobs go to Redis in one `addBulk`: a fan-out to more webhooks is sent in consecutive chunks,
+ * so one batch never holds more than this many serialized jobs in memory (and in Redis's input buffer).
+ */
+export const ADD_BULK_CHUNK = 1000;
+
 /** The core's validator, so every entry words (and bounds) a bad number the same way. */
 function positiveInteger(field: string, value: number | undefined, fallback: number): number {
   return numberOption(field, value, fallback, { positive: true, integer: true });
@@ -143,6 +150,29 @@ function stopTimers(worker: Worker): void {
   } catch {
     // A BullMQ without these members: ending the connections below is all there is to do.
   }
+}
+
+/**
+ * `run()`'s promise, rejected after `ms` if it has not settled by then (ioredis holds a command while Redis is down);
+ * a synchronous throw of `run` becomes a rejection. The timer is cleared once it settles.
+ */
+function within<T>(run: () => Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<T>;
+  try {
+    running = run();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  const settled = Promise.race([running, timeout]);
+  settled.then(
+    () => clearTimeout(timer),
+    () => clearTimeout(timer),
+  );
+  return settled;
 }
 
 /** Thrown from the processor so that BullMQ keeps the job: it was not delivered and must run again. */
@@ -212,6 +242,13 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
     }
   };
 
+  /** The job id is the delivery id (the `webhook-id`), deduplicated for `dedupeWindowMs`: see `enqueue`. */
+  const jobOptionsFor = (job: DeliveryJob): JobsOptions => ({
+    ...jobDefaults,
+    jobId: job.deliveryId,
+    deduplication: { id: job.deliveryId, ttl: dedupeTtl },
+  });
+
   const getProducer = () => {
     if (!producer) {
       producer = new Queue<DeliveryJobData, DeliveryResult>(name, base);
@@ -220,7 +257,7 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
     return producer;
   };
 
-  return {
+  const queue: BullmqDeliveryQueue = {
     readsStoreAtSendTime: true,
     name,
 
@@ -279,30 +316,11 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
         delivered.then(forget, forget);
         return delivered;
       }
-      let added: Promise<unknown>;
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        added = Promise.race([
-          getProducer().add(JOB_NAME, toJobData(job), {
-            ...jobDefaults,
-            jobId: job.deliveryId,
-            deduplication: { id: job.deliveryId, ttl: dedupeTtl },
-          }),
-          new Promise((_resolve, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`Redis did not accept the job within ${enqueueTimeoutMs} ms`)),
-              enqueueTimeoutMs,
-            );
-          }),
-        ]);
-        added.then(
-          () => clearTimeout(timer),
-          () => clearTimeout(timer),
-        );
-      } catch (error) {
-        clearTimeout(timer);
-        added = Promise.reject(error);
-      }
+      const added = within(
+        () => getProducer().add(JOB_NAME, toJobData(job), jobOptionsFor(job)),
+        enqueueTimeoutMs,
+        `Redis did not accept the job within ${enqueueTimeoutMs} ms`,
+      );
       return added.then(
         () => queuedResult(job),
         (error: unknown) => {
@@ -312,6 +330,46 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
           return result;
         },
       );
+    },
+
+    /**
+     * The jobs of one emit in one `addBulk` (one round trip to Redis) per `ADD_BULK_CHUNK` jobs, with the job ids,
+     * deduplication and options of `enqueue`: a job whose id is already in Redis (queued, or completed within the
+     * dedupe window), or that comes twice in the batch, is not added again and is reported `queued`, as by `enqueue`.
+     * One deadline (`enqueueTimeoutMs`) bounds the whole batch: a chunk Redis has not accepted by then, and every
+     * chunk after it, settles `ENQUEUE_FAILED` (reported to `onDelivery`); chunks accepted before stay `queued`.
+     */
+    async enqueueMany(jobs: DeliveryJob[], enqueueOptions?: EnqueueOptions): Promise<DeliveryResult[]> {
+      if (deliverHere && jobs.some((job) => job.test)) {
+        // `dispatcher.test()` jobs are delivered here, as by `enqueue`; never batched.
+        return Promise.all(jobs.map((job) => queue.enqueue(job, enqueueOptions)));
+      }
+      const results: DeliveryResult[] = [];
+      const deadline = performance.now() + enqueueTimeoutMs;
+      for (let start = 0; start < jobs.length; start += ADD_BULK_CHUNK) {
+        const chunk = jobs.slice(start, start + ADD_BULK_CHUNK);
+        try {
+          await within(
+            () =>
+              getProducer().addBulk(
+                chunk.map((job) => ({ name: JOB_NAME, data: toJobData(job), opts: jobOptionsFor(job) })),
+              ),
+            Math.max(0, deadline - performance.now()),
+            `Redis did not accept the jobs within ${enqueueTimeoutMs} ms`,
+          );
+        } catch (error) {
+          // Not retried and not continued: with Redis refusing or late, the rest would only wait for the same.
+          logError('webhook-dispatcher/bullmq: enqueue failed', error);
+          for (const job of jobs.slice(start)) {
+            const result = enqueueFailedResult(job, error);
+            reportOnce(result);
+            results.push(result);
+          }
+          return results;
+        }
+        for (const job of chunk) results.push(queuedResult(job));
+      }
+      return results;
     },
 
     async ready() {
@@ -349,4 +407,5 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
       await Promise.race([forced, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     },
   };
+  return queue;
 }

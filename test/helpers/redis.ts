@@ -264,3 +264,90 @@ export async function startBlackholeProxy(target: TestRedis): Promise<BlackholeP
     },
   };
 }
+
+/**
+ * A TCP proxy on a loopback port in front of Redis that counts round trips: one begins each time a client sends
+ * data after Redis last answered it (or first). Commands written together, before any reply came back, are one
+ * round trip; commands awaited one by one are one each. Each reply is held 50 ms after the client's last data. `commands(name)` counts a command in what clients sent.
+ */
+export interface RoundTripProxy {
+  url: string;
+  readonly roundTrips: number;
+  /** How many times `name` (e.g. `evalsha`) occurs as a command name in what clients sent since `reset()`. */
+  commands(name: string): number;
+  /** Counts from zero again. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const QUIET_MS = 50;
+
+export async function startRoundTripProxy(target: TestRedis): Promise<RoundTripProxy> {
+  let roundTrips = 0;
+  let sent: string[] = [];
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+  };
+  const server = createServer((client) => {
+    track(client);
+    const upstream = connect(target.port, target.host);
+    track(upstream);
+    let answered = true;
+    // Replies are held until the client has sent nothing for QUIET_MS: Redis answers the start of a large write
+    // while the rest is still coming, which is still one round trip.
+    let replies: Buffer[] = [];
+    let quiet: NodeJS.Timeout | undefined;
+    const flush = () => {
+      quiet = undefined;
+      if (replies.length === 0) return;
+      answered = true;
+      client.write(Buffer.concat(replies));
+      replies = [];
+    };
+    const holdReplies = () => {
+      clearTimeout(quiet);
+      quiet = setTimeout(flush, QUIET_MS);
+    };
+    client.on('data', (chunk: Buffer) => {
+      if (answered) roundTrips++;
+      answered = false;
+      sent.push(chunk.toString('latin1'));
+      upstream.write(chunk);
+      holdReplies();
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      replies.push(chunk);
+      if (quiet === undefined) holdReplies();
+    });
+    client.on('close', () => {
+      clearTimeout(quiet);
+      upstream.destroy();
+    });
+    upstream.on('close', () => client.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    get roundTrips() {
+      return roundTrips;
+    },
+    commands(name) {
+      // RESP: a command name is a bulk string of its own, `$<length>\r\n<name>\r\n`.
+      const pattern = new RegExp(`\\$${name.length}\\r\\n${name}\\r\\n`, 'gi');
+      return sent.join('').match(pattern)?.length ?? 0;
+    },
+    reset() {
+      roundTrips = 0;
+      sent = [];
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
