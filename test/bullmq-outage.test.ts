@@ -215,6 +215,49 @@ describe('bullmqQueue: emit under a Redis outage', () => {
     );
   }, 30_000);
 
+  for (const outage of ['stopped', 'black-holed'] as const) {
+    it(`settles a fan-out to 50 webhooks (one addBulk) with ENQUEUE_FAILED for every job, in job order, within enqueueTimeoutMs while Redis is ${outage}`, async () => {
+      const proxy = await startBlackholeProxy(redis);
+      cleanups.push(() => proxy.close());
+      const queueName = `outage-${randomUUID()}`;
+      const inspect = inspector(queueName);
+      const { dispatcher, reported, logged } = emitter(proxy.url, queueName);
+      for (let i = 0; i < 50; i++) await dispatcher.webhooks.create({ url: `http://127.0.0.1:9/${i}` });
+      const before = await dispatcher.emit(event());
+      expect(before.filter((r) => r.outcome === 'queued')).toHaveLength(50);
+      const queuedBefore = await inspect.getWaitingCount();
+
+      if (outage === 'stopped') await redis.kill();
+      else proxy.blackhole();
+      const emitted = event();
+      const { value: results, ms } = await timed(() => dispatcher.emit(emitted));
+
+      expect(ms).toBeLessThan(ENQUEUE_TIMEOUT + MARGIN);
+      expect(results.map((r) => r.webhookId)).toEqual(before.map((r) => r.webhookId));
+      for (const result of results) {
+        expect(result).toMatchObject({
+          ok: false,
+          outcome: 'failed',
+          attempts: 0,
+          error: { code: 'ENQUEUE_FAILED' },
+        });
+      }
+      // Not silent: every one reached onDelivery and the logger once, as a single emit's does.
+      expect(reported.map((r) => r.deliveryId).sort()).toEqual(results.map((r) => r.deliveryId).sort());
+      expect(logged.filter((m) => /enqueue failed/.test(m))).toHaveLength(50);
+
+      if (outage === 'stopped') await redis.start();
+      else proxy.up();
+      await until(
+        async () => (await dispatcher.emit(event())).every((r) => r.outcome === 'queued'),
+        'a fan-out to be queued again',
+      );
+      // (ioredis may still send the refused batch once Redis is back: enqueueTimeoutMs documents that a job accepted
+      // after the deadline may still be delivered, so what is in Redis now is not asserted beyond the new emit.)
+      expect(await inspect.getWaitingCount()).toBeGreaterThanOrEqual(queuedBefore + 50);
+    }, 30_000);
+  }
+
   it('createWebhookWorker takes enqueueTimeoutMs (it threw an OptionsError) and its emits settle within it', async () => {
     const queueName = `outage-${randomUUID()}`;
     inspector(queueName);

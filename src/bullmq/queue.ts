@@ -359,8 +359,9 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
           );
         } catch (error) {
           // Not retried and not continued: with Redis refusing or late, the rest would only wait for the same.
-          logError('webhook-dispatcher/bullmq: enqueue failed', error);
+          // Logged and reported once per job, as by `enqueue`.
           for (const job of jobs.slice(start)) {
+            logError('webhook-dispatcher/bullmq: enqueue failed', error);
             const result = enqueueFailedResult(job, error);
             reportOnce(result);
             results.push(result);
