@@ -283,6 +283,38 @@ describe('bullmqQueue: emit under a Redis outage', () => {
   }, 30_000);
 });
 
+describe('redisStore.watch: onStatus under a Redis outage', () => {
+  for (const outage of ['stopped', 'black-holed'] as const) {
+    it(`reports the watch lost while Redis is ${outage} and live again (then onChange()) once it answers`, async () => {
+      const proxy = await startBlackholeProxy(redis);
+      cleanups.push(() => proxy.close());
+      const client = new Redis(proxy.url);
+      client.on('error', () => {});
+      cleanups.push(() => client.disconnect());
+      const store = redisStore({ client, key: `${PREFIX}:${randomUUID()}:webhooks`, heartbeatMs: 500 });
+      const seen: string[] = [];
+      const stop = store.watch(
+        (id) => seen.push(id === undefined ? 'reload' : `change ${id}`),
+        (live) => seen.push(live ? 'live' : 'lost'),
+      );
+      cleanups.push(stop);
+      await until(() => seen.includes('reload'), 'the watch to be in place');
+      expect(seen).toEqual(['live', 'reload']);
+
+      if (outage === 'stopped') await redis.kill();
+      else proxy.blackhole();
+      // Closed: at once; black-holed: within 1.5 × heartbeatMs (generous bound).
+      await until(() => seen.includes('lost'), 'the watch to be reported lost', 5000);
+      expect(seen.slice(2)).toEqual(['lost']);
+
+      if (outage === 'stopped') await redis.start();
+      else proxy.up();
+      await until(() => seen.length >= 5, 'the watch to be live again', 15_000);
+      expect(seen.slice(3, 5)).toEqual(['live', 'reload']);
+    }, 30_000);
+  }
+});
+
 describe('createWebhookWorker: close({ deadlineMs }) under a Redis outage', () => {
   for (const outage of ['stopped', 'black-holed'] as const) {
     it(`returns within deadlineMs + 2 s while Redis is ${outage}, with a delivery in flight, and the job is delivered later`, async () => {

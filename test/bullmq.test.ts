@@ -548,6 +548,59 @@ describe('createWebhookWorker', () => {
     expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered', ok: true });
   });
 
+  it('takes each job’s webhook from its watched index, not a store read per delivery, and still honours a change made elsewhere', async () => {
+    const w = await world();
+    const hook = await w.dispatcher.webhooks.create({ url: w.receiver.url });
+    const watched = redisStore({ client, key: w.storeKey });
+    let reads = 0;
+    const store: WebhookStore = {
+      ...watched,
+      get: (id) => {
+        reads++;
+        return watched.get(id);
+      },
+    };
+    const seen: DeliveryResult[] = [];
+    const worker = createWebhookWorker({
+      connection: { url: redis.url },
+      queueName: w.queueName,
+      prefix: PREFIX,
+      store,
+      allowPrivateNetworks: true,
+      onDelivery: (result) => seen.push(result),
+    });
+    cleanups.push(() => worker.close());
+    await worker.ready();
+    // The first delivery opens the worker's index (and its watch); the count starts once it is in place.
+    await w.dispatcher.emit(ldEvent('production', { _id: `first-${randomUUID()}` }));
+    await until(() => seen.length === 1, 'the first delivery');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    reads = 0;
+    for (let i = 0; i < 20; i++)
+      await w.dispatcher.emit(ldEvent('production', { _id: `n${i}-${randomUUID()}` }));
+    await until(() => seen.length === 21, 'twenty deliveries');
+    expect(seen.every((r) => r.outcome === 'delivered')).toBe(true);
+    expect(reads).toBe(0);
+
+    // Switched off by the emitting process: the worker hears it and skips the next job.
+    await w.dispatcher.webhooks.update(hook.id, { on: false });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await w.inspect.add(
+      'deliver',
+      {
+        deliveryId: `msg_${hook.id}_late`,
+        webhookId: hook.id,
+        eventId: 'late',
+        eventBody: JSON.stringify(ldEvent('production', { _id: 'late' })),
+      },
+      { jobId: `msg_${hook.id}_late` },
+    );
+    await until(() => seen.length === 22, 'the job after the switch-off');
+    expect(seen[21]).toMatchObject({ deliveryId: `msg_${hook.id}_late`, ok: false });
+    expect(w.receiver.requests).toHaveLength(21);
+  }, 30_000);
+
   it('lanes in a BullMQ worker: a hanging receiver does not fill it; its waiting jobs go back to Redis, delayed', async () => {
     const w = await world((request) => (request.url === '/slow' ? 'handled' : 200));
     const slow = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/slow` });

@@ -25,9 +25,13 @@ export interface RedisSubscriber {
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'ready', listener: () => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
   off(event: 'message', listener: (channel: string, message: string) => void): unknown;
   off(event: 'ready', listener: () => void): unknown;
   off(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+  /** For the watch's heartbeat (allowed while subscribed). Without it, only a closed connection is noticed. */
+  ping?(): Promise<unknown>;
   unsubscribe?(...channels: string[]): Promise<unknown>;
   disconnect(): void;
 }
@@ -43,6 +47,12 @@ export interface RedisStoreOptions {
    * `client.duplicate()` and closes it when stopped.
    */
   subscriber?: RedisSubscriber;
+  /**
+   * How often in ms `watch()` PINGs its subscriber connection; one that does not answer within half of it is
+   * reported lost (`onStatus(false)`: workers read webhooks from the store at send time again) until a PING
+   * answers and the channels are subscribed again. @default 5000
+   */
+  heartbeatMs?: number;
   /** Where subscriber connection errors go (ioredis reconnects by itself). Silent by default. */
   logger?: { warn?(message: string, meta?: Record<string, unknown>): void };
 }
@@ -51,10 +61,11 @@ export interface RedisStoreOptions {
 export interface RedisWebhookStore extends WebhookStore {
   /**
    * Calls `onChange(id)` after webhook `id` was created, changed or deleted through any `redisStore` on the same
-   * key (this process included), and `onChange()` once subscribed and after each reconnection. Returns the stop
-   * function.
+   * key (this process included), and `onChange()` once subscribed and after each reconnection, just after
+   * `onStatus(true)`; `onStatus(false)` when the subscriber connection is lost (closed, or its PING heartbeat
+   * unanswered). Returns the stop function.
    */
-  watch(onChange: (id?: string) => void): () => Promise<void>;
+  watch(onChange: (id?: string) => void, onStatus?: (live: boolean) => void): () => Promise<void>;
   /** Open circuits in the hash `<key>:circuits`, followed over the same subscription as `watch`. */
   circuits: CircuitStore & {
     watch(onChange: (id?: string, circuit?: SharedCircuit) => void): () => Promise<void>;
@@ -151,13 +162,18 @@ export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
     async delete(id) {
       return Number(await client.eval(DELETE, 3, key, changes, circuitsKey, id)) === 1;
     },
-    watch(onChange) {
+    watch(onChange, onStatus) {
       const call = callback(onChange);
+      const status = onStatus === undefined ? undefined : callback(onStatus);
       return hub.subscribe({
         onMessage: (channel, message) => {
           if (channel === changes) call(message);
         },
-        onConnect: () => call(),
+        onConnect: () => {
+          status?.(true);
+          call();
+        },
+        onLost: () => status?.(false),
       });
     },
     circuits: {
@@ -203,6 +219,8 @@ interface Subscription {
   onMessage(channel: string, message: string): void;
   /** Once subscribed, and again after every reconnection (messages may have been missed meanwhile). */
   onConnect(): void;
+  /** The connection was lost or stopped answering: messages may be missed until the next `onConnect`. */
+  onLost?(): void;
 }
 
 /** One SUBSCRIBE connection for `watch` and `circuits.watch`, opened with the first and closed with the last. */
@@ -215,6 +233,18 @@ function subscriptionHub(
   let connection: { sub: RedisSubscriber; detach(): void } | undefined;
   let subscribed = false;
   let pending = false;
+  const heartbeatMs = options.heartbeatMs ?? 5000;
+  if (!Number.isInteger(heartbeatMs) || heartbeatMs <= 0) {
+    throw new OptionsError(
+      'heartbeatMs',
+      `Expected \`heartbeatMs\` to be a positive integer, got ${String(options.heartbeatMs)}`,
+    );
+  }
+  const lost = () => {
+    if (!subscribed) return;
+    subscribed = false;
+    each((s) => s.onLost?.());
+  };
 
   const each = (fn: (s: Subscription) => void) => {
     for (const s of [...subscriptions]) fn(s);
@@ -250,17 +280,46 @@ function subscriptionHub(
       warn('webhook-dispatcher/bullmq: redisStore subscriber connection error', { error: String(error) });
     // A (re)connection: unless the first SUBSCRIBE is still on its way, subscribe again and say "re-read".
     const onReady = () => {
-      subscribed = false;
+      lost();
       if (!pending) subscribe(sub);
     };
+    const onClose = () => lost();
+    // A connection that died silently (a black-holed network) emits nothing: a PING must answer in time. One that
+    // answers again after being reported lost is subscribed again (and everything re-read).
+    let beating = false;
+    const heartbeat =
+      typeof sub.ping === 'function'
+        ? setInterval(() => {
+            if (beating || connection?.sub !== sub) return;
+            beating = true;
+            let timer: NodeJS.Timeout | undefined;
+            const answered = Promise.race([
+              (sub.ping as () => Promise<unknown>).call(sub).then(() => true),
+              new Promise<boolean>((resolve) => {
+                timer = setTimeout(() => resolve(false), heartbeatMs / 2);
+              }),
+            ]).catch(() => false);
+            answered.then((ok) => {
+              clearTimeout(timer);
+              beating = false;
+              if (connection?.sub !== sub) return;
+              if (!ok) lost();
+              else if (!subscribed && !pending) subscribe(sub);
+            });
+          }, heartbeatMs)
+        : undefined;
+    heartbeat?.unref?.();
     const onMessage = (channel: string, message: string) => each((s) => s.onMessage(channel, message));
     sub.on('error', onError);
     sub.on('ready', onReady);
+    sub.on('close', onClose);
     sub.on('message', onMessage);
     connection = {
       sub,
       detach: () => {
+        clearInterval(heartbeat);
         sub.off('ready', onReady);
+        sub.off('close', onClose);
         sub.off('message', onMessage);
         if (given === undefined) {
           sub.disconnect();
