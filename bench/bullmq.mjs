@@ -2,18 +2,26 @@
 //   in-process delivery  vs  BullMQ with 1 worker process  vs  BullMQ with 2 worker processes.
 // Every row sends the same events to the same receiver (its own process). The BullMQ rows time from the first
 // emit to the last request received, so enqueueing is included; emit alone is reported too.
+// Then, in interleaved blocks (each row the median of its blocks):
+//   1. delivery: bullmqQueue emitter + createWebhookWorker in this process, awaited single emits to one webhook,
+//      vs a bare BullMQ loop (queue.add awaited singly, a Worker that serializes, HMAC-signs and POSTs with undici
+//      on a keep-alive Agent) to the same receiver;
+//   2. fan-out of 1 event to 1,000 webhooks: dispatcher.emit (enqueueMany: one addBulk) vs one enqueue per webhook
+//      (what emit did before), vs 1,000 queue.add at once, vs 1,000 queue.add awaited one by one.
 //
-//   npm run build && node bench/bullmq.mjs [--events=5000] [--concurrency=64]
+//   npm run build && node bench/bullmq.mjs [--events=5000] [--concurrency=64] [--delivery-events=1000] [--blocks=3]
 // Redis: REDIS_URL when set, else a throwaway redis-server on a free port (Debian package `redis-server`).
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createWebhookDispatcher } from 'webhook-dispatcher';
+import { Agent, request } from 'undici';
+import { createWebhookDispatcher, deliveryIdFor } from 'webhook-dispatcher';
 import { bullmqQueue, createWebhookWorker, redisStore } from 'webhook-dispatcher/bullmq';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -69,10 +77,50 @@ async function main() {
   const client = new Redis(redis.url);
   const receiver = await startReceiver();
   const rows = [];
+  const deliveryEvents = arg('delivery-events', 1000);
+  const blocks = arg('blocks', 3);
+  const runs = {
+    ours: [],
+    bare: [],
+    oursRead: [],
+    oursCalls: [],
+    bareCalls: [],
+    oursReadCalls: [],
+    emit: [],
+    enqueueMany: [],
+    perJob: [],
+    adds: [],
+    awaitedAdds: [],
+  };
   try {
     rows.push(await inProcess(receiver, events, concurrency));
     for (const workers of [1, 2])
       rows.push(await viaBullmq(redis.url, client, receiver, events, concurrency, workers));
+    const fan = await fanOutSetup(redis.url, client);
+    try {
+      for (let block = 0; block < blocks; block++) {
+        // Alternated, so that a slower phase of a shared machine does not favour one side.
+        const pair = [
+          ['ours', () => oursDelivery(redis.url, client, receiver, deliveryEvents)],
+          ['bare', () => bareDelivery(redis.url, client, receiver, deliveryEvents)],
+          [
+            'oursRead',
+            () => oursDelivery(redis.url, client, receiver, deliveryEvents, { readEachTime: true }),
+          ],
+        ];
+        if (block % 2 === 1) pair.reverse();
+        for (const [name, run] of pair) {
+          const { rate, calls } = await run();
+          runs[name].push(rate);
+          runs[`${name}Calls`].push(calls.total);
+          if (process.env.BENCH_VERBOSE) console.log(name, Math.round(rate), calls);
+        }
+        const f = await fan.block();
+        for (const key of Object.keys(f)) runs[key].push(f[key]);
+      }
+    } finally {
+      await fan.close();
+    }
   } finally {
     client.disconnect();
     receiver.child.disconnect();
@@ -92,6 +140,274 @@ async function main() {
       'total ms': Math.round(row.ms),
     })),
   );
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const ours = median(runs.ours);
+  const bare = median(runs.bare);
+  const adds = median(runs.adds);
+  const awaitedAdds = median(runs.awaitedAdds);
+  const fanRow = (row, ms) => ({
+    row,
+    value: ms.toFixed(1),
+    'vs baseline': `${(adds / ms).toFixed(2)}x`,
+    'vs awaited adds / note': `${(awaitedAdds / ms).toFixed(2)}x`,
+  });
+  console.log(
+    `\nBullMQ delivery: ${deliveryEvents} awaited single emits to one webhook, worker concurrency 64 in this process; ` +
+      `fan-out 1 -> 1000; median of ${blocks} interleaved blocks`,
+  );
+  console.table([
+    {
+      row: 'bullmqQueue + createWebhookWorker (deliveries/s)',
+      value: Math.round(ours),
+      'vs baseline': `${(ours / bare).toFixed(2)}x of bare`,
+      'vs awaited adds / note': '',
+    },
+    {
+      row: '... reading the webhook from Redis per delivery (deliveries/s)',
+      value: Math.round(median(runs.oursRead)),
+      'vs baseline': `${(median(runs.oursRead) / bare).toFixed(2)}x of bare`,
+      'vs awaited adds / note': `${median(runs.oursReadCalls).toFixed(1)} commands/delivery`,
+    },
+    {
+      row: 'bare BullMQ add/Worker + signed POST (deliveries/s)',
+      value: Math.round(bare),
+      'vs baseline': '1.00x of bare',
+      'vs awaited adds / note': '',
+    },
+    {
+      row: 'bullmqQueue: Redis commands per delivery',
+      value: median(runs.oursCalls).toFixed(1),
+      'vs baseline': `${(median(runs.oursCalls) / median(runs.bareCalls)).toFixed(2)}x of bare`,
+      'vs awaited adds / note': '',
+    },
+    {
+      row: 'bare BullMQ: Redis commands per delivery',
+      value: median(runs.bareCalls).toFixed(1),
+      'vs baseline': '1.00x of bare',
+      'vs awaited adds / note': '',
+    },
+    fanRow('fan-out 1 -> 1000: dispatcher.emit, addBulk (ms)', median(runs.emit)),
+    fanRow('fan-out 1 -> 1000: queue.enqueueMany alone (ms)', median(runs.enqueueMany)),
+    fanRow('fan-out 1 -> 1000: one enqueue per webhook (ms)', median(runs.perJob)),
+    fanRow('fan-out 1 -> 1000: 1000 queue.add at once (ms)', adds),
+    fanRow('fan-out 1 -> 1000: 1000 queue.add awaited (ms)', awaitedAdds),
+  ]);
+}
+
+/** Commands Redis has run (all clients), from INFO commandstats: per delivery, a count the load does not change. */
+async function redisCalls(client) {
+  const info = await client.info('commandstats');
+  const calls = {};
+  for (const line of info.split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+    if (match) calls[match[1]] = Number(match[2]);
+  }
+  return calls;
+}
+
+function callsSince(before, after, events) {
+  const perDelivery = {};
+  let total = 0;
+  for (const [name, calls] of Object.entries(after)) {
+    const n = calls - (before[name] ?? 0) - (name === 'info' ? 1 : 0);
+    if (n > 0) {
+      perDelivery[name] = n / events;
+      total += n;
+    }
+  }
+  return { total: total / events, perDelivery };
+}
+
+/** Awaited single emits through bullmqQueue, delivered by createWebhookWorker in this process. */
+async function oursDelivery(redisUrl, client, receiver, events, { readEachTime = false } = {}) {
+  const queueName = `ours-${randomUUID()}`;
+  const storeKey = `bench:${queueName}:webhooks`;
+  const watched = redisStore({ client, key: storeKey });
+  // readEachTime: the store as it was before its watch reported its status, so the worker read each job's webhook
+  // from Redis at send time (one HGET per delivery) instead of taking it from its watched index.
+  const store = readEachTime ? { ...watched, watch: (onChange) => watched.watch(onChange) } : watched;
+  const dispatcher = createWebhookDispatcher({
+    store,
+    queue: bullmqQueue({ connection: { url: redisUrl }, queueName }),
+    allowPrivateNetworks: true,
+    deliveryLog: false,
+  });
+  await dispatcher.webhooks.create({ url: receiver.url, secret: 'bench' });
+  const worker = createWebhookWorker({
+    connection: { url: redisUrl },
+    queueName,
+    store,
+    allowPrivateNetworks: true,
+    concurrency: 64,
+    deliveryLog: false,
+    health: false,
+  });
+  await worker.ready();
+  const runId = randomUUID();
+  const before = await receiver.count();
+  const callsBefore = await redisCalls(client);
+  const started = performance.now();
+  for (let i = 0; i < events; i++) {
+    const [result] = await dispatcher.emit(ldEvent(i, runId));
+    if (result?.outcome !== 'queued') throw new Error(`bullmqQueue: not queued: ${JSON.stringify(result)}`);
+  }
+  await receiver.waitFor(before + events);
+  const ms = performance.now() - started;
+  const calls = callsSince(callsBefore, await redisCalls(client), events);
+  await dispatcher.close();
+  await worker.close();
+  await cleanQueue(client, queueName, storeKey);
+  return { rate: (events / ms) * 1000, calls };
+}
+
+/** The same work with BullMQ alone: add awaited singly, a Worker that signs and POSTs with undici. */
+async function bareDelivery(redisUrl, client, receiver, events) {
+  const queueName = `bare-${randomUUID()}`;
+  const queue = new Queue(queueName, { connection: { url: redisUrl } });
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
+  const secret = 'bench';
+  const worker = new Worker(
+    queueName,
+    async (job) => {
+      const body = JSON.stringify(job.data.event);
+      const { statusCode, body: response } = await request(receiver.url, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': job.data.deliveryId,
+          'x-ld-signature': createHmac('sha256', secret).update(body).digest('hex'),
+        },
+        body,
+      });
+      await response.dump();
+      if (statusCode !== 200) throw new Error(`status ${statusCode}`);
+    },
+    { connection: { url: redisUrl }, concurrency: 64 },
+  );
+  await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
+  const runId = randomUUID();
+  const before = await receiver.count();
+  const callsBefore = await redisCalls(client);
+  const started = performance.now();
+  for (let i = 0; i < events; i++) {
+    const event = ldEvent(i, runId);
+    const deliveryId = deliveryIdFor(event._id, 'hook');
+    await queue.add(
+      'deliver',
+      { deliveryId, event },
+      { jobId: deliveryId, removeOnComplete: { age: 86_400, count: 1000 } },
+    );
+  }
+  await receiver.waitFor(before + events);
+  const ms = performance.now() - started;
+  const calls = callsSince(callsBefore, await redisCalls(client), events);
+  await worker.close();
+  await queue.close();
+  await agent.close();
+  await cleanQueue(client, queueName, '');
+  return { rate: (events / ms) * 1000, calls };
+}
+
+/**
+ * One emitting dispatcher whose store holds 1,000 webhooks matching every event (created once), and per block:
+ * one emit to all of them (addBulk), the same 1,000 jobs as one enqueue each, and 1,000 bare queue.add, at once
+ * and awaited one by one. Nothing is delivered (no worker); each block has queues of its own.
+ */
+async function fanOutSetup(redisUrl, client) {
+  const storeKey = `bench:fan-${randomUUID()}:webhooks`;
+  const store = redisStore({ client, key: storeKey });
+  const admin = createWebhookDispatcher({ store, allowPrivateNetworks: true, deliveryLog: false });
+  for (let i = 0; i < 1000; i++) await admin.webhooks.create({ url: `http://127.0.0.1:9/hook-${i}` });
+  await admin.close();
+  const queueNames = [];
+  const fresh = () => {
+    const name = `fan-${randomUUID()}`;
+    queueNames.push(name);
+    return name;
+  };
+  return {
+    async block() {
+      const queue = bullmqQueue({ connection: { url: redisUrl }, queueName: fresh() });
+      const dispatcher = createWebhookDispatcher({
+        store,
+        queue,
+        allowPrivateNetworks: true,
+        deliveryLog: false,
+      });
+      await queue.ready();
+      await dispatcher.emit(ldEvent(-1, randomUUID())); // loads the index and BullMQ's scripts
+      const event = ldEvent(0, randomUUID());
+      let started = performance.now();
+      const emitted = await dispatcher.emit(event);
+      const emit = performance.now() - started;
+      if (emitted.length !== 1000 || !emitted.every((r) => r.outcome === 'queued'))
+        throw new Error('emit fan-out: not queued');
+      await dispatcher.close();
+
+      // What emit did before enqueueMany: one enqueue (one queue.add) per webhook, all at once.
+      const single = bullmqQueue({ connection: { url: redisUrl }, queueName: fresh() });
+      single.start(
+        () => Promise.reject(new Error('no delivery here')),
+        () => {},
+      );
+      await single.ready();
+      const body = JSON.stringify(event);
+      const jobs = emitted.map((r) => ({
+        deliveryId: r.deliveryId,
+        webhookId: r.webhookId,
+        eventId: event._id,
+        event,
+        eventBody: body,
+      }));
+      await single.enqueue({ ...jobs[0], deliveryId: `warm-${randomUUID()}` });
+      started = performance.now();
+      const perJobResults = await Promise.all(jobs.map((job) => single.enqueue(job)));
+      const perJob = performance.now() - started;
+      if (!perJobResults.every((r) => r.outcome === 'queued')) throw new Error('enqueue: not queued');
+      await single.close();
+
+      // The same 1,000 jobs through enqueueMany alone (what emit calls): matching and job building left out.
+      const many = bullmqQueue({ connection: { url: redisUrl }, queueName: fresh() });
+      many.start(
+        () => Promise.reject(new Error('no delivery here')),
+        () => {},
+      );
+      await many.ready();
+      await many.enqueueMany([
+        { ...jobs[0], deliveryId: `warm-${randomUUID()}` },
+        { ...jobs[1], deliveryId: `warm-${randomUUID()}` },
+      ]);
+      started = performance.now();
+      const manyResults = await many.enqueueMany(jobs);
+      const enqueueMany = performance.now() - started;
+      if (!manyResults.every((r) => r.outcome === 'queued')) throw new Error('enqueueMany: not queued');
+      await many.close();
+
+      const bare = new Queue(fresh(), { connection: { url: redisUrl } });
+      await bare.add('warm', {});
+      const opts = (job) => ({ jobId: job.deliveryId, removeOnComplete: { age: 86_400, count: 1000 } });
+      started = performance.now();
+      await Promise.all(
+        jobs.map((job) => bare.add('deliver', { deliveryId: job.deliveryId, eventBody: body }, opts(job))),
+      );
+      const adds = performance.now() - started;
+      await bare.close();
+
+      const awaited = new Queue(fresh(), { connection: { url: redisUrl } });
+      await awaited.add('warm', {});
+      started = performance.now();
+      for (const job of jobs)
+        await awaited.add('deliver', { deliveryId: job.deliveryId, eventBody: body }, opts(job));
+      const awaitedAdds = performance.now() - started;
+      await awaited.close();
+      return { emit, enqueueMany, perJob, adds, awaitedAdds };
+    },
+    async close() {
+      for (const name of queueNames) await cleanQueue(client, name, '');
+      await client.del(storeKey);
+    },
+  };
 }
 
 function ldEvent(i, runId) {
@@ -172,7 +488,7 @@ async function viaBullmq(redisUrl, client, receiver, events, concurrency, worker
 async function cleanQueue(client, queueName, storeKey) {
   const keys = await client.keys(`bull:${queueName}:*`);
   if (keys.length > 0) await client.del(...keys);
-  await client.del(storeKey);
+  if (storeKey) await client.del(storeKey);
 }
 
 async function startReceiver() {
