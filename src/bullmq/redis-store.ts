@@ -163,6 +163,9 @@ export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
       return Number(await client.eval(DELETE, 3, key, changes, circuitsKey, id)) === 1;
     },
     watch(onChange, onStatus) {
+      // onStatus lets a BullMQ worker answer the send-time check from its watched index instead of one HGET per
+      // delivery: 852 instead of 708 deliveries/s, 0.78x instead of 0.69x of the bare loop (medians of 3 runs of
+      // the "bullmqQueue + createWebhookWorker" and "... reading the webhook from Redis" rows of bench/bullmq.mjs).
       const call = callback(onChange);
       const status = onStatus === undefined ? undefined : callback(onStatus);
       return hub.subscribe({
