@@ -6,7 +6,7 @@
 //   1. delivery: bullmqQueue emitter + createWebhookWorker in this process, awaited single emits to one webhook,
 //      vs a bare BullMQ loop (queue.add awaited singly, a Worker that serializes, HMAC-signs and POSTs with undici
 //      on a keep-alive Agent) to the same receiver;
-//   2. fan-out of 1 event to 1,000 webhooks: dispatcher.emit (enqueueMany: one addBulk) vs one enqueue per webhook
+//   2. fan-out of 1 event to 1,000 webhooks: dispatcher.emit (one add per webhook, issued together) vs bare queue.add
 //      (what emit did before), vs 1,000 queue.add at once, vs 1,000 queue.add awaited one by one.
 //
 //   npm run build && node bench/bullmq.mjs [--events=5000] [--concurrency=64] [--delivery-events=1000] [--blocks=3]
@@ -87,8 +87,6 @@ async function main() {
     bareCalls: [],
     oursReadCalls: [],
     emit: [],
-    enqueueMany: [],
-    perJob: [],
     adds: [],
     awaitedAdds: [],
   };
@@ -186,9 +184,7 @@ async function main() {
       'vs baseline': '1.00x of bare',
       'vs awaited adds / note': '',
     },
-    fanRow('fan-out 1 -> 1000: dispatcher.emit, addBulk (ms)', median(runs.emit)),
-    fanRow('fan-out 1 -> 1000: queue.enqueueMany alone (ms)', median(runs.enqueueMany)),
-    fanRow('fan-out 1 -> 1000: one enqueue per webhook (ms)', median(runs.perJob)),
+    fanRow('fan-out 1 -> 1000: dispatcher.emit (ms)', median(runs.emit)),
     fanRow('fan-out 1 -> 1000: 1000 queue.add at once (ms)', adds),
     fanRow('fan-out 1 -> 1000: 1000 queue.add awaited (ms)', awaitedAdds),
   ]);
@@ -311,7 +307,7 @@ async function bareDelivery(redisUrl, client, receiver, events) {
 
 /**
  * One emitting dispatcher whose store holds 1,000 webhooks matching every event (created once), and per block:
- * one emit to all of them (addBulk), the same 1,000 jobs as one enqueue each, and 1,000 bare queue.add, at once
+ * one emit to all of them, and 1,000 bare queue.add of the same jobs, at once
  * and awaited one by one. Nothing is delivered (no worker); each block has queues of its own.
  */
 async function fanOutSetup(redisUrl, client) {
@@ -345,44 +341,8 @@ async function fanOutSetup(redisUrl, client) {
         throw new Error('emit fan-out: not queued');
       await dispatcher.close();
 
-      // What emit did before enqueueMany: one enqueue (one queue.add) per webhook, all at once.
-      const single = bullmqQueue({ connection: { url: redisUrl }, queueName: fresh() });
-      single.start(
-        () => Promise.reject(new Error('no delivery here')),
-        () => {},
-      );
-      await single.ready();
       const body = JSON.stringify(event);
-      const jobs = emitted.map((r) => ({
-        deliveryId: r.deliveryId,
-        webhookId: r.webhookId,
-        eventId: event._id,
-        event,
-        eventBody: body,
-      }));
-      await single.enqueue({ ...jobs[0], deliveryId: `warm-${randomUUID()}` });
-      started = performance.now();
-      const perJobResults = await Promise.all(jobs.map((job) => single.enqueue(job)));
-      const perJob = performance.now() - started;
-      if (!perJobResults.every((r) => r.outcome === 'queued')) throw new Error('enqueue: not queued');
-      await single.close();
-
-      // The same 1,000 jobs through enqueueMany alone (what emit calls): matching and job building left out.
-      const many = bullmqQueue({ connection: { url: redisUrl }, queueName: fresh() });
-      many.start(
-        () => Promise.reject(new Error('no delivery here')),
-        () => {},
-      );
-      await many.ready();
-      await many.enqueueMany([
-        { ...jobs[0], deliveryId: `warm-${randomUUID()}` },
-        { ...jobs[1], deliveryId: `warm-${randomUUID()}` },
-      ]);
-      started = performance.now();
-      const manyResults = await many.enqueueMany(jobs);
-      const enqueueMany = performance.now() - started;
-      if (!manyResults.every((r) => r.outcome === 'queued')) throw new Error('enqueueMany: not queued');
-      await many.close();
+      const jobs = emitted.map((r) => ({ deliveryId: r.deliveryId }));
 
       const bare = new Queue(fresh(), { connection: { url: redisUrl } });
       await bare.add('warm', {});
@@ -401,7 +361,7 @@ async function fanOutSetup(redisUrl, client) {
         await awaited.add('deliver', { deliveryId: job.deliveryId, eventBody: body }, opts(job));
       const awaitedAdds = performance.now() - started;
       await awaited.close();
-      return { emit, enqueueMany, perJob, adds, awaitedAdds };
+      return { emit, adds, awaitedAdds };
     },
     async close() {
       for (const name of queueNames) await cleanQueue(client, name, '');

@@ -216,7 +216,7 @@ describe('bullmqQueue: emit under a Redis outage', () => {
   }, 30_000);
 
   for (const outage of ['stopped', 'black-holed'] as const) {
-    it(`settles a fan-out to 50 webhooks (one addBulk) with ENQUEUE_FAILED for every job, in job order, within enqueueTimeoutMs while Redis is ${outage}`, async () => {
+    it(`settles a fan-out to 50 webhooks with ENQUEUE_FAILED for every job, in job order, within enqueueTimeoutMs while Redis is ${outage}`, async () => {
       const proxy = await startBlackholeProxy(redis);
       cleanups.push(() => proxy.close());
       const queueName = `outage-${randomUUID()}`;

@@ -6,7 +6,6 @@ import {
   type DeliveryReporter,
   type DeliveryResult,
   type DeliveryWorker,
-  type EnqueueOptions,
   type Logger,
   numberOption,
   OptionsError,
@@ -110,12 +109,6 @@ const DEFAULT_JOB_OPTIONS: BullmqJobOptions = {
   removeOnComplete: { age: 86_400, count: 1000 },
   removeOnFail: { age: 604_800 },
 };
-
-/**
- * At most this many jobs go to Redis in one `addBulk`: a fan-out to more webhooks is sent in consecutive chunks,
- * so one batch never holds more than this many serialized jobs in memory (and in Redis's input buffer).
- */
-export const ADD_BULK_CHUNK = 1000;
 
 /** The core's validator, so every entry words (and bounds) a bad number the same way. */
 function positiveInteger(field: string, value: number | undefined, fallback: number): number {
@@ -330,47 +323,6 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
           return result;
         },
       );
-    },
-
-    /**
-     * The jobs of one emit in one `addBulk` (one round trip to Redis) per `ADD_BULK_CHUNK` jobs, with the job ids,
-     * deduplication and options of `enqueue`: a job whose id is already in Redis (queued, or completed within the
-     * dedupe window), or that comes twice in the batch, is not added again and is reported `queued`, as by `enqueue`.
-     * One deadline (`enqueueTimeoutMs`) bounds the whole batch: a chunk Redis has not accepted by then, and every
-     * chunk after it, settles `ENQUEUE_FAILED` (reported to `onDelivery`); chunks accepted before stay `queued`.
-     */
-    async enqueueMany(jobs: DeliveryJob[], enqueueOptions?: EnqueueOptions): Promise<DeliveryResult[]> {
-      if (deliverHere && jobs.some((job) => job.test)) {
-        // `dispatcher.test()` jobs are delivered here, as by `enqueue`; never batched.
-        return Promise.all(jobs.map((job) => queue.enqueue(job, enqueueOptions)));
-      }
-      const results: DeliveryResult[] = [];
-      const deadline = performance.now() + enqueueTimeoutMs;
-      for (let start = 0; start < jobs.length; start += ADD_BULK_CHUNK) {
-        const chunk = jobs.slice(start, start + ADD_BULK_CHUNK);
-        try {
-          await within(
-            () =>
-              getProducer().addBulk(
-                chunk.map((job) => ({ name: JOB_NAME, data: toJobData(job), opts: jobOptionsFor(job) })),
-              ),
-            Math.max(0, deadline - performance.now()),
-            `Redis did not accept the jobs within ${enqueueTimeoutMs} ms`,
-          );
-        } catch (error) {
-          // Not retried and not continued: with Redis refusing or late, the rest would only wait for the same.
-          // Logged and reported once per job, as by `enqueue`.
-          for (const job of jobs.slice(start)) {
-            logError('webhook-dispatcher/bullmq: enqueue failed', error);
-            const result = enqueueFailedResult(job, error);
-            reportOnce(result);
-            results.push(result);
-          }
-          return results;
-        }
-        for (const job of chunk) results.push(queuedResult(job));
-      }
-      return results;
     },
 
     async ready() {
