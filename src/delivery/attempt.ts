@@ -68,7 +68,11 @@ export class Attempt {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
-    this.settle({ ...outcome, durationMs: performance.now() - this.started });
+    // Completed in place (the outcome is a fresh object) rather than spread into a new one: the spread cost about
+    // 18% of the "Pipeline, no network (filter+policy+render+sign), log off" bench row (0.33x -> 0.39x, 3 runs each).
+    const ended = outcome as AttemptOutcome;
+    ended.durationMs = performance.now() - this.started;
+    this.settle(ended);
   }
 }
 

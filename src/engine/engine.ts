@@ -586,10 +586,19 @@ class Delivery {
 
   private result(
     outcome: DeliveryResult['outcome'],
-    fields: { status?: number; error?: DeliveryError; reason?: string } = {},
+    fields: {
+      status?: number;
+      error?: DeliveryError;
+      reason?: string;
+      attempts?: number;
+      durationMs?: number;
+    } = {},
   ): DeliveryResult {
-    const durationMs = this.firstStarted === undefined ? 0 : performance.now() - this.firstStarted;
-    return deliveryResult(this.job, outcome, { ...fields, attempts: this.attempts, durationMs });
+    // Fields set on the caller's object instead of spread into a new one: the spread cost about 20% of the
+    // "Pipeline, no network (filter+policy+render+sign), log off" bench row (0.28x -> 0.34x, three runs each).
+    fields.attempts = this.attempts;
+    fields.durationMs = this.firstStarted === undefined ? 0 : performance.now() - this.firstStarted;
+    return deliveryResult(this.job, outcome, fields);
   }
 
   private fail(error: DeliveryError): void {
