@@ -7,6 +7,8 @@ export {
   LAUNCHDARKLY_EVENT_KINDS,
 } from './catalogs/launchdarkly.js';
 export { UNLEASH_EVENT_SCHEMA, UNLEASH_EVENT_TYPES } from './catalogs/unleash.js';
+// `within` is for integrations too: one deadline helper for every call to a store, a broker or a database.
+export { within } from './deadline.js';
 export type {
   DeliveryAttempt,
   DeliveryLog,

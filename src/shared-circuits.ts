@@ -1,3 +1,4 @@
+import { within } from './deadline.js';
 import type { CircuitStore, SharedCircuit } from './types.js';
 
 export interface SharedCircuitsOptions {
@@ -138,28 +139,7 @@ export class SharedCircuits {
   }
 
   private call<T>(method: string, call: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`store.circuits.${method}() did not answer within ${this.o.timeoutMs} ms`)),
-        this.o.timeoutMs,
-      );
-      timer.unref();
-      let pending: Promise<T>;
-      try {
-        pending = Promise.resolve(call());
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      pending.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    const { timeoutMs } = this.o;
+    return within(call, timeoutMs, `store.circuits.${method}() did not answer within ${timeoutMs} ms`, true);
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { within } from './deadline.js';
 import { WebhookError, WebhookNotFoundError, WebhookValidationError } from './errors.js';
 import { WebhookIndex } from './registry.js';
 import type { AddressPolicy } from './ssrf.js';
@@ -432,41 +433,22 @@ export class WebhookRegistry {
   /** A store call with a deadline; a throw, a rejection and a timeout all become a WebhookError. */
   private call<T>(method: string, call: () => Promise<T>): Promise<T> {
     const timeoutMs = this.options.storeTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new WebhookError(
-            'ERR_STORE_TIMEOUT',
-            `webhook store: ${method}() did not answer within ${timeoutMs} ms`,
-          ),
-        );
-      }, timeoutMs);
-      let pending: Promise<T>;
-      try {
-        pending = Promise.resolve(call());
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      pending.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(
-            error instanceof WebhookError
-              ? error
-              : new WebhookError(
-                  'ERR_STORE_FAILED',
-                  `webhook store: ${method}() failed: ${(error as Error)?.message ?? String(error)}`,
-                  {
-                    cause: error,
-                  },
-                ),
+    return within(
+      call,
+      timeoutMs,
+      () =>
+        new WebhookError(
+          'ERR_STORE_TIMEOUT',
+          `webhook store: ${method}() did not answer within ${timeoutMs} ms`,
+        ),
+    ).catch((error: unknown) => {
+      throw error instanceof WebhookError
+        ? error
+        : new WebhookError(
+            'ERR_STORE_FAILED',
+            `webhook store: ${method}() failed: ${(error as Error)?.message ?? String(error)}`,
+            { cause: error },
           );
-        },
-      );
     });
   }
 }

@@ -10,6 +10,7 @@ import {
   numberOption,
   OptionsError,
   toLogger,
+  within,
 } from '../index.js';
 import {
   type DeliveryJobData,
@@ -143,29 +144,6 @@ function stopTimers(worker: Worker): void {
   } catch {
     // A BullMQ without these members: ending the connections below is all there is to do.
   }
-}
-
-/**
- * `run()`'s promise, rejected after `ms` if it has not settled by then (ioredis holds a command while Redis is down);
- * a synchronous throw of `run` becomes a rejection. The timer is cleared once it settles.
- */
-function within<T>(run: () => Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<T>;
-  try {
-    running = run();
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  const settled = Promise.race([running, timeout]);
-  settled.then(
-    () => clearTimeout(timer),
-    () => clearTimeout(timer),
-  );
-  return settled;
 }
 
 /** Thrown from the processor so that BullMQ keeps the job: it was not delivered and must run again. */

@@ -12,20 +12,14 @@ import {
   numberOption,
   OptionsError,
   unsentResult,
+  within,
 } from '../index.js';
 
 import { enqueueFailedResult, fromJobData, type PgDeliveryJobData, queuedResult, toJobData } from './job.js';
 import { jobIdFor } from './job-id.js';
 import { type Listener, startListener } from './listener.js';
 import type { TransactionalQueue } from './seam.js';
-import {
-  assertPool,
-  errorMessage,
-  type PoolClientLike,
-  type PoolLike,
-  type Queryable,
-  within,
-} from './sql.js';
+import { assertPool, errorMessage, type PoolClientLike, type PoolLike, type Queryable } from './sql.js';
 
 /** The pg-boss queue name used when `queueName` is not given. */
 export const DEFAULT_QUEUE_NAME = 'webhook-deliveries';
@@ -415,7 +409,12 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
         wake();
       }
     })();
-    return within(inserted, enqueueTimeoutMs, `Postgres did not answer within ${enqueueTimeoutMs} ms`).then(
+    return within(
+      () => inserted,
+      enqueueTimeoutMs,
+      `Postgres did not answer within ${enqueueTimeoutMs} ms`,
+      true,
+    ).then(
       () => jobs.map(queuedResult),
       (error: unknown) => {
         say('error', 'webhook-dispatcher/postgres: enqueue failed', { error: errorMessage(error) });
@@ -478,9 +477,10 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
         const boss = await start();
         if (closed) break;
         jobs = (await within(
-          boss.fetch(name, { batchSize: asked }) as Promise<FetchedJob[]>,
+          () => boss.fetch(name, { batchSize: asked }) as Promise<FetchedJob[]>,
           Math.max(enqueueTimeoutMs, 5000),
           'fetch timed out',
+          true,
         )) as FetchedJob[];
         failures = 0;
       } catch (error) {
@@ -518,7 +518,7 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
   /** Runs a completion write, bounded in time; when it fails the job stays active and expires (redelivered). */
   async function settle(write: () => Promise<unknown> | undefined): Promise<void> {
     try {
-      await within(Promise.resolve(write()), 10_000, 'Postgres did not answer within 10000 ms');
+      await within(write, 10_000, 'Postgres did not answer within 10000 ms', true);
     } catch (error) {
       say('warn', 'webhook-dispatcher/postgres: could not record a job outcome; it will run again', {
         error: errorMessage(error),
@@ -642,14 +642,18 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     await listener?.stop();
     const bound = deadlineMs === undefined ? undefined : deadlineMs + 2000;
     const waitFor = (promise: Promise<unknown>) =>
-      (bound === undefined ? promise : within(promise, bound, 'close deadline')).catch(() => {});
+      (bound === undefined ? promise : within(() => promise, bound, 'close deadline', true)).catch(() => {});
     await waitFor(Promise.all([loopDone, ...inFlight, ...testing]));
     const boss = started;
     if (boss)
-      await within(boss.stop({ graceful: false, close: false, wait: true }), 5000, 'pg-boss stop').catch(
-        () => {},
-      );
-    if (ownsPool && ownPool) await within(ownPool.end(), 2000, 'pool end').catch(() => {});
+      await within(
+        () => boss.stop({ graceful: false, close: false, wait: true }),
+        5000,
+        'pg-boss stop',
+        true,
+      ).catch(() => {});
+    const pool = ownPool;
+    if (ownsPool && pool) await within(() => pool.end(), 2000, 'pool end', true).catch(() => {});
   }
 
   const queue: PgBossDeliveryQueue = {

@@ -41,14 +41,4 @@ export function assertPool(field: string, pool: unknown): asserts pool is PoolLi
   }
 }
 
-/** Rejects with `message` when `promise` has not settled within `ms`. The timer does not keep the process alive. */
-export function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-    timer.unref?.();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
