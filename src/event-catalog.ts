@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { describe, isPlainObject, OptionsError, WebhookValidationError } from './errors.js';
 import { compileGlob, isMatchAll } from './policy/glob.js';
+import { hex, SAMPLE_MEMBER } from './sample-event.js';
 import type { WebhookEvent } from './types.js';
 
 /** One event type of a catalog. */
@@ -263,10 +263,6 @@ export function validateEventTypes(
   }
 }
 
-function hex(bytes: number): string {
-  return randomBytes(bytes).toString('hex');
-}
-
 /** An Unleash event of `type`: a feature event names a flag, an environment event an environment too. */
 function unleashSample(type: string, date: Date): WebhookEvent {
   const featureEvent =
@@ -325,12 +321,7 @@ function launchDarklySample(kind: string, now: number): WebhookEvent {
     description: `* A test event from webhook-dispatcher (${kind})\n`,
     shortDescription: '',
     accesses: [access],
-    member: {
-      _id: 'webhook-dispatcher',
-      email: 'test@webhook-dispatcher.invalid',
-      firstName: 'Webhook',
-      lastName: 'Test',
-    },
+    member: { ...SAMPLE_MEMBER },
     titleVerb: 'changed',
     title: `A test event changed the ${kind} sample ${kind}`,
     target: { name: `sample ${kind}`, resources: [access.resource] },

@@ -182,9 +182,18 @@ function scopeOf(resource: string): Scope {
 
 const LD_KINDS: Record<string, string> = { proj: 'project', env: 'environment' };
 
-function hex(bytes: number): string {
+/** Random hex, for the ids of sample events. */
+export function hex(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }
+
+/** Who made a sample change (LaunchDarkly's `member` of a change-history entry). */
+export const SAMPLE_MEMBER = {
+  _id: 'webhook-dispatcher',
+  email: 'test@webhook-dispatcher.invalid',
+  firstName: 'Webhook',
+  lastName: 'Test',
+} as const;
 
 /**
  * A realistic event that this webhook's filters accept, for `dispatcher.test()`.
@@ -237,12 +246,7 @@ export function sampleEventFor(compiled: CompiledWebhook, now: number): WebhookE
     description: '* Turned the flag on (test event from webhook-dispatcher)\n',
     shortDescription: '',
     accesses: [access],
-    member: {
-      _id: 'webhook-dispatcher',
-      email: 'test@webhook-dispatcher.invalid',
-      firstName: 'Webhook',
-      lastName: 'Test',
-    },
+    member: { ...SAMPLE_MEMBER },
     titleVerb: 'turned on the flag',
     title: `A test event turned on the flag ${flag} in \`${environment}\``,
     target: { name: flag, resources: [access.resource] },

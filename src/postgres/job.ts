@@ -1,28 +1,11 @@
 import { type DeliveryJob, type DeliveryResult, unsentResult } from '../index.js';
 
 /**
- * What a pg-boss job holds: the plain fields of a delivery job. The event object is not stored twice: it is
- * rebuilt from `eventBody`, which renders the same (Dates are already ISO-8601 strings in the JSON).
+ * What a pg-boss job holds: the plain fields of a delivery job but `test`. The event object is
+ * not stored twice: it is rebuilt from `eventBody`, which renders the same (Dates are already ISO-8601 strings in
+ * the JSON).
  */
-export interface PgDeliveryJobData {
-  deliveryId: string;
-  webhookId: string;
-  eventId: string;
-  eventBody: string;
-  tenant?: string;
-  eventType?: string;
-  /** Attempts already made; absent for a new delivery. */
-  attempt?: number;
-  /** Attempts already made when this run began (a redelivery counts its retries from there). */
-  retryBase?: number;
-  firstAttemptAt?: number;
-  /** The exact body to send (a redelivery sends the logged body again). */
-  body?: string;
-  redelivery?: boolean;
-  force?: boolean;
-  /** The emit's trace context (plain JSON from `instrumentation.onEmit`), so attempts stay under the emitting request. */
-  emitContext?: unknown;
-}
+export type PgDeliveryJobData = Omit<DeliveryJob, 'event' | 'test'>;
 
 export function toJobData(job: DeliveryJob): PgDeliveryJobData {
   const data: PgDeliveryJobData = {
