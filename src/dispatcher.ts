@@ -27,7 +27,8 @@ import type { DeliveryJob } from './queue.js';
 import { sampleEventFor } from './sample-event.js';
 import { SharedCircuits } from './shared-circuits.js';
 import { createAddressPolicy } from './ssrf.js';
-import { httpTransport } from './transport/http.js';
+import { withDispatcherPolicy } from './transport/address-policy.js';
+import { dispatcherHttpTransport } from './transport/http.js';
 import type {
   DeliveryRequest,
   DeliveryResult,
@@ -166,14 +167,18 @@ class Dispatcher {
     this.instrumentation = safeInstrumentation(o.instrumentation, (error, hook) =>
       this.logger.error(`webhook-dispatcher: instrumentation.${hook} failed`, { error: String(error) }),
     );
+    const policy = { allowPrivateNetworks: o.allowPrivateNetworks, allowedHosts: o.allowedHosts };
     const addressPolicy = createAddressPolicy({
       allowPrivateNetworks: o.allowPrivateNetworks,
       allow: o.allowedHosts,
+      source: 'createWebhookDispatcher()',
     });
-    this.transport =
-      o.transport ??
-      httpTransport({ allowPrivateNetworks: o.allowPrivateNetworks, allowedHosts: o.allowedHosts });
-    this.ownsTransport = o.transport === undefined;
+    const sending =
+      o.transport === undefined
+        ? { transport: dispatcherHttpTransport(policy), owned: true }
+        : withDispatcherPolicy(o.transport, policy);
+    this.transport = sending.transport;
+    this.ownsTransport = sending.owned;
     this.registry = new WebhookRegistry({
       store: o.store,
       addressPolicy,

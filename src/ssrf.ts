@@ -23,6 +23,12 @@ export interface AddressPolicyOptions {
    * @example ['jenkins.corp.example', '10.20.0.0/16']
    */
   allow?: readonly string[];
+  /**
+   * Where the options were set, named in refusals so that the user changes the right ones, e.g.
+   * `'createWebhookDispatcher()'` or `'httpTransport()'`.
+   * @default undefined (the refusal names the options only)
+   */
+  source?: string;
 }
 
 /** A compiled SSRF policy. Both checks throw {@link BlockedAddressError} and return nothing otherwise. */
@@ -181,6 +187,10 @@ const LOOPBACK_V4 = ipaddr.IPv4.parse('127.0.0.1');
 const LOOPBACK_V6 = ipaddr.IPv6.parse('::1');
 const OPT_IN = 'set `allowPrivateNetworks: true` or list the host or its network in `allowedHosts`';
 
+function optInHint(source: string | undefined): string {
+  return source === undefined ? OPT_IN : `${OPT_IN} of ${source}`;
+}
+
 /**
  * Compiles an SSRF policy once; its checks are then cheap enough for every connection.
  *
@@ -191,6 +201,7 @@ const OPT_IN = 'set `allowPrivateNetworks: true` or list the host or its network
  */
 export function createAddressPolicy(options: AddressPolicyOptions = {}): AddressPolicy {
   const allowPrivateNetworks = options.allowPrivateNetworks === true;
+  const hint = optInHint(options.source);
   const hosts = new Set<string>();
   const networks: Array<Cidr> = [];
 
@@ -253,7 +264,7 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
         : `${JSON.stringify(hostname)} (${address}) is`;
     throw new BlockedAddressError(
       address,
-      `Refused to connect: ${target} a ${range} address, not a public one. To allow it, ${OPT_IN}.`,
+      `Refused to connect: ${target} a ${range} address, not a public one. To allow it, ${hint}.`,
       hostname === undefined ? { range } : { hostname, range },
     );
   }
@@ -276,7 +287,7 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
       if (inAllowedNetwork(LOOPBACK_V4) || inAllowedNetwork(LOOPBACK_V6)) return;
       throw new BlockedAddressError(
         hostname,
-        `Refused to connect: ${JSON.stringify(hostname)} is a loopback host name. To allow it, ${OPT_IN}.`,
+        `Refused to connect: ${JSON.stringify(hostname)} is a loopback host name. To allow it, ${hint}.`,
         { hostname, range: 'loopback' },
       );
     }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   BlockedAddressError,
   createWebhookDispatcher,
+  fetchTransport,
   httpTransport,
   memoryStore,
   type WebhookDispatcherOptions,
@@ -303,4 +304,67 @@ describe('httpTransport on its own', () => {
     expect(response.status).toBe(200);
     expect(target.requests).toHaveLength(1);
   });
+});
+
+describe("the dispatcher's address policy reaches the built-in transports it is given", () => {
+  const builtIns = [
+    ['httpTransport', (options = {}) => httpTransport({ connections: 8, ...options })],
+    ['fetchTransport', (options = {}) => fetchTransport(options)],
+  ] as const;
+
+  it.each(builtIns)(
+    '%s() without a policy of its own delivers to loopback under allowPrivateNetworks',
+    async (_, make) => {
+      const target = await receiver();
+      const dispatcher = dispatcherWith({ allowPrivateNetworks: true, transport: make() });
+      await dispatcher.webhooks.create({ url: `${target.url}/in` });
+
+      const [result] = await dispatcher.emit(ldEvent());
+
+      expect(result).toMatchObject({ ok: true, status: 200 });
+      expect(target.requests).toHaveLength(1);
+    },
+  );
+
+  it.each(builtIns)("%s() takes the dispatcher's allowedHosts, and only those", async (_, make) => {
+    const target = await receiver();
+    const dispatcher = dispatcherWith({ allowedHosts: ['127.0.0.1'], transport: make() });
+    await dispatcher.webhooks.create({ url: `${target.url}/in` });
+
+    const [result] = await dispatcher.emit(ldEvent());
+
+    expect(result).toMatchObject({ ok: true, status: 200 });
+    expect(target.requests).toHaveLength(1);
+  });
+
+  it.each(builtIns)("%s() refusals under the dispatcher's policy name the dispatcher", async (_, make) => {
+    const target = await receiver();
+    fakeDns([{ address: '127.0.0.1', family: 4 }]);
+    const dispatcher = dispatcherWith({ transport: make() });
+    await dispatcher.webhooks.create({ url: `http://inner.hooks.test:${target.port}/` });
+
+    const [result] = await dispatcher.emit(ldEvent());
+
+    expect(result).toMatchObject({ ok: false, error: { code: 'BLOCKED_ADDRESS' } });
+    expect(result!.error!.message).toContain('`allowedHosts` of createWebhookDispatcher()');
+    expect(target.requests).toHaveLength(0);
+  });
+
+  it.each(builtIns)(
+    '%s() given its own policy keeps it, and its refusal names the transport',
+    async (name, make) => {
+      const target = await receiver();
+      const dispatcher = dispatcherWith({
+        allowPrivateNetworks: true,
+        transport: make({ allowPrivateNetworks: false }),
+      });
+      await dispatcher.webhooks.create({ url: `${target.url}/in` });
+
+      const [result] = await dispatcher.emit(ldEvent());
+
+      expect(result).toMatchObject({ ok: false, error: { code: 'BLOCKED_ADDRESS' } });
+      expect(result!.error!.message).toContain(`\`allowedHosts\` of ${name}()`);
+      expect(target.requests).toHaveLength(0);
+    },
+  );
 });

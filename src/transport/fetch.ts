@@ -1,11 +1,12 @@
 import { describe, OptionsError } from '../errors.js';
 import { numberOption } from '../options.js';
-import { checkResolvedHost, createAddressPolicy, type GuardedLookupOptions } from '../ssrf.js';
+import { checkResolvedHost, type GuardedLookupOptions } from '../ssrf.js';
 import type { DeliveryRequest, Transport, TransportResponse, TransportSendOptions } from '../types.js';
 import type { FetchFunction } from '../web-types.js';
+import { hasOwnPolicy, inheritsPolicy, type PolicySource, transportPolicy } from './address-policy.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
 import { normalizeHeaders } from './headers.js';
-import { checkOptionKeys, guardOption, sendSignal, sendTimeout } from './options.js';
+import { checkOptionKeys, sendSignal, sendTimeout } from './options.js';
 import { readCapped } from './read-capped.js';
 
 export interface FetchTransportOptions {
@@ -18,11 +19,16 @@ export interface FetchTransportOptions {
   /**
    * Allow loopback, private, link-local and other non-public targets. Off, a URL whose host is such an address,
    * `localhost`, or a name that resolves to one is refused with `BLOCKED_ADDRESS` before `fetch` is called.
-   * A custom `fetch` that does not connect anywhere (a test double) can set it to `true`.
+   * A custom `fetch` that does not connect anywhere (a test double) can set it to `true`. Set here (or
+   * `allowedHosts`), it is this transport's own policy; left out of both, a dispatcher given this transport applies
+   * its own `allowPrivateNetworks` / `allowedHosts` to it.
    * @default false
    */
   allowPrivateNetworks?: boolean;
-  /** Hosts (exact names), IP addresses and CIDR ranges allowed even when private, as for `httpTransport`. */
+  /**
+   * Hosts (exact names), IP addresses and CIDR ranges allowed even when private, as for `httpTransport`. See
+   * `allowPrivateNetworks`.
+   */
   allowedHosts?: string[];
   /**
    * The resolver used for the address check, called with `{ all: true }`. @default dns.lookup
@@ -58,18 +64,26 @@ function optionalFunction(field: string, value: unknown): void {
  * the address it checked and has no such gap; prefer it wherever the webhook URLs come from untrusted users. A
  * name that does not resolve for the check is passed on to `fetch` (which reports the failure, or an interceptor
  * such as msw answers it).
+ *
+ * Without `allowPrivateNetworks` and `allowedHosts` of its own, a dispatcher given this transport sends through a
+ * copy of it (same options) under the dispatcher's address policy.
  */
 export function fetchTransport(options: FetchTransportOptions = {}): Transport {
   checkOptionKeys(options, KNOWN_OPTIONS, 'fetchTransport()');
   optionalFunction('fetch', options.fetch);
   optionalFunction('lookup', options.lookup);
+  const transport = createFetchTransport(options, 'fetchTransport()');
+  if (hasOwnPolicy(options)) return transport;
+  return inheritsPolicy(transport, (policy) =>
+    createFetchTransport({ ...options, ...policy }, 'createWebhookDispatcher()'),
+  );
+}
+
+function createFetchTransport(options: FetchTransportOptions, source: PolicySource): Transport {
   const bytes = { positive: true, integer: true, max: Number.MAX_SAFE_INTEGER };
   const keepBytes = numberOption('maxResponseBytes', options.maxResponseBytes, 16_384, bytes);
   const discardBytes = numberOption('maxDiscardBytes', options.maxDiscardBytes, 1_048_576, bytes);
-  const policy = createAddressPolicy({
-    allowPrivateNetworks: guardOption(options.allowPrivateNetworks),
-    allow: options.allowedHosts,
-  });
+  const policy = transportPolicy(options, source);
   const send = async (request: DeliveryRequest, signal: AbortSignal): Promise<TransportResponse> => {
     // A URL that does not parse is left to fetch, so that the error (and its code) is fetch's own.
     if (URL.canParse(request.url)) {

@@ -3,11 +3,18 @@ import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { describe, OptionsError } from '../errors.js';
 import { numberOption } from '../options.js';
-import { createAddressPolicy, guardedLookup } from '../ssrf.js';
+import { guardedLookup } from '../ssrf.js';
 import type { DeliveryRequest, Transport, TransportResponse } from '../types.js';
+import {
+  type AddressOptions,
+  hasOwnPolicy,
+  inheritsPolicy,
+  type PolicySource,
+  transportPolicy,
+} from './address-policy.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
 import { normalizeHeaders } from './headers.js';
-import { checkOptionKeys, guardOption, sendSignal, sendTimeout } from './options.js';
+import { checkOptionKeys, sendSignal, sendTimeout } from './options.js';
 
 export interface HttpTransportOptions {
   /** Time to establish a connection (TCP + TLS). @default 5000 */
@@ -26,11 +33,12 @@ export interface HttpTransportOptions {
    */
   ca?: string | Uint8Array | Array<string | Uint8Array>;
   /**
-   * Allow connections to loopback, private, link-local and other non-public addresses. The dispatcher's default
-   * transport takes the dispatcher's setting. @default false
+   * Allow connections to loopback, private, link-local and other non-public addresses. Set here (or
+   * `allowedHosts`), it is this transport's own policy; left out of both, a dispatcher given this transport applies
+   * its own `allowPrivateNetworks` / `allowedHosts` to it. @default false
    */
   allowPrivateNetworks?: boolean;
-  /** Hosts (exact names) and CIDR ranges that are allowed even when private. */
+  /** Hosts (exact names) and CIDR ranges that are allowed even when private. See `allowPrivateNetworks`. */
   allowedHosts?: string[];
 }
 
@@ -68,9 +76,25 @@ interface Target {
  *
  * It talks to the pool through `Agent.dispatch` with its own response handler instead of `request()`: no response
  * stream, no body buffering beyond the kept bytes, one deadline timer per attempt (connection to last body byte).
+ *
+ * Without `allowPrivateNetworks` and `allowedHosts` of its own, a dispatcher given this transport sends through a
+ * copy of it (same options) under the dispatcher's address policy, and closes that copy itself.
  */
 export function httpTransport(options: HttpTransportOptions = {}): Transport {
   checkOptionKeys(options, KNOWN_OPTIONS, 'httpTransport()');
+  const transport = createHttpTransport(options, 'httpTransport()');
+  if (hasOwnPolicy(options)) return transport;
+  return inheritsPolicy(transport, (policy) =>
+    createHttpTransport({ ...options, ...policy }, 'createWebhookDispatcher()'),
+  );
+}
+
+/** The transport a dispatcher creates when it is given none, under the dispatcher's address policy. */
+export function dispatcherHttpTransport(policy: AddressOptions): Transport {
+  return createHttpTransport(policy, 'createWebhookDispatcher()');
+}
+
+function createHttpTransport(options: HttpTransportOptions, source: PolicySource): Transport {
   const bytes = { positive: true, integer: true, max: Number.MAX_SAFE_INTEGER };
   const connectTimeout = numberOption('connectTimeoutMs', options.connectTimeoutMs, 5000, { positive: true });
   const keepBytes = numberOption('maxResponseBytes', options.maxResponseBytes, 16_384, bytes);
@@ -81,10 +105,7 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
   });
   const keepAlive = numberOption('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 4000, { positive: true });
   checkCa(options.ca);
-  const addressPolicy = createAddressPolicy({
-    allowPrivateNetworks: guardOption(options.allowPrivateNetworks),
-    allow: options.allowedHosts,
-  });
+  const addressPolicy = transportPolicy(options, source);
   const ca = options.ca === undefined ? undefined : [...rootCertificates, ...[options.ca].flat()];
   const agent = new Agent({
     connections,
