@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Value } from '@sinclair/typebox/value';
 import express from 'express';
@@ -66,6 +66,18 @@ describe.each(['node', 'express', 'fastify'] as const)('admin API served by %s',
     expect(text.body.error.code).toBe('ERR_UNSUPPORTED_MEDIA_TYPE');
     expect((await api.call('GET', '/webhooks')).body.error.code).toBe('ERR_UNAUTHORIZED');
   });
+
+  it.skipIf(kind === 'fastify')(
+    'answers TRACE (and any other unknown method) with 405 and the API’s code, not a 500',
+    async () => {
+      const api = await startApi(kind);
+      for (const method of ['TRACE', 'PURGE', 'PROPFIND']) {
+        const answer = await rawCall(method, `${api.base}/webhooks`);
+        expect(answer.status, method).toBe(405);
+        expect(JSON.parse(answer.text).error.code, method).toBe('ERR_METHOD_NOT_ALLOWED');
+      }
+    },
+  );
 
   it('leaves the host’s own routes alone', async () => {
     const api = await startApi(kind, kind === 'node' ? {} : { basePath: '/hooks-api' });
@@ -207,3 +219,13 @@ describe('the Fastify request reaches the tenant resolver', () => {
     expect((await fetch(`${base}/webhooks`, { headers: { 'x-session': 's2' } })).status).toBe(401);
   });
 });
+
+/** A request fetch() cannot make (TRACE), sent with node:http. */
+async function rawCall(method: string, url: string): Promise<{ status: number; text: string }> {
+  const req = httpRequest(url, { method, headers: { authorization: `Bearer ${as}` } });
+  req.end();
+  const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
+  let text = '';
+  for await (const chunk of res) text += chunk;
+  return { status: res.statusCode ?? 0, text };
+}

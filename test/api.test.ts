@@ -120,6 +120,19 @@ describe('admin API: webhooks', () => {
     expect(res.body.error).toMatchObject({ code: 'ERR_INVALID_QUERY', field });
   });
 
+  it.each(['bm90IGEgY3Vyc29y', '%E2%9C%93', 'W10'])(
+    'refuses a cursor that is no nextCursor (%s) with 400 naming it, on both lists',
+    async (cursor) => {
+      const api = await startApi();
+      const { body } = await api.call('POST', '/webhooks', { as, body: { url: 'https://example.com/c' } });
+      for (const path of ['/webhooks', `/webhooks/${body.id}/deliveries`]) {
+        const res = await api.call('GET', `${path}?cursor=${cursor}`, { as });
+        expect(res.status, path).toBe(400);
+        expect(res.body.error, path).toMatchObject({ code: 'ERR_INVALID_QUERY', field: 'cursor' });
+      }
+    },
+  );
+
   it('refuses invalid bodies with 422 naming the field, in the library pattern', async () => {
     const api = await startApi();
     const cases: [unknown, string, RegExp][] = [

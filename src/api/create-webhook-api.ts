@@ -166,6 +166,19 @@ function query<T>(url: URL, schema: Parameters<typeof check>[0]): T {
   return converted as T;
 }
 
+/**
+ * Reads a page; a `cursor` the dispatcher or its log refuses (whatever error it throws for it) is the client's
+ * mistake in the query, a 400, not a 422 or a 500.
+ */
+async function pageAt<T>(cursor: string | undefined, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (cursor === undefined || (error as { field?: unknown } | null)?.field !== 'cursor') throw error;
+    throw new ApiError(400, 'ERR_INVALID_QUERY', (error as Error).message, { field: 'cursor', cause: error });
+  }
+}
+
 /** ISO-8601 or epoch ms, as epoch ms; anything else is refused naming `field`. */
 function timeOf(value: unknown, field: string, status: number): number | undefined {
   if (value === undefined) return undefined;
@@ -304,11 +317,9 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
       path: ['webhooks'],
       async run({ url, tenant }) {
         const { limit, cursor } = query<{ limit?: number; cursor?: string }>(url, WebhookListQuery);
-        const page = await dispatcher.webhooks.page({
-          tenant,
-          limit: limit ?? 50,
-          ...(cursor ? { cursor } : {}),
-        });
+        const page = await pageAt(cursor, () =>
+          dispatcher.webhooks.page({ tenant, limit: limit ?? 50, ...(cursor ? { cursor } : {}) }),
+        );
         // The dispatcher filters by tenant; this filter is the second lock on the same door.
         const items = page.items.filter((webhook) => tenantOf(webhook) === tenant).map(toView);
         return json(200, page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor });
@@ -467,13 +478,15 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
         await ownedWebhook(params[0]!, tenant);
         const since = timeOf(q.since, 'since', 400);
         const until = timeOf(q.until, 'until', 400);
-        const page = await dispatcher.deliveries.list(params[0]!, {
-          limit: q.limit ?? 50,
-          ...(q.status ? { status: q.status } : {}),
-          ...(since === undefined ? {} : { since }),
-          ...(until === undefined ? {} : { until }),
-          ...(q.cursor ? { cursor: q.cursor } : {}),
-        });
+        const page = await pageAt(q.cursor, () =>
+          dispatcher.deliveries.list(params[0]!, {
+            limit: q.limit ?? 50,
+            ...(q.status ? { status: q.status } : {}),
+            ...(since === undefined ? {} : { since }),
+            ...(until === undefined ? {} : { until }),
+            ...(q.cursor ? { cursor: q.cursor } : {}),
+          }),
+        );
         const items = page.items.filter((record) => record.webhookId === params[0]).map(toDeliveryView);
         return json(200, page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor });
       },

@@ -61,6 +61,14 @@ export async function sendFetchResponse(response: Response, res: ServerResponse)
   res.end(body);
 }
 
+/** Methods a Fetch `Request` cannot carry (`new Request()` throws): no route serves them. */
+const UNFETCHABLE_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+function writeError(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error: { code, message } }));
+}
+
 /** A node:http listener (or Express middleware: it calls `next()` for paths outside the API's basePath). */
 export type NodeHandler = (
   req: IncomingMessage,
@@ -89,12 +97,15 @@ export function toNodeHandler(handler: WebhookApiHandler): NodeHandler {
     };
     res.once('close', abort);
     try {
+      if (UNFETCHABLE_METHODS.has(req.method?.toUpperCase() ?? '')) {
+        writeError(res, 405, 'ERR_METHOD_NOT_ALLOWED', `The API does not serve ${req.method} requests`);
+        return;
+      }
       const response = await handler(toFetchRequest(req as NodeRequest, controller.signal), { raw: req });
       await sendFetchResponse(response, res);
     } catch (error) {
       if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ error: { code: 'ERR_INTERNAL', message: 'Internal error' } }));
+        writeError(res, 500, 'ERR_INTERNAL', 'Internal error');
       } else {
         res.destroy(error as Error);
       }
