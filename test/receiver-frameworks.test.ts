@@ -181,6 +181,27 @@ describe('expressWebhook', () => {
     expect(await (await fetch(`${url}/hooks`, signed('h1'))).json()).toEqual(JSON.parse(BODY));
   });
 
+  it('counts a string body left by express.text() in UTF-8 bytes against maxBodyBytes: 413', async () => {
+    const received: unknown[] = [];
+    const app = express();
+    app.post(
+      '/hooks',
+      express.text({ type: '*/*', limit: '10mb' }),
+      expressWebhook(options()),
+      (_req, res) => {
+        received.push(res.locals.webhook.id);
+        res.sendStatus(204);
+      },
+    );
+    const url = await listen(createServer(app));
+    // 2,100 characters (under 4,096 UTF-16 units) but 4,200 bytes of UTF-8: over the 4,096-byte limit.
+    const wide = JSON.stringify({ pad: 'é'.repeat(2100) });
+    const response = await fetch(`${url}/hooks`, signed('msg_wide', wide));
+    expect(response.status).toBe(413);
+    expect(received).toEqual([]);
+    expect((await fetch(`${url}/hooks`, signed('msg_small'))).status).toBe(204);
+  });
+
   it('answers 500 with a reason when express.json() already parsed the body', async () => {
     const app = express();
     app.use(express.json());

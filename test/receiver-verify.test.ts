@@ -343,4 +343,20 @@ describe('verifyWebhook (headers and a body already read)', () => {
     );
     expect(webhook.id).toBe('msg_n');
   });
+
+  it('refuses a 2 MB string body under the default 1 MiB maxBodyBytes, as it would the same bytes', async () => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const body = JSON.stringify({ pad: 'x'.repeat(2_000_000) });
+    const headers = {
+      'webhook-id': 'msg_big',
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signStandardWebhook({ secret: SECRET, id: 'msg_big', timestamp, body }),
+    };
+    for (const given of [body, new TextEncoder().encode(body)]) {
+      const error = await rejection(
+        verifyWebhook({ headers, body: given }, { secret: SECRET, scheme: 'standard' }),
+      );
+      expect(error.code, typeof given).toBe('ERR_BODY_TOO_LARGE');
+    }
+  });
 });

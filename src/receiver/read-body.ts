@@ -26,6 +26,19 @@ function tooLarge(maxBytes: number, webhookId: string | undefined): WebhookReque
   );
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * `true` when `body` is over `maxBytes` in UTF-8 (a string is counted in the bytes it was sent as, not in UTF-16
+ * units). Each unit is at least one byte and at most three, so only strings between the two bounds are encoded.
+ */
+export function overLimit(body: string | Uint8Array, maxBytes: number): boolean {
+  if (typeof body !== 'string') return body.byteLength > maxBytes;
+  if (body.length > maxBytes) return true;
+  if (body.length * 3 <= maxBytes) return false;
+  return encoder.encode(body).byteLength > maxBytes;
+}
+
 /** Refuses a declared Content-Length over the limit before reading anything. */
 export function checkContentLength(
   value: string | null | undefined,
@@ -71,8 +84,6 @@ export async function readWebBody(
   }
   return concat(chunks, total);
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Reads a Node request body to its end, refusing it once it passes `maxBytes`. The rest is then discarded

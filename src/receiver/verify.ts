@@ -9,6 +9,7 @@ import {
 import type { TtlStore } from './dedupe-store.js';
 import { WebhookRequestError } from './errors.js';
 import { kindOf, numberOption } from './options.js';
+import { overLimit } from './read-body.js';
 
 /**
  * Which signature a receiver checks.
@@ -264,7 +265,7 @@ export async function verifyResolved<T>(
       'verifyWebhookRequest: no headers were given.',
     );
   }
-  if (body instanceof Uint8Array && body.byteLength > options.maxBodyBytes) {
+  if ((body instanceof Uint8Array || typeof body === 'string') && overLimit(body, options.maxBodyBytes)) {
     throw new WebhookRequestError(
       'ERR_BODY_TOO_LARGE',
       `verifyWebhookRequest: the body is larger than \`maxBodyBytes\` (${options.maxBodyBytes} bytes).`,
