@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,12 +39,7 @@ beforeAll(async () => {
     await run('npx', ['tsup', '--silent'], { cwd: root }); // `npm run demo` builds JavaScript only
   }
   project = await mkdtemp(join(tmpdir(), 'webhook-dispatcher-types-'));
-  const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', project], { cwd: root });
-  const tarball = join(project, stdout.trim().split('\n').pop() as string);
-  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], {
-    cwd: project,
-  });
+  await installPacked(project);
   compilers['5'] = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   compilers['7'] = await typescript7(project);
 
@@ -53,7 +48,31 @@ beforeAll(async () => {
   await writeFile(join(project, 'src', 'receiver.ts'), RECEIVER);
   await writeFile(join(project, 'src', 'node-types.ts'), WITH_NODE);
   await writeFile(join(project, 'src', 'cjs.cts'), CJS);
+  await writeFile(join(project, 'src', 'entries.ts'), EVERY_ENTRY);
+  await writeFile(join(project, 'src', 'entries.cts'), EVERY_ENTRY);
 }, 240_000);
+
+/**
+ * The tarball from `npm pack`, unpacked as `node_modules/webhook-dispatcher` of `dir`, beside links to the repo's
+ * own copies of its dependencies and peer dependencies: what `npm install <tarball>` would give, without a network.
+ */
+async function installPacked(dir: string): Promise<void> {
+  const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: root });
+  const tarball = join(dir, stdout.trim().split('\n').pop() as string);
+  const target = join(dir, 'node_modules', 'webhook-dispatcher');
+  await mkdir(target, { recursive: true });
+  await run('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+  const manifest = JSON.parse(await readFile(join(target, 'package.json'), 'utf8'));
+  const names = [
+    ...Object.keys(manifest.dependencies ?? {}),
+    ...Object.keys(manifest.peerDependencies ?? {}),
+  ];
+  for (const name of names) {
+    await mkdir(dirname(join(dir, 'node_modules', name)), { recursive: true });
+    await symlink(join(root, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
+  }
+}
 
 afterAll(async () => {
   await rm(project, { recursive: true, force: true });
@@ -121,6 +140,27 @@ import { verifyWebhook } from 'webhook-dispatcher/receiver';
 export const both = [createWebhookDispatcher, verifyWebhook];
 `;
 
+// Every entry of the `exports` map, with a value and a type from each (compiled as ESM and, as `.cts`, as CJS).
+// The Node-facing entries (`/api`, `/bullmq`, `/postgres`) need `@types/node`, so only the node cases compile it.
+const EVERY_ENTRY = `
+import { createWebhookDispatcher, type WebhookDispatcherOptions } from 'webhook-dispatcher';
+import { createWebhookApi, toNodeHandler, type WebhookApiOptions } from 'webhook-dispatcher/api';
+import { bullmqQueue, redisStore, type RedisStoreOptions } from 'webhook-dispatcher/bullmq';
+import { openTelemetry, type OpenTelemetryOptions } from 'webhook-dispatcher/otel';
+import { migrate, postgresStore, type PostgresStoreOptions } from 'webhook-dispatcher/postgres';
+import { verifyWebhookRequest, type VerifiedWebhook } from 'webhook-dispatcher/receiver';
+
+export const values = [
+  createWebhookDispatcher, createWebhookApi, toNodeHandler, bullmqQueue, redisStore, openTelemetry, migrate,
+  postgresStore, postgresStore.migrate, verifyWebhookRequest,
+];
+export type Types = [
+  WebhookDispatcherOptions, WebhookApiOptions, RedisStoreOptions, OpenTelemetryOptions, PostgresStoreOptions,
+  VerifiedWebhook,
+];
+export const migrating = (pool: Parameters<typeof migrate>[0]): Promise<void> => postgresStore.migrate(pool);
+`;
+
 type Case = { ts: '5' | '7'; node: boolean; resolution: 'node16' | 'bundler' | 'node10' };
 const cases: Case[] = [];
 for (const ts of ['5', '7'] as const) {
@@ -138,8 +178,9 @@ describe('the packed declarations compile in a consumer project', () => {
       const name = `tsconfig.ts${ts}-${resolution}-${node ? 'node' : 'bare'}.json`;
       const module = resolution === 'node16' ? 'node16' : resolution === 'bundler' ? 'esnext' : 'commonjs';
       const files = ['src/core.ts', 'src/receiver.ts'];
-      if (node) files.push('src/node-types.ts');
+      if (node) files.push('src/node-types.ts', 'src/entries.ts');
       if (resolution === 'node16') files.push('src/cjs.cts');
+      if (resolution === 'node16' && node) files.push('src/entries.cts');
       await writeFile(
         join(project, name),
         JSON.stringify({
@@ -154,6 +195,9 @@ describe('the packed declarations compile in a consumer project', () => {
             skipLibCheck: false,
             types: node ? ['node'] : [],
             ...(node && { typeRoots: [join(root, 'node_modules', '@types')] }),
+            // pg-boss's own types are `export = PgBoss`: under node10/CommonJS they take a default import only with
+            // esModuleInterop, for this package's declarations as for pg-boss's own users.
+            ...(node && resolution === 'node10' && { esModuleInterop: true }),
           },
           files,
         }),

@@ -5,7 +5,7 @@ export type { PostgresDeliveryLog, PostgresDeliveryLogOptions } from './delivery
 export { postgresDeliveryLog } from './delivery-log.js';
 export type { PgDeliveryJobData } from './job.js';
 export { jobIdFor } from './job-id.js';
-export type { PostgresSchemaOptions } from './migrate.js';
+export type { MigrateFunction, MigrationTarget, PostgresSchemaOptions } from './migrate.js';
 export { migrate, migrationSql } from './migrate.js';
 export type {
   PgBossDeliveryQueue,

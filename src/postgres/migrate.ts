@@ -127,6 +127,15 @@ CREATE INDEX IF NOT EXISTS "${`${n.raw.deliveries}_updated`.slice(0, 63)}"
 `;
 }
 
+/** What {@link migrate} takes: a pool (a client is taken from it for the transaction) or one client. */
+export type MigrationTarget = Queryable & { connect?(): Promise<Queryable & { release(): void }> };
+
+/**
+ * The type of {@link migrate}, spelled out so that `postgresStore.migrate` has a declared type that does not refer
+ * to itself (`typeof migrate` inside `namespace postgresStore` is TS2502 for consumers without `skipLibCheck`).
+ */
+export type MigrateFunction = (pool: MigrationTarget, options?: PostgresSchemaOptions) => Promise<void>;
+
 /**
  * Creates the tables `postgresStore()` and `postgresDeliveryLog()` use, if they are missing. Safe to run at every
  * start and from several processes at once (it holds an advisory lock while it runs).
@@ -134,10 +143,7 @@ CREATE INDEX IF NOT EXISTS "${`${n.raw.deliveries}_updated`.slice(0, 63)}"
  * @example
  * await migrate(pool); // once at start-up, before the dispatcher uses the store
  */
-export async function migrate(
-  pool: Queryable & { connect?(): Promise<Queryable & { release(): void }> },
-  options: PostgresSchemaOptions = {},
-): Promise<void> {
+export async function migrate(pool: MigrationTarget, options: PostgresSchemaOptions = {}): Promise<void> {
   const sql = migrationSql(options);
   const client = typeof pool.connect === 'function' ? await pool.connect() : undefined;
   const db = client ?? pool;

@@ -7,7 +7,7 @@ import {
   type WebhookStore,
 } from '../index.js';
 import { ListenerHub } from './listener.js';
-import { migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';
+import { type MigrateFunction, migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, type PoolLike } from './sql.js';
 
 /** Options of `postgresStore()`. */
@@ -230,4 +230,4 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
 }
 
 /** `postgresStore.migrate(pool, { schema, table })`: the same as `migrate()`. */
-postgresStore.migrate = migrate;
+postgresStore.migrate = migrate as MigrateFunction;
