@@ -173,6 +173,45 @@ describe('PATCH with JSON Patch (RFC 6902)', () => {
     expect(unchanged.body).not.toHaveProperty('secret');
   });
 
+  it.each([
+    [
+      'move to another casing',
+      { op: 'move', from: '/headers/Authorization', path: '/headers/authorization' },
+    ],
+    ['copy to another header', { op: 'copy', from: '/headers/Authorization', path: '/headers/X-Copy' }],
+    ['move out of the headers', { op: 'move', from: '/headers/Authorization', path: '/name' }],
+    ['move of the whole headers', { op: 'move', from: '/headers', path: '/tags' }],
+  ])('refuses a redacted header value (%s) with 422, keeping the saved credential', async (_, operation) => {
+    const api = await startApi();
+    const { id } = await webhook(api, { headers: { Authorization: 'Bearer s3cret' } });
+    const res = await patch(api, id, [operation]);
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: 'ERR_INVALID_PATCH', field: '[0].from' });
+    expect((await api.real.webhooks.get(id))?.headers).toEqual({ Authorization: 'Bearer s3cret' });
+  });
+
+  it('refuses the placeholder written to a header that has no saved value, naming the header', async () => {
+    const api = await startApi();
+    const { id } = await webhook(api, { headers: { Authorization: 'Bearer s3cret' } });
+    const res = await patch(api, id, [{ op: 'add', path: '/headers/X-Api-Key', value: '<redacted>' }]);
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: 'ERR_INVALID_WEBHOOK', field: 'headers.X-Api-Key' });
+    expect((await api.real.webhooks.get(id))?.headers).toEqual({ Authorization: 'Bearer s3cret' });
+  });
+
+  it('carries the saved value when a merge patch renames a redacted header to another casing', async () => {
+    const api = await startApi();
+    const { id } = await webhook(api, { headers: { Authorization: 'Bearer s3cret' } });
+    const res = await patch(
+      api,
+      id,
+      { headers: { Authorization: null, authorization: '<redacted>' } },
+      MERGE_PATCH,
+    );
+    expect(res.status).toBe(200);
+    expect((await api.real.webhooks.get(id))?.headers).toEqual({ authorization: 'Bearer s3cret' });
+  });
+
   it('treats a patch that changes nothing as a no-op', async () => {
     const api = await startApi();
     const { id, updatedAt } = await webhook(api);

@@ -9,7 +9,7 @@ import { jsonBody } from './body.js';
 import { toDeliveryView } from './delivery-view.js';
 import { ApiError, toApiError } from './errors.js';
 import { createOpenApiDocument } from './openapi.js';
-import { applyJsonPatch, applyMergePatch, toWebhookPatch } from './patch.js';
+import { applyJsonPatch, applyMergePatch, restoreRedacted, toWebhookPatch } from './patch.js';
 import { type PortalOptions, type PortalRoute, portalRoutes } from './portal/index.js';
 import {
   DeliveryListQuery,
@@ -287,10 +287,7 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
   function keepRedacted(fields: Record<string, unknown>, saved: StoredWebhook): Record<string, unknown> {
     const headers = fields.headers as Record<string, unknown> | undefined;
     if (headers === undefined || headers === null || typeof headers !== 'object') return fields;
-    const merged: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(headers))
-      merged[name] = value === REDACTED ? saved.headers?.[name] : value;
-    return { ...fields, headers: merged };
+    return { ...fields, headers: restoreRedacted(headers, saved.headers) };
   }
 
   async function ownedWebhook(id: string, tenant: Tenant): Promise<StoredWebhook> {

@@ -32,6 +32,15 @@ export function applyJsonPatch(document: Record<string, unknown>, operations: un
   const ops = operations as Operation[];
   ops.forEach((operation, i) => {
     if (operation.op === 'test') return;
+    if ((operation.op === 'move' || operation.op === 'copy') && holdsRedacted(document, operation.from)) {
+      throw new ApiError(
+        422,
+        'ERR_INVALID_PATCH',
+        `\`[${i}].from\` holds ${JSON.stringify(REDACTED)}, which stands for a saved credential this API never shows: ` +
+          'it cannot be moved or copied. Set the header with its real value instead.',
+        { field: `[${i}].from` },
+      );
+    }
     const written = memberOf(operation.path);
     if (written === '') {
       throw new ApiError(422, 'ERR_INVALID_PATCH', `\`[${i}].path\` cannot replace the whole webhook`, {
@@ -78,6 +87,53 @@ export function applyJsonPatch(document: Record<string, unknown>, operations: un
       },
     );
   }
+}
+
+/** `true` when the value at `pointer` is, or contains, the redaction placeholder. */
+function holdsRedacted(document: Record<string, unknown>, pointer: string | undefined): boolean {
+  if (typeof pointer !== 'string') return false;
+  let value: unknown;
+  try {
+    value = jsonpatch.getValueByPointer(document, pointer);
+  } catch {
+    return false; // reported by the patch itself
+  }
+  return (
+    value === REDACTED ||
+    (typeof value === 'object' && value !== null && JSON.stringify(value).includes(`"${REDACTED}"`))
+  );
+}
+
+/**
+ * The headers with each placeholder a read showed for a credential (`<redacted>`) replaced by the saved value of
+ * that header, its name matched case-insensitively (as header names are). A placeholder with no saved header of
+ * that name is refused (422): saved, it would replace a credential with the text `<redacted>`.
+ */
+export function restoreRedacted(
+  headers: Record<string, unknown>,
+  saved: Readonly<Record<string, string>> | undefined,
+): Record<string, unknown> {
+  const restored: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    restored[name] = value === REDACTED ? savedValue(name, saved) : value;
+  }
+  return restored;
+}
+
+function savedValue(name: string, saved: Readonly<Record<string, string>> | undefined): string {
+  const exact = saved?.[name];
+  if (exact !== undefined) return exact;
+  const lower = name.toLowerCase();
+  for (const [savedName, value] of Object.entries(saved ?? {}))
+    if (savedName.toLowerCase() === lower) return value;
+  const field = `headers.${name}`;
+  throw new ApiError(
+    422,
+    'ERR_INVALID_WEBHOOK',
+    `Expected \`${field}\` to be a header value, got ${JSON.stringify(REDACTED)}: it stands for a saved value, and no ` +
+      'header of that name is saved',
+    { field },
+  );
 }
 
 /** RFC 7386: members replace, `null` removes, objects merge recursively. `__proto__` is an ordinary key here. */
@@ -139,13 +195,7 @@ export function toWebhookPatch(before: WebhookView, after: unknown, saved: Store
       patch[field] = structuredClone(value);
     }
   }
-  if (isPlainObject(patch.headers)) {
-    const headers = patch.headers as Record<string, string>;
-    for (const [name, value] of Object.entries(headers)) {
-      const kept = saved.headers?.[name];
-      if (value === REDACTED && kept !== undefined) headers[name] = kept;
-    }
-  }
+  if (isPlainObject(patch.headers)) patch.headers = restoreRedacted(patch.headers, saved.headers);
   if (after.secret !== undefined) {
     if (after.signed === false) {
       throw new ApiError(
