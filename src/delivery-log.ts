@@ -712,6 +712,30 @@ export function redactHeaders(headers: Record<string, string>): Record<string, s
   return safe;
 }
 
+/** A challenge, not a credential: it says how to authenticate, and is worth keeping to debug a 401. */
+const CHALLENGE_HEADERS = new Set(['www-authenticate', 'proxy-authenticate']);
+
+/**
+ * Response headers safe to keep: receivers that echo the request back may do it in headers too. Credential-like
+ * names (`authorization`, `x-api-key`, `set-cookie`, ...) are masked as in requests, and in every other value the
+ * request's credentials and `secret` are masked as in a response body ({@link redactBody}).
+ */
+export function redactResponseHeaders(
+  headers: Record<string, string | string[] | undefined> | undefined,
+  requestHeaders: Record<string, string>,
+  secret: string | undefined,
+): Record<string, string | string[] | undefined> | undefined {
+  if (headers === undefined || headers === null) return headers;
+  const safe: Record<string, string | string[] | undefined> = {};
+  const mask = (value: string | undefined) => redactBody(value, requestHeaders, secret);
+  for (const name in headers) {
+    const value = headers[name];
+    if (isSensitiveHeader(name) && !CHALLENGE_HEADERS.has(name.toLowerCase())) safe[name] = '[redacted]';
+    else safe[name] = Array.isArray(value) ? value.map((item) => mask(item) ?? '') : mask(value);
+  }
+  return safe;
+}
+
 // Shorter strings are too likely to be ordinary words ("Bearer", "Basic") to be masked everywhere.
 const MIN_MASKED_LENGTH = 8;
 

@@ -573,4 +573,41 @@ describe('secrets stay out of logs, results and errors', () => {
     expect(sent['webhook-signature']).toBe('[redacted]');
     expect(sent['webhook-timestamp']).toMatch(/^\d+$/);
   });
+
+  it('masks credentials a receiver echoes in response headers, keeping the header names', async () => {
+    const { receiver, dispatcher } = await setup((req, _n, res) => {
+      res.writeHead(401, {
+        authorization: String(req.headers.authorization),
+        'x-api-key': String(req.headers['x-api-key']),
+        'set-cookie': [`session=${API_KEY}`, 'theme=dark'],
+        'x-echo': `you sent ${req.headers.authorization} signed ${req.headers['x-ld-signature']}`,
+        'x-debug': `secret is ${LD_SECRET}`,
+        'www-authenticate': 'Bearer realm="hooks"',
+      });
+      res.end();
+      return 'handled';
+    });
+    const hook = await dispatcher.webhooks.create({
+      url: `${receiver.url}/echo-headers`,
+      secret: LD_SECRET,
+      headers: { Authorization: BEARER, 'X-Api-Key': API_KEY },
+    });
+
+    await dispatcher.emit(ldEvent());
+
+    const [attempt] = await attemptsOf(dispatcher, hook.id);
+    expect(receiver.requests[0]!.headers.authorization).toBe(BEARER);
+    const text = JSON.stringify(attempt);
+    for (const secret of [LD_SECRET, BEARER, 'tok_live_9f8e7d6c5b4a', API_KEY]) {
+      expect(text.includes(secret), secret).toBe(false);
+    }
+    expect(attempt!.response?.headers).toMatchObject({
+      authorization: '[redacted]',
+      'x-api-key': '[redacted]',
+      'set-cookie': '[redacted]',
+      'x-echo': 'you sent [redacted] signed [redacted]',
+      'x-debug': 'secret is [redacted]',
+      'www-authenticate': 'Bearer realm="hooks"',
+    });
+  });
 });

@@ -2,7 +2,7 @@ import { Attempt, type AttemptOutcome } from '../delivery/attempt.js';
 import { bodyBytesOver, buildRequest, renderBody } from '../delivery/request.js';
 import { deliveryResult } from '../delivery/result.js';
 import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
-import { redactBody, requestForLog } from '../delivery-log.js';
+import { redactBody, redactResponseHeaders, requestForLog } from '../delivery-log.js';
 import type { AttemptSpan, EngineGauges, SafeInstrumentation } from '../instrumentation.js';
 import type { AttemptOptions, AttemptStep, DeliveryJob } from '../queue.js';
 import type { RetryPolicy } from '../retry.js';
@@ -573,7 +573,7 @@ class Delivery {
       // Secrets never in the log: credential headers masked, the secret masked in the body too.
       request: requestForLog(request, { secret }),
       response: outcome.response && {
-        headers: outcome.response.headers,
+        headers: redactResponseHeaders(outcome.response.headers, request.headers, secret),
         body: redactBody(outcome.response.body, request.headers, secret),
       },
     } as DeliveryAttempt;
