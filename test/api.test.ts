@@ -252,6 +252,43 @@ describe('admin API: webhooks', () => {
     expect((await api.call('GET', '/webhooks', { as: 'token-unknown' })).status).toBe(401);
   });
 
+  it('refuses empty POSTs a cross-site form could send (415), and takes them with JSON or the portal header', async () => {
+    const api = await startApi();
+    const receiver = await withReceiver();
+    const { body } = await api.call('POST', '/webhooks', {
+      as,
+      body: { url: `${receiver.url}/f`, sign: true },
+    });
+    const secret = (await api.real.webhooks.get(body.id))?.secret;
+    const posts = [
+      `/webhooks/${body.id}/rotate-secret`,
+      `/webhooks/${body.id}/test`,
+      '/deliveries/msg_x/redeliver',
+    ];
+    const form = { authorization: `Bearer ${as}`, 'content-type': 'application/x-www-form-urlencoded' };
+    for (const path of posts) {
+      for (const headers of [
+        form as Record<string, string>,
+        { authorization: `Bearer ${as}` },
+        { ...form, 'content-type': 'text/plain' },
+      ]) {
+        const res = await fetch(`${api.base}${path}`, { method: 'POST', headers });
+        expect(res.status, `${path} ${headers['content-type']}`).toBe(415);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+          'ERR_UNSUPPORTED_MEDIA_TYPE',
+        );
+      }
+    }
+    expect(receiver.requests).toHaveLength(0);
+    expect((await api.real.webhooks.get(body.id))?.secret).toBe(secret);
+
+    const portal = { authorization: `Bearer ${as}`, 'x-requested-with': 'webhook-portal' };
+    const rotate = `${api.base}/webhooks/${body.id}/rotate-secret`;
+    expect((await fetch(rotate, { method: 'POST', headers: portal })).status).toBe(200);
+    const json = { authorization: `Bearer ${as}`, 'content-type': 'application/json' };
+    expect((await fetch(rotate, { method: 'POST', headers: json })).status).toBe(200);
+  });
+
   it('rotates the secret: the new one shown once, different, and then signing', async () => {
     const api = await startApi();
     const receiver = await withReceiver();

@@ -1,4 +1,5 @@
 import { ApiError } from './errors.js';
+import { PORTAL_REQUEST_HEADER } from './portal/index.js';
 
 /** The media type of a Content-Type header, lower-cased, without parameters; undefined when absent. */
 export function mediaTypeOf(request: Request): string | undefined {
@@ -82,6 +83,25 @@ const MEDIA_TYPES: Record<string, BodyKind> = {
 };
 
 /**
+ * A POST without a body is what a cross-site HTML form sends with the user's cookies (`rotate-secret`, `test`,
+ * `redeliver` need no body). A form can set neither a JSON Content-Type nor a custom header (a cross-site `fetch`
+ * cannot without a CORS preflight), so an empty POST needs one of them: `Content-Type: application/json`, or the
+ * portal's `x-requested-with: webhook-portal`. A POST with a body needs a JSON Content-Type anyway.
+ */
+function refuseFormPost(request: Request): void {
+  if (request.headers.get(PORTAL_REQUEST_HEADER.name) === PORTAL_REQUEST_HEADER.value) return;
+  const media = mediaTypeOf(request);
+  if (media !== undefined && MEDIA_TYPES[media] !== undefined) return;
+  throw new ApiError(
+    415,
+    'ERR_UNSUPPORTED_MEDIA_TYPE',
+    `Expected Content-Type application/json (or the header \`${PORTAL_REQUEST_HEADER.name}: ` +
+      `${PORTAL_REQUEST_HEADER.value}\`) on a POST without a body, got ${media === undefined ? 'none' : JSON.stringify(media)}: ` +
+      'this is what a cross-site form sends',
+  );
+}
+
+/**
  * The parsed JSON body and its kind, or undefined when there is none. `accepted` lists the kinds this route takes;
  * another media type is a 415 that names them.
  */
@@ -91,7 +111,10 @@ export async function jsonBody(
   accepted: readonly BodyKind[],
 ): Promise<{ kind: BodyKind; value: unknown } | undefined> {
   const body = await readBody(request, maxBytes);
-  if (body === undefined) return undefined;
+  if (body === undefined) {
+    if (request.method === 'POST') refuseFormPost(request);
+    return undefined;
+  }
   const media = mediaTypeOf(request);
   const kind = media === undefined ? undefined : MEDIA_TYPES[media];
   if (kind === undefined || !accepted.includes(kind)) {

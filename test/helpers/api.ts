@@ -129,6 +129,8 @@ export async function startApi(
     let body: string | Uint8Array | undefined = options.raw;
     if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] = options.type ?? 'application/json';
+    // A JSON client: an empty POST says so too (the API refuses one without, as a cross-site form would send it).
+    else if (method === 'POST') headers['content-type'] ??= options.type ?? 'application/json';
     const response = await fetch(`${base}${path}`, { method, headers, body });
     const text = await response.text();
     let parsed: unknown;
