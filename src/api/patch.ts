@@ -89,9 +89,9 @@ export function applyJsonPatch(document: Record<string, unknown>, operations: un
   }
 }
 
-/** `true` when the value at `pointer` is, or contains, the redaction placeholder. */
+/** `true` when the value at `pointer` is, or contains, a redacted header value (only headers are redacted). */
 function holdsRedacted(document: Record<string, unknown>, pointer: string | undefined): boolean {
-  if (typeof pointer !== 'string') return false;
+  if (typeof pointer !== 'string' || memberOf(pointer) !== 'headers') return false;
   let value: unknown;
   try {
     value = jsonpatch.getValueByPointer(document, pointer);
@@ -121,8 +121,7 @@ export function restoreRedacted(
 }
 
 function savedValue(name: string, saved: Readonly<Record<string, string>> | undefined): string {
-  const exact = saved?.[name];
-  if (exact !== undefined) return exact;
+  if (saved !== undefined && Object.hasOwn(saved, name)) return saved[name] as string;
   const lower = name.toLowerCase();
   for (const [savedName, value] of Object.entries(saved ?? {}))
     if (savedName.toLowerCase() === lower) return value;
