@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   createWebhookDispatcher,
@@ -6,9 +7,10 @@ import {
   type WebhookDispatcherOptions,
   type WebhookStore,
 } from '../src/index.js';
+import { createWebhookWorker, pgBossQueue } from '../src/postgres/index.js';
 import { ldEvent } from './helpers/events.js';
 import { startReceiver } from './helpers/receiver.js';
-import { replicaStorePairs, until, useReplicaDatabases } from './helpers/replicas.js';
+import { replicaStorePairs, sleep, until, useReplicaDatabases } from './helpers/replicas.js';
 
 const db = useReplicaDatabases();
 const { cleanups } = db;
@@ -160,4 +162,43 @@ describe('a shared rate limiter that fails', () => {
     expect(result?.outcome).toBe('delivered');
     expect(t.calls()).toBe(0);
   });
+});
+
+describe('rateLimit in pg-boss workers', () => {
+  it('two workers together deliver at most rateLimit per second, and every job', async () => {
+    const arrivals: number[] = [];
+    const receiver = await startReceiver(() => {
+      arrivals.push(Date.now());
+      return 200;
+    });
+    cleanups.push(() => receiver.close());
+    const [storeA, storeB] = await pairs.postgres();
+    const queue = { pool: db.pool, schema: 'wd_test_limits', queueName: `q-${randomUUID().slice(0, 8)}` };
+    const emitter = createWebhookDispatcher({
+      store: storeA,
+      queue: pgBossQueue(queue),
+      allowPrivateNetworks: true,
+    });
+    cleanups.push(() => emitter.close());
+    const workers = [storeA, storeB].map((store) => {
+      const worker = createWebhookWorker({
+        ...queue,
+        store,
+        allowPrivateNetworks: true,
+        pollingIntervalMs: 100,
+      });
+      cleanups.push(() => worker.close({ deadlineMs: 500 }));
+      return worker;
+    });
+    await Promise.all(workers.map((worker) => worker.ready()));
+    await emitter.webhooks.create({ url: receiver.url, events: ['*'], rateLimit: 5 });
+
+    for (let i = 0; i < 20; i++) await emitter.emit(ldEvent());
+    await until(() => arrivals.length >= 20, 'every delivery', 30_000);
+
+    await sleep(500);
+    expect(arrivals).toHaveLength(20);
+    // 5 per second, one more for a window's boundary (per process, it was up to 10).
+    expect(busiestSecond(arrivals)).toBeLessThanOrEqual(6);
+  }, 45_000);
 });
