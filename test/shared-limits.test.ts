@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { bullmqQueue, createWebhookWorker as createBullmqWorker } from '../src/bullmq/index.js';
 import {
   createWebhookDispatcher,
   type RateLimitStore,
@@ -7,7 +8,7 @@ import {
   type WebhookDispatcherOptions,
   type WebhookStore,
 } from '../src/index.js';
-import { createWebhookWorker, pgBossQueue } from '../src/postgres/index.js';
+import { createWebhookWorker as createPgBossWorker, pgBossQueue } from '../src/postgres/index.js';
 import { ldEvent } from './helpers/events.js';
 import { startReceiver } from './helpers/receiver.js';
 import { replicaStorePairs, sleep, until, useReplicaDatabases } from './helpers/replicas.js';
@@ -164,7 +165,35 @@ describe('a shared rate limiter that fails', () => {
   });
 });
 
-describe('rateLimit in pg-boss workers', () => {
+/** An emitter's queue and a worker on it, for each durable queue. */
+const durableQueues = [
+  {
+    name: 'pg-boss',
+    stores: () => pairs.postgres(),
+    setup(queueName: string) {
+      const options = { pool: db.pool, schema: 'wd_test_limits', queueName };
+      return {
+        queue: pgBossQueue(options),
+        worker: (store: WebhookStore) =>
+          createPgBossWorker({ ...options, store, allowPrivateNetworks: true, pollingIntervalMs: 100 }),
+      };
+    },
+  },
+  {
+    name: 'BullMQ',
+    stores: () => pairs.redis(),
+    setup(queueName: string) {
+      const options = { connection: { url: db.redis.url }, queueName, prefix: 'wd-test-limits' };
+      return {
+        queue: bullmqQueue(options),
+        worker: (store: WebhookStore) =>
+          createBullmqWorker({ ...options, store, allowPrivateNetworks: true }),
+      };
+    },
+  },
+];
+
+describe.each(durableQueues)('rateLimit in $name workers', (durable) => {
   it('two workers together deliver at most rateLimit per second, and every job', async () => {
     const arrivals: number[] = [];
     const receiver = await startReceiver(() => {
@@ -172,25 +201,13 @@ describe('rateLimit in pg-boss workers', () => {
       return 200;
     });
     cleanups.push(() => receiver.close());
-    const [storeA, storeB] = await pairs.postgres();
-    const queue = { pool: db.pool, schema: 'wd_test_limits', queueName: `q-${randomUUID().slice(0, 8)}` };
-    const emitter = createWebhookDispatcher({
-      store: storeA,
-      queue: pgBossQueue(queue),
-      allowPrivateNetworks: true,
-    });
+    const [storeA, storeB] = await durable.stores();
+    const { queue, worker } = durable.setup(`q-${randomUUID().slice(0, 8)}`);
+    const emitter = createWebhookDispatcher({ store: storeA, queue, allowPrivateNetworks: true });
     cleanups.push(() => emitter.close());
-    const workers = [storeA, storeB].map((store) => {
-      const worker = createWebhookWorker({
-        ...queue,
-        store,
-        allowPrivateNetworks: true,
-        pollingIntervalMs: 100,
-      });
-      cleanups.push(() => worker.close({ deadlineMs: 500 }));
-      return worker;
-    });
-    await Promise.all(workers.map((worker) => worker.ready()));
+    const workers = [worker(storeA), worker(storeB)];
+    for (const w of workers) cleanups.push(() => w.close({ deadlineMs: 500 }));
+    await Promise.all(workers.map((w) => w.ready()));
     await emitter.webhooks.create({ url: receiver.url, events: ['*'], rateLimit: 5 });
 
     for (let i = 0; i < 20; i++) await emitter.emit(ldEvent());
