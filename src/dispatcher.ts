@@ -632,7 +632,6 @@ class Dispatcher {
   }
 }
 
-/** With a catalog: `events` must name its types, and template fields must be fields of their schemas. */
 /** The longest a delivery waits for the shared rate limiter's answer before this process counts on its own. */
 const MAX_RATE_WAIT_MS = 2_000;
 
@@ -646,6 +645,7 @@ function sharedRateLimit(
   return new SharedRateLimit({ limits, timeoutMs: Math.min(o.storeTimeoutMs, MAX_RATE_WAIT_MS), onError });
 }
 
+/** With a catalog: `events` must name its types, and template fields must be fields of their schemas. */
 function checkAgainstCatalog(webhook: Webhook, catalog: EventCatalog): void {
   validateEventTypes(webhook.events, catalog);
   if (webhook.bodyTemplate !== undefined) {

@@ -24,7 +24,8 @@ export interface SchedulerOptions {
  * at most their share of the slots busy until their circuits open.
  *
  * A lane that is blocked until a known time (a pause, the next probe, its rate limit) is not polled: it has one
- * entry in the timer queue, and is looked at again when that fires.
+ * entry in the timer queue, and is looked at again when that fires. A rate-limited lane whose store shares rate
+ * limits (`rates`) also waits for the store's answer before each start, holding no slot meanwhile.
  */
 export class Scheduler {
   private readonly lanes = new Map<string, Lane>();

@@ -25,8 +25,8 @@ function checkedWait(wait: unknown): number {
 }
 
 /**
- * `rateLimit` across processes (`WebhookStore.rateLimits`): before each start of a rate-limited webhook, its lane asks
- * the store for a slot of the webhook's shared one-second window.
+ * `rateLimit` across processes (`WebhookStore.rateLimits`): before each start of a rate-limited webhook, its lane takes
+ * the webhook's next slot from the store (slots are evenly spaced for all processes: `rateSpacingMicros`).
  *
  * A store that fails, hangs or answers nonsense must not stop deliveries: its answer is awaited at most
  * `timeoutMs`, and then (and for the next `RETRY_AFTER_MS`) lanes limit their webhook's rate in this process only,
