@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { bullmqQueue, createWebhookWorker as createBullmqWorker } from '../src/bullmq/index.js';
+import { bullmqQueue, createWebhookWorker as createBullmqWorker, redisStore } from '../src/bullmq/index.js';
 import {
   createWebhookDispatcher,
   type RateLimitStore,
+  type Webhook,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
   type WebhookStore,
 } from '../src/index.js';
 import { createWebhookWorker as createPgBossWorker, pgBossQueue } from '../src/postgres/index.js';
-import { ldEvent } from './helpers/events.js';
+import { ldEvent, webhookRecord } from './helpers/events.js';
 import { startReceiver } from './helpers/receiver.js';
+import { startBlackholeProxy } from './helpers/redis.js';
 import { replicaStorePairs, sleep, until, useReplicaDatabases } from './helpers/replicas.js';
 
 const db = useReplicaDatabases();
@@ -57,6 +60,25 @@ describe.each(backends)('limits across replicas on $name', (backend) => {
     await expect(a.webhooks.create({ url: 'https://example.com/x', tenant: 'other' })).resolves.toBeDefined();
     await expect(b.webhooks.create({ url: 'https://example.com/y' })).resolves.toBeDefined();
   }, 20_000);
+
+  it('createWithinTenantLimit: false once the tenant is full, a taken id refused like create', async () => {
+    const [store] = await backend.pair();
+    const record = (id: string, tenant?: string): Webhook =>
+      webhookRecord({ id, url: `https://example.com/${id}`, ...(tenant === undefined ? {} : { tenant }) });
+    const create = (id: string, tenant?: string) =>
+      (store.createWithinTenantLimit as NonNullable<WebhookStore['createWithinTenantLimit']>)(
+        record(id, tenant),
+        2,
+      );
+    expect(await create('a', 'acme')).toBe(true);
+    await expect(create('a', 'other')).rejects.toThrow(/already exists/);
+    expect(await create('b', 'acme')).toBe(true);
+    expect(await create('c', 'acme')).toBe(false);
+    expect(await create('d', 'other')).toBe(true);
+    // Without a tenant there is nothing to count.
+    for (const id of ['e', 'f', 'g']) expect(await create(id)).toBe(true);
+    expect((await store.list()).map((w) => w.id).sort()).toEqual(['a', 'b', 'd', 'e', 'f', 'g']);
+  });
 
   it('a deleted webhook frees its place for every replica', async () => {
     const [storeA, storeB] = await backend.pair();
@@ -155,6 +177,28 @@ describe('a shared rate limiter that fails', () => {
     },
     20_000,
   );
+
+  it('on a Redis that stops answering, deliveries go on, limited per process', async () => {
+    const proxy = await startBlackholeProxy(db.redis);
+    cleanups.push(() => proxy.close());
+    const client = new Redis(proxy.url, { maxRetriesPerRequest: null });
+    cleanups.push(() => client.disconnect());
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const errors: string[] = [];
+    const store = redisStore({ client, key: `wd-test:${randomUUID().slice(0, 8)}` });
+    const dispatcher = replica(store, { logger: { error: (message) => errors.push(message) } });
+    const hook = await dispatcher.webhooks.create({ url: receiver.url, events: ['*'], rateLimit: 2 });
+    expect((await dispatcher.emit(ldEvent()))[0]?.outcome).toBe('delivered');
+
+    proxy.blackhole();
+    const started = Date.now();
+    const results = (await Promise.all(Array.from({ length: 3 }, () => dispatcher.emit(ldEvent())))).flat();
+
+    expect(results.map((r) => [r.webhookId, r.outcome])).toEqual(Array(3).fill([hook.id, 'delivered']));
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(errors.filter((m) => /shared rate limiter failed/.test(m))).toHaveLength(1);
+  }, 20_000);
 
   it('is not asked for webhooks without a rateLimit', async () => {
     const t = await withLimiter(async () => 0);
