@@ -239,7 +239,7 @@ describe('circuits in pg-boss workers', () => {
     const table = `circuits_${randomUUID().slice(0, 8)}`;
     const queueName = `q-${randomUUID().slice(0, 8)}`;
     await migrate(db.pool, { table });
-    cleanups.push(() => db.pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}`));
+    cleanups.push(() => db.pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}_rates, ${table}`));
     const health = { failureThreshold: 2, probeDelayMs: 60_000 };
     const schema = 'wd_test_circuits';
     const emitter = createWebhookDispatcher({
