@@ -15,6 +15,7 @@ import { ldEvent, webhookRecord } from './helpers/events.js';
 import { startReceiver } from './helpers/receiver.js';
 import { startBlackholeProxy } from './helpers/redis.js';
 import { replicaStorePairs, sleep, until, useReplicaDatabases } from './helpers/replicas.js';
+import { storeOver } from './helpers/stores.js';
 
 const db = useReplicaDatabases();
 const { cleanups } = db;
@@ -132,19 +133,14 @@ describe('a shared rate limiter that fails', () => {
     cleanups.push(() => receiver.close());
     const [inner] = await pairs.postgres();
     let calls = 0;
-    const store: WebhookStore = {
-      get: (id) => inner.get(id),
-      list: () => inner.list(),
-      create: (w) => inner.create(w),
-      update: (w) => inner.update(w),
-      delete: (id) => inner.delete(id),
+    const store = storeOver(inner, {
       rateLimits: {
         take: (id, perSecond) => {
           calls++;
           return take(id, perSecond);
         },
       },
-    };
+    });
     const errors: string[] = [];
     const dispatcher = replica(store, { logger: { error: (message) => errors.push(message) } });
     return { receiver, dispatcher, errors, calls: () => calls };
