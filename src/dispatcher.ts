@@ -5,6 +5,7 @@ import type { DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log
 import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
 import { DeliveryEngine } from './engine/engine.js';
 import type { HealthTransition } from './engine/health.js';
+import { SharedRateLimit } from './engine/shared-rate-limit.js';
 import {
   DispatcherClosedError,
   InvalidEventError,
@@ -203,6 +204,7 @@ class Dispatcher {
       maxQueued: o.maxQueued,
       maxQueuedBytes: o.maxQueuedBytes,
       health: o.health,
+      rates: sharedRateLimit(o, onError),
       log: o.log,
       instrumentation: this.instrumentation,
       now: o.now,
@@ -633,6 +635,19 @@ class Dispatcher {
       await this.transport.close?.();
     }
   }
+}
+
+/** The longest a delivery waits for the shared rate limiter's answer before this process counts on its own. */
+const MAX_RATE_WAIT_MS = 2_000;
+
+/** The store's shared `rateLimit` counter, when it has one; without it each process limits rates on its own. */
+function sharedRateLimit(
+  o: ResolvedOptions,
+  onError: (message: string, meta: Record<string, unknown>) => void,
+): SharedRateLimit | undefined {
+  const limits = o.store.rateLimits;
+  if (typeof limits?.take !== 'function') return undefined;
+  return new SharedRateLimit({ limits, timeoutMs: Math.min(o.storeTimeoutMs, MAX_RATE_WAIT_MS), onError });
 }
 
 /** With a catalog: `events` must name its types, and template fields must be fields of their schemas. */

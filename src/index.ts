@@ -104,6 +104,8 @@ export type {
 } from './queue.js';
 // `unsentResult` is for DeliveryQueue implementations: the outcome of a job that was queued or refused.
 export { memoryQueue, unsentResult } from './queue.js';
+// For WebhookStore implementations whose `rateLimits` are shared between processes.
+export { rateSpacingMicros } from './rate-spacing.js';
 export type { AttemptOutcome, RetryOn, RetryOptions, RetryPolicy, RetryPolicyContext } from './retry.js';
 export { SVIX_RETRY_SCHEDULE } from './retry.js';
 export { assertSignature, generateSecret, signPayload, verifySignature } from './sign.js';
@@ -139,6 +141,7 @@ export type {
   Logger,
   PolicyAccess,
   QueuedResult,
+  RateLimitStore,
   SharedCircuit,
   SignatureScheme,
   SkippedResult,

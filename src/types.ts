@@ -179,6 +179,31 @@ export interface WebhookStore {
    * them saw. `postgresStore` and `redisStore` have it; `memoryStore` does not need it (one process).
    */
   circuits?: CircuitStore;
+  /**
+   * Optional: saves a new record only while its tenant has fewer than `maxPerTenant` webhooks, as one atomic step
+   * for every process that uses the store. Resolves `true` when saved, `false` (nothing saved) when the tenant
+   * already has `maxPerTenant`. The dispatcher calls it instead of `create` when `maxWebhooksPerTenant` applies;
+   * without it, the count is checked in this process before `create` (so replicas racing may go past the limit).
+   * `postgresStore` and `redisStore` have it.
+   */
+  createWithinTenantLimit?(webhook: Webhook, maxPerTenant: number): Promise<boolean>;
+  /**
+   * Optional: webhooks' `rateLimit` counted across every process that uses this store, so N workers together send
+   * at most `rateLimit` deliveries per second, not N times that. Without it each process limits on its own.
+   * `postgresStore` and `redisStore` have it.
+   */
+  rateLimits?: RateLimitStore;
+}
+
+/** Where a store counts delivery starts for `rateLimit` (see `WebhookStore.rateLimits`). */
+export interface RateLimitStore {
+  /**
+   * Takes webhook `id`'s next start slot, in one atomic step: slots are `rateSpacingMicros(perSecond)` apart (by the
+   * store's clock) for every process, so any one-second window holds at most `perSecond` starts even after the
+   * network shifts them a little. Resolves `0` when the slot was taken (send now), else the ms until the next one
+   * frees (nothing taken). Called only for webhooks that have a `rateLimit`.
+   */
+  take(id: string, perSecond: number): Promise<number>;
 }
 
 /** A webhook's open circuit as every process sharing the store sees it. */

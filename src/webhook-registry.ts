@@ -137,10 +137,12 @@ export class WebhookRegistry {
         now: new Date(this.options.now()).toISOString(),
         addressPolicy: this.options.addressPolicy,
       });
-      this.checkTenantLimit(webhook.tenant);
+      const cappedByStore = this.cappedByStore(webhook.tenant);
+      if (!cappedByStore) this.checkTenantLimit(webhook.tenant);
       this.options.checkSave?.(webhook);
       const compiled = this.compile(webhook);
-      await this.call('create', () => this.options.store.create(webhook));
+      if (cappedByStore) await this.createWithinTenantLimit(webhook);
+      else await this.call('create', () => this.options.store.create(webhook));
       this.put(compiled);
       return structuredClone(webhook);
     });
@@ -407,16 +409,32 @@ export class WebhookRegistry {
     if (held !== undefined && --held.refs === 0) this.policies.delete(key);
   }
 
+  /** Whether the store enforces `maxWebhooksPerTenant` for this tenant itself, atomically across processes. */
+  private cappedByStore(tenant: string | undefined): boolean {
+    return (
+      tenant !== undefined &&
+      this.options.maxWebhooksPerTenant !== undefined &&
+      typeof this.options.store.createWithinTenantLimit === 'function'
+    );
+  }
+
+  private async createWithinTenantLimit(webhook: Webhook): Promise<void> {
+    const store = this.options.store as Required<Pick<WebhookStore, 'createWithinTenantLimit'>>;
+    const max = this.options.maxWebhooksPerTenant as number;
+    const saved = await this.call('createWithinTenantLimit', () =>
+      store.createWithinTenantLimit(webhook, max),
+    );
+    if (saved === false) throw tenantLimitError(webhook.tenant as string, max);
+    if (saved !== true)
+      throw storeFailed('createWithinTenantLimit', 'answered something that is not a boolean');
+  }
+
+  /** The per-process fallback for stores without `createWithinTenantLimit`: the count in this process's index. */
   private checkTenantLimit(tenant: string | undefined): void {
     const max = this.options.maxWebhooksPerTenant;
     if (tenant === undefined || max === undefined) return;
     const count = this.indexes.get(tenant)?.size ?? 0;
-    if (count >= max) {
-      throw new WebhookError(
-        'ERR_TENANT_LIMIT',
-        `tenant "${tenant}" already has ${count} webhooks, the most allowed`,
-      );
-    }
+    if (count >= max) throw tenantLimitError(tenant, count);
   }
 
   /** Runs index changes one at a time, in call order. */
@@ -451,6 +469,13 @@ export class WebhookRegistry {
           );
     });
   }
+}
+
+function tenantLimitError(tenant: string, count: number): WebhookError {
+  return new WebhookError(
+    'ERR_TENANT_LIMIT',
+    `tenant "${tenant}" already has ${count} webhooks, the most allowed`,
+  );
 }
 
 function storeFailed(method: string, what: string): WebhookError {

@@ -96,7 +96,7 @@ async function world(
   cleanups.push(async () => {
     await dispatcher.close();
     await receiver.close();
-    await pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}, ${table}_log`);
+    await pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}_rates, ${table}, ${table}_log`);
   });
   return {
     queueName,

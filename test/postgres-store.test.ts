@@ -30,7 +30,9 @@ async function tables() {
   const table = `webhooks_${randomUUID().slice(0, 8)}`;
   const deliveriesTable = `${table}_log`;
   await migrate(pool, { table, deliveriesTable });
-  cleanups.push(() => pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}, ${deliveriesTable}`));
+  cleanups.push(() =>
+    pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}_rates, ${table}, ${deliveriesTable}`),
+  );
   return { table, deliveriesTable };
 }
 
@@ -112,7 +114,9 @@ describe('postgresStore', () => {
 
   it('migrate() is idempotent and safe to run from several processes at once; its SQL is available', async () => {
     const table = `webhooks_${randomUUID().slice(0, 8)}`;
-    cleanups.push(() => pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}, ${table}_log`));
+    cleanups.push(() =>
+      pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}_rates, ${table}, ${table}_log`),
+    );
     await Promise.all([1, 2, 3].map(() => migrate(pool, { table, deliveriesTable: `${table}_log` })));
     await migrate(pool, { table, deliveriesTable: `${table}_log` });
     expect(migrationSql({ table })).toMatch(/CREATE TABLE IF NOT EXISTS "public"\."webhooks_/);

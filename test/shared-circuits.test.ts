@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { redisStore } from '../src/bullmq/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   type CircuitStore,
   createWebhookDispatcher,
@@ -14,37 +11,12 @@ import {
 } from '../src/index.js';
 import { createWebhookWorker, migrate, pgBossQueue, postgresStore } from '../src/postgres/index.js';
 import { ldEvent } from './helpers/events.js';
-import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startReceiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { replicaStorePairs, sleep, until, useReplicaDatabases } from './helpers/replicas.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-let postgres: TestPostgres;
-let redis: TestRedis;
-let pool: pg.Pool;
-beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
-  pool = new pg.Pool({ connectionString: postgres.url, max: 6 });
-}, 60_000);
-afterAll(async () => {
-  await pool?.end();
-  await Promise.all([postgres?.stop(), redis?.stop()]);
-});
-
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** Polls until `test()` holds, failing with `what` after `timeoutMs`. */
-async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const db = useReplicaDatabases();
+const { cleanups } = db;
+const pairs = replicaStorePairs(db);
 
 /** Two stores on one backing store: what two processes (replicas, workers) would each open. */
 interface Backend {
@@ -85,33 +57,8 @@ function sharedInMemory(): [WebhookStore, WebhookStore] {
 
 const backends: Backend[] = [
   { name: 'a store of this process', pair: async () => sharedInMemory() },
-  {
-    name: 'postgresStore',
-    async pair() {
-      const table = `circuits_${randomUUID().slice(0, 8)}`;
-      await migrate(pool, { table });
-      const other = new pg.Pool({ connectionString: postgres.url, max: 3 });
-      cleanups.push(async () => {
-        await other.end();
-        await pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}`);
-      });
-      return [postgresStore({ pool, table }), postgresStore({ pool: other, table })];
-    },
-  },
-  {
-    name: 'redisStore',
-    async pair() {
-      const key = `wd-test:${randomUUID().slice(0, 8)}`;
-      const a = new Redis(redis.url);
-      const b = new Redis(redis.url);
-      cleanups.push(async () => {
-        await a.del(key, `${key}:circuits`);
-        a.disconnect();
-        b.disconnect();
-      });
-      return [redisStore({ client: a, key }), redisStore({ client: b, key })];
-    },
-  },
+  { name: 'postgresStore', pair: () => pairs.postgres() },
+  { name: 'redisStore', pair: () => pairs.redis() },
 ];
 
 describe.each(backends)('circuits shared through $name', (backend) => {
@@ -291,13 +238,13 @@ describe('circuits in pg-boss workers', () => {
     cleanups.push(() => receiver.close());
     const table = `circuits_${randomUUID().slice(0, 8)}`;
     const queueName = `q-${randomUUID().slice(0, 8)}`;
-    await migrate(pool, { table });
-    cleanups.push(() => pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}`));
+    await migrate(db.pool, { table });
+    cleanups.push(() => db.pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}_rates, ${table}`));
     const health = { failureThreshold: 2, probeDelayMs: 60_000 };
     const schema = 'wd_test_circuits';
     const emitter = createWebhookDispatcher({
-      store: postgresStore({ pool, table }),
-      queue: pgBossQueue({ pool, schema, queueName }),
+      store: postgresStore({ pool: db.pool, table }),
+      queue: pgBossQueue({ pool: db.pool, schema, queueName }),
       allowPrivateNetworks: true,
       health,
     });
@@ -306,10 +253,10 @@ describe('circuits in pg-boss workers', () => {
     const worker = (name: string) => {
       const results: string[] = [];
       const w = createWebhookWorker({
-        pool,
+        pool: db.pool,
         schema,
         queueName,
-        store: postgresStore({ pool, table }),
+        store: postgresStore({ pool: db.pool, table }),
         allowPrivateNetworks: true,
         retry: 0,
         health,

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createWebhookDispatcher,
+  memoryStore,
   type Transport,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
 } from '../src/index.js';
+import { storeOver } from './helpers/stores.js';
 
 const open: WebhookDispatcher[] = [];
 afterEach(async () => {
@@ -144,6 +146,41 @@ describe('tenants: isolation', () => {
       code: 'ERR_TENANT_LIMIT',
     });
     await dispatcher.webhooks.create({ url: 'https://a.example.com/', tenant: 'beta' });
+  });
+
+  it("a store's createWithinTenantLimit decides instead of this process's count", async () => {
+    const inner = memoryStore();
+    let answer: unknown = false;
+    const asked: [string | undefined, number][] = [];
+    const store = storeOver(inner, {
+      async createWithinTenantLimit(webhook, max) {
+        asked.push([webhook.tenant, max]);
+        if (answer === true) await inner.create(webhook);
+        return answer as boolean;
+      },
+    });
+    const dispatcher = dispatcherWith(recorder().transport, { store, maxWebhooksPerTenant: 3 });
+    // The store says the tenant is full (other replicas' webhooks), though this process has none.
+    await expect(
+      dispatcher.webhooks.create({ url: 'https://a.example.com/', tenant: 'acme' }),
+    ).rejects.toMatchObject({
+      code: 'ERR_TENANT_LIMIT',
+      message: 'tenant "acme" already has 3 webhooks, the most allowed',
+    });
+    answer = 'yes';
+    await expect(
+      dispatcher.webhooks.create({ url: 'https://a.example.com/', tenant: 'acme' }),
+    ).rejects.toMatchObject({ code: 'ERR_STORE_FAILED' });
+    answer = true;
+    await dispatcher.webhooks.create({ url: 'https://a.example.com/', tenant: 'acme' });
+    // Without a tenant there is no limit to ask about.
+    await dispatcher.webhooks.create({ url: 'https://a.example.com/' });
+    expect(asked).toEqual([
+      ['acme', 3],
+      ['acme', 3],
+      ['acme', 3],
+    ]);
+    expect(await inner.list()).toHaveLength(2);
   });
 });
 

@@ -1,6 +1,8 @@
 import {
   type CircuitStore,
   OptionsError,
+  type RateLimitStore,
+  rateSpacingMicros,
   type SharedCircuit,
   type Webhook,
   type WebhookStore,
@@ -70,6 +72,13 @@ export interface RedisWebhookStore extends WebhookStore {
   circuits: CircuitStore & {
     watch(onChange: (id?: string, circuit?: SharedCircuit) => void): () => Promise<void>;
   };
+  /**
+   * `maxWebhooksPerTenant` for every process: counted and written in one Lua script (it reads the hash's records,
+   * so a create with a tenant costs O(webhooks in the hash) inside Redis).
+   */
+  createWithinTenantLimit(webhook: Webhook, maxPerTenant: number): Promise<boolean>;
+  /** `rateLimit` for every worker: each rate-limited webhook's next start slot in `<key>:rate:<id>`. */
+  rateLimits: RateLimitStore;
 }
 
 /** Writes that publish the changed id in the same script, so no change goes unannounced. */
@@ -80,6 +89,42 @@ const DELETE =
 /** A circuit is only kept for a webhook that exists; every change is published as `{"id", "circuit"}`. */
 const SAVE_CIRCUIT =
   "if ARGV[2] == '' then if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then redis.call('PUBLISH', KEYS[2], ARGV[3]) end return 1 end if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return 0 end redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) redis.call('PUBLISH', KEYS[2], ARGV[3]) return 1";
+
+/**
+ * CREATE, unless the tenant (ARGV[3]) already has ARGV[4] webhooks: counted in the same script, so no other
+ * process's create can come in between. Records are only decoded when they contain the tenant's JSON string
+ * (ARGV[5]). Returns 1 (created), 0 (the id exists) or -1 (the tenant is full).
+ */
+const CREATE_WITHIN_TENANT_LIMIT = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+local count, max = 0, tonumber(ARGV[4])
+for _, json in ipairs(redis.call('HVALS', KEYS[1])) do
+  if string.find(json, ARGV[5], 1, true) then
+    local ok, record = pcall(cjson.decode, json)
+    if ok and type(record) == 'table' and record.tenant == ARGV[3] then
+      count = count + 1
+      if count >= max then return -1 end
+    end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PUBLISH', KEYS[2], ARGV[1])
+return 1`;
+
+/**
+ * The next start slot of a rate-limited webhook: KEYS[1] holds the time (µs, by Redis's clock, so the workers'
+ * clocks need not agree) from which the next may start; ARGV[1] is the spacing in µs. Returns 0 when this start
+ * took the slot, else the ms until it frees.
+ */
+const TAKE_RATE = `
+if redis.replicate_commands then redis.replicate_commands() end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
+if nextAt > now then return math.ceil((nextAt - now) / 1000) end
+local spacing = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%.0f', now + spacing), 'PX', math.ceil(spacing / 1000) + 1000)
+return 0`;
 
 /** Replaces a field only if it exists, atomically (a concurrent delete is not undone), and publishes the id. */
 const UPDATE_IF_EXISTS =
@@ -132,6 +177,12 @@ export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
     };
   };
 
+  const create = async (webhook: Webhook): Promise<void> => {
+    if (Number(await client.eval(CREATE, 2, key, changes, webhook.id, JSON.stringify(webhook))) !== 1) {
+      throw alreadyExists(webhook.id);
+    }
+  };
+
   return {
     async get(id) {
       const json = await client.hget(key, id);
@@ -143,10 +194,28 @@ export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
         a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1,
       );
     },
-    async create(webhook) {
-      if (Number(await client.eval(CREATE, 2, key, changes, webhook.id, JSON.stringify(webhook))) !== 1) {
-        throw new Error(`redisStore.create: webhook "${webhook.id}" already exists`);
+    create,
+    async createWithinTenantLimit(webhook, maxPerTenant) {
+      const tenant = (webhook as { tenant?: unknown }).tenant;
+      if (typeof tenant !== 'string') {
+        await create(webhook);
+        return true;
       }
+      const answer = Number(
+        await client.eval(
+          CREATE_WITHIN_TENANT_LIMIT,
+          2,
+          key,
+          changes,
+          webhook.id,
+          JSON.stringify(webhook),
+          tenant,
+          String(maxPerTenant),
+          JSON.stringify(tenant),
+        ),
+      );
+      if (answer === 0) throw alreadyExists(webhook.id);
+      return answer === 1;
     },
     async update(webhook) {
       const updated = await client.eval(
@@ -178,6 +247,13 @@ export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
         },
         onLost: () => status?.(false),
       });
+    },
+    rateLimits: {
+      async take(id, perSecond) {
+        return Number(
+          await client.eval(TAKE_RATE, 1, `${key}:rate:${id}`, String(rateSpacingMicros(perSecond))),
+        );
+      },
     },
     circuits: {
       async list() {
@@ -217,6 +293,8 @@ export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
     },
   };
 }
+
+const alreadyExists = (id: string) => new Error(`redisStore.create: webhook "${id}" already exists`);
 
 interface Subscription {
   onMessage(channel: string, message: string): void;

@@ -12,6 +12,7 @@ import type { CompiledWebhook } from '../webhook.js';
 import type { HealthPolicy, HealthTransition } from './health.js';
 import type { Lane, LaneTask } from './lane.js';
 import { Scheduler } from './scheduler.js';
+import type { SharedRateLimit } from './shared-rate-limit.js';
 import { type TimerEntry, TimerQueue } from './timers.js';
 
 export interface EngineOptions {
@@ -26,6 +27,8 @@ export interface EngineOptions {
   /** Bytes of payloads held at most (each emit's event JSON once, plus rendered bodies). */
   maxQueuedBytes: number;
   health: HealthPolicy | undefined;
+  /** `rateLimit` counted with every process sharing the store (`WebhookStore.rateLimits`), when it can. */
+  rates?: SharedRateLimit;
   log: DeliveryLog | undefined;
   /** The host's hooks behind `safeInstrumentation`: callable unconditionally, they never throw. */
   instrumentation: SafeInstrumentation;
@@ -80,6 +83,7 @@ export class DeliveryEngine {
       perWebhookConcurrency: options.perWebhookConcurrency,
       health: options.health,
       timers: this.timers,
+      rates: options.rates,
     });
     options.instrumentation.gauges(() => this.gauges());
   }

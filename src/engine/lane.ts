@@ -29,13 +29,26 @@ export class Lane {
   private startsNext = 0;
   /** The engine's wake-up for this lane, when it is blocked until a known time. */
   wake: TimerEntry | undefined;
+  /**
+   * The store's shared limiter's answer for the next start, when there is one: asked before every start of a
+   * rate-limited webhook (`granted`), or unavailable (`local`: this start is limited by this process's count only).
+   */
+  permit: 'none' | 'asking' | 'granted' | 'local' = 'none';
+  /** `Date.now()` before which the shared limiter has no slot (it is not asked again until then). */
+  private permitAt = 0;
 
   constructor(
     readonly webhookId: string,
     health: HealthPolicy | undefined,
     private rateLimit: number | undefined,
+    /** Whether the rate limit is shared between processes (the store has `rateLimits`). */
+    private readonly sharedRate = false,
   ) {
     this.circuit = new Circuit(health);
+  }
+
+  get perSecond(): number | undefined {
+    return this.rateLimit;
   }
 
   /** The webhook's `rateLimit` changed (an update): the window starts over. */
@@ -95,9 +108,10 @@ export class Lane {
 
   /**
    * Whether a delivery may start at `wallNow` given `limit` slots for this lane; if not and the reason is time,
-   * the `Date.now()` from which it may.
+   * the `Date.now()` from which it may; `permit` when only the shared limiter's answer is missing. This process's
+   * own count is checked even with a shared limiter: it is free, and it is what holds while the limiter is down.
    */
-  blockedUntil(wallNow: number, limit: number): number | 'no' | 'blocked' {
+  blockedUntil(wallNow: number, limit: number): number | 'no' | 'blocked' | 'permit' {
     if (this.queued === 0) return 'blocked';
     const gate = this.circuit.gate(wallNow);
     if (!gate.open) return gate.until ?? 'blocked';
@@ -109,7 +123,19 @@ export class Lane {
       const oldest = this.starts[this.startsNext] as number;
       if (oldest + 1000 > wallNow) return oldest + 1000;
     }
+    if (rate !== undefined && this.sharedRate && this.permit !== 'granted' && this.permit !== 'local') {
+      return this.permitAt > wallNow ? this.permitAt : 'permit';
+    }
     return 'no';
+  }
+
+  /** The shared limiter answered: `0` start now, ms until it has a slot, or `local` (it is down: count here). */
+  permitAnswered(answer: number | 'local', wallNow: number): void {
+    if (answer === 'local') this.permit = 'local';
+    else if (answer > 0) {
+      this.permit = 'none';
+      this.permitAt = wallNow + answer;
+    } else this.permit = 'granted';
   }
 
   /** A delivery of this lane starts now. */
@@ -118,6 +144,7 @@ export class Lane {
     this.circuit.started();
     const rate = this.rateLimit;
     if (rate === undefined) return;
+    this.permit = 'none';
     this.starts ??= [];
     if (this.starts.length < rate) this.starts.push(wallNow);
     else {

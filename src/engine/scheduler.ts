@@ -1,5 +1,6 @@
 import type { HealthPolicy } from './health.js';
 import { Lane, type LaneTask } from './lane.js';
+import type { SharedRateLimit } from './shared-rate-limit.js';
 import type { TimerQueue } from './timers.js';
 
 export interface SchedulerOptions {
@@ -9,6 +10,8 @@ export interface SchedulerOptions {
   perWebhookConcurrency: number;
   health: HealthPolicy | undefined;
   timers: TimerQueue;
+  /** `rateLimit` shared with other processes through the store, when it can (`WebhookStore.rateLimits`). */
+  rates?: SharedRateLimit;
 }
 
 /**
@@ -21,7 +24,8 @@ export interface SchedulerOptions {
  * at most their share of the slots busy until their circuits open.
  *
  * A lane that is blocked until a known time (a pause, the next probe, its rate limit) is not polled: it has one
- * entry in the timer queue, and is looked at again when that fires.
+ * entry in the timer queue, and is looked at again when that fires. A rate-limited lane whose store shares rate
+ * limits (`rates`) also waits for the store's answer before each start, holding no slot meanwhile.
  */
 export class Scheduler {
   private readonly lanes = new Map<string, Lane>();
@@ -37,7 +41,7 @@ export class Scheduler {
   lane(webhookId: string, rateLimit: number | undefined): Lane {
     let lane = this.lanes.get(webhookId);
     if (lane === undefined) {
-      lane = new Lane(webhookId, this.options.health, rateLimit);
+      lane = new Lane(webhookId, this.options.health, rateLimit, this.options.rates !== undefined);
       this.lanes.set(webhookId, lane);
     } else {
       lane.setRateLimit(rateLimit);
@@ -152,8 +156,26 @@ export class Scheduler {
     if (typeof until === 'number') {
       this.capped.delete(lane);
       this.wakeAt(lane, until);
+    } else if (until === 'permit') {
+      this.capped.delete(lane);
+      if (lane.permit === 'none') this.askPermit(lane);
     } else if (lane.queued > 0) this.capped.add(lane);
     else this.capped.delete(lane);
+  }
+
+  /**
+   * Asks the shared limiter for the lane's next start, one question at a time per lane; the answer (granted, or
+   * refused until a slot frees) is looked at like any other change of the lane. A lane dropped meanwhile ignores it
+   * (a start it was granted is simply not used).
+   */
+  private askPermit(lane: Lane): void {
+    const rates = this.options.rates as SharedRateLimit;
+    lane.permit = 'asking';
+    rates.take(lane.webhookId, lane.perSecond as number).then((answer) => {
+      if (lane.permit !== 'asking') return;
+      lane.permitAnswered(answer, Date.now());
+      if (this.lanes.get(lane.webhookId) === lane) this.touch(lane);
+    });
   }
 
   private wakeAt(lane: Lane, at: number): void {

@@ -21,6 +21,8 @@ export interface ResolvedNames {
   circuits: string;
   /** The channel of the circuits table (unquoted). */
   circuitsChannel: string;
+  /** `"schema"."<table>_rates"`: recent delivery starts of rate-limited webhooks (`postgresStore().rateLimits`). */
+  rates: string;
   /** Unquoted names, for index and function names. */
   raw: { schema: string; webhooks: string; deliveries: string };
 }
@@ -38,6 +40,7 @@ export function resolveNames(options: PostgresSchemaOptions = {}): ResolvedNames
   const channel = `wd_${raw.schema}_${raw.webhooks}`.slice(0, 63);
   const circuitsChannel = `wdc_${raw.schema}_${raw.webhooks}`.slice(0, 63);
   const circuits = `${schema}."${`${raw.webhooks}_circuits`.slice(0, 63)}"`;
+  const rates = `${schema}."${`${raw.webhooks}_rates`.slice(0, 63)}"`;
   return {
     schema,
     webhooks: `${schema}.${webhooks}`,
@@ -45,13 +48,14 @@ export function resolveNames(options: PostgresSchemaOptions = {}): ResolvedNames
     channel,
     circuits,
     circuitsChannel,
+    rates,
     raw,
   };
 }
 
 /**
  * The SQL that creates (idempotently) the webhooks table, its change-notification trigger, the shared circuits
- * table and the delivery log table. `migrate(pool)` runs it; a project with its own migration tool can take it from here instead.
+ * and rate-limit tables and the delivery log table. `migrate(pool)` runs it; a project with its own migration tool can take it from here instead.
  */
 export function migrationSql(options: PostgresSchemaOptions = {}): string {
   const n = resolveNames(options);
@@ -108,6 +112,14 @@ DROP TRIGGER IF EXISTS "${`${n.raw.webhooks}_circuits_notify`.slice(0, 63)}" ON 
 CREATE TRIGGER "${`${n.raw.webhooks}_circuits_notify`.slice(0, 63)}"
   AFTER INSERT OR UPDATE OR DELETE ON ${n.circuits}
   FOR EACH ROW EXECUTE FUNCTION ${circuitsNotify}('${n.circuitsChannel}');
+
+-- When each rate-limited webhook's next delivery may start (epoch µs), shared by every worker so that together
+-- they start at most rateLimit deliveries in any second. One small row per webhook.
+CREATE TABLE IF NOT EXISTS ${n.rates} (
+  webhook_id text PRIMARY KEY,
+  next_at bigint NOT NULL,
+  grant_id text NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS ${n.deliveries} (
   delivery_id text PRIMARY KEY,

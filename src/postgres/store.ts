@@ -2,10 +2,12 @@ import {
   type CircuitStore,
   numberOption,
   OptionsError,
+  type RateLimitStore,
   type SharedCircuit,
   type Webhook,
   type WebhookStore,
 } from '../index.js';
+import { insertWithinTenantLimit, postgresRateLimits, webhookRow } from './limits.js';
 import { ListenerHub } from './listener.js';
 import { type MigrateFunction, migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, type PoolLike } from './sql.js';
@@ -42,6 +44,10 @@ export interface PostgresWebhookStore extends WebhookStore {
   circuits: CircuitStore & {
     watch(onChange: (id?: string, circuit?: SharedCircuit) => void): () => Promise<void>;
   };
+  /** `maxWebhooksPerTenant` for every process: counted and inserted under a per-tenant advisory lock. */
+  createWithinTenantLimit(webhook: Webhook, maxPerTenant: number): Promise<boolean>;
+  /** `rateLimit` for every worker: recent delivery starts in `<table>_rates`, one statement per start. */
+  rateLimits: RateLimitStore;
 }
 
 const UNDEFINED_TABLE = '42P01';
@@ -152,9 +158,14 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
     },
   };
 
-  const tenantOf = (webhook: Webhook) => {
-    const tenant = (webhook as { tenant?: unknown }).tenant;
-    return typeof tenant === 'string' ? tenant : null;
+  const create = async (webhook: Webhook): Promise<void> => {
+    const { rowCount } = await pool
+      .query(
+        `INSERT INTO ${table} (id, tenant, record, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+        webhookRow(webhook),
+      )
+      .catch(explain);
+    if (rowCount === 0) throw alreadyExists(webhook.id);
   };
 
   return {
@@ -186,14 +197,17 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
       return rows.map((row) => row.record);
     },
 
-    async create(webhook) {
-      const { rowCount } = await pool
-        .query(
-          `INSERT INTO ${table} (id, tenant, record, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
-          [webhook.id, tenantOf(webhook), JSON.stringify(webhook), String(webhook.createdAt)],
-        )
-        .catch(explain);
-      if (rowCount === 0) throw new Error(`postgresStore.create: webhook "${webhook.id}" already exists`);
+    create,
+
+    async createWithinTenantLimit(webhook, maxPerTenant) {
+      const row = webhookRow(webhook);
+      if (row[1] === null) {
+        await create(webhook);
+        return true;
+      }
+      const answer = await insertWithinTenantLimit(pool, table, row, maxPerTenant).catch(explain);
+      if (answer === 'exists') throw alreadyExists(webhook.id);
+      return answer === 'created';
     },
 
     async update(webhook) {
@@ -226,8 +240,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
     },
 
     circuits,
+    rateLimits: postgresRateLimits(pool, names.rates, explainFor(names.rates)),
   };
 }
+
+const alreadyExists = (id: string) => new Error(`postgresStore.create: webhook "${id}" already exists`);
 
 /** `postgresStore.migrate(pool, { schema, table })`: the same as `migrate()`. */
 postgresStore.migrate = migrate as MigrateFunction;
