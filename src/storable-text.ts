@@ -8,21 +8,35 @@
 
 // A NUL, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
 const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
+
+/** ES2024 string methods (Node 20 has them; the project's `lib` is ES2023): native, ~100x faster than the regex. */
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
 
 /** What replaces an unstorable character in text kept from a receiver: the Unicode replacement character. */
 export const REPLACEMENT_CHARACTER = '\uFFFD';
 
+/** Whether every store keeps `text` as it is: no NUL, no lone surrogate. */
+export function isStorable(text: string): boolean {
+  return !text.includes('\0') && (text as unknown as WellFormedString).isWellFormed();
+}
+
 /** Where `text` holds its first NUL or lone surrogate, with what it is; undefined when every store keeps it. */
 export function findUnstorable(text: string): { index: number; what: string } | undefined {
-  const match = UNSTORABLE.exec(text);
+  const match = isStorable(text) ? null : UNSTORABLE.exec(text);
   if (match === null) return undefined;
   return { index: match.index, what: match[0] === '\0' ? 'a NUL (U+0000)' : 'a lone surrogate' };
 }
 
-/** `text` with every NUL and lone surrogate replaced by U+FFFD (what a UTF-8 decoder shows for a bad byte). */
+/**
+ * `text` with every NUL and lone surrogate replaced by U+FFFD. For a lone surrogate that is what was sent: UTF-8
+ * encoding (the HTTP body, the HMAC) turns it into U+FFFD too.
+ */
 export function replaceUnstorable(text: string): string {
-  return UNSTORABLE.test(text) ? text.replace(UNSTORABLE_ALL, REPLACEMENT_CHARACTER) : text;
+  if (isStorable(text)) return text;
+  return (text as unknown as WellFormedString).toWellFormed().replaceAll('\0', REPLACEMENT_CHARACTER);
 }
 
 /** A property key in a field path: `.name` for identifiers, `["X-Api-Key"]` otherwise. */

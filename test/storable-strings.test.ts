@@ -2,17 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisStore } from '../src/bullmq/index.js';
+import { redisDeliveryLog, redisStore } from '../src/bullmq/index.js';
 import {
+  type DeliveryLog,
+  httpTransport,
   InvalidEventError,
+  memoryDeliveryLog,
   memoryStore,
   type WebhookInput,
   type WebhookStore,
   WebhookValidationError,
 } from '../src/index.js';
-import { migrate, postgresStore } from '../src/postgres/index.js';
+import { migrate, postgresDeliveryLog, postgresStore } from '../src/postgres/index.js';
 import { startApi } from './helpers/api.js';
+import { expectUnstorableTextKept } from './helpers/delivery-log-contract.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { startReceiver } from './helpers/receiver.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { open, setup } from './helpers/setup.js';
 
@@ -33,24 +38,37 @@ afterAll(async () => {
   await Promise.all([postgres?.stop(), redis?.stop()]);
 });
 
+/** A fresh Postgres table migrated for the test, dropped after it. */
+async function freshTable(): Promise<string> {
+  const table = `webhooks_${randomUUID().slice(0, 8)}`;
+  await migrate(pool, { table, deliveriesTable: `${table}_log` });
+  open.push({
+    close: async () => {
+      await pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}, ${table}_log`);
+    },
+  });
+  return table;
+}
+
 /** A fresh store of each kind: its own Postgres table, its own Redis key. */
 const STORES: [string, () => Promise<WebhookStore>][] = [
   ['memoryStore', async () => memoryStore()],
   ['redisStore', async () => redisStore({ client, key: `test:webhooks:${randomUUID()}` })],
-  [
-    'postgresStore',
-    async () => {
-      const table = `webhooks_${randomUUID().slice(0, 8)}`;
-      await migrate(pool, { table, deliveriesTable: `${table}_log` });
-      open.push({
-        close: async () => {
-          await pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}, ${table}_log`);
-        },
-      });
-      return postgresStore({ pool, table });
-    },
-  ],
+  ['postgresStore', async () => postgresStore({ pool, table: await freshTable() })],
 ];
+
+/** A fresh delivery log of each kind. */
+const LOGS: [string, () => Promise<DeliveryLog>][] = [
+  ['memoryDeliveryLog', async () => memoryDeliveryLog()],
+  ['redisDeliveryLog', async () => redisDeliveryLog({ client, prefix: `test:log:${randomUUID()}` })],
+  ['postgresDeliveryLog', async () => postgresLog(`${await freshTable()}_log`)],
+];
+
+function postgresLog(deliveriesTable: string) {
+  const log = postgresDeliveryLog({ pool, deliveriesTable });
+  open.push({ close: async () => log.close() });
+  return log;
+}
 
 const URL = 'https://example.com/hook';
 const NUL = '\u0000';
@@ -176,3 +194,141 @@ describe('a NUL or a lone surrogate in an event', () => {
     expect(JSON.parse(receiver.requests[0]!.body)).toEqual(event);
   });
 });
+
+describe('what a receiver sends back, with NUL or invalid UTF-8, on every delivery log', () => {
+  it('postgresDeliveryLog keeps an attempt holding NUL or lone surrogates (the contract case)', async () => {
+    await expectUnstorableTextKept(postgresLog(`${await freshTable()}_log`));
+  });
+
+  describe.each(LOGS)('%s', (_log, makeLog) => {
+    it('records the failed attempt (listed, marked) and recover() sends it again', async () => {
+      let down = true;
+      const { dispatcher, receiver } = await setup(
+        (_request, _n, res) => {
+          if (!down) return 204;
+          res.statusCode = 500;
+          // A NUL and bytes that are not UTF-8 (decoded as U+FFFD) in the body; the header through the transport.
+          res.end(
+            Buffer.concat([Buffer.from('boom\u0000 at '), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('!')]),
+          );
+          return 'handled';
+        },
+        {
+          retry: 0,
+          deliveryLog: await makeLog(),
+          transport: echoingTransport({ 'x-debug': `trace${NUL}id` }),
+        },
+      );
+      const hook = await dispatcher.webhooks.create({ url: receiver.url, events: ['*'] });
+      const since = Date.now() - 1000;
+      const event = { type: 'note.added', id: 'evt-nul', data: { text: `a${NUL}b${LONE}` } };
+      const [failed] = await dispatcher.emit(event);
+      expect(failed).toMatchObject({ ok: false, error: { code: 'HTTP_STATUS' } });
+
+      const page = await eventually(() => dispatcher.deliveries.list(hook.id, { status: 'failed' }));
+      const [attempt] = page.items[0]!.attempts;
+      expect(attempt!.response!.body).toBe('boom\ufffd at \ufffd\ufffd\ufffd!');
+      expect(attempt!.response!.headers!['x-debug']).toBe('trace\ufffdid');
+      expect(new Set(attempt!.altered)).toEqual(new Set(['response.body', 'response.headers']));
+      expect(attempt!.request.body).toBe(JSON.stringify(event));
+
+      down = false;
+      await dispatcher.deliveries.recover(hook.id, { since });
+      await receiver.waitFor(2);
+      expect(receiver.requests[1]!.body).toBe(receiver.requests[0]!.body);
+      expect(receiver.requests[1]!.body).toBe(JSON.stringify(event));
+      const after = await eventually(async () => {
+        const record = await dispatcher.deliveries.get(failed!.deliveryId);
+        return record?.status === 'delivered' ? record : undefined;
+      });
+      expect(after.attempts.map((a) => a.ok)).toEqual([true, false]);
+    });
+  });
+});
+
+describe('the admin API on postgresDeliveryLog', () => {
+  it('shows the attempt of a receiver that answered a NUL, with the field marked', async () => {
+    const receiver = await startReceiver((_request, _n, res) => {
+      res.statusCode = 500;
+      res.end('bad\u0000answer');
+      return 'handled';
+    });
+    open.push(receiver);
+    const api = await startApi('node', {}, { deliveryLog: postgresLog(`${await freshTable()}_log`) });
+    const created = await api.call('POST', '/webhooks', {
+      as: 'token-acme',
+      body: { url: receiver.url, events: ['*'] },
+    });
+    const [result] = await api.real.emit({ type: 'flag.updated', id: 'evt-api' }, { tenant: 'acme' });
+    expect(result).toMatchObject({ ok: false, status: 500, webhookId: created.body.id });
+    const shown = await eventually(async () => {
+      const response = await api.call('GET', `/deliveries/${result!.deliveryId}`, { as: 'token-acme' });
+      return response.status === 200 ? response : undefined;
+    });
+    expect(shown.body.attempts[0]).toMatchObject({
+      altered: ['response.body'],
+      response: { body: 'bad\ufffdanswer' },
+    });
+  });
+});
+
+describe('a delivery log that refuses a record', () => {
+  it('gets the reduced record (response dropped, marked) and the delivery can still be sent again', async () => {
+    const deliveriesTable = `${await freshTable()}_log`;
+    // The host's own rule on its table: a real refusal by the database, for a reason the log cannot know.
+    await pool.query(
+      `ALTER TABLE ${deliveriesTable} ADD CONSTRAINT small_attempts CHECK (octet_length(attempts::text) < 8000)`,
+    );
+    let down = true;
+    const { dispatcher, receiver } = await setup(
+      (_request, _n, res) => {
+        if (!down) return 200;
+        res.statusCode = 503;
+        res.end('x'.repeat(12_000));
+        return 'handled';
+      },
+      { retry: 0, deliveryLog: postgresLog(deliveriesTable), logger: { error: (m) => errors.push(m) } },
+    );
+    const errors: string[] = [];
+    const hook = await dispatcher.webhooks.create({ url: receiver.url, events: ['*'] });
+    const since = Date.now() - 1000;
+    const [failed] = await dispatcher.emit({ type: 'flag.updated', id: 'evt-big' });
+    expect(failed).toMatchObject({ ok: false, status: 503 });
+
+    const page = await eventually(() => dispatcher.deliveries.list(hook.id, { status: 'failed' }));
+    const [attempt] = page.items[0]!.attempts;
+    expect(attempt).toMatchObject({ status: 503, error: { code: 'HTTP_STATUS' }, altered: ['response'] });
+    expect(attempt!.response).toBeUndefined();
+    expect(attempt!.request.body).toBe('{"type":"flag.updated","id":"evt-big"}');
+    expect(errors).toEqual([expect.stringContaining('the delivery log refused an attempt')]);
+
+    down = false;
+    await dispatcher.deliveries.recover(hook.id, { since });
+    await receiver.waitFor(2);
+    expect(receiver.requests[1]!.body).toBe(receiver.requests[0]!.body);
+  });
+});
+
+/** `httpTransport()` to the real receiver, with `headers` added to each response as a proxy in between could. */
+function echoingTransport(headers: Record<string, string>) {
+  const http = httpTransport({ allowPrivateNetworks: true });
+  open.push({ close: async () => http.close?.() });
+  return {
+    async send(...args: Parameters<ReturnType<typeof httpTransport>['send']>) {
+      const response = await http.send(...args);
+      return { ...response, headers: { ...response.headers, ...headers } };
+    },
+  };
+}
+
+/** Polls `read` until it answers a page with items (or a value), for 10 s at most: log writes are not awaited. */
+async function eventually<T>(read: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await read();
+    const empty = value === undefined || (value as { items?: unknown[] }).items?.length === 0;
+    if (!empty) return value as T;
+    if (Date.now() > deadline) throw new Error(`nothing after 10 s: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
