@@ -272,6 +272,37 @@ describe('the admin API on postgresDeliveryLog', () => {
   });
 });
 
+describe('a transport error holding NUL or a lone surrogate', () => {
+  it('reaches the result and the switch-off saved on postgresStore as U+FFFD', async () => {
+    const errors: string[] = [];
+    const { dispatcher } = await setup(undefined, {
+      store: await STORES[2]![1](),
+      retry: { retries: 1, delayMs: 20 },
+      health: { failureThreshold: 1, probeDelayMs: 0, disableAfterMs: 1 },
+      logger: { error: (message) => errors.push(message) },
+      transport: {
+        async send() {
+          throw Object.assign(new Error(`peer said ${NUL}no${LONE}`), { code: `E_PEER${NUL}` });
+        },
+      },
+    });
+    const hook = await dispatcher.webhooks.create({ url: URL, events: ['*'] });
+    const [result] = await dispatcher.emit({ type: 'flag.updated', id: 'evt-t' });
+    expect(result).toMatchObject({
+      ok: false,
+      error: { code: 'E_PEER\ufffd', message: 'peer said \ufffdno\ufffd' },
+    });
+    // Before the fix Postgres refused the switch-off: the webhook stayed on.
+    const saved = await eventually(async () => {
+      const webhook = await dispatcher.webhooks.get(hook.id);
+      return webhook?.on === false ? webhook : undefined;
+    });
+    expect(saved).toMatchObject({ on: false, disabled: { reason: 'failing' } });
+    expect(saved!.disabled!.detail).toContain('peer said \ufffdno\ufffd');
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('a delivery log that refuses a record', () => {
   it('gets the reduced record (response dropped, marked) and the delivery can still be sent again', async () => {
     const deliveriesTable = `${await freshTable()}_log`;
