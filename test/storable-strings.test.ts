@@ -246,6 +246,34 @@ describe('what a receiver sends back, with NUL or invalid UTF-8, on every delive
   });
 });
 
+describe('an id holding a NUL in an admin API path, on Postgres', () => {
+  it('answers 404 like the memory store, never a 503 or 500 with Postgres text', async () => {
+    const table = await freshTable();
+    const api = await startApi(
+      'node',
+      {},
+      {
+        store: postgresStore({ pool, table }),
+        deliveryLog: postgresLog(`${table}_log`),
+      },
+    );
+    for (const [method, path] of [
+      ['GET', '/webhooks/a%00b'],
+      ['PATCH', '/webhooks/a%00b'],
+      ['DELETE', '/webhooks/a%00b'],
+      ['POST', '/webhooks/a%00b/test'],
+      ['GET', '/webhooks/a%00b/deliveries'],
+      ['GET', '/deliveries/a%00b'],
+      ['POST', '/deliveries/a%00b/redeliver'],
+    ] as const) {
+      const body = method === 'PATCH' ? { name: 'x' } : method === 'POST' ? {} : undefined;
+      const response = await api.call(method, path, { as: 'token-acme', ...(body ? { body } : {}) });
+      expect(response.status, `${method} ${path}: ${response.text}`).toBe(404);
+      expect(response.text).not.toMatch(/UTF8|0x00|Internal/);
+    }
+  });
+});
+
 describe('the admin API on postgresDeliveryLog', () => {
   it('shows the attempt of a receiver that answered a NUL, with the field marked', async () => {
     const receiver = await startReceiver((_request, _n, res) => {

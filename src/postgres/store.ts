@@ -6,6 +6,8 @@ import {
   type Webhook,
   type WebhookStore,
 } from '../index.js';
+// A pure function (no class): a copy in this entry's bundle is harmless.
+import { isStorable } from '../storable-text.js';
 import { ListenerHub } from './listener.js';
 import { migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, type PoolLike } from './sql.js';
@@ -159,6 +161,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
 
   return {
     async get(id) {
+      // Postgres cannot hold such an id, so no webhook has it (it answered an encoding error, a 503 in the API).
+      if (!isStorable(id)) return undefined;
       const { rows } = await pool
         .query<{ record: Webhook }>(`SELECT record FROM ${table} WHERE id = $1`, [id])
         .catch(explain);
@@ -205,6 +209,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
     },
 
     async delete(id) {
+      if (!isStorable(id)) return false;
       const { rowCount } = await pool.query(`DELETE FROM ${table} WHERE id = $1`, [id]).catch(explain);
       return (rowCount ?? 0) > 0;
     },
