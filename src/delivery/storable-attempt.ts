@@ -1,5 +1,5 @@
 import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
-import { replaceUnstorable } from '../storable-text.js';
+import { isStorable, replaceUnstorable } from '../storable-text.js';
 
 /**
  * A log record is never lost to what a receiver sent back. Every built-in log stores an attempt through
@@ -46,8 +46,34 @@ function storableRequestBody(body: string): { text: string; cut: boolean } {
   return { text: replaceUnstorable(nul === -1 ? body : body.slice(0, nul)), cut: nul !== -1 };
 }
 
+function headersStorable(headers: Headers<string | string[] | undefined> | undefined): boolean {
+  for (const name in headers) {
+    const value = headers[name];
+    if (!isStorable(name)) return false;
+    if (typeof value === 'string' ? !isStorable(value) : value?.some((v) => !isStorable(v))) return false;
+  }
+  return true;
+}
+
+/** Whether every text field of a normalized attempt is storable: the common case, checked without allocating. */
+function attemptStorable(a: DeliveryAttempt): boolean {
+  return (
+    isStorable(a.eventId) &&
+    isStorable(a.startedAt) &&
+    (a.tenant === undefined || isStorable(a.tenant)) &&
+    (a.eventType === undefined || isStorable(a.eventType)) &&
+    (a.error === undefined || (isStorable(a.error.code) && isStorable(a.error.message))) &&
+    isStorable(a.request.url) &&
+    headersStorable(a.request.headers) &&
+    (a.request.body === undefined || isStorable(a.request.body)) &&
+    headersStorable(a.response?.headers) &&
+    (a.response?.body === undefined || isStorable(a.response.body))
+  );
+}
+
 /** Replaces NUL and lone surrogates in every text field of a normalized attempt, listing each in `altered`. */
 export function replaceUnstorableIn(attempt: DeliveryAttempt): void {
+  if (attemptStorable(attempt)) return;
   const altered = new Set(attempt.altered);
   const text = (value: string, field: string): string => {
     const safe = replaceUnstorable(value);
