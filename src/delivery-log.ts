@@ -2,6 +2,7 @@ import { replaceUnstorableIn } from './delivery/storable-attempt.js';
 import { describe, OptionsError } from './errors.js';
 import { isSensitiveHeader } from './headers.js';
 import { numberOption } from './options.js';
+import { isStorable } from './storable-text.js';
 import type { DeliveryError } from './types.js';
 
 /** One HTTP attempt of a delivery, as the delivery log keeps it. */
@@ -196,7 +197,9 @@ export function decodeDeliveryCursor(cursor: unknown): { ms: number; id: string 
         value.length === 2 &&
         typeof value[0] === 'number' &&
         Number.isFinite(value[0]) &&
-        typeof value[1] === 'string'
+        typeof value[1] === 'string' &&
+        // No log wrote it: Postgres cannot even compare one.
+        isStorable(value[1])
       ) {
         return { ms: value[0], id: value[1] };
       }

@@ -200,6 +200,12 @@ describe('what a receiver sends back, with NUL or invalid UTF-8, on every delive
     await expectUnstorableTextKept(postgresLog(`${await freshTable()}_log`));
   });
 
+  it('postgresDeliveryLog refuses a cursor holding a NUL as a bad query, not with Postgres text', async () => {
+    const log = postgresLog(`${await freshTable()}_log`);
+    const cursor = Buffer.from(JSON.stringify([Date.now(), `d${NUL}`])).toString('base64url');
+    await expect(log.list('w1', { cursor })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTIONS' });
+  });
+
   describe.each(LOGS)('%s', (_log, makeLog) => {
     it('records the failed attempt (listed, marked) and recover() sends it again', async () => {
       let down = true;

@@ -300,6 +300,7 @@ export function deliveryLogContract(name: string, make: LogFactory): void {
         [{ until: new Date('nope') }, /`until` to be a Date or epoch ms, got an invalid Date/],
         [{ cursor: 'garbage!' }, /`cursor` to be the nextCursor of a previous page/],
         [{ cursor: Buffer.from('{"a":1}').toString('base64url') }, /`cursor`/],
+        [{ cursor: Buffer.from(JSON.stringify([T0, 'd\u0000'])).toString('base64url') }, /`cursor`/],
       ];
       for (const [query, message] of bad) {
         await expect(log.list('w1', query as never), JSON.stringify(query)).rejects.toMatchObject({
