@@ -14,30 +14,20 @@ import { isStorable, replaceUnstorable } from '../storable-text.js';
 
 type Headers<T> = Record<string, T>;
 
-/** A copy of `headers` with unstorable names and values replaced, or `headers` itself when none was. */
+/** A copy of `headers` with unstorable names and values replaced (a `__proto__` header stays a header). */
 function replaceInHeaders<T extends string | string[] | undefined>(headers: Headers<T>): Headers<T> {
-  let copy: Headers<T> | undefined;
-  const names = Object.keys(headers);
-  for (const name of names) {
-    const value = headers[name] as T;
-    const safeName = replaceUnstorable(name);
-    const safeValue = (
-      typeof value === 'string'
-        ? replaceUnstorable(value)
-        : Array.isArray(value)
-          ? value.map(replaceUnstorable)
-          : value
-    ) as T;
-    const changed =
-      safeName !== name ||
-      (Array.isArray(value) ? (safeValue as string[]).some((v, i) => v !== value[i]) : safeValue !== value);
-    if (changed && copy === undefined) {
-      copy = {};
-      for (const before of names.slice(0, names.indexOf(name))) copy[before] = headers[before] as T;
-    }
-    if (copy !== undefined) copy[safeName] = safeValue;
+  const copy: Headers<T> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    const safe = typeof value === 'string' ? replaceUnstorable(value) : value?.map(replaceUnstorable);
+    Object.defineProperty(copy, replaceUnstorable(name), {
+      value: safe,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
-  return copy ?? headers;
+  return copy;
 }
 
 /** The request body as a log can keep it: cut at its first NUL, lone surrogates as U+FFFD (as they were sent). */
@@ -81,9 +71,9 @@ export function replaceUnstorableIn(attempt: DeliveryAttempt): void {
     return safe;
   };
   const headers = <T extends string | string[] | undefined>(value: Headers<T>, field: string): Headers<T> => {
-    const safe = replaceInHeaders(value);
-    if (safe !== value) altered.add(field);
-    return safe;
+    if (headersStorable(value)) return value;
+    altered.add(field);
+    return replaceInHeaders(value);
   };
   attempt.eventId = text(attempt.eventId, 'eventId');
   attempt.startedAt = text(attempt.startedAt, 'startedAt');
