@@ -1,6 +1,8 @@
+import { replaceUnstorableIn } from './delivery/storable-attempt.js';
 import { describe, OptionsError } from './errors.js';
 import { isSensitiveHeader } from './headers.js';
 import { numberOption } from './options.js';
+import { isStorable } from './storable-text.js';
 import type { DeliveryError } from './types.js';
 
 /** One HTTP attempt of a delivery, as the delivery log keeps it. */
@@ -27,6 +29,13 @@ export interface DeliveryAttempt {
   response?: { headers?: Record<string, string | string[] | undefined>; body?: string };
   /** True when this attempt was made by `redeliver()` or `recover()`. */
   redelivery?: boolean;
+  /**
+   * Fields the log could not keep as they were (e.g. `['response.body']`). A field still present had its NUL and
+   * lone surrogate characters (which Postgres cannot store) replaced with U+FFFD; a request body with a NUL is cut
+   * there instead (`bodyTruncated`). A field absent (`'response'`, `'request.body'`) was dropped because the log
+   * refused the full record.
+   */
+  altered?: string[];
 }
 
 export type DeliveryStatus = 'delivered' | 'failed';
@@ -188,7 +197,9 @@ export function decodeDeliveryCursor(cursor: unknown): { ms: number; id: string 
         value.length === 2 &&
         typeof value[0] === 'number' &&
         Number.isFinite(value[0]) &&
-        typeof value[1] === 'string'
+        typeof value[1] === 'string' &&
+        // No log wrote it: Postgres cannot even compare one.
+        isStorable(value[1])
       ) {
         return { ms: value[0], id: value[1] };
       }
@@ -261,9 +272,10 @@ function copyHeaders<T extends string | string[] | undefined>(
 }
 
 /**
- * A copy of an attempt with only its known fields, strings where strings belong, and `maxBodyBytes` applied to the
- * request and response bodies: what a log stores, whatever it was given (a custom caller of `record` may pass
- * anything). Throws when the ids are missing.
+ * A copy of an attempt with only its known fields, strings where strings belong, `maxBodyBytes` applied to the
+ * request and response bodies, and NUL and lone surrogates replaced (listed in `altered`, see
+ * `replaceUnstorableIn()`): what a log stores, whatever it was given (a custom caller of `record` may pass
+ * anything), the same on every backend. Throws when the ids are missing.
  */
 export function normalizeDeliveryAttempt(input: DeliveryAttempt, maxBodyBytes?: number): DeliveryAttempt {
   if (input === null || typeof input !== 'object') {
@@ -318,6 +330,8 @@ export function normalizeDeliveryAttempt(input: DeliveryAttempt, maxBodyBytes?: 
     attempt.response = response;
   }
   if (input.redelivery === true) attempt.redelivery = true;
+  if (Array.isArray(input.altered)) attempt.altered = input.altered.filter((f) => typeof f === 'string');
+  replaceUnstorableIn(attempt);
   return attempt;
 }
 
@@ -696,6 +710,7 @@ export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): Memor
 function cloneAttempt(a: DeliveryAttempt): DeliveryAttempt {
   const copy: DeliveryAttempt = { ...a, request: { ...a.request, headers: { ...a.request.headers } } };
   if (a.error) copy.error = { ...a.error };
+  if (a.altered) copy.altered = [...a.altered];
   if (a.response) {
     copy.response = { ...a.response };
     if (a.response.headers) copy.response.headers = { ...a.response.headers };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidEventError, kindOf } from './errors.js';
+import { findUnstorable, unstorableExpectation } from './storable-text.js';
 import type { PolicyAccess, WebhookEvent } from './types.js';
 
 /**
@@ -18,6 +19,7 @@ export function assertEvent(event: unknown, method: string): asserts event is We
   if (type !== undefined && type !== null && typeof type !== 'string') {
     throw new InvalidEventError(`${method}: expected \`event.type\` to be a string, got ${kindOf(type)}`);
   }
+  assertStorableIds(event as WebhookEvent, method);
   if (accesses !== undefined && accesses !== null) {
     if (!Array.isArray(accesses)) {
       throw new InvalidEventError(
@@ -36,6 +38,20 @@ export function assertEvent(event: unknown, method: string): asserts event is We
           `${method}: expected \`event.accesses[${i}]\` to be { action: string, resource: string }`,
         );
       }
+    }
+  }
+}
+
+/**
+ * The event's identifiers are stored as they are (delivery log, queue rows): a NUL or a lone surrogate in them is
+ * refused. The rest of the event is data, sent as JSON, which escapes both.
+ */
+function assertStorableIds(event: WebhookEvent, method: string): void {
+  for (const field of ['type', 'id', '_id'] as const) {
+    const value = event[field];
+    const found = typeof value === 'string' ? findUnstorable(value) : undefined;
+    if (found) {
+      throw new InvalidEventError(`${method}: expected \`event.${field}\` ${unstorableExpectation(found)}`);
     }
   }
 }

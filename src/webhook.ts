@@ -6,6 +6,7 @@ import { createPolicyMatcher } from './policy/matcher.js';
 import { generateSecret } from './sign.js';
 import { type AddressPolicy, checkUrl } from './ssrf.js';
 import { generateStandardSecret, isStandardWebhookSecret } from './standard-webhooks.js';
+import { findUnstorableField, unstorableExpectation } from './storable-text.js';
 import {
   type CompiledTemplate,
   compileTemplate,
@@ -97,6 +98,7 @@ export function buildWebhook(
       );
     }
   }
+  assertStorable(input);
   const patch = input as WebhookPatch & { id?: unknown; tenant?: unknown };
   const has = (key: keyof WebhookInput) => patch[key] !== undefined && patch[key] !== null;
   const cleared = (key: keyof WebhookInput) => (patch as Record<string, unknown>)[key] === null;
@@ -197,6 +199,25 @@ export function buildWebhook(
   }
   if (has('tags') || cleared('tags')) webhook.tags = patch.tags == null ? [] : stringList('tags', patch.tags);
   return webhook;
+}
+
+/** Header names are written in brackets in field paths, as `validateHeaders` names them. */
+const BRACKETED = new Set(['headers']);
+
+/**
+ * Refuses a NUL or a lone surrogate in any string of the input, keys included (see `storable-text.ts`): the memory
+ * store would keep them, Postgres would not, so no store gets them.
+ */
+function assertStorable(input: object): void {
+  for (const [key, value] of Object.entries(input)) {
+    const found = findUnstorableField(value, key, BRACKETED);
+    if (found) {
+      throw new WebhookValidationError(
+        found.field,
+        `Expected \`${found.field}\` ${unstorableExpectation(found)}`,
+      );
+    }
+  }
 }
 
 function validateRateLimit(value: unknown): number {

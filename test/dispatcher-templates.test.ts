@@ -356,7 +356,12 @@ describe('templates: every save-time validation error', () => {
       'headers["Authorization"]',
       'without CR, LF or NUL',
     ],
-    ['a NUL in the value', { 'X-Note': 'a\u0000b' }, 'headers["X-Note"]', 'without CR, LF or NUL'],
+    [
+      'a NUL in the value',
+      { 'X-Note': 'a\u0000b' },
+      'headers["X-Note"]',
+      'no NUL (U+0000) or lone surrogate',
+    ],
     ['a control character in the value', { 'X-Note': 'a\u0007b' }, 'headers["X-Note"]', 'control characters'],
     ['text beyond Latin-1', { 'X-Note': 'héllo 🚀' }, 'headers["X-Note"]', 'Latin-1'],
     ['a value that is not a string', { 'X-Count': 3 }, 'headers["X-Count"]', 'a string'],

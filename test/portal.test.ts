@@ -371,6 +371,25 @@ describe('webhook portal', () => {
     expect(receiver.requests).toHaveLength(4);
   });
 
+  it('says which fields of an attempt were not kept as received (a receiver answering a NUL)', async () => {
+    const { dispatcher, receiver, portal, emit, flagOn } = await start((_request, _n, res) => {
+      res.statusCode = 500;
+      res.end('trace\u0000id');
+      return 'handled';
+    });
+    await dispatcher.webhooks.create({ url: receiver.url, name: 'Hostile', tenant: 'acme' });
+    const [failed] = await emit(flagOn(), 'acme');
+    const page = await portal();
+    await page.getByRole('link', { name: 'Hostile' }).click();
+    const item = page.locator(`[data-delivery="${failed!.deliveryId}"]`);
+    await expect.poll(() => item.getAttribute('data-status')).toBe('failed');
+    await item.getByText('Request and response').click();
+    expect(await item.locator('pre').nth(1).textContent()).toContain('trace\ufffdid');
+    expect(await item.locator('[data-altered]').textContent({ timeout: 5000 })).toContain(
+      'Not kept as received: response.body',
+    );
+  });
+
   it('deletes a webhook only after the confirmation', async () => {
     const { dispatcher, receiver, portal } = await start();
     const hook = await dispatcher.webhooks.create({

@@ -20,6 +20,7 @@ export interface AdminDeliveryRecord {
     status?: number;
     error?: { code: string; message: string };
     redelivery?: boolean;
+    altered?: string[];
     request: { url: string; headers: Record<string, string>; body?: string; bodyTruncated?: boolean };
     response?: { headers?: Record<string, unknown>; body?: string };
   }>;

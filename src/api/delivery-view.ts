@@ -28,6 +28,7 @@ function attemptView(attempt: Attempt) {
       ? {}
       : { error: { code: attempt.error.code, message: attempt.error.message } }),
     ...(attempt.redelivery ? { redelivery: true } : {}),
+    ...(attempt.altered === undefined ? {} : { altered: [...attempt.altered] }),
     request,
     ...(attempt.response === undefined ? {} : { response: attempt.response }),
   };

@@ -255,6 +255,12 @@ export const DeliveryAttempt = Type.Object(
     status: Type.Optional(Type.Integer()),
     error: Type.Optional(DeliveryError),
     redelivery: Type.Optional(Type.Boolean()),
+    altered: Type.Optional(
+      Type.Array(Type.String(), {
+        description:
+          'Fields the log could not keep as they were: present ones had NUL and lone surrogates replaced with U+FFFD, absent ones were dropped because the log refused the full record.',
+      }),
+    ),
     request: Type.Object({
       url: Type.String(),
       headers: Type.Record(Type.String(), Type.String(), { description: 'Credentials redacted.' }),

@@ -1,3 +1,4 @@
+import { replaceUnstorable } from '../storable-text.js';
 import { TransportError, toTransportError } from '../transport/errors.js';
 import { normalizeHeaders } from '../transport/headers.js';
 import type { DeliveryError, DeliveryRequest, Transport, TransportResponse } from '../types.js';
@@ -78,7 +79,10 @@ export class Attempt {
 
 function fromError(error: unknown): Omit<AttemptOutcome, 'durationMs'> {
   const e = toTransportError(error);
-  return { ok: false, error: { code: e.code, message: e.message } };
+  // A custom transport's text reaches results, logs and a switched-off webhook's `disabled.detail` (saved in the
+  // store): NUL and lone surrogates become U+FFFD, so every store keeps it.
+  const code = replaceUnstorable(e.code) as typeof e.code;
+  return { ok: false, error: { code, message: replaceUnstorable(e.message) } };
 }
 
 function fromResponse(response: unknown): Omit<AttemptOutcome, 'durationMs'> {

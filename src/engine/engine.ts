@@ -1,6 +1,7 @@
 import { Attempt, type AttemptOutcome } from '../delivery/attempt.js';
 import { bodyBytesOver, buildRequest, renderBody } from '../delivery/request.js';
 import { deliveryResult } from '../delivery/result.js';
+import { recordAttempt } from '../delivery/storable-attempt.js';
 import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
 import { redactBody, redactResponseHeaders, requestForLog } from '../delivery-log.js';
 import type { AttemptSpan, EngineGauges, SafeInstrumentation } from '../instrumentation.js';
@@ -585,7 +586,17 @@ class Delivery {
     if (this.job.tenant !== undefined) extra.tenant = this.job.tenant;
     if (this.job.eventType !== undefined) extra.eventType = this.job.eventType;
     if (this.job.redelivery) extra.redelivery = true;
-    this.engine.hook('the delivery log', () => log.record(attempt));
+    this.engine.hook('the delivery log', () =>
+      recordAttempt(log, attempt, (error) =>
+        this.options.onError(
+          'webhook-dispatcher: the delivery log refused an attempt; it was recorded reduced (see `altered`)',
+          {
+            deliveryId: attempt.deliveryId,
+            error: String(error),
+          },
+        ),
+      ),
+    );
   }
 
   private result(

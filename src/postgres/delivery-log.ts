@@ -9,6 +9,8 @@ import {
   numberOption,
 } from '../index.js';
 
+// A pure function (no class): a copy in this entry's bundle is harmless.
+import { isStorable } from '../storable-text.js';
 import { type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, type PoolLike } from './sql.js';
 
@@ -192,6 +194,8 @@ export function postgresDeliveryLog(options: PostgresDeliveryLogOptions): Postgr
 
     async list(webhookId, query) {
       const q = normalizeDeliveryQuery(query);
+      // Postgres cannot hold such an id, so nothing was recorded under it (it answered an encoding error).
+      if (!isStorable(webhookId)) return { items: [] };
       const where = ['webhook_id = $1', 'updated_at >= $2'];
       const values: unknown[] = [webhookId, ageLimit()];
       if (q.status) where.push(`status = $${values.push(q.status)}`);
@@ -219,6 +223,7 @@ export function postgresDeliveryLog(options: PostgresDeliveryLogOptions): Postgr
     },
 
     async get(deliveryId) {
+      if (!isStorable(deliveryId)) return undefined;
       const { rows } = await pool.query<Row>(
         `SELECT * FROM ${table} WHERE delivery_id = $1 AND updated_at >= $2`,
         [deliveryId, ageLimit()],

@@ -7,6 +7,8 @@ import {
   type Webhook,
   type WebhookStore,
 } from '../index.js';
+// A pure function (no class): a copy in this entry's bundle is harmless.
+import { isStorable } from '../storable-text.js';
 import { insertWithinTenantLimit, postgresRateLimits, webhookRow } from './limits.js';
 import { ListenerHub } from './listener.js';
 import { type MigrateFunction, migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';
@@ -170,6 +172,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
 
   return {
     async get(id) {
+      // Postgres cannot hold such an id, so no webhook has it (it answered an encoding error, a 503 in the API).
+      if (!isStorable(id)) return undefined;
       const { rows } = await pool
         .query<{ record: Webhook }>(`SELECT record FROM ${table} WHERE id = $1`, [id])
         .catch(explain);
@@ -219,6 +223,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
     },
 
     async delete(id) {
+      if (!isStorable(id)) return false;
       const { rowCount } = await pool.query(`DELETE FROM ${table} WHERE id = $1`, [id]).catch(explain);
       return (rowCount ?? 0) > 0;
     },

@@ -54,6 +54,50 @@ async function allPages(log: DeliveryLog, webhookId: string, query: Parameters<D
   return pages;
 }
 
+/**
+ * An attempt holding NUL and lone surrogates wherever a receiver (or a custom transport) can put them is kept:
+ * replaced with U+FFFD and listed in `altered`, the request body (JSON, which escapes them) intact, one with a raw
+ * NUL cut there. Shared by the contract and the Postgres log's tests.
+ */
+export async function expectUnstorableTextKept(log: DeliveryLog): Promise<void> {
+  // Now, not T0: the Postgres log reads its age limit from the real clock.
+  const now = Date.now();
+  const body = '{"note":"a\\u0000b \\ud800"}';
+  await log.record(
+    attemptOf('w-nul', 'd-nul', now, {
+      ok: false,
+      status: 500,
+      error: { code: 'HTTP_STATUS', message: 'receiver said \u0000' },
+      request: { url: 'https://example.com/hook', headers: { 'webhook-id': 'd-nul' }, body },
+      response: {
+        headers: { 'x-debug': 'a\u0000b', 'x-list': ['ok', 'c\udc00'] },
+        body: 'stack\u0000trace \ud800!',
+      },
+    }),
+  );
+  await log.record(
+    attemptOf('w-nul', 'd-raw', now + 1, {
+      request: { url: 'https://example.com/hook', headers: {}, body: 'text\u0000more' },
+    }),
+  );
+  const page = await log.list('w-nul', { status: 'failed' });
+  expect(ids(page.items)).toEqual(['d-nul']);
+  const [attempt] = page.items[0]!.attempts;
+  expect(attempt).toMatchObject({
+    request: { body },
+    response: {
+      headers: { 'x-debug': 'a\ufffdb', 'x-list': ['ok', 'c\ufffd'] },
+      body: 'stack\ufffdtrace \ufffd!',
+    },
+    error: { code: 'HTTP_STATUS', message: 'receiver said \ufffd' },
+  });
+  expect(new Set(attempt!.altered)).toEqual(new Set(['response.body', 'response.headers', 'error.message']));
+  expect(attempt!.request.bodyTruncated).toBeUndefined();
+  const raw = (await log.get('d-raw'))!.attempts[0]!;
+  expect(raw.request).toMatchObject({ body: 'text', bodyTruncated: true });
+  expect(raw.altered).toEqual(['request.body']);
+}
+
 /** The behaviour every DeliveryLog implementation shares (memory, Redis, ...). */
 export function deliveryLogContract(name: string, make: LogFactory): void {
   describe(`${name}: the DeliveryLog contract`, () => {
@@ -109,6 +153,11 @@ export function deliveryLogContract(name: string, make: LogFactory): void {
       expect(first.request.bodyTruncated).toBeUndefined();
       expect(first.response?.headers?.['set-cookie']).toEqual(['a=1', 'b=2']);
       expect(await log.get('nope')).toBeUndefined();
+    });
+
+    it('keeps an attempt holding NUL or lone surrogates: replaced with U+FFFD, listed in `altered`', async () => {
+      const { log } = await make({});
+      await expectUnstorableTextKept(log);
     });
 
     it('returns copies: changing a result does not change the log', async () => {
@@ -251,6 +300,7 @@ export function deliveryLogContract(name: string, make: LogFactory): void {
         [{ until: new Date('nope') }, /`until` to be a Date or epoch ms, got an invalid Date/],
         [{ cursor: 'garbage!' }, /`cursor` to be the nextCursor of a previous page/],
         [{ cursor: Buffer.from('{"a":1}').toString('base64url') }, /`cursor`/],
+        [{ cursor: Buffer.from(JSON.stringify([T0, 'd\u0000'])).toString('base64url') }, /`cursor`/],
       ];
       for (const [query, message] of bad) {
         await expect(log.list('w1', query as never), JSON.stringify(query)).rejects.toMatchObject({

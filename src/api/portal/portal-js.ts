@@ -858,6 +858,14 @@ function deliveryItem(record) {
       el('pre', { class: 'wp-pre', tabindex: '0' }, requestText + (request.bodyTruncated ? '\n[truncated]' : '')),
       el('h4', {}, 'Response'),
       el('pre', { class: 'wp-pre', tabindex: '0' }, formatResponse(latest) || 'No response'),
+      latest.altered && latest.altered.length > 0
+        ? el(
+            'p',
+            { class: 'wp-muted', 'data-altered': '' },
+            'Not kept as received: ' + latest.altered.join(', ') +
+              ' (characters the log cannot store are shown as \uFFFD; a field that is missing was dropped because the log refused the full record).',
+          )
+        : undefined,
     ),
   );
 }
