@@ -25,7 +25,7 @@ const dispatcher = createWebhookDispatcher({
     pool,
     schema: bossSchema,
     queueName,
-    jobOptions: { expireInSeconds: Number(process.env.EXPIRE_IN_SECONDS ?? 300) },
+    jobOptions: { expireInSeconds: Number(process.env.EXPIRE_IN_SECONDS ?? 31) },
   }),
   allowPrivateNetworks: true,
 });

@@ -19,9 +19,9 @@ const worker = createWebhookWorker({
   // The same store as the emitters: each job's webhook is read from it at send time.
   store: postgresStore({ pool, schema }),
   concurrency: 16,
-  // A dead worker's jobs go back to the queue after their expiry (written by the emitter, 300 s by default) and
-  // the next maintenance run (every 60 s by default).
-  maintenanceIntervalSeconds: Number(process.env.MAINTENANCE_INTERVAL_SECONDS ?? 60),
+  // A dead worker's jobs go back to the queue after their expiry (written by the emitter, 31 s by default) and
+  // the next maintenance run (every 10 s by default).
+  maintenanceIntervalSeconds: Number(process.env.MAINTENANCE_INTERVAL_SECONDS ?? 10),
   // The receiver of this example is on localhost; real receivers are public and need no such switch.
   allowPrivateNetworks: true,
   onDelivery: (result) =>

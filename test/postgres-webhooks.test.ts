@@ -1,0 +1,239 @@
+// The Postgres durable path configured once: the jobs a worker re-inserts keep their own options, a killed worker's
+// deliveries come back within a minute with default options, and `postgresWebhooks()` builds emitters and workers
+// that share the store, the queue, the delivery log and the job options. Real Postgres, real loopback receivers.
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createWebhookDispatcher } from '../src/index.js';
+import { createWebhookWorker, migrate, pgBossQueue, postgresStore } from '../src/postgres/index.js';
+import type { DeliveryResult } from '../src/types.js';
+import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
+import { ldEvent } from './helpers/events.js';
+import { startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WORKER_BUNDLE = `${ROOT}node_modules/.cache/webhook-dispatcher-tests/pg-webhooks-worker.mjs`;
+const BOSS_SCHEMA = 'wd_test_pgwebhooks';
+
+let postgres: TestPostgres;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  postgres = await startPostgres();
+  pool = new pg.Pool({ connectionString: postgres.url, max: 10 });
+  await build({
+    entryPoints: [`${ROOT}test/fixtures/pg-worker.ts`],
+    outfile: WORKER_BUNDLE,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await pool?.end();
+  await postgres?.stop();
+});
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Place {
+  queueName: string;
+  table: string;
+  deliveriesTable: string;
+  receiver: Receiver;
+  /** The pg-boss rows of this place's queue, archived ones included. */
+  jobs(): Promise<
+    { id: string; state: string; expire: number; retry_limit: number; data: { attempt?: number } }[]
+  >;
+}
+
+/** A queue name, webhook tables and a receiver of this test's own. */
+async function place(respond?: Responder): Promise<Place> {
+  const queueName = `q-${randomUUID().slice(0, 8)}`;
+  const table = `webhooks_${randomUUID().slice(0, 8)}`;
+  const deliveriesTable = `${table}_log`;
+  await migrate(pool, { table, deliveriesTable });
+  const receiver = await startReceiver(respond);
+  cleanups.push(async () => {
+    await receiver.close();
+    await pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}, ${deliveriesTable}`);
+  });
+  const columns = 'id, state, EXTRACT(epoch FROM expire_in)::int AS expire, retry_limit, data';
+  return {
+    queueName,
+    table,
+    deliveriesTable,
+    receiver,
+    jobs: async () =>
+      (
+        await pool.query(
+          `SELECT ${columns} FROM ${BOSS_SCHEMA}.job WHERE name = $1 UNION ALL SELECT ${columns} FROM ${BOSS_SCHEMA}.archive WHERE name = $1`,
+          [queueName],
+        )
+      ).rows,
+  };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface Forked {
+  child: ChildProcess;
+  results: DeliveryResult[];
+  kill(): Promise<void>;
+}
+
+/** A worker process with the library's defaults (test/fixtures/pg-worker.ts), ready to take jobs. */
+async function forkDefaultWorker(p: Place, name: string): Promise<Forked> {
+  const config: PgWorkerFixtureConfig = {
+    name,
+    databaseUrl: postgres.url,
+    schema: BOSS_SCHEMA,
+    queueName: p.queueName,
+    table: p.table,
+    concurrency: 64,
+    expireInSeconds: 0,
+    defaults: true,
+  };
+  const child = fork(WORKER_BUNDLE, [JSON.stringify(config)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const results: DeliveryResult[] = [];
+  const exited = once(child, 'exit');
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const kill = async () => {
+    if (!alive()) return;
+    child.kill('SIGKILL');
+    await exited;
+  };
+  cleanups.push(kill);
+  const ready = new Promise<void>((resolve) => {
+    child.on('message', (message: { type: string; result?: DeliveryResult }) => {
+      if (message.type === 'ready') resolve();
+      if (message.type === 'delivery' && message.result) results.push(message.result);
+    });
+  });
+  await Promise.race([ready, exited.then(() => Promise.reject(new Error(`worker ${name} exited early`)))]);
+  return { child, results, kill };
+}
+
+describe('a SIGKILLed pg-boss worker, all options at their defaults', () => {
+  it('holding deliveries, retries and lane deferrals: another worker delivers all of them within 60 s', async () => {
+    // Worker "a" gets no answer to anything but the first attempt of a /flaky delivery (a 503, so it is retried):
+    // when it is killed it holds first attempts, retries, and the jobs its full lane deferred back to Postgres.
+    const refused = new Set<unknown>();
+    const p = await place((request) => {
+      if (request.headers['x-test-worker'] !== 'a') return 200;
+      if (request.url === '/flaky' && !refused.has(request.headers['webhook-id'])) {
+        refused.add(request.headers['webhook-id']);
+        return 503;
+      }
+      return 'handled';
+    });
+    const emitter = createWebhookDispatcher({
+      store: postgresStore({ pool, table: p.table }),
+      queue: pgBossQueue({ pool, schema: BOSS_SCHEMA, queueName: p.queueName }),
+      allowPrivateNetworks: true,
+    });
+    cleanups.push(() => emitter.close());
+    await emitter.webhooks.create({ url: `${p.receiver.url}/hang`, events: ['hang'] });
+    await emitter.webhooks.create({ url: `${p.receiver.url}/flaky`, events: ['flaky'] });
+    const a = await forkDefaultWorker(p, 'a');
+    const emitted: DeliveryResult[] = [];
+    for (let i = 0; i < 30; i++) emitted.push(...(await emitter.emit({ id: randomUUID(), type: 'hang' })));
+    for (let i = 0; i < 3; i++) emitted.push(...(await emitter.emit({ id: randomUUID(), type: 'flaky' })));
+    expect(emitted.map((r) => r.outcome)).toEqual(emitted.map(() => 'queued'));
+    const fromA = (url: string) =>
+      p.receiver.requests.filter((r) => r.headers['x-test-worker'] === 'a' && r.url === url);
+    // Worker a delivers nothing: a completed job is one it re-inserted (a retry or a lane deferral). It is killed
+    // once it holds a retry too, well before its hanging attempts end as failures (the default 10 s timeout).
+    const retried = () => fromA('/flaky').length > refused.size;
+    const holding = async () =>
+      fromA('/hang').length >= 8 &&
+      retried() &&
+      (await p.jobs()).filter((j) => j.state === 'completed').length > 3;
+    await until(holding, 'worker a to hold deliveries, retries and deferrals', 30_000);
+    await a.kill();
+    const killedAt = Date.now();
+    expect(a.results.map((r) => [r.outcome, r.error?.code, r.attempts, r.durationMs])).toEqual([]);
+    const b = await forkDefaultWorker(p, 'b');
+    const expected = new Set(emitted.map((r) => r.deliveryId));
+    const delivered = () =>
+      new Set(b.results.filter((r) => r.outcome === 'delivered').map((r) => r.deliveryId));
+    await until(() => delivered().size === expected.size, 'every delivery from worker b', 90_000);
+
+    expect(Date.now() - killedAt).toBeLessThan(60_000);
+    expect(delivered()).toEqual(expected);
+  }, 150_000);
+});
+
+describe('jobs a pg-boss worker re-inserts', () => {
+  it("keep the options the emitter wrote into the job, not the worker's (retries and lane deferrals)", async () => {
+    // The first attempt of each delivery fails (its retry is re-inserted); each answer takes 150 ms and the lane
+    // holds one delivery at a time, so the jobs behind it are deferred (re-inserted too).
+    const failed = new Set<unknown>();
+    const p = await place((request, _n, res) => {
+      const first = !failed.has(request.headers['webhook-id']);
+      failed.add(request.headers['webhook-id']);
+      setTimeout(() => {
+        res.statusCode = first ? 503 : 200;
+        res.end();
+      }, 150);
+      return 'handled';
+    });
+    const emitter = createWebhookDispatcher({
+      store: postgresStore({ pool, table: p.table }),
+      queue: pgBossQueue({
+        pool,
+        schema: BOSS_SCHEMA,
+        queueName: p.queueName,
+        jobOptions: { expireInSeconds: 5, retryLimit: 3 },
+      }),
+      allowPrivateNetworks: true,
+    });
+    cleanups.push(() => emitter.close());
+    await emitter.webhooks.create({ url: p.receiver.url });
+    const seen: DeliveryResult[] = [];
+    const worker = createWebhookWorker({
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: p.queueName,
+      store: postgresStore({ pool, table: p.table }),
+      allowPrivateNetworks: true,
+      retry: { retries: 2, delayMs: 50, jitter: 0 },
+      health: false,
+      perWebhookConcurrency: 1,
+      deferAfterMs: 100,
+      pollingIntervalMs: 100,
+      onDelivery: (result) => seen.push(result),
+    });
+    cleanups.push(() => worker.close({ deadlineMs: 1000 }));
+
+    for (let i = 0; i < 6; i++) await emitter.emit(ldEvent());
+    await until(() => seen.length === 6, 'six deliveries', 30_000);
+
+    expect(seen.map((r) => r.outcome)).toEqual(seen.map(() => 'delivered'));
+    const jobs = await p.jobs();
+    // Re-inserted rows: the retries (an attempt number) and the deferrals (more rows than emits and retries).
+    expect(jobs.some((j) => (j.data.attempt ?? 0) > 0)).toBe(true);
+    expect(jobs.length).toBeGreaterThan(6 + jobs.filter((j) => (j.data.attempt ?? 0) > 0).length);
+    expect(jobs.map((j) => [j.expire, j.retry_limit])).toEqual(jobs.map(() => [5, 3]));
+  }, 60_000);
+});
