@@ -1,17 +1,22 @@
 // The Postgres durable path configured once: the jobs a worker re-inserts keep their own options, a killed worker's
 // deliveries come back within a minute with default options, and `postgresWebhooks()` builds emitters and workers
 // that share the store, the queue, the delivery log and the job options. Real Postgres, real loopback receivers.
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createWebhookDispatcher } from '../src/index.js';
-import { createWebhookWorker, migrate, pgBossQueue, postgresStore } from '../src/postgres/index.js';
+import {
+  createWebhookWorker,
+  migrate,
+  pgBossQueue,
+  postgresStore,
+  postgresWebhooks,
+} from '../src/postgres/index.js';
 import type { DeliveryResult } from '../src/types.js';
 import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
+import { type ForkedWorker, forkWorker, thrown, until } from './helpers/durable.js';
 import { ldEvent } from './helpers/events.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
@@ -86,22 +91,8 @@ async function place(respond?: Responder): Promise<Place> {
   };
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-interface Forked {
-  child: ChildProcess;
-  results: DeliveryResult[];
-  kill(): Promise<void>;
-}
-
 /** A worker process with the library's defaults (test/fixtures/pg-worker.ts), ready to take jobs. */
-async function forkDefaultWorker(p: Place, name: string): Promise<Forked> {
+async function forkDefaultWorker(p: Place, name: string): Promise<ForkedWorker> {
   const config: PgWorkerFixtureConfig = {
     name,
     databaseUrl: postgres.url,
@@ -112,26 +103,9 @@ async function forkDefaultWorker(p: Place, name: string): Promise<Forked> {
     expireInSeconds: 0,
     defaults: true,
   };
-  const child = fork(WORKER_BUNDLE, [JSON.stringify(config)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const results: DeliveryResult[] = [];
-  const exited = once(child, 'exit');
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  const kill = async () => {
-    if (!alive()) return;
-    child.kill('SIGKILL');
-    await exited;
-  };
-  cleanups.push(kill);
-  const ready = new Promise<void>((resolve) => {
-    child.on('message', (message: { type: string; result?: DeliveryResult }) => {
-      if (message.type === 'ready') resolve();
-      if (message.type === 'delivery' && message.result) results.push(message.result);
-    });
-  });
-  await Promise.race([ready, exited.then(() => Promise.reject(new Error(`worker ${name} exited early`)))]);
-  return { child, results, kill };
+  const worker = await forkWorker(WORKER_BUNDLE, config);
+  cleanups.push(worker.kill);
+  return worker;
 }
 
 describe('a SIGKILLed pg-boss worker, all options at their defaults', () => {
@@ -236,4 +210,88 @@ describe('jobs a pg-boss worker re-inserts', () => {
     expect(jobs.length).toBeGreaterThan(6 + jobs.filter((j) => (j.data.attempt ?? 0) > 0).length);
     expect(jobs.map((j) => [j.expire, j.retry_limit])).toEqual(jobs.map(() => [5, 3]));
   }, 60_000);
+});
+
+describe('postgresWebhooks(): emitters and workers from one set of options', () => {
+  it("a worker records to the shared delivery log: the emitter's deliveries.get() and list() find what it delivered", async () => {
+    const p = await place();
+    const webhooks = postgresWebhooks({
+      pool,
+      table: p.table,
+      deliveriesTable: p.deliveriesTable,
+      bossSchema: BOSS_SCHEMA,
+      queueName: p.queueName,
+      allowPrivateNetworks: true,
+    });
+    await webhooks.migrate();
+    const emitter = webhooks.dispatcher();
+    cleanups.push(() => emitter.close());
+    const seen: DeliveryResult[] = [];
+    const worker = webhooks.worker({ onDelivery: (result) => seen.push(result) });
+    cleanups.push(() => worker.close({ deadlineMs: 1000 }));
+    const hook = await emitter.webhooks.create({ url: p.receiver.url });
+
+    const [queued] = await emitter.emit(ldEvent());
+    await until(() => seen.length === 1, 'the worker to deliver');
+
+    expect(queued).toMatchObject({ outcome: 'queued' });
+    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered' });
+    expect(await emitter.deliveries.get(queued?.deliveryId as string)).toMatchObject({
+      deliveryId: queued?.deliveryId,
+      webhookId: hook.id,
+      status: 'delivered',
+    });
+    const page = await emitter.deliveries.list(hook.id);
+    expect(page.items.map((d) => d.deliveryId)).toEqual([queued?.deliveryId]);
+  }, 30_000);
+
+  it('writes the same job options from every process, derived from its own timeoutMs, and keeps them on re-insert', async () => {
+    const p = await place((_request, n) => (n === 0 ? 503 : 200));
+    const webhooks = postgresWebhooks({
+      pool,
+      table: p.table,
+      deliveriesTable: p.deliveriesTable,
+      bossSchema: BOSS_SCHEMA,
+      queueName: p.queueName,
+      allowPrivateNetworks: true,
+      timeoutMs: 60_000,
+      retry: { retries: 1, delayMs: 50, jitter: 0 },
+      jobOptions: { retryLimit: 4 },
+    });
+    // one attempt of 60 s, a store read of 10 s and the lane's 1 s, plus the 5 s margin
+    expect(webhooks.jobOptions).toEqual({ expireInSeconds: 76, retryLimit: 4, retryDelay: 1 });
+    await webhooks.migrate();
+    const emitter = webhooks.dispatcher();
+    cleanups.push(() => emitter.close());
+    const seen: DeliveryResult[] = [];
+    const worker = webhooks.worker({ onDelivery: (result) => seen.push(result), pollingIntervalMs: 100 });
+    cleanups.push(() => worker.close({ deadlineMs: 1000 }));
+    await emitter.webhooks.create({ url: p.receiver.url });
+
+    await emitter.emit(ldEvent());
+    await until(() => seen.length === 1, 'the retried delivery');
+
+    expect(seen[0]).toMatchObject({ outcome: 'delivered', attempts: 2 });
+    const jobs = await p.jobs();
+    expect(jobs).toHaveLength(2);
+    expect(jobs.map((j) => [j.expire, j.retry_limit])).toEqual([
+      [76, 4],
+      [76, 4],
+    ]);
+  }, 30_000);
+
+  it('refuses a per-process override of what the setup shares, naming the option', () => {
+    const webhooks = postgresWebhooks({ pool });
+    for (const key of ['store', 'queue', 'deliveryLog', 'retry', 'timeoutMs', 'storeTimeoutMs']) {
+      expect(thrown(() => webhooks.dispatcher({ [key]: undefined } as never))).toMatchObject({
+        name: 'OptionsError',
+        field: key,
+      });
+      expect(thrown(() => webhooks.worker({ [key]: undefined } as never))).toMatchObject({ field: key });
+    }
+    expect(() => postgresWebhooks({ pool: undefined as never })).toThrow(/pool/);
+    expect(() => postgresWebhooks({ pool, maintenanceIntervalSeconds: 0 })).toThrow(
+      /maintenanceIntervalSeconds/,
+    );
+  });
 });

@@ -17,9 +17,9 @@ export interface FetchedOptions {
 }
 
 /** The shortest expiry derived by `expireInSecondsFor`. */
-export const MIN_EXPIRE_IN_SECONDS = 30;
+export const MIN_EXPIRE_IN_SECONDS = 20;
 /** Added to the longest job run for what the formula does not count (log writes, a completion, a slow turn). */
-export const EXPIRY_MARGIN_SECONDS = 10;
+export const EXPIRY_MARGIN_SECONDS = 5;
 /** pg-boss's maintenance, which puts expired jobs back, runs this often by default. */
 export const DEFAULT_MAINTENANCE_INTERVAL_SECONDS = 10;
 
@@ -37,7 +37,7 @@ export interface JobRunBounds {
  * The job expiry derived from what one run of a job may take: a worker makes ONE attempt per job (a retry is a job of
  * its own, so the retry policy adds no time to a run), after at most `deferAfterMs` in the webhook's lane and one
  * send-time store read:
- * `max(30, ceil((deferAfterMs + storeTimeoutMs + timeoutMs) / 1000) + 10)`, 31 s with the defaults. A killed
+ * `max(20, ceil((deferAfterMs + storeTimeoutMs + timeoutMs) / 1000) + 5)`, 26 s with the defaults. A killed
  * worker's job is then run again after at most that plus one maintenance interval (10 s) and one polling interval.
  */
 export function expireInSecondsFor(bounds: JobRunBounds = {}): number {

@@ -58,7 +58,7 @@ export interface PgBossJobOptions {
    * the queue (redelivered, same `webhook-id`). A worker killed mid-delivery is recovered after this plus at most
    * one `maintenanceIntervalSeconds`. It must exceed one run of a job: one attempt (`timeoutMs`), the send-time
    * store read (`storeTimeoutMs`) and the lane wait (`deferAfterMs`).
-   * @default max(30, ceil((deferAfterMs + storeTimeoutMs + timeoutMs) / 1000) + 10): 31 with the defaults
+   * @default max(20, ceil((deferAfterMs + storeTimeoutMs + timeoutMs) / 1000) + 5): 26 with the defaults
    * (`postgresWebhooks()` uses its own `timeoutMs` and `storeTimeoutMs`; `pgBossQueue()` the dispatcher defaults)
    */
   expireInSeconds?: number;
