@@ -16,7 +16,14 @@ import {
 } from '../src/postgres/index.js';
 import type { DeliveryResult } from '../src/types.js';
 import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
-import { type ForkedWorker, forkWorker, thrown, until } from './helpers/durable.js';
+import {
+  answerAllButWorkerA,
+  type ForkedWorker,
+  forkWorker,
+  killWorkerHoldingJobs,
+  thrown,
+  until,
+} from './helpers/durable.js';
 import { ldEvent } from './helpers/events.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
@@ -110,51 +117,28 @@ async function forkDefaultWorker(p: Place, name: string): Promise<ForkedWorker> 
 
 describe('a SIGKILLed pg-boss worker, all options at their defaults', () => {
   it('holding deliveries, retries and lane deferrals: another worker delivers all of them within 60 s', async () => {
-    // Worker "a" gets no answer to anything but the first attempt of a /flaky delivery (a 503, so it is retried):
-    // when it is killed it holds first attempts, retries, and the jobs its full lane deferred back to Postgres.
     const refused = new Set<unknown>();
-    const p = await place((request) => {
-      if (request.headers['x-test-worker'] !== 'a') return 200;
-      if (request.url === '/flaky' && !refused.has(request.headers['webhook-id'])) {
-        refused.add(request.headers['webhook-id']);
-        return 503;
-      }
-      return 'handled';
-    });
+    const p = await place(answerAllButWorkerA(refused));
     const emitter = createWebhookDispatcher({
       store: postgresStore({ pool, table: p.table }),
       queue: pgBossQueue({ pool, schema: BOSS_SCHEMA, queueName: p.queueName }),
       allowPrivateNetworks: true,
     });
     cleanups.push(() => emitter.close());
-    await emitter.webhooks.create({ url: `${p.receiver.url}/hang`, events: ['hang'] });
-    await emitter.webhooks.create({ url: `${p.receiver.url}/flaky`, events: ['flaky'] });
-    const a = await forkDefaultWorker(p, 'a');
-    const emitted: DeliveryResult[] = [];
-    for (let i = 0; i < 30; i++) emitted.push(...(await emitter.emit({ id: randomUUID(), type: 'hang' })));
-    for (let i = 0; i < 3; i++) emitted.push(...(await emitter.emit({ id: randomUUID(), type: 'flaky' })));
-    expect(emitted.map((r) => r.outcome)).toEqual(emitted.map(() => 'queued'));
-    const fromA = (url: string) =>
-      p.receiver.requests.filter((r) => r.headers['x-test-worker'] === 'a' && r.url === url);
-    // Worker a delivers nothing: a completed job is one it re-inserted (a retry or a lane deferral). It is killed
-    // once it holds a retry too, well before its hanging attempts end as failures (the default 10 s timeout).
-    const retried = () => fromA('/flaky').length > refused.size;
-    const holding = async () =>
-      fromA('/hang').length >= 8 &&
-      retried() &&
-      (await p.jobs()).filter((j) => j.state === 'completed').length > 3;
-    await until(holding, 'worker a to hold deliveries, retries and deferrals', 30_000);
-    await a.kill();
-    const killedAt = Date.now();
-    expect(a.results.map((r) => [r.outcome, r.error?.code, r.attempts, r.durationMs])).toEqual([]);
-    const b = await forkDefaultWorker(p, 'b');
-    const expected = new Set(emitted.map((r) => r.deliveryId));
-    const delivered = () =>
-      new Set(b.results.filter((r) => r.outcome === 'delivered').map((r) => r.deliveryId));
-    await until(() => delivered().size === expected.size, 'every delivery from worker b', 90_000);
 
-    expect(Date.now() - killedAt).toBeLessThan(60_000);
-    expect(delivered()).toEqual(expected);
+    const run = await killWorkerHoldingJobs({
+      emitter,
+      receiver: p.receiver,
+      refused,
+      fork: (name) => forkDefaultWorker(p, name),
+      // Worker a delivers nothing: a completed job is one it re-inserted (3 retries at most, and lane deferrals).
+      deferred: async () => (await p.jobs()).filter((j) => j.state === 'completed').length > 3,
+    });
+
+    expect(run.queued).toEqual(run.queued.map(() => 'queued'));
+    expect(run.reportedByA).toEqual([]);
+    expect(run.resumedAfterMs).toBeLessThan(60_000);
+    expect(run.deliveredByB).toEqual(run.expected);
   }, 150_000);
 });
 

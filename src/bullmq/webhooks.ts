@@ -1,13 +1,11 @@
-import { OptionsError, type WebhookDispatcher } from '../index.js';
+import { OptionsError } from '../index.js';
 import {
-  assertProcessOverrides,
+  type DurableBuilders,
   type DurablePieces,
-  emitterOf,
+  durableBuilders,
   type ProcessOverrides,
   type SharedDispatcherOptions,
-  setupWorkerOf,
 } from '../integration/durable-setup.js';
-import type { WebhookWorker } from '../integration/worker.js';
 import { type RedisDeliveryLogOptions, redisDeliveryLog } from './delivery-log.js';
 import { type BullmqQueueOptions, type BullmqWorkerOptions, bullmqQueue } from './queue.js';
 import { type RedisStoreClient, type RedisStoreOptions, redisStore } from './redis-store.js';
@@ -37,13 +35,12 @@ export interface BullmqWebhooksOptions
 /** What one worker process may set for itself besides `ProcessOverrides`. */
 export type BullmqWorkerOverrides = ProcessOverrides & Pick<BullmqWorkerOptions, 'concurrency'>;
 
-/** The emitters and workers of one durable setup on BullMQ. */
-export interface BullmqWebhooks {
-  /** An emitting dispatcher: it queues deliveries for the workers. Give it to `createWebhookApi` for the admin API. */
-  dispatcher(overrides?: ProcessOverrides): WebhookDispatcher;
-  /** A worker: it delivers the queued jobs and records every attempt in the shared delivery log. */
-  worker(overrides?: BullmqWorkerOverrides): WebhookWorker;
-}
+/**
+ * The emitters and workers of one durable setup on BullMQ. `dispatcher()` queues deliveries for the workers (give it
+ * to `createWebhookApi` for the admin API); `worker()` delivers the queued jobs and records every attempt in the
+ * shared delivery log.
+ */
+export type BullmqWebhooks = DurableBuilders<Pick<BullmqWorkerOptions, 'concurrency'>>;
 
 /**
  * The durable path on BullMQ configured once: `dispatcher()` and `worker()` build, from ONE set of options, the store
@@ -94,21 +91,15 @@ export function bullmqWebhooks(options: BullmqWebhooksOptions): BullmqWebhooks {
     release: () => {},
   });
   pieces();
-  return {
-    dispatcher(overrides) {
-      const own = assertProcessOverrides(overrides, 'dispatcher()');
-      const queue = bullmqQueue({ ...queueOptions, logger: own.logger ?? shared.logger });
-      return emitterOf(shared, own, pieces(), queue);
-    },
-    worker(overrides) {
-      const { concurrency, ...rest } = overrides ?? {};
-      const own = assertProcessOverrides(rest, 'worker()');
-      const queue = bullmqQueue({
+  return durableBuilders<Pick<BullmqWorkerOptions, 'concurrency'>>(
+    shared,
+    pieces,
+    (logger, worker) =>
+      bullmqQueue({
         ...queueOptions,
-        logger: own.logger ?? shared.logger,
-        worker: { concurrency, lockDuration, stalledInterval, maxStalledCount },
-      });
-      return setupWorkerOf(shared, own, pieces(), queue);
-    },
-  };
+        logger,
+        worker: worker && { ...worker, lockDuration, stalledInterval, maxStalledCount },
+      }),
+    ['concurrency'],
+  );
 }

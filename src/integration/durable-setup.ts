@@ -74,26 +74,52 @@ function releasing(dispatcher: WebhookDispatcher, release: () => void): WebhookD
   return { ...dispatcher, close };
 }
 
-/** An emitting dispatcher of a setup: the shared options, this process's overrides, the setup's pieces. */
-export function emitterOf(
-  shared: SharedDispatcherOptions,
-  overrides: ProcessOverrides,
-  pieces: DurablePieces,
-  queue: DeliveryQueue,
-): WebhookDispatcher {
-  const { release, ...parts } = pieces;
-  return releasing(createWebhookDispatcher({ ...shared, ...overrides, ...parts, queue }), release);
+type SetupQueue = DeliveryQueue & { ready(): Promise<void> };
+
+/** The two builders a durable setup returns; `W` are the options one worker process sets for itself. */
+export interface DurableBuilders<W> {
+  dispatcher(overrides?: ProcessOverrides): WebhookDispatcher;
+  worker(overrides?: ProcessOverrides & W): WebhookWorker;
 }
 
-/** A worker of a setup, built like `emitterOf` around a queue that takes jobs. */
-export function setupWorkerOf(
+/**
+ * `dispatcher()` and `worker()` of a setup: each call builds fresh pieces and a queue (`queueFor(logger)` for an
+ * emitter, `queueFor(logger, workerOptions)` for a worker, `workerKeys` naming what a worker override may set), with
+ * the shared options under this process's overrides.
+ */
+export function durableBuilders<W extends object>(
   shared: SharedDispatcherOptions,
-  overrides: ProcessOverrides,
-  pieces: DurablePieces,
-  queue: DeliveryQueue & { ready(): Promise<void> },
-): WebhookWorker {
-  const { release, ...parts } = pieces;
-  const worker = workerOf(queue, { ...shared, ...overrides, ...parts });
-  const dispatcher = releasing(worker.dispatcher, release);
-  return { dispatcher, ready: worker.ready, close: (closeOptions) => dispatcher.close(closeOptions) };
+  pieces: () => DurablePieces,
+  queueFor: (logger: SharedDispatcherOptions['logger'], worker?: W) => SetupQueue,
+  workerKeys: readonly (keyof W & string)[],
+): DurableBuilders<W> {
+  const build = (own: ProcessOverrides, worker?: W) => {
+    const { release, ...parts } = pieces();
+    const queue = queueFor(own.logger ?? shared.logger, worker);
+    const options = { ...shared, ...own, ...parts };
+    if (worker === undefined)
+      return { dispatcher: createWebhookDispatcher({ ...options, queue }), queue, release };
+    return { dispatcher: workerOf(queue, options).dispatcher, queue, release };
+  };
+  return {
+    dispatcher(overrides) {
+      const built = build(assertProcessOverrides(overrides, 'dispatcher()'));
+      return releasing(built.dispatcher, built.release);
+    },
+    worker(overrides) {
+      const rest: Record<string, unknown> = { ...overrides };
+      const own: Record<string, unknown> = {};
+      for (const key of workerKeys) {
+        own[key] = rest[key];
+        delete rest[key];
+      }
+      const built = build(assertProcessOverrides(rest, 'worker()'), own as W);
+      const dispatcher = releasing(built.dispatcher, built.release);
+      return {
+        dispatcher,
+        ready: () => built.queue.ready(),
+        close: (closeOptions) => dispatcher.close(closeOptions),
+      };
+    },
+  };
 }

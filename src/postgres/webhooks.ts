@@ -1,11 +1,9 @@
 import { numberOption, OptionsError, type WebhookDispatcher } from '../index.js';
 import {
-  assertProcessOverrides,
   type DurablePieces,
-  emitterOf,
+  durableBuilders,
   type ProcessOverrides,
   type SharedDispatcherOptions,
-  setupWorkerOf,
 } from '../integration/durable-setup.js';
 import type { WebhookWorker } from '../integration/worker.js';
 import { type PostgresDeliveryLogOptions, postgresDeliveryLog } from './delivery-log.js';
@@ -135,23 +133,17 @@ export function postgresWebhooks(options: PostgresWebhooksOptions): PostgresWebh
       release: () => deliveryLog.close(),
     };
   };
+  const builders = durableBuilders<Pick<PgBossWorkerOptions, 'concurrency' | 'pollingIntervalMs'>>(
+    shared,
+    pieces,
+    (logger, worker) =>
+      pgBossQueue({ ...queueOptions, logger, worker: worker && { ...worker, deferAfterMs } }),
+    ['concurrency', 'pollingIntervalMs'],
+  );
   return {
     jobOptions: resolvedJobOptions,
     migrate: () => migrate(pool, { schema, table, deliveriesTable }),
-    dispatcher(overrides) {
-      const own = assertProcessOverrides(overrides, 'dispatcher()');
-      const queue = pgBossQueue({ ...queueOptions, logger: own.logger ?? shared.logger });
-      return emitterOf(shared, own, pieces(), queue);
-    },
-    worker(overrides) {
-      const { concurrency, pollingIntervalMs, ...rest } = overrides ?? {};
-      const own = assertProcessOverrides(rest, 'worker()');
-      const queue = pgBossQueue({
-        ...queueOptions,
-        logger: own.logger ?? shared.logger,
-        worker: { concurrency, pollingIntervalMs, deferAfterMs },
-      });
-      return setupWorkerOf(shared, own, pieces(), queue);
-    },
+    dispatcher: builders.dispatcher,
+    worker: builders.worker,
   };
 }
