@@ -164,6 +164,9 @@ describe('bullmqWebhooks(): emitters and workers from one set of options', () =>
       });
       expect(thrown(() => webhooks.worker({ [key]: undefined } as never))).toMatchObject({ field: key });
     }
+    // The types refuse them too.
+    // @ts-expect-error `retry` is the setup's, not one process's
+    expect(() => webhooks.worker({ retry: 2 })).toThrow(/`retry` is shared by every emitter and worker/);
     expect(() => bullmqWebhooks({ connection: { url: redis.url }, client: undefined as never })).toThrow(
       /client/,
     );

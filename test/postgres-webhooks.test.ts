@@ -273,6 +273,9 @@ describe('postgresWebhooks(): emitters and workers from one set of options', () 
       });
       expect(thrown(() => webhooks.worker({ [key]: undefined } as never))).toMatchObject({ field: key });
     }
+    // The types refuse them too.
+    // @ts-expect-error `retry` is the setup's, not one process's
+    expect(() => webhooks.worker({ retry: 2 })).toThrow(/`retry` is shared by every emitter and worker/);
     expect(() => postgresWebhooks({ pool: undefined as never })).toThrow(/pool/);
     expect(() => postgresWebhooks({ pool, maintenanceIntervalSeconds: 0 })).toThrow(
       /maintenanceIntervalSeconds/,
