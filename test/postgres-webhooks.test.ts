@@ -280,5 +280,6 @@ describe('postgresWebhooks(): emitters and workers from one set of options', () 
     expect(() => postgresWebhooks({ pool, maintenanceIntervalSeconds: 0 })).toThrow(
       /maintenanceIntervalSeconds/,
     );
+    expect(() => postgresWebhooks({ pool, timeoutMs: -1 })).toThrow(/`timeoutMs`/);
   });
 });

@@ -104,15 +104,15 @@ export function postgresWebhooks(options: PostgresWebhooksOptions): PostgresWebh
     ...shared
   } = options;
   assertPool('pool', pool);
+  const derivedExpiry = expireInSecondsFor({
+    timeoutMs: numberOption('timeoutMs', shared.timeoutMs, 10_000, { positive: true }),
+    storeTimeoutMs: numberOption('storeTimeoutMs', shared.storeTimeoutMs, 10_000, { positive: true }),
+    deferAfterMs: numberOption('deferAfterMs', deferAfterMs, 1000, { positive: true }),
+  });
   const resolvedJobOptions = {
-    expireInSeconds: expireInSecondsFor({
-      timeoutMs: shared.timeoutMs,
-      storeTimeoutMs: shared.storeTimeoutMs,
-      deferAfterMs: numberOption('deferAfterMs', deferAfterMs, 1000, { positive: true }),
-    }),
-    retryLimit: 10,
-    retryDelay: 1,
-    ...jobOptions,
+    expireInSeconds: jobOptions?.expireInSeconds ?? derivedExpiry,
+    retryLimit: jobOptions?.retryLimit ?? 10,
+    retryDelay: jobOptions?.retryDelay ?? 1,
   };
   const queueOptions: PgBossQueueOptions = {
     pool,
