@@ -403,7 +403,8 @@ describe('createWebhookWorker: nothing left running after close({ deadlineMs }) 
         queueName,
         prefix: PREFIX,
         storeKey,
-        // BullMQ's own lock renewal and stalled-job check (30 s each): either left running would keep it alive.
+        // BullMQ's own lock renewal and stalled-job check (15 s and 10 s by default): either left running would keep
+        // it alive.
       };
       const child = fork(WORKER_BUNDLE, [JSON.stringify(config)], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

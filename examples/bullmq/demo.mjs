@@ -13,7 +13,7 @@ const runId = Date.now().toString(36);
 const env = {
   ...process.env,
   RUN_ID: runId,
-  // Short locks so the killed worker's jobs move within seconds (the defaults are 30 s each).
+  // Short locks so the killed worker's jobs move within seconds (15 s and 10 s by default).
   LOCK_DURATION_MS: '3000',
   STALLED_INTERVAL_MS: '1000',
 };

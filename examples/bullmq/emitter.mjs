@@ -1,24 +1,12 @@
 // The host service: it emits events, and the deliveries are persisted in Redis for the workers.
 //   REDIS_URL=redis://127.0.0.1:6379 RECEIVER_URL=http://127.0.0.1:4000/hooks node examples/bullmq/emitter.mjs 20
-import { Redis } from 'ioredis';
-import { createWebhookDispatcher } from 'webhook-dispatcher';
-import { bullmqQueue, redisStore } from 'webhook-dispatcher/bullmq';
+import { client, webhooks } from './webhooks.mjs';
 
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const receiverUrl = process.env.RECEIVER_URL ?? 'http://127.0.0.1:4000/hooks';
 const count = Number(process.argv[2] ?? 20);
-// Where the example lives in Redis; the defaults are the library's and BullMQ's. The tests give each run its own.
-const queueName = process.env.QUEUE_NAME ?? 'webhook-deliveries';
-const prefix = process.env.PREFIX ?? 'bull'; // BullMQ's key prefix
-const storeKey = process.env.STORE_KEY ?? 'webhook-dispatcher:webhooks'; // the webhooks hash
-const client = new Redis(redisUrl);
 
-const dispatcher = createWebhookDispatcher({
-  store: redisStore({ client, key: storeKey }),
-  // The one option that moves delivery from this process to the BullMQ workers.
-  queue: bullmqQueue({ connection: { url: redisUrl }, queueName, prefix }),
-  allowPrivateNetworks: true,
-});
+// Emits into the BullMQ queue: the workers deliver.
+const dispatcher = webhooks.dispatcher();
 
 const existing = (await dispatcher.webhooks.list()).find((hook) => hook.name === 'bullmq example');
 const hook = existing

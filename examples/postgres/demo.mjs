@@ -13,7 +13,7 @@ const runId = Date.now().toString(36);
 const env = {
   ...process.env,
   RUN_ID: runId,
-  // Short expiry and maintenance so the killed worker's jobs move within seconds (300 s and 60 s by default).
+  // Short expiry and maintenance so the killed worker's jobs move within seconds (26 s and 10 s by default).
   EXPIRE_IN_SECONDS: '3',
   MAINTENANCE_INTERVAL_SECONDS: '1',
 };

@@ -1,34 +1,17 @@
 // The host service: it changes flags in its own Postgres and emits the webhook events in the SAME transaction,
 // so a change and its deliveries commit (or roll back) together.
 //   DATABASE_URL=postgres://... RECEIVER_URL=http://127.0.0.1:4000/hooks node examples/postgres/emitter.mjs 20
-import pg from 'pg';
-import { createWebhookDispatcher } from 'webhook-dispatcher';
-import { migrate, pgBossQueue, postgresStore } from 'webhook-dispatcher/postgres';
+import { pool, schema, webhooks } from './webhooks.mjs';
 
-const connectionString = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const receiverUrl = process.env.RECEIVER_URL ?? 'http://127.0.0.1:4000/hooks';
 const count = Number(process.argv[2] ?? 20);
-// Where the example lives; the defaults are the library's. The tests give each run its own schemas.
-const schema = process.env.SCHEMA ?? 'public'; // the webhooks table (and this example's flags)
-const bossSchema = process.env.BOSS_SCHEMA ?? 'pgboss'; // pg-boss's tables
-const queueName = process.env.QUEUE_NAME ?? 'webhook-deliveries';
-const pool = new pg.Pool({ connectionString });
 
-await migrate(pool, { schema }); // the webhooks and delivery-log tables, once (idempotent)
+await webhooks.migrate(); // the webhooks and delivery-log tables, once (idempotent)
 const flags = `"${schema}".example_flags`; // migrate() has checked the schema name
 await pool.query(`CREATE TABLE IF NOT EXISTS ${flags} (key text PRIMARY KEY, on_ boolean NOT NULL)`);
 
-const dispatcher = createWebhookDispatcher({
-  store: postgresStore({ pool, schema }),
-  // The one option that moves delivery from this process to the pg-boss workers.
-  queue: pgBossQueue({
-    pool,
-    schema: bossSchema,
-    queueName,
-    jobOptions: { expireInSeconds: Number(process.env.EXPIRE_IN_SECONDS ?? 300) },
-  }),
-  allowPrivateNetworks: true,
-});
+// Emits into the pg-boss queue: the workers deliver.
+const dispatcher = webhooks.dispatcher();
 
 const existing = (await dispatcher.webhooks.list()).find((hook) => hook.name === 'postgres example');
 const hook = existing

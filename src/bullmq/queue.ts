@@ -31,11 +31,12 @@ export interface BullmqWorkerOptions {
   /**
    * Lifetime in ms of the lock a worker holds on a job while it delivers it; the worker renews it every half of
    * that while alive. A job whose worker died is handed to another worker once the lock has expired and the next
-   * stalled-job check (`stalledInterval`) runs: after at most `lockDuration + stalledInterval`.
-   * @default 30_000
+   * stalled-job checks (`stalledInterval`) run: BullMQ marks the active jobs at one check and moves those whose
+   * lock has expired at the next, so within `lockDuration + 2 × stalledInterval` (35 s by default).
+   * @default 15_000
    */
   lockDuration?: number;
-  /** How often in ms each worker looks for jobs whose worker died. @default 30_000 */
+  /** How often in ms each worker looks for jobs whose worker died. @default 10_000 */
   stalledInterval?: number;
   /**
    * How many times one job may be recovered from a dead (or event-loop-blocked) worker before BullMQ fails it for
@@ -185,8 +186,8 @@ export function bullmqQueue(options: BullmqQueueOptions): BullmqDeliveryQueue {
   const enqueueTimeoutMs = positiveInteger('enqueueTimeoutMs', options.enqueueTimeoutMs, 5_000);
   const workerOptions = options.worker === true ? {} : options.worker || undefined;
   const concurrency = positiveInteger('worker.concurrency', workerOptions?.concurrency, 64);
-  const lockDuration = positiveInteger('worker.lockDuration', workerOptions?.lockDuration, 30_000);
-  const stalledInterval = positiveInteger('worker.stalledInterval', workerOptions?.stalledInterval, 30_000);
+  const lockDuration = positiveInteger('worker.lockDuration', workerOptions?.lockDuration, 15_000);
+  const stalledInterval = positiveInteger('worker.stalledInterval', workerOptions?.stalledInterval, 10_000);
   const maxStalledCount = positiveInteger('worker.maxStalledCount', workerOptions?.maxStalledCount, 10);
   const jobDefaults: BullmqJobOptions = { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions };
   const logger = toLogger(options.logger);

@@ -1,6 +1,7 @@
 // The `webhook-dispatcher/postgres` entry: webhooks, the delivery log and durable, transactional delivery on the
 // host's own Postgres. It needs the optional peer dependencies `pg` and `pg-boss` (10.x); the core never imports them.
 
+export type { ProcessOverrides } from '../integration/durable-setup.js';
 export type { PostgresDeliveryLog, PostgresDeliveryLogOptions } from './delivery-log.js';
 export { postgresDeliveryLog } from './delivery-log.js';
 export type { PgDeliveryJobData } from './job.js';
@@ -18,5 +19,11 @@ export type { TransactionalQueue } from './seam.js';
 export type { PoolLike, Queryable } from './sql.js';
 export type { PostgresStoreListQuery, PostgresStoreOptions, PostgresWebhookStore } from './store.js';
 export { postgresStore } from './store.js';
+export type {
+  PostgresWebhooks,
+  PostgresWebhooksOptions,
+  PostgresWorkerOverrides,
+} from './webhooks.js';
+export { postgresWebhooks } from './webhooks.js';
 export type { WebhookWorker, WebhookWorkerOptions } from './worker.js';
 export { createWebhookWorker } from './worker.js';

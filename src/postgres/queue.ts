@@ -17,6 +17,13 @@ import {
 
 import { enqueueFailedResult, fromJobData, type PgDeliveryJobData, queuedResult, toJobData } from './job.js';
 import { jobIdFor } from './job-id.js';
+import {
+  DEFAULT_MAINTENANCE_INTERVAL_SECONDS,
+  expireInSecondsFor,
+  type FetchedOptions,
+  ownOptions,
+  type RowOptions,
+} from './job-options.js';
 import { type Listener, startListener } from './listener.js';
 import type { TransactionalQueue } from './seam.js';
 import { assertPool, errorMessage, type PoolClientLike, type PoolLike, type Queryable } from './sql.js';
@@ -42,15 +49,17 @@ export interface PgBossWorkerOptions {
 }
 
 /**
- * pg-boss job options of every delivery job. Emitters write them into the job, so emitters and workers should
- * agree on them.
+ * pg-boss job options of every delivery job. Emitters write them into the job, and a worker that re-inserts a job
+ * (a retry, a lane deferral) keeps the job's own, so the emitters' options are the ones that count.
  */
 export interface PgBossJobOptions {
   /**
    * How long in seconds a worker may hold a job before it is taken to have died with it: the job then goes back to
    * the queue (redelivered, same `webhook-id`). A worker killed mid-delivery is recovered after this plus at most
-   * one `maintenanceIntervalSeconds`. It must exceed the longest delivery (all in-process retries included).
-   * @default 300
+   * one `maintenanceIntervalSeconds`. It must exceed one run of a job: one attempt (`timeoutMs`), the send-time
+   * store read (`storeTimeoutMs`) and the lane wait (`deferAfterMs`).
+   * @default max(20, ceil((deferAfterMs + storeTimeoutMs + timeoutMs) / 1000) + 5): 26 with the defaults
+   * (`postgresWebhooks()` uses its own `timeoutMs` and `storeTimeoutMs`; `pgBossQueue()` the dispatcher defaults)
    */
   expireInSeconds?: number;
   /**
@@ -92,7 +101,10 @@ export interface PgBossQueueOptions {
    * @default 86_400_000 (24 hours)
    */
   dedupeWindowMs?: number;
-  /** How often in seconds pg-boss's maintenance runs (expires jobs of dead workers, archives). @default 60 */
+  /**
+   * How often in seconds pg-boss's maintenance runs (puts back the expired jobs of dead workers, archives). It runs
+   * once per interval across all processes on the schema (the shortest interval among them wins). @default 10
+   */
   maintenanceIntervalSeconds?: number;
   jobOptions?: PgBossJobOptions;
   /** Where connection and worker errors go. Silent by default. */
@@ -132,7 +144,7 @@ const adapter = (db: Queryable): DbAdapter => ({
   executeSql: (text, values) => db.query(text, values) as Promise<{ rows: unknown[] }>,
 });
 
-interface FetchedJob {
+interface FetchedJob extends FetchedOptions {
   id: string;
   data: unknown;
 }
@@ -183,24 +195,28 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
   const maintenanceIntervalSeconds = numberOption(
     'maintenanceIntervalSeconds',
     options.maintenanceIntervalSeconds,
-    60,
+    DEFAULT_MAINTENANCE_INTERVAL_SECONDS,
     { positive: true, integer: true, max: 86_399 },
   );
-  const jobOptions = options.jobOptions ?? {};
-  const expireInSeconds = numberOption('jobOptions.expireInSeconds', jobOptions.expireInSeconds, 300, {
-    positive: true,
-    integer: true,
-    max: 86_399,
-  });
-  const retryLimit = numberOption('jobOptions.retryLimit', jobOptions.retryLimit, 10, {
-    integer: true,
-    max: 1000,
-  });
-  const retryDelay = numberOption('jobOptions.retryDelay', jobOptions.retryDelay, 1, {
-    integer: true,
-    max: 86_400,
-  });
   const workerOptions = options.worker === true ? {} : options.worker || undefined;
+  const jobOptions = options.jobOptions ?? {};
+  /** Written into each new job; a re-inserted job keeps those of its row (see `ownOptions`). */
+  const rowOptions: RowOptions = {
+    expireInSeconds: numberOption(
+      'jobOptions.expireInSeconds',
+      jobOptions.expireInSeconds,
+      expireInSecondsFor({ deferAfterMs: workerOptions?.deferAfterMs }),
+      { positive: true, integer: true, max: 86_399 },
+    ),
+    retryLimit: numberOption('jobOptions.retryLimit', jobOptions.retryLimit, 10, {
+      integer: true,
+      max: 1000,
+    }),
+    retryDelay: numberOption('jobOptions.retryDelay', jobOptions.retryDelay, 1, {
+      integer: true,
+      max: 86_400,
+    }),
+  };
   const concurrency = numberOption('worker.concurrency', workerOptions?.concurrency, 64, {
     positive: true,
     integer: true,
@@ -300,15 +316,8 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     }
   };
 
-  const rowFor = (job: DeliveryJob, id: string, startAfterSeconds?: number) => {
-    const row: PgBoss.JobInsert<PgDeliveryJobData> & { expireInSeconds: number } = {
-      id,
-      name,
-      data: toJobData(job),
-      retryLimit,
-      retryDelay,
-      expireInSeconds,
-    };
+  const rowFor = (job: DeliveryJob, id: string, startAfterSeconds?: number, own = rowOptions) => {
+    const row: PgBoss.JobInsert<PgDeliveryJobData> & RowOptions = { id, name, data: toJobData(job), ...own };
     if (startAfterSeconds !== undefined && startAfterSeconds > 0) row.startAfter = String(startAfterSeconds);
     return row;
   };
@@ -477,7 +486,8 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
         const boss = await start();
         if (closed) break;
         jobs = (await within(
-          () => boss.fetch(name, { batchSize: asked }) as Promise<FetchedJob[]>,
+          // With its row's options, which a re-inserted job keeps.
+          () => boss.fetch(name, { batchSize: asked, includeMetadata: true }) as Promise<FetchedJob[]>,
           Math.max(enqueueTimeoutMs, 5000),
           'fetch timed out',
           true,
@@ -553,7 +563,7 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
         // attempt count unchanged and goes back to Postgres, delayed, instead of holding a worker slot.
         const outcome = await engine.attempt(job, { deferAfterMs });
         if (outcome.retry !== undefined) {
-          await scheduleRetry(boss, fetched.id, outcome.retry.job, outcome.retry.delayMs);
+          await scheduleRetry(boss, fetched, outcome.retry.job, outcome.retry.delayMs);
           return;
         }
         result = outcome.result;
@@ -605,11 +615,18 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
   /** The next attempt as a delayed job, written in one transaction with the completion of this one. */
   async function scheduleRetry(
     boss: PgBoss,
-    jobId: string,
+    fetched: FetchedJob,
     next: DeliveryJob,
     delayMs: number,
   ): Promise<void> {
-    const row = rowFor(next, jobIdFor(`${jobId}#${next.attempt ?? 0}`), Math.max(0, delayMs) / 1000);
+    const jobId = fetched.id;
+    const startAfter = Math.max(0, delayMs) / 1000;
+    const row = rowFor(
+      next,
+      jobIdFor(`${jobId}#${next.attempt ?? 0}`),
+      startAfter,
+      ownOptions(fetched, rowOptions),
+    );
     await settle(async () => {
       const client = (await getPool().connect()) as PoolClientLike;
       let broken: Error | undefined;

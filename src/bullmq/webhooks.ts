@@ -1,0 +1,105 @@
+import { OptionsError } from '../index.js';
+import {
+  type DurableBuilders,
+  type DurablePieces,
+  durableBuilders,
+  type ProcessOverrides,
+  type SharedDispatcherOptions,
+} from '../integration/durable-setup.js';
+import { type RedisDeliveryLogOptions, redisDeliveryLog } from './delivery-log.js';
+import { type BullmqQueueOptions, type BullmqWorkerOptions, bullmqQueue } from './queue.js';
+import { type RedisStoreClient, type RedisStoreOptions, redisStore } from './redis-store.js';
+
+/**
+ * Options of `bullmqWebhooks()`: one set for every emitter and worker. The BullMQ queue, the Redis client of the
+ * store and the delivery log, how a dead worker's jobs are recovered, and every `createWebhookDispatcher` option but
+ * the pieces it builds (`store`, `queue`, `deliveryLog`).
+ */
+export interface BullmqWebhooksOptions
+  extends SharedDispatcherOptions,
+    Omit<BullmqQueueOptions, 'worker' | 'logger'>,
+    Pick<BullmqWorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> {
+  /**
+   * A connected ioredis client for the webhooks hash and the delivery log (not closed by the setup; the store's
+   * watch subscribes on `client.duplicate()`). BullMQ opens its own connections from `connection`.
+   */
+  client: RedisStoreClient;
+  /** The Redis hash of the webhooks. @default 'webhook-dispatcher:webhooks' */
+  storeKey?: string;
+  /** How often `watch()` PINGs its subscriber connection, in ms. @default 5000 */
+  heartbeatMs?: RedisStoreOptions['heartbeatMs'];
+  /** Where the delivery log keeps its keys, and its retention. */
+  deliveryLogOptions?: Omit<RedisDeliveryLogOptions, 'client'>;
+}
+
+/** What one worker process may set for itself besides `ProcessOverrides`. */
+export type BullmqWorkerOverrides = ProcessOverrides & Pick<BullmqWorkerOptions, 'concurrency'>;
+
+/**
+ * The emitters and workers of one durable setup on BullMQ. `dispatcher()` queues deliveries for the workers (give it
+ * to `createWebhookApi` for the admin API); `worker()` delivers the queued jobs and records every attempt in the
+ * shared delivery log.
+ */
+export type BullmqWebhooks = DurableBuilders<Pick<BullmqWorkerOptions, 'concurrency'>>;
+
+/**
+ * The durable path on BullMQ configured once: `dispatcher()` and `worker()` build, from ONE set of options, the store
+ * (`redisStore`), the queue (`bullmqQueue`), the delivery log (`redisDeliveryLog`), the job options and the retry
+ * policy, so every process agrees on them: a worker records to the same log the admin API reads.
+ *
+ * @example
+ * const webhooks = bullmqWebhooks({ connection: { url: REDIS_URL }, client: new Redis(REDIS_URL), retry: 3 });
+ * const dispatcher = webhooks.dispatcher();               // in the service
+ * const worker = webhooks.worker({ concurrency: 32 });    // in each worker process
+ */
+export function bullmqWebhooks(options: BullmqWebhooksOptions): BullmqWebhooks {
+  if (typeof options !== 'object' || options === null) {
+    throw new OptionsError(
+      'connection',
+      'Expected `bullmqWebhooks()` options with `connection` and `client`, got nothing',
+    );
+  }
+  const {
+    connection,
+    queueName,
+    prefix,
+    dedupeWindowMs,
+    enqueueTimeoutMs,
+    jobOptions,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
+    client,
+    storeKey,
+    heartbeatMs,
+    deliveryLogOptions,
+    ...shared
+  } = options;
+  const queueOptions: BullmqQueueOptions = {
+    connection,
+    queueName,
+    prefix,
+    dedupeWindowMs,
+    enqueueTimeoutMs,
+    jobOptions,
+  };
+  // Validated now, not at the first dispatcher() or worker() call: the queue's options, the store's and the log's.
+  bullmqQueue({ ...queueOptions, worker: { lockDuration, stalledInterval, maxStalledCount } });
+  const pieces = (): DurablePieces => ({
+    store: redisStore({ client, key: storeKey, heartbeatMs, logger: shared.logger }),
+    deliveryLog: redisDeliveryLog({ ...deliveryLogOptions, client }),
+    release: () => {},
+  });
+  pieces();
+  return durableBuilders<Pick<BullmqWorkerOptions, 'concurrency'>>(
+    shared,
+    pieces,
+    (logger, worker) =>
+      bullmqQueue({
+        ...queueOptions,
+        logger,
+        worker: worker && { ...worker, lockDuration, stalledInterval, maxStalledCount },
+      }),
+    ['concurrency'],
+  );
+}
