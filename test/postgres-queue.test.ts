@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -11,7 +11,9 @@ import {
   type DeliveryJob,
   deliveryIdFor,
   OptionsError,
+  verifySignature,
   type WebhookDispatcher,
+  WebhookError,
 } from '../src/index.js';
 import {
   createWebhookWorker,
@@ -194,6 +196,23 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
+/** What `promise` rejects with; fails when it resolves. */
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
+    },
+    (error: unknown) => error,
+  );
+
+/** The stored event bodies under this key (one at most). */
+async function storedBodies(key: string): Promise<string[]> {
+  const { rows } = await pool.query(`SELECT body FROM ${BOSS_SCHEMA}.webhook_event_bodies WHERE key = $1`, [
+    key,
+  ]);
+  return rows.map((row) => row.body);
+}
+
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 /** The jobs `emit` would make for one event to these webhooks (the dispatcher's own delivery ids). */
@@ -223,12 +242,15 @@ describe('pgBossQueue: emit', () => {
     ]);
     const jobs = await w.jobs();
     expect(jobs.map((j) => j.id).sort()).toEqual(results.map((r) => jobIdFor(r.deliveryId)).sort());
+    // The two jobs refer to the event's body, stored once.
+    const eventBodyRef = jobs[0]?.data.eventBodyRef as string;
     expect(jobs.find((j) => j.id === jobIdFor(results[0]?.deliveryId as string))?.data).toEqual({
       deliveryId: results[0]?.deliveryId,
       webhookId: a.id,
       eventId: event._id,
-      eventBody: JSON.stringify(event),
+      eventBodyRef,
     });
+    expect(await storedBodies(eventBodyRef)).toEqual([JSON.stringify(event)]);
     expect(jobs.every((j) => j.state === 'created')).toBe(true);
     expect(w.receiver.requests).toHaveLength(0);
   });
@@ -257,10 +279,11 @@ describe('pgBossQueue: emit', () => {
     } finally {
       client.release();
     }
-    // One INSERT for the 500 jobs, one NOTIFY to wake the workers.
-    expect(statements).toHaveLength(2);
-    expect(statements[0]).toMatch(/^WITH defaults/);
-    expect(statements[1]).toMatch(/pg_notify/);
+    // One INSERT of the event's body, one for the 500 jobs, one NOTIFY to wake the workers.
+    expect(statements).toHaveLength(3);
+    expect(statements[0]).toMatch(/^INSERT INTO/);
+    expect(statements[1]).toMatch(/^WITH defaults/);
+    expect(statements[2]).toMatch(/pg_notify/);
     expect(await w.jobs()).toHaveLength(500);
   });
 
@@ -341,25 +364,183 @@ describe('pgBossQueue: emit', () => {
     expect(byWebhook.get('hook2')).not.toHaveProperty('emitContext');
   });
 
-  it('answers ENQUEUE_FAILED, not a rejection, when the transaction client is not a client or is aborted', async () => {
+  it('rejects with ERR_ENQUEUE_FAILED, not a failed result, when the transaction client is not a client or is aborted', async () => {
     const w = await world();
     const [job] = jobsFor(ldEvent(), ['hook1']);
-    const notAClient = await w.queue.enqueue(job as DeliveryJob, { transaction: {} });
-    expect(notAClient).toMatchObject({ outcome: 'failed', error: { code: 'ENQUEUE_FAILED' } });
-    expect(notAClient.error?.message).toMatch(/`transaction` to be a pg client/);
+    const notAClient = await rejection(w.queue.enqueue(job as DeliveryJob, { transaction: {} }));
+    expect(notAClient).toMatchObject({ code: 'ERR_ENQUEUE_FAILED' });
+    expect((notAClient as Error).message).toMatch(/`transaction` to be a pg client/);
 
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
       await client.query('SELECT 1/0').catch(() => {});
-      const aborted = await w.queue.enqueue(job as DeliveryJob, { transaction: client });
-      expect(aborted).toMatchObject({ outcome: 'failed', error: { code: 'ENQUEUE_FAILED' } });
-      expect(aborted.error?.message).toMatch(/aborted/);
+      const aborted = await rejection(
+        w.queue.enqueueMany(jobsFor(ldEvent(), ['hook1', 'hook2']), { transaction: client }),
+      );
+      expect(aborted).toBeInstanceOf(WebhookError);
+      expect(aborted).toMatchObject({ code: 'ERR_ENQUEUE_FAILED' });
+      expect((aborted as Error).message).toMatch(/aborted/);
       await client.query('ROLLBACK');
     } finally {
       client.release();
     }
     expect(await w.jobs()).toHaveLength(0);
+  });
+});
+
+/** Samples this process's RSS while `run` runs: how much it grew at its peak. */
+async function peakRssGrowth<T>(run: () => Promise<T>): Promise<{ value: T; growth: number; ms: number }> {
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
+  const started = performance.now();
+  try {
+    const value = await run();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { value, growth: peak - before, ms: Math.round(performance.now() - started) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** An event whose JSON is about `bytes` long (random, so Postgres cannot compress it away). */
+function bigEvent(bytes: number) {
+  const event = ldEvent();
+  const blob = randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64');
+  return { ...event, blob: blob.slice(0, bytes - JSON.stringify(event).length - 10) };
+}
+
+describe('pgBossQueue: the event body stored once per emit', () => {
+  it('queues a 1 MiB event to 10,000 webhooks with table bytes bounded by the event size plus 2 KB a job (emitter memory: 4 KB); deliveries verify', async () => {
+    const w = await world();
+    await w.queue.ready();
+    const hooks = await Promise.all(
+      [0, 1, 2].map((i) => w.dispatcher.webhooks.create({ url: `${w.receiver.url}/${i}`, secret: 'shh' })),
+    );
+    const event = bigEvent(1_048_576 - 4096);
+    const eventId = event._id as string;
+    const eventBody = JSON.stringify(event);
+    const webhookIds = [
+      ...hooks.map((h) => h.id),
+      ...Array.from({ length: 9_997 }, (_, i) => `elsewhere-${i}`),
+    ];
+    // What the dispatcher's emit makes: one event and one body shared by the jobs.
+    const jobs: DeliveryJob[] = webhookIds.map((webhookId) => ({
+      deliveryId: deliveryIdFor(eventId, webhookId),
+      webhookId,
+      eventId,
+      event,
+      eventBody,
+    }));
+
+    const { value: results, growth, ms } = await peakRssGrowth(() => w.queue.enqueueMany(jobs));
+
+    const bound = 3 * eventBody.length + 2048 * jobs.length;
+    const { rows } = await pool.query(
+      `SELECT (SELECT sum(pg_column_size(j.*)) FROM ${BOSS_SCHEMA}.job j WHERE name = $1)::bigint AS jobs,
+              (SELECT sum(octet_length(body)) FROM ${BOSS_SCHEMA}.webhook_event_bodies
+                WHERE key IN (SELECT data->>'eventBodyRef' FROM ${BOSS_SCHEMA}.job WHERE name = $1))::bigint AS body`,
+      [w.queueName],
+    );
+    const tableBytes = Number(rows[0].jobs) + Number(rows[0].body);
+    console.log(
+      `1 MiB x 10,000 on pg-boss: enqueueMany ${ms} ms, emitter RSS +${(growth / 1048576).toFixed(1)} MiB, ` +
+        `job rows ${(Number(rows[0].jobs) / 1048576).toFixed(1)} MiB + body ${(Number(rows[0].body) / 1048576).toFixed(2)} MiB ` +
+        `(bound ${(bound / 1048576).toFixed(1)} MiB)`,
+    );
+    expect(results.filter((r) => r.outcome !== 'queued')).toHaveLength(0);
+    expect(Number(rows[0].body)).toBe(Buffer.byteLength(eventBody));
+    expect(tableBytes).toBeLessThan(bound);
+    // The emitter's peak also holds the insert's JSON, the row objects and the results of 10,000 jobs (and V8's
+    // slack): 2.6 KB a job measured, so its bound allows 4 KB a job. Before, the insert failed ("Invalid string
+    // length") after growing by hundreds of MB.
+    expect(growth).toBeLessThan(3 * eventBody.length + 4096 * jobs.length);
+
+    // The three webhooks that exist get their delivery (the others' jobs are dropped here rather than sent).
+    await pool.query(
+      `DELETE FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND NOT (data->>'webhookId' = ANY($2))`,
+      [w.queueName, hooks.map((h) => h.id)],
+    );
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(3);
+    expect(worker.results.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/0', '/1', '/2']);
+    for (const request of w.receiver.requests) {
+      expect(request.body === eventBody).toBe(true);
+      expect(verifySignature(request.body, request.headers['x-ld-signature'], 'shh')).toBe(true);
+    }
+  }, 180_000);
+
+  it('carries NUL and lone surrogates in event data faithfully, in a fan-out and in a job of its own', async () => {
+    const w = await world();
+    const fanOut = [
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a`, secret: 'shh' }),
+      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b`, secret: 'shh' }),
+    ];
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/solo`, secret: 'shh', tenant: 'solo' });
+    const hostile = 'nul \u0000 here, a lone \ud800 high and \udc00 low surrogate, and \u0000\u0000 again';
+    const event = ldEvent('production', { description: hostile, extra: { [hostile]: [hostile] } });
+    const solo = ldEvent('production', { description: hostile });
+    expect((await w.dispatcher.emit(event)).map((r) => r.outcome)).toEqual(['queued', 'queued']);
+    expect((await w.dispatcher.emit(solo, { tenant: 'solo' })).map((r) => r.outcome)).toEqual(['queued']);
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(3);
+
+    expect(worker.results.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
+    const byUrl = new Map(w.receiver.requests.map((r) => [r.url, r]));
+    for (const [url, sent] of [
+      ['/a', event],
+      ['/b', event],
+      ['/solo', solo],
+    ] as const) {
+      const request = byUrl.get(url);
+      expect(request?.body).toBe(JSON.stringify(sent));
+      expect(JSON.parse(request?.body as string).description).toBe(hostile);
+      expect(verifySignature(request?.body as string, request?.headers['x-ld-signature'], 'shh')).toBe(true);
+    }
+    expect(fanOut).toHaveLength(2);
+  });
+
+  it('removes a stored body once no job needs it, and keeps it while one does', async () => {
+    const w = await world();
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
+    await w.dispatcher.emit(ldEvent());
+    const ref = (await w.jobs())[0]?.data.eventBodyRef as string;
+    const orphan = `orphan-${randomUUID()}`;
+    await pool.query(`INSERT INTO ${BOSS_SCHEMA}.webhook_event_bodies (key, body) VALUES ($1, '{}')`, [
+      orphan,
+    ]);
+    const age = () =>
+      pool.query(
+        `UPDATE ${BOSS_SCHEMA}.webhook_event_bodies SET written_at = now() - interval '2 hours' WHERE key = ANY($1)`,
+        [[ref, orphan]],
+      );
+    // A worker sweeps the schema's bodies when it starts (and every 10 minutes): one of another queue will do.
+    const sweeper = async () => {
+      const other = createWebhookWorker({
+        pool,
+        schema: BOSS_SCHEMA,
+        queueName: `other-${randomUUID().slice(0, 8)}`,
+        store: w.store,
+      });
+      cleanups.push(() => other.close());
+      await other.ready();
+    };
+    await age();
+    await sweeper();
+    await until(async () => (await storedBodies(orphan)).length === 0, 'the orphan body to go');
+    expect(await storedBodies(ref)).toHaveLength(1);
+
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(2);
+    await until(async () => (await w.jobs()).every((j) => j.state === 'completed'), 'the jobs to complete');
+    await age();
+    await sweeper();
+    await until(async () => (await storedBodies(ref)).length === 0, 'the delivered body to go');
   });
 });
 
@@ -778,8 +959,8 @@ describe('through the dispatcher', () => {
     } finally {
       client.release();
     }
-    // The fan-out of each emit is one INSERT.
-    expect(inserts).toHaveLength(2);
+    // The fan-out of each emit is one INSERT of its jobs, after one of the event's body.
+    expect(inserts).toHaveLength(4);
     await worker.waitForResults(3);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(w.receiver.requests.map((r) => JSON.parse(r.body)._id)).toEqual([
@@ -790,6 +971,43 @@ describe('through the dispatcher', () => {
     expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/a', '/b', '/c']);
     expect(worker.results).toHaveLength(3);
     expect(hooks).toHaveLength(3);
+  });
+
+  it('emit(event, { transaction }) rejects when its deliveries cannot be written, so the host rolls back its own change too', async () => {
+    const w = await world(undefined, { enqueueTimeoutMs: 500 });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
+    await w.queue.ready();
+    const hostTable = `host_${randomUUID().slice(0, 8)}`;
+    await pool.query(`CREATE TABLE ${hostTable} (key text)`);
+    cleanups.push(() => pool.query(`DROP TABLE ${hostTable}`));
+    // Another session holds pg-boss's job table: the insert waits past enqueueTimeoutMs.
+    const blocker = await pool.connect();
+    const host = await pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`LOCK TABLE ${BOSS_SCHEMA}.job IN EXCLUSIVE MODE`);
+      // The host, written the usual way: COMMIT after its work, ROLLBACK on any error.
+      await host.query('BEGIN');
+      await host.query(`INSERT INTO ${hostTable} VALUES ('changed')`);
+      const emitted = await w.dispatcher.emit(ldEvent(), { transaction: host }).then(
+        (results) => ({ results, error: undefined }),
+        (error: unknown) => ({ results: undefined, error }),
+      );
+      const ended = host.query(emitted.error ? 'ROLLBACK' : 'COMMIT');
+      await blocker.query('ROLLBACK');
+      await ended;
+
+      expect(emitted.results).toBeUndefined();
+      expect(emitted.error).toBeInstanceOf(WebhookError);
+      expect(emitted.error).toMatchObject({ code: 'ERR_ENQUEUE_FAILED' });
+      expect((emitted.error as Error).message).toMatch(/roll it back: Postgres did not answer within 500 ms/);
+    } finally {
+      blocker.release();
+      host.release();
+    }
+    expect((await pool.query(`SELECT key FROM ${hostTable}`)).rows).toEqual([]);
+    expect(await w.jobs()).toEqual([]);
   });
 
   it('tenant isolation holds on pg-boss: an emit with a tenant reaches only its webhooks, whatever the others allow', async () => {
