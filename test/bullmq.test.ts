@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -13,7 +13,14 @@ import {
   type RedisStoreClient,
   redisStore,
 } from '../src/bullmq/index.js';
-import { createWebhookDispatcher, OptionsError, type WebhookDispatcher } from '../src/index.js';
+import {
+  createWebhookDispatcher,
+  type DeliveryJob,
+  deliveryIdFor,
+  OptionsError,
+  verifySignature,
+  type WebhookDispatcher,
+} from '../src/index.js';
 import type { DeliveryResult, Webhook, WebhookStore } from '../src/types.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
@@ -184,12 +191,15 @@ describe('bullmqQueue: emit', () => {
       [b.id, 'queued', false, 0],
     ]);
     const job = await w.inspect.getJob(results[0]?.deliveryId as string);
+    // The two jobs refer to the event's body, stored once.
+    const eventBodyRef = job?.data.eventBodyRef as string;
     expect(job?.data).toEqual({
       deliveryId: results[0]?.deliveryId,
       webhookId: a.id,
       eventId: event._id,
-      eventBody: JSON.stringify(event),
+      eventBodyRef,
     });
+    expect(await client.get(`${PREFIX}:${w.queueName}:wd:body:${eventBodyRef}`)).toBe(JSON.stringify(event));
     expect(await w.inspect.getWaitingCount()).toBe(2);
     expect(w.receiver.requests).toHaveLength(0);
   });
@@ -268,7 +278,7 @@ describe('bullmqQueue: a fan-out', () => {
     return { proxy, queue, dispatcher };
   }
 
-  it('queues a fan-out to 50 webhooks in one round trip; each webhook receives it once, with its webhook-id; a duplicate emit queues nothing', async () => {
+  it('queues a fan-out to 50 webhooks in two round trips (its body once, then the jobs); each webhook receives it once, with its webhook-id; a duplicate emit queues nothing', async () => {
     const w = await world();
     const hooks: Webhook[] = [];
     for (let i = 0; i < 50; i++)
@@ -282,7 +292,8 @@ describe('bullmqQueue: a fan-out', () => {
     proxy.reset();
     const results = await dispatcher.emit(event);
 
-    expect(proxy.roundTrips).toBe(1);
+    expect(proxy.roundTrips).toBe(2);
+    expect(proxy.commands('eval')).toBe(1);
     expect(proxy.commands('evalsha')).toBe(50);
     expect(results).toHaveLength(50);
     expect(results.every((r) => r.outcome === 'queued' && r.attempts === 0)).toBe(true);
@@ -306,7 +317,7 @@ describe('bullmqQueue: a fan-out', () => {
     proxy.reset();
     const again = await dispatcher.emit(structuredClone(event));
     expect(again.map((r) => [r.deliveryId, r.outcome])).toEqual(results.map((r) => [r.deliveryId, 'queued']));
-    expect(proxy.roundTrips).toBe(1);
+    expect(proxy.roundTrips).toBe(2);
     const counts = await w.inspect.getJobCounts('waiting', 'active', 'delayed', 'completed');
     expect(counts).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 50 });
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -324,6 +335,100 @@ describe('bullmqQueue: a fan-out', () => {
       code: 'ERR_TRANSACTION_UNSUPPORTED',
     });
     expect(await w.inspect.getWaitingCount()).toBe(0);
+  });
+});
+
+/** Samples this process's RSS while `run` runs: how much it grew at its peak. */
+async function peakRssGrowth<T>(run: () => Promise<T>): Promise<{ value: T; growth: number; ms: number }> {
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
+  const started = performance.now();
+  try {
+    const value = await run();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { value, growth: peak - before, ms: Math.round(performance.now() - started) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+
+describe('bullmqQueue: the event body stored once per emit', () => {
+  it('queues a 1 MiB event to 10,000 webhooks with Redis memory bounded by the event size plus 2 KB a job (emitter memory: 4 KB); deliveries verify', async () => {
+    const w = await world();
+    await w.queue.ready();
+    const hooks = await Promise.all(
+      [0, 1, 2].map((i) => w.dispatcher.webhooks.create({ url: `${w.receiver.url}/${i}`, secret: 'shh' })),
+    );
+    const base = ldEvent();
+    const blob = randomBytes(800_000).toString('base64');
+    const event = { ...base, blob: blob.slice(0, 1_048_576 - 4096 - JSON.stringify(base).length) };
+    const eventId = event._id as string;
+    const eventBody = JSON.stringify(event);
+    const elsewhere = Array.from({ length: 9_997 }, (_, i) => `elsewhere-${i}`);
+    // What the dispatcher's emit makes: one event and one body shared by the jobs.
+    const jobs: DeliveryJob[] = [...hooks.map((h) => h.id), ...elsewhere].map((webhookId) => ({
+      deliveryId: deliveryIdFor(eventId, webhookId),
+      webhookId,
+      eventId,
+      event,
+      eventBody,
+    }));
+    const redisBefore = await usedMemory();
+
+    const { value: results, growth, ms } = await peakRssGrowth(() => w.queue.enqueueMany(jobs));
+
+    const redisBytes = (await usedMemory()) - redisBefore;
+    const bound = 3 * eventBody.length + 2048 * jobs.length;
+    console.log(
+      `1 MiB x 10,000 on BullMQ: enqueueMany ${ms} ms, emitter RSS +${(growth / 1048576).toFixed(1)} MiB, ` +
+        `Redis used_memory +${(redisBytes / 1048576).toFixed(1)} MiB (bound ${(bound / 1048576).toFixed(1)} MiB)`,
+    );
+    expect(results.filter((r) => r.outcome !== 'queued')).toHaveLength(0);
+    expect(redisBytes).toBeLessThan(bound);
+    expect(growth).toBeLessThan(3 * eventBody.length + 4096 * jobs.length);
+
+    // The three webhooks that exist get their delivery (the others' jobs are removed here rather than sent).
+    await Promise.all(elsewhere.map((webhookId) => w.inspect.remove(deliveryIdFor(eventId, webhookId))));
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(3);
+    expect(worker.results.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/0', '/1', '/2']);
+    for (const request of w.receiver.requests) {
+      expect(request.body === eventBody).toBe(true);
+      expect(verifySignature(request.body, request.headers['x-ld-signature'], 'shh')).toBe(true);
+    }
+  }, 180_000);
+
+  it('carries NUL and lone surrogates in event data faithfully, in a fan-out and in a job of its own', async () => {
+    const w = await world();
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a`, secret: 'shh' });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b`, secret: 'shh' });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/solo`, secret: 'shh', tenant: 'solo' });
+    const hostile = 'nul \u0000 here, a lone \ud800 high and \udc00 low surrogate, and \u0000\u0000 again';
+    const event = ldEvent('production', { description: hostile, extra: { [hostile]: [hostile] } });
+    const solo = ldEvent('production', { description: hostile });
+    expect((await w.dispatcher.emit(event)).map((r) => r.outcome)).toEqual(['queued', 'queued']);
+    expect((await w.dispatcher.emit(solo, { tenant: 'solo' })).map((r) => r.outcome)).toEqual(['queued']);
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(3);
+
+    expect(worker.results.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
+    const byUrl = new Map(w.receiver.requests.map((r) => [r.url, r]));
+    for (const [url, sent] of [
+      ['/a', event],
+      ['/b', event],
+      ['/solo', solo],
+    ] as const) {
+      const request = byUrl.get(url);
+      expect(request?.body).toBe(JSON.stringify(sent));
+      expect(JSON.parse(request?.body as string).description).toBe(hostile);
+      expect(verifySignature(request?.body as string, request?.headers['x-ld-signature'], 'shh')).toBe(true);
+    }
   });
 });
 
