@@ -404,6 +404,50 @@ describe('bullmqQueue: the event body stored once per emit', () => {
     }
   }, 180_000);
 
+  it('removes a stored body once none of its jobs exists, and keeps it while one does', async () => {
+    const w = await world();
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
+    await w.dispatcher.emit(ldEvent());
+    const keys = `${PREFIX}:${w.queueName}:wd:`;
+    const ref = (await w.inspect.getJobs(['waiting']))[0]?.data.eventBodyRef as string;
+    const orphan = `orphan-${randomUUID()}`;
+    await client.set(`${keys}body:${orphan}`, '{}');
+    // As if written and last checked long ago (the grace is an hour).
+    const age = () => client.zadd(`${keys}bodies`, 0, ref, 0, orphan);
+    const seen: DeliveryResult[] = [];
+    // A worker sweeps its queue's bodies when it starts (and every 10 minutes).
+    const startWorker = async () => {
+      const worker = createWebhookWorker({
+        connection: { url: redis.url },
+        queueName: w.queueName,
+        prefix: PREFIX,
+        store: w.store,
+        allowPrivateNetworks: true,
+        onDelivery: (result) => seen.push(result),
+      });
+      cleanups.push(() => worker.close());
+      await worker.ready();
+      return worker;
+    };
+    await age();
+    const first = await startWorker();
+    await until(async () => (await client.exists(`${keys}body:${orphan}`)) === 0, 'the orphan body to go');
+    await until(() => seen.length === 2, 'the deliveries');
+    expect(seen.map((r) => r.outcome)).toEqual(['delivered', 'delivered']);
+    // Delivered, but BullMQ keeps the completed jobs (removeOnComplete): they could be retried, so the body stays.
+    expect(await client.get(`${keys}body:${ref}`)).not.toBeNull();
+    await first.close();
+
+    await w.inspect.clean(0, 1000, 'completed');
+    await age();
+    await startWorker();
+    await until(
+      async () => (await client.exists(`${keys}body:${ref}`, `${keys}refs:${ref}`)) === 0,
+      'the body to go',
+    );
+  });
+
   it('carries NUL and lone surrogates in event data faithfully, in a fan-out and in a job of its own', async () => {
     const w = await world();
     await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a`, secret: 'shh' });
