@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -15,15 +15,14 @@ import {
 } from '../src/bullmq/index.js';
 import {
   createWebhookDispatcher,
-  type DeliveryJob,
   deliveryIdFor,
   OptionsError,
-  verifySignature,
   type WebhookDispatcher,
 } from '../src/index.js';
 import type { DeliveryResult, Webhook, WebhookStore } from '../src/types.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
+import { bigFanOut, deliverHostileEvents, expectSignedCopies, peakRssGrowth } from './helpers/fan-out.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { startRedis, startRoundTripProxy, type TestRedis } from './helpers/redis.js';
 
@@ -173,6 +172,21 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** A worker in this process on the world's queue and store, ready; its outcomes go to `seen`. */
+async function inProcessWorker(w: World, seen: DeliveryResult[]) {
+  const worker = createWebhookWorker({
+    connection: { url: redis.url },
+    queueName: w.queueName,
+    prefix: PREFIX,
+    store: w.store,
+    allowPrivateNetworks: true,
+    onDelivery: (result) => seen.push(result),
+  });
+  cleanups.push(() => worker.close());
+  await worker.ready();
+  return worker;
 }
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
@@ -338,52 +352,18 @@ describe('bullmqQueue: a fan-out', () => {
   });
 });
 
-/** Samples this process's RSS while `run` runs: how much it grew at its peak. */
-async function peakRssGrowth<T>(run: () => Promise<T>): Promise<{ value: T; growth: number; ms: number }> {
-  const before = process.memoryUsage().rss;
-  let peak = before;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 5);
-  const started = performance.now();
-  try {
-    const value = await run();
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { value, growth: peak - before, ms: Math.round(performance.now() - started) };
-  } finally {
-    clearInterval(sampler);
-  }
-}
-
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
 
 describe('bullmqQueue: the event body stored once per emit', () => {
   it('queues a 1 MiB event to 10,000 webhooks with Redis memory bounded by the event size plus 2 KB a job (emitter memory: 4 KB); deliveries verify', async () => {
     const w = await world();
     await w.queue.ready();
-    const hooks = await Promise.all(
-      [0, 1, 2].map((i) => w.dispatcher.webhooks.create({ url: `${w.receiver.url}/${i}`, secret: 'shh' })),
-    );
-    const base = ldEvent();
-    const blob = randomBytes(800_000).toString('base64');
-    const event = { ...base, blob: blob.slice(0, 1_048_576 - 4096 - JSON.stringify(base).length) };
-    const eventId = event._id as string;
-    const eventBody = JSON.stringify(event);
-    const elsewhere = Array.from({ length: 9_997 }, (_, i) => `elsewhere-${i}`);
-    // What the dispatcher's emit makes: one event and one body shared by the jobs.
-    const jobs: DeliveryJob[] = [...hooks.map((h) => h.id), ...elsewhere].map((webhookId) => ({
-      deliveryId: deliveryIdFor(eventId, webhookId),
-      webhookId,
-      eventId,
-      event,
-      eventBody,
-    }));
+    const { event, eventBody, elsewhere, jobs, bound } = await bigFanOut(w);
     const redisBefore = await usedMemory();
 
     const { value: results, growth, ms } = await peakRssGrowth(() => w.queue.enqueueMany(jobs));
 
     const redisBytes = (await usedMemory()) - redisBefore;
-    const bound = 3 * eventBody.length + 2048 * jobs.length;
     console.log(
       `1 MiB x 10,000 on BullMQ: enqueueMany ${ms} ms, emitter RSS +${(growth / 1048576).toFixed(1)} MiB, ` +
         `Redis used_memory +${(redisBytes / 1048576).toFixed(1)} MiB (bound ${(bound / 1048576).toFixed(1)} MiB)`,
@@ -393,15 +373,11 @@ describe('bullmqQueue: the event body stored once per emit', () => {
     expect(growth).toBeLessThan(3 * eventBody.length + 4096 * jobs.length);
 
     // The three webhooks that exist get their delivery (the others' jobs are removed here rather than sent).
-    await Promise.all(elsewhere.map((webhookId) => w.inspect.remove(deliveryIdFor(eventId, webhookId))));
+    await Promise.all(elsewhere.map((webhookId) => w.inspect.remove(deliveryIdFor(event._id, webhookId))));
     const worker = await spawnWorker(w, 'one');
     await worker.waitForResults(3);
     expect(worker.results.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
-    expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/0', '/1', '/2']);
-    for (const request of w.receiver.requests) {
-      expect(request.body === eventBody).toBe(true);
-      expect(verifySignature(request.body, request.headers['x-ld-signature'], 'shh')).toBe(true);
-    }
+    expectSignedCopies(w.receiver.requests, ['/0', '/1', '/2'], eventBody, 'shh');
   }, 180_000);
 
   it('removes a stored body once none of its jobs exists, and keeps it while one does', async () => {
@@ -417,21 +393,8 @@ describe('bullmqQueue: the event body stored once per emit', () => {
     const age = () => client.zadd(`${keys}bodies`, 0, ref, 0, orphan);
     const seen: DeliveryResult[] = [];
     // A worker sweeps its queue's bodies when it starts (and every 10 minutes).
-    const startWorker = async () => {
-      const worker = createWebhookWorker({
-        connection: { url: redis.url },
-        queueName: w.queueName,
-        prefix: PREFIX,
-        store: w.store,
-        allowPrivateNetworks: true,
-        onDelivery: (result) => seen.push(result),
-      });
-      cleanups.push(() => worker.close());
-      await worker.ready();
-      return worker;
-    };
     await age();
-    const first = await startWorker();
+    const first = await inProcessWorker(w, seen);
     await until(async () => (await client.exists(`${keys}body:${orphan}`)) === 0, 'the orphan body to go');
     await until(() => seen.length === 2, 'the deliveries');
     expect(seen.map((r) => r.outcome)).toEqual(['delivered', 'delivered']);
@@ -441,7 +404,7 @@ describe('bullmqQueue: the event body stored once per emit', () => {
 
     await w.inspect.clean(0, 1000, 'completed');
     await age();
-    await startWorker();
+    await inProcessWorker(w, seen);
     await until(
       async () => (await client.exists(`${keys}body:${ref}`, `${keys}refs:${ref}`)) === 0,
       'the body to go',
@@ -450,29 +413,7 @@ describe('bullmqQueue: the event body stored once per emit', () => {
 
   it('carries NUL and lone surrogates in event data faithfully, in a fan-out and in a job of its own', async () => {
     const w = await world();
-    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a`, secret: 'shh' });
-    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b`, secret: 'shh' });
-    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/solo`, secret: 'shh', tenant: 'solo' });
-    const hostile = 'nul \u0000 here, a lone \ud800 high and \udc00 low surrogate, and \u0000\u0000 again';
-    const event = ldEvent('production', { description: hostile, extra: { [hostile]: [hostile] } });
-    const solo = ldEvent('production', { description: hostile });
-    expect((await w.dispatcher.emit(event)).map((r) => r.outcome)).toEqual(['queued', 'queued']);
-    expect((await w.dispatcher.emit(solo, { tenant: 'solo' })).map((r) => r.outcome)).toEqual(['queued']);
-    const worker = await spawnWorker(w, 'one');
-    await worker.waitForResults(3);
-
-    expect(worker.results.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
-    const byUrl = new Map(w.receiver.requests.map((r) => [r.url, r]));
-    for (const [url, sent] of [
-      ['/a', event],
-      ['/b', event],
-      ['/solo', solo],
-    ] as const) {
-      const request = byUrl.get(url);
-      expect(request?.body).toBe(JSON.stringify(sent));
-      expect(JSON.parse(request?.body as string).description).toBe(hostile);
-      expect(verifySignature(request?.body as string, request?.headers['x-ld-signature'], 'shh')).toBe(true);
-    }
+    await deliverHostileEvents(w, () => spawnWorker(w, 'one'));
   });
 });
 
@@ -632,16 +573,7 @@ describe('createWebhookWorker', () => {
     const w = await world();
     const hook = await w.dispatcher.webhooks.create({ url: w.receiver.url });
     const seen: DeliveryResult[] = [];
-    const worker = createWebhookWorker({
-      connection: { url: redis.url },
-      queueName: w.queueName,
-      prefix: PREFIX,
-      store: w.store,
-      allowPrivateNetworks: true,
-      onDelivery: (result) => seen.push(result),
-    });
-    cleanups.push(() => worker.close());
-    await worker.ready();
+    const worker = await inProcessWorker(w, seen);
 
     const [queued] = await worker.dispatcher.emit(ldEvent());
     await until(() => seen.length === 1, 'the delivery');

@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -11,7 +11,6 @@ import {
   type DeliveryJob,
   deliveryIdFor,
   OptionsError,
-  verifySignature,
   type WebhookDispatcher,
   WebhookError,
 } from '../src/index.js';
@@ -27,6 +26,7 @@ import type { DeliveryResult, WebhookStore } from '../src/types.js';
 import type { PgEmitterFixtureConfig } from './fixtures/pg-emitter.js';
 import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
 import { ldEvent } from './helpers/events.js';
+import { bigFanOut, deliverHostileEvents, expectSignedCopies, peakRssGrowth } from './helpers/fan-out.js';
 import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 
@@ -389,56 +389,14 @@ describe('pgBossQueue: emit', () => {
   });
 });
 
-/** Samples this process's RSS while `run` runs: how much it grew at its peak. */
-async function peakRssGrowth<T>(run: () => Promise<T>): Promise<{ value: T; growth: number; ms: number }> {
-  const before = process.memoryUsage().rss;
-  let peak = before;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 5);
-  const started = performance.now();
-  try {
-    const value = await run();
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { value, growth: peak - before, ms: Math.round(performance.now() - started) };
-  } finally {
-    clearInterval(sampler);
-  }
-}
-
-/** An event whose JSON is about `bytes` long (random, so Postgres cannot compress it away). */
-function bigEvent(bytes: number) {
-  const event = ldEvent();
-  const blob = randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64');
-  return { ...event, blob: blob.slice(0, bytes - JSON.stringify(event).length - 10) };
-}
-
 describe('pgBossQueue: the event body stored once per emit', () => {
   it('queues a 1 MiB event to 10,000 webhooks with table bytes bounded by the event size plus 2 KB a job (emitter memory: 4 KB); deliveries verify', async () => {
     const w = await world();
     await w.queue.ready();
-    const hooks = await Promise.all(
-      [0, 1, 2].map((i) => w.dispatcher.webhooks.create({ url: `${w.receiver.url}/${i}`, secret: 'shh' })),
-    );
-    const event = bigEvent(1_048_576 - 4096);
-    const eventId = event._id as string;
-    const eventBody = JSON.stringify(event);
-    const webhookIds = [
-      ...hooks.map((h) => h.id),
-      ...Array.from({ length: 9_997 }, (_, i) => `elsewhere-${i}`),
-    ];
-    // What the dispatcher's emit makes: one event and one body shared by the jobs.
-    const jobs: DeliveryJob[] = webhookIds.map((webhookId) => ({
-      deliveryId: deliveryIdFor(eventId, webhookId),
-      webhookId,
-      eventId,
-      event,
-      eventBody,
-    }));
+    const { hooks, eventBody, jobs, bound } = await bigFanOut(w);
 
     const { value: results, growth, ms } = await peakRssGrowth(() => w.queue.enqueueMany(jobs));
 
-    const bound = 3 * eventBody.length + 2048 * jobs.length;
     const { rows } = await pool.query(
       `SELECT (SELECT sum(pg_column_size(j.*)) FROM ${BOSS_SCHEMA}.job j WHERE name = $1)::bigint AS jobs,
               (SELECT sum(octet_length(body)) FROM ${BOSS_SCHEMA}.webhook_event_bodies
@@ -467,41 +425,12 @@ describe('pgBossQueue: the event body stored once per emit', () => {
     const worker = await spawnWorker(w, 'one');
     await worker.waitForResults(3);
     expect(worker.results.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
-    expect(w.receiver.requests.map((r) => r.url).sort()).toEqual(['/0', '/1', '/2']);
-    for (const request of w.receiver.requests) {
-      expect(request.body === eventBody).toBe(true);
-      expect(verifySignature(request.body, request.headers['x-ld-signature'], 'shh')).toBe(true);
-    }
+    expectSignedCopies(w.receiver.requests, ['/0', '/1', '/2'], eventBody, 'shh');
   }, 180_000);
 
   it('carries NUL and lone surrogates in event data faithfully, in a fan-out and in a job of its own', async () => {
     const w = await world();
-    const fanOut = [
-      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a`, secret: 'shh' }),
-      await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b`, secret: 'shh' }),
-    ];
-    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/solo`, secret: 'shh', tenant: 'solo' });
-    const hostile = 'nul \u0000 here, a lone \ud800 high and \udc00 low surrogate, and \u0000\u0000 again';
-    const event = ldEvent('production', { description: hostile, extra: { [hostile]: [hostile] } });
-    const solo = ldEvent('production', { description: hostile });
-    expect((await w.dispatcher.emit(event)).map((r) => r.outcome)).toEqual(['queued', 'queued']);
-    expect((await w.dispatcher.emit(solo, { tenant: 'solo' })).map((r) => r.outcome)).toEqual(['queued']);
-    const worker = await spawnWorker(w, 'one');
-    await worker.waitForResults(3);
-
-    expect(worker.results.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
-    const byUrl = new Map(w.receiver.requests.map((r) => [r.url, r]));
-    for (const [url, sent] of [
-      ['/a', event],
-      ['/b', event],
-      ['/solo', solo],
-    ] as const) {
-      const request = byUrl.get(url);
-      expect(request?.body).toBe(JSON.stringify(sent));
-      expect(JSON.parse(request?.body as string).description).toBe(hostile);
-      expect(verifySignature(request?.body as string, request?.headers['x-ld-signature'], 'shh')).toBe(true);
-    }
-    expect(fanOut).toHaveLength(2);
+    await deliverHostileEvents(w, () => spawnWorker(w, 'one'));
   });
 
   it('removes a stored body once no job needs it, and keeps it while one does', async () => {
