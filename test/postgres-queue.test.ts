@@ -433,6 +433,43 @@ describe('pgBossQueue: the event body stored once per emit', () => {
     await deliverHostileEvents(w, () => spawnWorker(w, 'one'));
   });
 
+  it("gives a worker each fan-out job with its event read back, and writes a job's retry referring to the same body", async () => {
+    const w = await world();
+    const event = ldEvent();
+    const jobs = jobsFor(event, ['hook1', 'hook2']);
+    const attempted: DeliveryJob[] = [];
+    const queue = pgBossQueue({
+      pool,
+      schema: BOSS_SCHEMA,
+      queueName: w.queueName,
+      worker: { pollingIntervalMs: 100 },
+    });
+    cleanups.push(() => queue.close());
+    const unused = () => Promise.reject(new Error('not used when an engine is given'));
+    queue.start(unused, () => {}, {
+      deliver: unused,
+      // A stand-in for the dispatcher's engine: every first attempt asks for a retry in a minute.
+      attempt: async (job) => {
+        attempted.push(job);
+        return { retry: { job: { ...job, attempt: 1 }, delayMs: 60_000 } };
+      },
+    });
+    await queue.ready();
+    await queue.enqueueMany(jobs);
+    await until(() => attempted.length === 2, 'both attempts');
+    expect(attempted.map((j) => j.eventBody)).toEqual([jobs[0]?.eventBody, jobs[0]?.eventBody]);
+    expect(attempted.map((j) => j.event)).toEqual([event, event]);
+
+    await until(async () => (await w.jobs()).filter((j) => j.data.attempt === 1).length === 2, 'the retries');
+    const retries = (await w.jobs()).filter((j) => j.data.attempt === 1);
+    const ref = retries[0]?.data.eventBodyRef as string;
+    expect(retries.map((j) => [j.data.eventBodyRef, j.data.eventBody])).toEqual([
+      [ref, undefined],
+      [ref, undefined],
+    ]);
+    expect(await storedBodies(ref)).toEqual([JSON.stringify(event)]);
+  });
+
   it('removes a stored body once no job needs it, and keeps it while one does', async () => {
     const w = await world();
     await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
