@@ -15,14 +15,21 @@ import {
 } from '../src/bullmq/index.js';
 import {
   createWebhookDispatcher,
+  type DeliveryJob,
   deliveryIdFor,
   OptionsError,
   type WebhookDispatcher,
 } from '../src/index.js';
-import type { DeliveryResult, Webhook, WebhookStore } from '../src/types.js';
+import type { DeliveryResult, Webhook, WebhookEvent, WebhookStore } from '../src/types.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
-import { bigFanOut, deliverHostileEvents, expectSignedCopies, peakRssGrowth } from './helpers/fan-out.js';
+import {
+  bigFanOut,
+  deliverHostileEvents,
+  expectSignedCopies,
+  peakRssGrowth,
+  sharedJobs,
+} from './helpers/fan-out.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { startRedis, startRoundTripProxy, type TestRedis } from './helpers/redis.js';
 
@@ -409,6 +416,43 @@ describe('bullmqQueue: the event body stored once per emit', () => {
       async () => (await client.exists(`${keys}body:${ref}`, `${keys}refs:${ref}`)) === 0,
       'the body to go',
     );
+  });
+
+  it("gives a worker each fan-out job with its event read back, and keeps a retried job's reference to the same body", async () => {
+    const w = await world();
+    const event = ldEvent();
+    const jobs = sharedJobs(event as WebhookEvent & { _id: string }, ['hook1', 'hook2']);
+    const attempted: DeliveryJob[] = [];
+    const queue = bullmqQueue({
+      connection: { url: redis.url },
+      queueName: w.queueName,
+      prefix: PREFIX,
+      worker: true,
+    });
+    cleanups.push(() => queue.close());
+    const unused = () => Promise.reject(new Error('not used when an engine is given'));
+    queue.start(unused, () => {}, {
+      deliver: unused,
+      // A stand-in for the dispatcher's engine: every first attempt asks for a retry in a minute.
+      attempt: async (job) => {
+        attempted.push(job);
+        return { retry: { job: { ...job, attempt: 1 }, delayMs: 60_000 } };
+      },
+    });
+    await queue.ready();
+    await queue.enqueueMany(jobs);
+    await until(() => attempted.length === 2, 'both attempts');
+    expect(attempted.map((j) => j.eventBody)).toEqual([jobs[0]?.eventBody, jobs[0]?.eventBody]);
+    expect(attempted.map((j) => j.event)).toEqual([event, event]);
+
+    await until(async () => (await w.inspect.getDelayedCount()) === 2, 'the retries');
+    const retried = await w.inspect.getJobs(['delayed']);
+    const ref = retried[0]?.data.eventBodyRef as string;
+    expect(retried.map((j) => [j.data.attempt, j.data.eventBodyRef, j.data.eventBody])).toEqual([
+      [1, ref, undefined],
+      [1, ref, undefined],
+    ]);
+    expect(await client.get(`${PREFIX}:${w.queueName}:wd:body:${ref}`)).toBe(JSON.stringify(event));
   });
 
   it('carries NUL and lone surrogates in event data faithfully, in a fan-out and in a job of its own', async () => {
