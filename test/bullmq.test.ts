@@ -15,7 +15,6 @@ import {
 } from '../src/bullmq/index.js';
 import {
   createWebhookDispatcher,
-  type DeliveryJob,
   deliveryIdFor,
   OptionsError,
   type WebhookDispatcher,
@@ -24,6 +23,7 @@ import type { DeliveryResult, Webhook, WebhookEvent, WebhookStore } from '../src
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
 import {
+  attemptOnceEach,
   bigFanOut,
   deliverHostileEvents,
   expectSignedCopies,
@@ -422,7 +422,6 @@ describe('bullmqQueue: the event body stored once per emit', () => {
     const w = await world();
     const event = ldEvent();
     const jobs = sharedJobs(event as WebhookEvent & { _id: string }, ['hook1', 'hook2']);
-    const attempted: DeliveryJob[] = [];
     const queue = bullmqQueue({
       connection: { url: redis.url },
       queueName: w.queueName,
@@ -430,20 +429,7 @@ describe('bullmqQueue: the event body stored once per emit', () => {
       worker: true,
     });
     cleanups.push(() => queue.close());
-    const unused = () => Promise.reject(new Error('not used when an engine is given'));
-    queue.start(unused, () => {}, {
-      deliver: unused,
-      // A stand-in for the dispatcher's engine: every first attempt asks for a retry in a minute.
-      attempt: async (job) => {
-        attempted.push(job);
-        return { retry: { job: { ...job, attempt: 1 }, delayMs: 60_000 } };
-      },
-    });
-    await queue.ready();
-    await queue.enqueueMany(jobs);
-    await until(() => attempted.length === 2, 'both attempts');
-    expect(attempted.map((j) => j.eventBody)).toEqual([jobs[0]?.eventBody, jobs[0]?.eventBody]);
-    expect(attempted.map((j) => j.event)).toEqual([event, event]);
+    await attemptOnceEach(queue, jobs);
 
     await until(async () => (await w.inspect.getDelayedCount()) === 2, 'the retries');
     const retried = await w.inspect.getJobs(['delayed']);

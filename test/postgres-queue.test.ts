@@ -26,7 +26,13 @@ import type { DeliveryResult, WebhookStore } from '../src/types.js';
 import type { PgEmitterFixtureConfig } from './fixtures/pg-emitter.js';
 import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
 import { ldEvent } from './helpers/events.js';
-import { bigFanOut, deliverHostileEvents, expectSignedCopies, peakRssGrowth } from './helpers/fan-out.js';
+import {
+  attemptOnceEach,
+  bigFanOut,
+  deliverHostileEvents,
+  expectSignedCopies,
+  peakRssGrowth,
+} from './helpers/fan-out.js';
 import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 
@@ -437,7 +443,6 @@ describe('pgBossQueue: the event body stored once per emit', () => {
     const w = await world();
     const event = ldEvent();
     const jobs = jobsFor(event, ['hook1', 'hook2']);
-    const attempted: DeliveryJob[] = [];
     const queue = pgBossQueue({
       pool,
       schema: BOSS_SCHEMA,
@@ -445,20 +450,7 @@ describe('pgBossQueue: the event body stored once per emit', () => {
       worker: { pollingIntervalMs: 100 },
     });
     cleanups.push(() => queue.close());
-    const unused = () => Promise.reject(new Error('not used when an engine is given'));
-    queue.start(unused, () => {}, {
-      deliver: unused,
-      // A stand-in for the dispatcher's engine: every first attempt asks for a retry in a minute.
-      attempt: async (job) => {
-        attempted.push(job);
-        return { retry: { job: { ...job, attempt: 1 }, delayMs: 60_000 } };
-      },
-    });
-    await queue.ready();
-    await queue.enqueueMany(jobs);
-    await until(() => attempted.length === 2, 'both attempts');
-    expect(attempted.map((j) => j.eventBody)).toEqual([jobs[0]?.eventBody, jobs[0]?.eventBody]);
-    expect(attempted.map((j) => j.event)).toEqual([event, event]);
+    await attemptOnceEach(queue, jobs);
 
     await until(async () => (await w.jobs()).filter((j) => j.data.attempt === 1).length === 2, 'the retries');
     const retries = (await w.jobs()).filter((j) => j.data.attempt === 1);

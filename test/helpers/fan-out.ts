@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import type { WebhookDispatcher } from '../../src/index.js';
-import { type DeliveryJob, deliveryIdFor, verifySignature } from '../../src/index.js';
+import { type DeliveryJob, type DeliveryQueue, deliveryIdFor, verifySignature } from '../../src/index.js';
 import type { DeliveryResult, WebhookEvent } from '../../src/types.js';
 import { ldEvent } from './events.js';
 import type { ReceivedRequest, Receiver } from './receiver.js';
@@ -115,4 +115,36 @@ export function expectSignedCopies(
     expect(request.body === eventBody).toBe(true);
     expect(verifySignature(request.body, request.headers['x-ld-signature'], secret)).toBe(true);
   }
+}
+
+/**
+ * Starts `queue`'s worker with a stand-in for the dispatcher's engine whose every first attempt asks for a retry in
+ * a minute, enqueues the jobs of one emit, and checks that each job reached the engine with its event's body and
+ * event read back (from the stored body, for a fan-out).
+ */
+export async function attemptOnceEach(
+  queue: DeliveryQueue & {
+    ready(): Promise<void>;
+    enqueueMany(jobs: DeliveryJob[]): Promise<DeliveryResult[]>;
+  },
+  jobs: DeliveryJob[],
+): Promise<void> {
+  const attempted: DeliveryJob[] = [];
+  const unused = () => Promise.reject(new Error('not used when an engine is given'));
+  queue.start(unused, () => {}, {
+    deliver: unused,
+    attempt: async (job) => {
+      attempted.push(job);
+      return { retry: { job: { ...job, attempt: 1 }, delayMs: 60_000 } };
+    },
+  });
+  await queue.ready();
+  await queue.enqueueMany(jobs);
+  const deadline = Date.now() + 15_000;
+  while (attempted.length < jobs.length) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the attempts');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  expect(attempted.map((j) => j.eventBody)).toEqual(jobs.map((j) => j.eventBody));
+  expect(attempted.map((j) => j.event)).toEqual(jobs.map((j) => j.event));
 }
