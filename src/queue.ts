@@ -14,6 +14,11 @@ export interface DeliveryJob {
   event: WebhookEvent;
   /** The event's JSON, computed once per emit and shared by every job of that emit. */
   eventBody: string;
+  /**
+   * Where a durable queue stored `eventBody` once for all the jobs of an emit (its own key), so that a job it
+   * writes again (a retry, a deferral) refers to the stored body instead of carrying a copy. Set by the queue.
+   */
+  eventBodyRef?: string;
   /** The emit's tenant; at send time a webhook of another tenant gets nothing. */
   tenant?: string;
   /** `event.type`, for the log and traces. */
@@ -79,9 +84,16 @@ export interface DeliveryQueue {
    * crashed worker). A durable queue that will run a job again does not report the interrupted attempt.
    */
   start(worker: DeliveryWorker, report: DeliveryReporter, engine?: DeliveryEngine): void;
-  /** Resolves with the job's final outcome (or, for a durable queue, an outcome of `'queued'`). Never rejects. */
+  /**
+   * Resolves with the job's final outcome (or, for a durable queue, an outcome of `'queued'`). Never rejects, but
+   * with `options.transaction`: a job that cannot be written in the host's transaction then rejects with a
+   * `WebhookError` of code `ERR_ENQUEUE_FAILED`, so the host's `catch` rolls the transaction back.
+   */
   enqueue(job: DeliveryJob, options?: EnqueueOptions): Promise<DeliveryResult>;
-  /** Optional batched form, used for the jobs of one emit (one insert for a fan-out). Never rejects. */
+  /**
+   * Optional batched form, used for the jobs of one emit (one insert for a fan-out, the event's body stored once).
+   * Rejects as `enqueue` does: only with `options.transaction`.
+   */
   enqueueMany?(jobs: DeliveryJob[], options?: EnqueueOptions): Promise<DeliveryResult[]>;
   /** True when `enqueue` can write inside the host's transaction (`emit(event, { transaction })`). */
   readonly supportsTransactions?: boolean;

@@ -13,10 +13,23 @@ import {
   type RedisStoreClient,
   redisStore,
 } from '../src/bullmq/index.js';
-import { createWebhookDispatcher, OptionsError, type WebhookDispatcher } from '../src/index.js';
-import type { DeliveryResult, Webhook, WebhookStore } from '../src/types.js';
+import {
+  createWebhookDispatcher,
+  deliveryIdFor,
+  OptionsError,
+  type WebhookDispatcher,
+} from '../src/index.js';
+import type { DeliveryResult, Webhook, WebhookEvent, WebhookStore } from '../src/types.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
+import {
+  attemptOnceEach,
+  bigFanOut,
+  deliverHostileEvents,
+  expectSignedCopies,
+  peakRssGrowth,
+  sharedJobs,
+} from './helpers/fan-out.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { startRedis, startRoundTripProxy, type TestRedis } from './helpers/redis.js';
 
@@ -168,6 +181,21 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
+/** A worker in this process on the world's queue and store, ready; its outcomes go to `seen`. */
+async function inProcessWorker(w: World, seen: DeliveryResult[]) {
+  const worker = createWebhookWorker({
+    connection: { url: redis.url },
+    queueName: w.queueName,
+    prefix: PREFIX,
+    store: w.store,
+    allowPrivateNetworks: true,
+    onDelivery: (result) => seen.push(result),
+  });
+  cleanups.push(() => worker.close());
+  await worker.ready();
+  return worker;
+}
+
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 describe('bullmqQueue: emit', () => {
@@ -184,12 +212,15 @@ describe('bullmqQueue: emit', () => {
       [b.id, 'queued', false, 0],
     ]);
     const job = await w.inspect.getJob(results[0]?.deliveryId as string);
+    // The two jobs refer to the event's body, stored once.
+    const eventBodyRef = job?.data.eventBodyRef as string;
     expect(job?.data).toEqual({
       deliveryId: results[0]?.deliveryId,
       webhookId: a.id,
       eventId: event._id,
-      eventBody: JSON.stringify(event),
+      eventBodyRef,
     });
+    expect(await client.get(`${PREFIX}:${w.queueName}:wd:body:${eventBodyRef}`)).toBe(JSON.stringify(event));
     expect(await w.inspect.getWaitingCount()).toBe(2);
     expect(w.receiver.requests).toHaveLength(0);
   });
@@ -268,7 +299,7 @@ describe('bullmqQueue: a fan-out', () => {
     return { proxy, queue, dispatcher };
   }
 
-  it('queues a fan-out to 50 webhooks in one round trip; each webhook receives it once, with its webhook-id; a duplicate emit queues nothing', async () => {
+  it('queues a fan-out to 50 webhooks in two round trips (its body once, then the jobs); each webhook receives it once, with its webhook-id; a duplicate emit queues nothing', async () => {
     const w = await world();
     const hooks: Webhook[] = [];
     for (let i = 0; i < 50; i++)
@@ -282,7 +313,8 @@ describe('bullmqQueue: a fan-out', () => {
     proxy.reset();
     const results = await dispatcher.emit(event);
 
-    expect(proxy.roundTrips).toBe(1);
+    expect(proxy.roundTrips).toBe(2);
+    expect(proxy.commands('eval')).toBe(1);
     expect(proxy.commands('evalsha')).toBe(50);
     expect(results).toHaveLength(50);
     expect(results.every((r) => r.outcome === 'queued' && r.attempts === 0)).toBe(true);
@@ -306,7 +338,7 @@ describe('bullmqQueue: a fan-out', () => {
     proxy.reset();
     const again = await dispatcher.emit(structuredClone(event));
     expect(again.map((r) => [r.deliveryId, r.outcome])).toEqual(results.map((r) => [r.deliveryId, 'queued']));
-    expect(proxy.roundTrips).toBe(1);
+    expect(proxy.roundTrips).toBe(2);
     const counts = await w.inspect.getJobCounts('waiting', 'active', 'delayed', 'completed');
     expect(counts).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 50 });
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -324,6 +356,94 @@ describe('bullmqQueue: a fan-out', () => {
       code: 'ERR_TRANSACTION_UNSUPPORTED',
     });
     expect(await w.inspect.getWaitingCount()).toBe(0);
+  });
+});
+
+const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+
+describe('bullmqQueue: the event body stored once per emit', () => {
+  it('queues a 1 MiB event to 10,000 webhooks with Redis memory bounded by the event size plus 2 KB a job (emitter memory: 4 KB); deliveries verify', async () => {
+    const w = await world();
+    await w.queue.ready();
+    const { event, eventBody, elsewhere, jobs, bound } = await bigFanOut(w);
+    const redisBefore = await usedMemory();
+
+    const { value: results, growth, ms } = await peakRssGrowth(() => w.queue.enqueueMany(jobs));
+
+    const redisBytes = (await usedMemory()) - redisBefore;
+    console.log(
+      `1 MiB x 10,000 on BullMQ: enqueueMany ${ms} ms, emitter RSS +${(growth / 1048576).toFixed(1)} MiB, ` +
+        `Redis used_memory +${(redisBytes / 1048576).toFixed(1)} MiB (bound ${(bound / 1048576).toFixed(1)} MiB)`,
+    );
+    expect(results.filter((r) => r.outcome !== 'queued')).toHaveLength(0);
+    expect(redisBytes).toBeLessThan(bound);
+    expect(growth).toBeLessThan(3 * eventBody.length + 4096 * jobs.length);
+
+    // The three webhooks that exist get their delivery (the others' jobs are removed here rather than sent).
+    await Promise.all(elsewhere.map((webhookId) => w.inspect.remove(deliveryIdFor(event._id, webhookId))));
+    const worker = await spawnWorker(w, 'one');
+    await worker.waitForResults(3);
+    expect(worker.results.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
+    expectSignedCopies(w.receiver.requests, ['/0', '/1', '/2'], eventBody, 'shh');
+  }, 180_000);
+
+  it('removes a stored body once none of its jobs exists, and keeps it while one does', async () => {
+    const w = await world();
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
+    await w.dispatcher.emit(ldEvent());
+    const keys = `${PREFIX}:${w.queueName}:wd:`;
+    const ref = (await w.inspect.getJobs(['waiting']))[0]?.data.eventBodyRef as string;
+    const orphan = `orphan-${randomUUID()}`;
+    await client.set(`${keys}body:${orphan}`, '{}');
+    // As if written and last checked long ago (the grace is an hour).
+    const age = () => client.zadd(`${keys}bodies`, 0, ref, 0, orphan);
+    const seen: DeliveryResult[] = [];
+    // A worker sweeps its queue's bodies when it starts (and every 10 minutes).
+    await age();
+    const first = await inProcessWorker(w, seen);
+    await until(async () => (await client.exists(`${keys}body:${orphan}`)) === 0, 'the orphan body to go');
+    await until(() => seen.length === 2, 'the deliveries');
+    expect(seen.map((r) => r.outcome)).toEqual(['delivered', 'delivered']);
+    // Delivered, but BullMQ keeps the completed jobs (removeOnComplete): they could be retried, so the body stays.
+    expect(await client.get(`${keys}body:${ref}`)).not.toBeNull();
+    await first.close();
+
+    await w.inspect.clean(0, 1000, 'completed');
+    await age();
+    await inProcessWorker(w, seen);
+    await until(
+      async () => (await client.exists(`${keys}body:${ref}`, `${keys}refs:${ref}`)) === 0,
+      'the body to go',
+    );
+  });
+
+  it("gives a worker each fan-out job with its event read back, and keeps a retried job's reference to the same body", async () => {
+    const w = await world();
+    const event = ldEvent();
+    const jobs = sharedJobs(event as WebhookEvent & { _id: string }, ['hook1', 'hook2']);
+    const queue = bullmqQueue({
+      connection: { url: redis.url },
+      queueName: w.queueName,
+      prefix: PREFIX,
+      worker: true,
+    });
+    cleanups.push(() => queue.close());
+    await attemptOnceEach(queue, jobs);
+
+    await until(async () => (await w.inspect.getDelayedCount()) === 2, 'the retries');
+    const retried = await w.inspect.getJobs(['delayed']);
+    const ref = retried[0]?.data.eventBodyRef as string;
+    expect(retried.map((j) => [j.data.attempt, j.data.eventBodyRef, j.data.eventBody])).toEqual([
+      [1, ref, undefined],
+      [1, ref, undefined],
+    ]);
+    expect(await client.get(`${PREFIX}:${w.queueName}:wd:body:${ref}`)).toBe(JSON.stringify(event));
+  });
+
+  it('carries NUL and lone surrogates in event data faithfully, in a fan-out and in a job of its own', async () => {
+    const w = await world();
+    await deliverHostileEvents(w, () => spawnWorker(w, 'one'));
   });
 });
 
@@ -483,16 +603,7 @@ describe('createWebhookWorker', () => {
     const w = await world();
     const hook = await w.dispatcher.webhooks.create({ url: w.receiver.url });
     const seen: DeliveryResult[] = [];
-    const worker = createWebhookWorker({
-      connection: { url: redis.url },
-      queueName: w.queueName,
-      prefix: PREFIX,
-      store: w.store,
-      allowPrivateNetworks: true,
-      onDelivery: (result) => seen.push(result),
-    });
-    cleanups.push(() => worker.close());
-    await worker.ready();
+    const worker = await inProcessWorker(w, seen);
 
     const [queued] = await worker.dispatcher.emit(ldEvent());
     await until(() => seen.length === 1, 'the delivery');

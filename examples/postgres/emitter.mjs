@@ -30,27 +30,29 @@ try {
   for (let i = 0; i < count; i++) {
     const key = `flag-${i}`;
     await client.query('BEGIN');
-    await client.query(
-      `INSERT INTO ${flags} (key, on_) VALUES ($1, true) ON CONFLICT (key) DO UPDATE SET on_ = true`,
-      [key],
-    );
-    const results = await dispatcher.emit(
-      {
-        _id: `${runId}-${i}`,
-        date: Date.now(),
-        kind: 'flag',
-        name: key,
-        title: `Example turned on ${key} in production`,
-        accesses: [{ action: 'updateOn', resource: `proj/default:env/production:flag/${key}` }],
-      },
-      { transaction: client },
-    );
-    if (results.every((result) => result.outcome === 'queued')) {
+    try {
+      await client.query(
+        `INSERT INTO ${flags} (key, on_) VALUES ($1, true) ON CONFLICT (key) DO UPDATE SET on_ = true`,
+        [key],
+      );
+      // Rejects (ERR_ENQUEUE_FAILED) when the deliveries cannot be written in the transaction.
+      const results = await dispatcher.emit(
+        {
+          _id: `${runId}-${i}`,
+          date: Date.now(),
+          kind: 'flag',
+          name: key,
+          title: `Example turned on ${key} in production`,
+          accesses: [{ action: 'updateOn', resource: `proj/default:env/production:flag/${key}` }],
+        },
+        { transaction: client },
+      );
       await client.query('COMMIT');
       queued += results.length;
-    } else {
+    } catch (error) {
       // Not queued (Postgres refused): the flag change is rolled back with it, nothing is half-done.
       await client.query('ROLLBACK');
+      throw error;
     }
   }
   // A change that is rolled back sends nothing.

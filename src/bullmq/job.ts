@@ -1,17 +1,21 @@
 import { type DeliveryJob, type DeliveryResult, unsentResult } from '../index.js';
+import { parseBody, type StoredBody } from '../integration/event-bodies.js';
 
 /** The BullMQ job name of a delivery. */
 export const JOB_NAME = 'deliver';
 
 /**
- * What a BullMQ job holds: the plain fields of a `DeliveryJob`. The event object is not stored twice: it is
- * rebuilt from `eventBody`, which renders the same (Dates are already ISO-8601 strings in the JSON).
+ * What a BullMQ job holds: the plain fields of a `DeliveryJob`, and its event's body either inline (`eventBody`: a
+ * job alone in its emit, and every job written before bodies were stored once) or as the key of the body stored
+ * once in Redis for all the jobs of its emit (`eventBodyRef`). The event object is not stored: it is rebuilt from
+ * the body, which renders the same (Dates are already ISO-8601 strings in the JSON).
  */
 export interface DeliveryJobData {
   deliveryId: string;
   webhookId: string;
   eventId: string;
-  eventBody: string;
+  eventBody?: string;
+  eventBodyRef?: string;
   tenant?: string;
   eventType?: string;
   /** Attempts already made: a retry is a delayed job carrying the count, so a crash loses none. */
@@ -21,13 +25,14 @@ export interface DeliveryJobData {
   emitContext?: unknown;
 }
 
-export function toJobData(job: DeliveryJob): DeliveryJobData {
+export function toJobData(job: DeliveryJob, bodyRef = job.eventBodyRef): DeliveryJobData {
   const data: DeliveryJobData = {
     deliveryId: job.deliveryId,
     webhookId: job.webhookId,
     eventId: job.eventId,
-    eventBody: job.eventBody,
   };
+  if (bodyRef === undefined) data.eventBody = job.eventBody;
+  else data.eventBodyRef = bodyRef;
   if (job.tenant !== undefined) data.tenant = job.tenant;
   if (job.eventType !== undefined) data.eventType = job.eventType;
   if (job.attempt !== undefined) data.attempt = job.attempt;
@@ -36,14 +41,18 @@ export function toJobData(job: DeliveryJob): DeliveryJobData {
   return data;
 }
 
-export function fromJobData(data: DeliveryJobData): DeliveryJob {
+/** The job, with the body it refers to (`stored`) or its inline one; undefined when it has neither. */
+export function fromJobData(data: DeliveryJobData, stored?: StoredBody): DeliveryJob | undefined {
+  const body = stored ?? parseBody(data.eventBody);
+  if (body === undefined) return undefined;
   const job: DeliveryJob = {
     deliveryId: data.deliveryId,
     webhookId: data.webhookId,
     eventId: data.eventId,
-    event: JSON.parse(data.eventBody),
-    eventBody: data.eventBody,
+    event: body.event,
+    eventBody: body.eventBody,
   };
+  if (stored !== undefined && data.eventBodyRef !== undefined) job.eventBodyRef = data.eventBodyRef;
   if (data.tenant !== undefined) job.tenant = data.tenant;
   if (data.eventType !== undefined) job.eventType = data.eventType;
   if (data.attempt !== undefined) job.attempt = data.attempt;

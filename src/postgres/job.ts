@@ -1,19 +1,22 @@
 import { type DeliveryJob, type DeliveryResult, unsentResult } from '../index.js';
+import { parseBody, type StoredBody } from '../integration/event-bodies.js';
 
 /**
- * What a pg-boss job holds: the plain fields of a delivery job but `test`. The event object is
- * not stored twice: it is rebuilt from `eventBody`, which renders the same (Dates are already ISO-8601 strings in
- * the JSON).
+ * What a pg-boss job holds: the plain fields of a delivery job but `test`, and its event's body either inline
+ * (`eventBody`: a job alone in its emit, and every job written before bodies were stored once) or as the key of
+ * the body stored once for all the jobs of its emit (`eventBodyRef`). The event object is not stored: it is
+ * rebuilt from the body, which renders the same (Dates are already ISO-8601 strings in the JSON).
  */
-export type PgDeliveryJobData = Omit<DeliveryJob, 'event' | 'test'>;
+export type PgDeliveryJobData = Omit<DeliveryJob, 'event' | 'test' | 'eventBody'> & { eventBody?: string };
 
-export function toJobData(job: DeliveryJob): PgDeliveryJobData {
+export function toJobData(job: DeliveryJob, bodyRef = job.eventBodyRef): PgDeliveryJobData {
   const data: PgDeliveryJobData = {
     deliveryId: job.deliveryId,
     webhookId: job.webhookId,
     eventId: job.eventId,
-    eventBody: job.eventBody,
   };
+  if (bodyRef === undefined) data.eventBody = job.eventBody;
+  else data.eventBodyRef = bodyRef;
   if (job.tenant !== undefined) data.tenant = job.tenant;
   if (job.eventType !== undefined) data.eventType = job.eventType;
   if (job.attempt) data.attempt = job.attempt;
@@ -29,33 +32,37 @@ export function toJobData(job: DeliveryJob): PgDeliveryJobData {
 
 const isString = (value: unknown): value is string => typeof value === 'string';
 
-/** Reads a stored job back; a row written around this library may be anything, so it is checked. */
-export function fromJobData(data: unknown): DeliveryJob | undefined {
+/** The key of the stored body a job refers to, if it refers to one (else its body is inline). */
+export function bodyRefOf(data: unknown): string | undefined {
+  const ref = (data as Partial<PgDeliveryJobData> | null)?.eventBodyRef;
+  return isString(ref) ? ref : undefined;
+}
+
+/**
+ * Reads a stored job back, with the body it refers to (`stored`) or its inline one; a row written around this
+ * library may be anything, so it is checked.
+ */
+export function fromJobData(data: unknown, stored?: StoredBody): DeliveryJob | undefined {
   const d = data as Partial<PgDeliveryJobData> | null;
   if (
     typeof d !== 'object' ||
     d === null ||
     !isString(d.deliveryId) ||
     !isString(d.webhookId) ||
-    !isString(d.eventId) ||
-    !isString(d.eventBody)
+    !isString(d.eventId)
   ) {
     return undefined;
   }
-  let event: DeliveryJob['event'];
-  try {
-    event = JSON.parse(d.eventBody);
-  } catch {
-    return undefined;
-  }
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
+  const body = stored ?? parseBody(d.eventBody);
+  if (body === undefined) return undefined;
   const job: DeliveryJob = {
     deliveryId: d.deliveryId,
     webhookId: d.webhookId,
     eventId: d.eventId,
-    event,
-    eventBody: d.eventBody,
+    event: body.event,
+    eventBody: body.eventBody,
   };
+  if (stored !== undefined && isString(d.eventBodyRef)) job.eventBodyRef = d.eventBodyRef;
   if (isString(d.tenant)) job.tenant = d.tenant;
   if (isString(d.eventType)) job.eventType = d.eventType;
   if (Number.isInteger(d.attempt) && (d.attempt as number) > 0) job.attempt = d.attempt as number;

@@ -12,10 +12,20 @@ import {
   numberOption,
   OptionsError,
   unsentResult,
+  WebhookError,
   within,
 } from '../index.js';
+import { bodyCache, sharedBodyKey } from '../integration/event-bodies.js';
+import { eventBodies } from './event-bodies.js';
 
-import { enqueueFailedResult, fromJobData, type PgDeliveryJobData, queuedResult, toJobData } from './job.js';
+import {
+  bodyRefOf,
+  enqueueFailedResult,
+  fromJobData,
+  type PgDeliveryJobData,
+  queuedResult,
+  toJobData,
+} from './job.js';
 import { jobIdFor } from './job-id.js';
 import {
   DEFAULT_MAINTENANCE_INTERVAL_SECONDS,
@@ -136,6 +146,9 @@ const NOTIFY_SPACING_MS = 50;
  */
 const COMPLETE_WINDOW_MS = 5;
 
+/** How often a worker deletes the stored event bodies that no job needs any more (and once when it starts). */
+const SWEEP_INTERVAL_MS = 10 * 60_000;
+
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,50}$/;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
 
@@ -253,6 +266,7 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     }
     return ownPool as unknown as PoolLike;
   };
+  const bodies = eventBodies(schema);
   const channel = `wd_q_${createHash('sha1').update(`${schema}\n${name}`).digest('hex').slice(0, 24)}`;
 
   let starting: Promise<PgBoss> | undefined;
@@ -280,6 +294,7 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
           try {
             await boss.start();
             await boss.createQueue(name, { name });
+            await getPool().query(bodies.createSql);
             started = boss;
             return boss;
           } catch (error) {
@@ -316,8 +331,19 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     }
   };
 
-  const rowFor = (job: DeliveryJob, id: string, startAfterSeconds?: number, own = rowOptions) => {
-    const row: PgBoss.JobInsert<PgDeliveryJobData> & RowOptions = { id, name, data: toJobData(job), ...own };
+  const rowFor = (
+    job: DeliveryJob,
+    id: string,
+    startAfterSeconds?: number,
+    own = rowOptions,
+    bodyRef?: string,
+  ) => {
+    const row: PgBoss.JobInsert<PgDeliveryJobData> & RowOptions = {
+      id,
+      name,
+      data: toJobData(job, bodyRef ?? job.eventBodyRef),
+      ...own,
+    };
     if (startAfterSeconds !== undefined && startAfterSeconds > 0) row.startAfter = String(startAfterSeconds);
     return row;
   };
@@ -391,21 +417,46 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
         }),
       );
     }
-    const failAll = (reason: string) =>
-      jobs.map((job) => {
-        const result = enqueueFailedResult(job, reason);
-        reportOnce(result);
-        return result;
-      });
-    let db: Queryable | undefined;
-    if (enqueueOptions.transaction !== undefined) {
-      const client = transactionClient(enqueueOptions.transaction);
-      if (typeof client === 'string') return Promise.resolve(failAll(client));
-      db = client;
+    if (enqueueOptions.transaction === undefined) {
+      return insertJobs(jobs).then(
+        () => jobs.map(queuedResult),
+        (error: unknown) => {
+          say('error', 'webhook-dispatcher/postgres: enqueue failed', { error: errorMessage(error) });
+          return jobs.map((job) => {
+            const result = enqueueFailedResult(job, errorMessage(error));
+            reportOnce(result);
+            return result;
+          });
+        },
+      );
     }
-    const rows = jobs.map((job) => rowFor(job, idOf(job)));
+    // Inside the host's transaction a failure rejects, so that the host's own `catch` rolls back (an aborted
+    // transaction's COMMIT is a silent rollback in pg).
+    const client = transactionClient(enqueueOptions.transaction);
+    const written = typeof client === 'string' ? Promise.reject(new Error(client)) : insertJobs(jobs, client);
+    return written.then(
+      () => jobs.map(queuedResult),
+      (error: unknown) => {
+        throw new WebhookError(
+          'ERR_ENQUEUE_FAILED',
+          `emit: the deliveries could not be queued in the transaction; roll it back: ${errorMessage(error)}`,
+          { cause: error },
+        );
+      },
+    );
+  }
+
+  /**
+   * Writes the jobs of one emit in one insert (inside the host's transaction when `db` is its client), bounded by
+   * `enqueueTimeoutMs`. The jobs of a fan-out refer to their event's body, written once just before them.
+   */
+  function insertJobs(jobs: DeliveryJob[], db?: Queryable): Promise<void> {
+    const bodyRef = sharedBodyKey(jobs);
+    const rows = jobs.map((job) => rowFor(job, idOf(job), undefined, rowOptions, bodyRef));
     const inserted = (async () => {
       const boss = await start();
+      const target = db ?? getPool();
+      if (bodyRef !== undefined) await bodies.insert(target, bodyRef, (jobs[0] as DeliveryJob).eventBody);
       if (db) {
         // Both queued on the client at once (no turn of the event loop in between). The NOTIFY is delivered at
         // COMMIT, and not at all on ROLLBACK: the workers wake when the jobs become visible.
@@ -423,12 +474,6 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
       enqueueTimeoutMs,
       `Postgres did not answer within ${enqueueTimeoutMs} ms`,
       true,
-    ).then(
-      () => jobs.map(queuedResult),
-      (error: unknown) => {
-        say('error', 'webhook-dispatcher/postgres: enqueue failed', { error: errorMessage(error) });
-        return failAll(errorMessage(error));
-      },
     );
   }
 
@@ -546,13 +591,39 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     inFlight.add(task);
   }
 
+  /** The bodies of fan-outs this worker read lately (see `eventBodies`). */
+  const bodyOf = bodyCache((key) =>
+    within(
+      () => bodies.load(getPool(), key),
+      Math.max(enqueueTimeoutMs, 5000),
+      'Postgres did not answer',
+      true,
+    ),
+  );
+
   async function handle(fetched: FetchedJob): Promise<void> {
     const boss = started as PgBoss;
-    const job = fromJobData(fetched.data);
+    const ref = bodyRefOf(fetched.data);
+    let stored: Awaited<ReturnType<typeof bodyOf>>;
+    if (ref !== undefined) {
+      try {
+        stored = await bodyOf(ref);
+      } catch (error) {
+        // Postgres is away: the job runs again later.
+        await settle(() => boss.fail(name, fetched.id, { message: errorMessage(error) }));
+        return;
+      }
+    }
+    const job = ref !== undefined && stored === undefined ? undefined : fromJobData(fetched.data, stored);
     if (!job) {
-      say('error', 'webhook-dispatcher/postgres: a job is not a delivery; failed for good', {
-        jobId: fetched.id,
-      });
+      say(
+        'error',
+        'webhook-dispatcher/postgres: a job is not a delivery (or its event body is gone); failed for good',
+        {
+          jobId: fetched.id,
+          eventBodyRef: ref,
+        },
+      );
       await settle(() => boss.deleteJob(name, fetched.id));
       return;
     }
@@ -650,9 +721,21 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     timer.unref?.();
   }
 
+  let sweepTimer: NodeJS.Timeout | undefined;
+  function sweepBodies(): void {
+    within(() => bodies.sweep(getPool()), 60_000, 'Postgres did not answer within 60000 ms', true).then(
+      (count) => say('debug', 'webhook-dispatcher/postgres: removed event bodies no job needs', { count }),
+      (error: unknown) =>
+        say('warn', 'webhook-dispatcher/postgres: could not remove old event bodies', {
+          error: errorMessage(error),
+        }),
+    );
+  }
+
   let closing: Promise<void> | undefined;
   async function shutdown(deadlineMs: number | undefined): Promise<void> {
     closed = true;
+    clearInterval(sweepTimer);
     wake();
     // The last enqueues' NOTIFY is not left to a timer that may outlive the pool.
     if (notifying === 'scheduled') sendNotify();
@@ -692,6 +775,9 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
           say('warn', 'webhook-dispatcher/postgres: LISTEN connection lost', { error: errorMessage(error) }),
       });
       loopDone = loop();
+      start().then(sweepBodies, () => {});
+      sweepTimer = setInterval(sweepBodies, SWEEP_INTERVAL_MS);
+      sweepTimer.unref?.();
     },
 
     enqueue(job, enqueueOptions) {
