@@ -67,18 +67,6 @@ describe.each(['node', 'express', 'fastify'] as const)('admin API served by %s',
     expect((await api.call('GET', '/webhooks')).body.error.code).toBe('ERR_UNAUTHORIZED');
   });
 
-  it.skipIf(kind === 'fastify')(
-    'answers TRACE (and any other unknown method) with 405 and the API’s code, not a 500',
-    async () => {
-      const api = await startApi(kind);
-      for (const method of ['TRACE', 'PURGE', 'PROPFIND']) {
-        const answer = await rawCall(method, `${api.base}/webhooks`);
-        expect(answer.status, method).toBe(405);
-        expect(JSON.parse(answer.text).error.code, method).toBe('ERR_METHOD_NOT_ALLOWED');
-      }
-    },
-  );
-
   it('leaves the host’s own routes alone', async () => {
     const api = await startApi(kind, kind === 'node' ? {} : { basePath: '/hooks-api' });
     if (kind === 'node') return expect((await api.call('GET', '/host-route', { as })).status).toBe(404);
@@ -95,6 +83,19 @@ describe.each(['node', 'express', 'fastify'] as const)('admin API served by %s',
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
     expect(res.body.servers).toEqual([{ url: kind === 'node' ? '/' : '/hooks-api' }]);
+  });
+});
+
+// Fastify answers a method it has no route for itself (404) before the plugin sees it; the node adapter and the
+// Express middleware hand every method to the API.
+describe.each(['node', 'express'] as const)('admin API served by %s, unknown methods', (kind) => {
+  it('answers TRACE (and any other unknown method) with 405 and the API’s code, not a 500', async () => {
+    const api = await startApi(kind);
+    for (const method of ['TRACE', 'PURGE', 'PROPFIND']) {
+      const answer = await rawCall(method, `${api.base}/webhooks`);
+      expect(answer.status, method).toBe(405);
+      expect(JSON.parse(answer.text).error.code, method).toBe('ERR_METHOD_NOT_ALLOWED');
+    }
   });
 });
 
