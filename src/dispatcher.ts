@@ -1,4 +1,5 @@
 import Mustache from 'mustache';
+import { within } from './deadline.js';
 import { deliveryIdFor } from './delivery/delivery-id.js';
 import { buildRequest, renderBody } from './delivery/request.js';
 import type { DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
@@ -154,12 +155,21 @@ class Dispatcher {
   private readonly ownsTransport: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** The `emit`s and `test`s called before `close()` that have no outcome yet: `close()` finishes them first. */
+  private readonly accepted = new Set<Promise<unknown>>();
+  /** Rejects when `close()`'s deadline passes: what still waits for the store's first load gives up then. */
+  private readonly deadlinePassed: Promise<never>;
+  private passDeadline!: (error: WebhookError) => void;
   private stopWatching: (() => void | Promise<void>) | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Circuits shared through the store, when it keeps them (`store.circuits`) and health is on. */
   private readonly circuits: SharedCircuits | undefined;
 
   constructor(private readonly o: ResolvedOptions) {
+    this.deadlinePassed = new Promise<never>((_resolve, reject) => {
+      this.passDeadline = reject;
+    });
+    this.deadlinePassed.catch(() => {});
     this.logger = toLogger(o.logger);
     const onError = (message: string, meta: Record<string, unknown>) => this.logger.error(message, meta);
     this.events = new DispatcherEmitter(onError);
@@ -259,11 +269,11 @@ class Dispatcher {
       },
       eventTypes: this.o.eventTypes,
       on: (name, listener) => this.events.on(name, listener),
-      emit: (event, emitOptions) => this.emit(event, emitOptions),
+      emit: (event, emitOptions) => this.accept('emit', () => this.emit(event, emitOptions)),
       emitAndForget: (event, emitOptions) => {
         let pending: Promise<unknown>;
         try {
-          pending = this.emit(event, emitOptions);
+          pending = this.accept('emit', () => this.emit(event, emitOptions));
         } catch (error) {
           pending = Promise.reject(error);
         }
@@ -274,7 +284,7 @@ class Dispatcher {
           }),
         );
       },
-      test: (id) => this.test(id),
+      test: (id) => this.accept('test', () => this.test(id)),
       preview: (webhook, event) => this.preview(webhook, event),
       explain: (id, event, explainOptions) => this.explain(id, event, explainOptions?.tenant),
       close: (closeOptions = {}) => {
@@ -284,14 +294,30 @@ class Dispatcher {
     };
   }
 
-  /** Rejects once closed; loads the store on first use and starts following its changes. */
-  private async open(method: string): Promise<void> {
-    if (this.closed) throw new DispatcherClosedError(method);
+  /**
+   * Rejects once closed; loads the store on first use and starts following its changes. A call `close()` waits for
+   * (`accepted`) is not refused by a close that comes while the store loads.
+   */
+  private async open(method: string, accepted = false): Promise<void> {
+    if (this.closed && !accepted) throw new DispatcherClosedError(method);
     if (!this.registry.ready) {
-      await this.registry.ensureLoaded();
+      await Promise.race([this.registry.ensureLoaded(), this.deadlinePassed]);
       this.follow();
     }
-    if (this.closed) throw new DispatcherClosedError(method);
+    if (this.closed && !accepted) throw new DispatcherClosedError(method);
+  }
+
+  /**
+   * An `emit` or `test` called before `close()`: it gets its real outcome, and `close()` waits for it (it reaches
+   * the queue before the queue closes). One called after rejects with `ERR_DISPATCHER_CLOSED`.
+   */
+  private accept<T>(method: string, run: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new DispatcherClosedError(method));
+    const work = run();
+    this.accepted.add(work);
+    const forget = () => this.accepted.delete(work);
+    work.then(forget, forget);
+    return work;
   }
 
   private circuitsFollowed = false;
@@ -343,7 +369,7 @@ class Dispatcher {
         'emit: `transaction` needs a queue that writes inside the host transaction (pgBossQueue); this queue cannot',
       );
     }
-    await this.open('emit');
+    await this.open('emit', true);
     const type = typeof event.type === 'string' ? event.type : undefined;
     const accesses = accessesOf(event);
     const matched = selectWebhooks(this.registry.candidates(tenant, type, accesses), type, accesses);
@@ -385,7 +411,7 @@ class Dispatcher {
   }
 
   private async test(id: string): Promise<DeliveryResult> {
-    await this.open('test');
+    await this.open('test', true);
     const compiled = this.compiled('test', id);
     const event = this.sampleFor(compiled);
     const eventId = eventIdOf(event);
@@ -600,34 +626,72 @@ class Dispatcher {
     if (this.o.onDelivery) this.engine.hook('onDelivery', () => this.o.onDelivery?.(result));
   }
 
+  /**
+   * Finishes what was accepted, then closes the queue and waits for the engine. With a deadline, what is still
+   * running when it passes ends `ABORTED` (an emit still waiting for the store's first load rejects), and close
+   * returns at most `CLOSE_GRACE_MS` later whatever the store, the log, the transport or the queue does.
+   */
   private async shutdown(deadlineMs: number | undefined): Promise<void> {
     this.closed = true;
+    this.stopFollowing();
+    const endsAt = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
+    const finished = this.finishAccepted(endsAt).catch((error: unknown) =>
+      this.logger.error('webhook-dispatcher: close() failed', { error: String(error) }),
+    );
+    if (deadlineMs === undefined) {
+      await finished;
+      if (this.ownsTransport) await this.transport.close?.();
+      return;
+    }
+    if (!(await settlesWithin(finished, deadlineMs))) {
+      const reason = `dispatcher closed: deadline of ${deadlineMs} ms reached`;
+      this.passDeadline(
+        new WebhookError('ERR_STORE_TIMEOUT', `emit: the webhook store had not answered when the ${reason}`),
+      );
+      this.engine.abortAll(reason);
+      if (!(await settlesWithin(finished, CLOSE_GRACE_MS))) {
+        this.logger.error('webhook-dispatcher: close() returned with the queue still closing', {
+          deadlineMs,
+        });
+      }
+    }
+    if (this.ownsTransport) {
+      await settlesWithin(
+        (this.transport.destroy ?? this.transport.close)?.call(this.transport),
+        CLOSE_GRACE_MS,
+      );
+    }
+  }
+
+  /** Every `emit`/`test` called before `close()` first reaches the queue (in process: its outcome); then the queue closes. */
+  private async finishAccepted(endsAt: number | undefined): Promise<void> {
+    await Promise.allSettled(this.accepted);
+    const left = endsAt === undefined ? undefined : { deadlineMs: Math.max(0, endsAt - Date.now()) };
+    await this.o.queue.close(left);
+    await this.engine.drained();
+  }
+
+  private stopFollowing(): void {
     if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
     const stop = this.stopWatching;
     this.stopWatching = undefined;
     if (stop !== undefined) this.engine.hook('store.watch() stop', stop);
     void this.circuits?.stop();
-    const drained = (async () => {
-      await this.o.queue.close(deadlineMs === undefined ? undefined : { deadlineMs });
-      await this.engine.drained();
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline =
-      deadlineMs === undefined
-        ? undefined
-        : new Promise<'deadline'>((resolve) => {
-            timer = setTimeout(() => resolve('deadline'), deadlineMs);
-          });
-    const first = await (deadline ? Promise.race([drained, deadline]) : drained);
-    clearTimeout(timer);
-    if (first === 'deadline') {
-      this.engine.abortAll(`dispatcher closed: deadline of ${deadlineMs} ms reached`);
-      await drained;
-      if (this.ownsTransport) await (this.transport.destroy ?? this.transport.close)?.call(this.transport);
-    } else if (this.ownsTransport) {
-      await this.transport.close?.();
-    }
   }
+}
+
+/**
+ * What `close()` waits at most after its deadline for the queue's own close (a durable queue ends its connections
+ * by force within `deadlineMs` + 2 s) and for the transport it created. In process, everything ends at the deadline.
+ */
+const CLOSE_GRACE_MS = 2_500;
+
+/** True when `work` settles within `ms`. */
+function settlesWithin(work: unknown, ms: number): Promise<boolean> {
+  return within(() => work, ms, 'deadline').then(
+    () => true,
+    () => false,
+  );
 }
 
 /** With a catalog: `events` must name its types, and template fields must be fields of their schemas. */

@@ -69,6 +69,8 @@ export class DeliveryEngine {
   readonly scheduler: Scheduler;
   private readonly payloads = new WeakMap<object, Payload>();
   private readonly inFlight = new Set<Attempt>();
+  /** Deliveries waiting for the store's answer to their webhook lookup (durable queues' send-time check). */
+  private readonly lookingUp = new Set<Delivery>();
   private held = 0;
   private heldBytes = 0;
   private idleWaiters: (() => void)[] = [];
@@ -157,8 +159,16 @@ export class DeliveryEngine {
     this.abortReason = reason;
     for (const task of this.scheduler.flushAll()) task.drop('aborted');
     for (const attempt of [...this.inFlight]) attempt.abort(new TransportError('ABORTED', reason));
+    // A store that never answers a lookup cannot hold close() either.
+    for (const delivery of [...this.lookingUp]) delivery.abortNow(reason);
     // Retry waits fire now and see the abort; lane wake-ups find nothing to do.
     for (const entry of this.timers.drain()) entry.fire();
+  }
+
+  /** A delivery waits for (`true`) or got (`false`) the store's answer to its lookup. */
+  lookup(delivery: Delivery, waiting: boolean): void {
+    if (waiting) this.lookingUp.add(delivery);
+    else this.lookingUp.delete(delivery);
   }
 
   private start(
@@ -301,10 +311,16 @@ class Delivery {
     }
     if (found instanceof Promise) {
       this.storeLookup = true;
+      this.engine.lookup(this, true);
       found.then(
-        (compiled) => this.queue(compiled),
-        (error: unknown) =>
-          this.fail({ code: 'TRANSPORT_ERROR', message: `webhook lookup failed: ${String(error)}` }),
+        (compiled) => {
+          this.engine.lookup(this, false);
+          this.queue(compiled);
+        },
+        (error: unknown) => {
+          this.engine.lookup(this, false);
+          this.fail({ code: 'TRANSPORT_ERROR', message: `webhook lookup failed: ${String(error)}` });
+        },
       );
     } else {
       this.queue(found);
@@ -607,6 +623,12 @@ class Delivery {
 
   private abort(reason: string): void {
     this.fail({ code: 'ABORTED', message: reason });
+  }
+
+  /** `close()`'s deadline passed while the store had not answered the lookup. */
+  abortNow(reason: string): void {
+    this.engine.lookup(this, false);
+    this.abort(reason);
   }
 
   finish(outcome: DeliveryResult | AttemptStep): void {
