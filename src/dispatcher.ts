@@ -8,6 +8,7 @@ import { DeliveryEngine } from './engine/engine.js';
 import type { HealthTransition } from './engine/health.js';
 import {
   DispatcherClosedError,
+  errorText,
   InvalidEventError,
   kindOf,
   WebhookError,
@@ -174,7 +175,7 @@ class Dispatcher {
     const onError = (message: string, meta: Record<string, unknown>) => this.logger.error(message, meta);
     this.events = new DispatcherEmitter(onError);
     this.instrumentation = safeInstrumentation(o.instrumentation, (error, hook) =>
-      this.logger.error(`webhook-dispatcher: instrumentation.${hook} failed`, { error: String(error) }),
+      this.logger.error(`webhook-dispatcher: instrumentation.${hook} failed`, { error: errorText(error) }),
     );
     const addressPolicy = createAddressPolicy({
       allowPrivateNetworks: o.allowPrivateNetworks,
@@ -279,8 +280,8 @@ class Dispatcher {
         }
         pending.then(undefined, (error: unknown) =>
           this.logger.error('webhook-dispatcher: emitAndForget failed; the event was not delivered', {
-            code: (error as WebhookError)?.code,
-            error: String(error),
+            code: error instanceof WebhookError ? error.code : undefined,
+            error: errorText(error),
           }),
         );
       },
@@ -335,7 +336,7 @@ class Dispatcher {
     const store = this.o.store;
     const logFailure = (error: unknown) =>
       this.logger.error('webhook-dispatcher: could not apply a change from the store', {
-        error: String(error),
+        error: errorText(error),
       });
     if (typeof store.watch === 'function') {
       try {
@@ -600,7 +601,7 @@ class Dispatcher {
       (error: unknown) =>
         this.logger.error('webhook-dispatcher: could not switch off a webhook', {
           webhookId,
-          error: String(error),
+          error: errorText(error),
         }),
     );
   }
@@ -636,7 +637,7 @@ class Dispatcher {
     this.stopFollowing();
     const endsAt = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
     const finished = this.finishAccepted(endsAt).catch((error: unknown) =>
-      this.logger.error('webhook-dispatcher: close() failed', { error: String(error) }),
+      this.logger.error('webhook-dispatcher: close() failed', { error: errorText(error) }),
     );
     if (deadlineMs === undefined) {
       await finished;

@@ -1,4 +1,5 @@
 import { within } from './deadline.js';
+import { errorText } from './errors.js';
 import type { CircuitStore, SharedCircuit } from './types.js';
 
 export interface SharedCircuitsOptions {
@@ -49,7 +50,7 @@ export class SharedCircuits {
           else this.apply(id, circuit === undefined ? undefined : parseCircuit(circuit), circuit);
         });
       } catch (error) {
-        this.o.onError('webhook-dispatcher: store.circuits.watch() threw', { error: String(error) });
+        this.o.onError('webhook-dispatcher: store.circuits.watch() threw', { error: errorText(error) });
       }
     }
     // A watch says when to list again (`onChange()` once it is in place); without one, list now and then.
@@ -84,7 +85,7 @@ export class SharedCircuits {
           this.writing.delete(webhookId);
           this.o.onError('webhook-dispatcher: could not save a webhook circuit to the store', {
             webhookId,
-            error: String(error),
+            error: errorText(error),
           });
         },
       );
@@ -101,7 +102,7 @@ export class SharedCircuits {
       try {
         await this.call('watch() stop', async () => stop());
       } catch (error) {
-        this.o.onError('webhook-dispatcher: store.circuits.watch() stop failed', { error: String(error) });
+        this.o.onError('webhook-dispatcher: store.circuits.watch() stop failed', { error: errorText(error) });
       }
     }
   }
@@ -133,7 +134,7 @@ export class SharedCircuits {
       },
       (error: unknown) =>
         this.o.onError('webhook-dispatcher: could not list webhook circuits from the store', {
-          error: String(error),
+          error: errorText(error),
         }),
     );
   }

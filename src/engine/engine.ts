@@ -3,6 +3,7 @@ import { bodyBytesOver, buildRequest, renderBody } from '../delivery/request.js'
 import { deliveryResult } from '../delivery/result.js';
 import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
 import { redactBody, requestForLog } from '../delivery-log.js';
+import { errorText } from '../errors.js';
 import type { AttemptSpan, EngineGauges, SafeInstrumentation } from '../instrumentation.js';
 import type { AttemptOptions, AttemptStep, DeliveryJob } from '../queue.js';
 import type { RetryPolicy } from '../retry.js';
@@ -259,12 +260,12 @@ export class DeliveryEngine {
       const value = call();
       if (typeof (value as PromiseLike<unknown> | undefined)?.then === 'function') {
         (value as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-          this.options.onError(`webhook-dispatcher: ${name} rejected`, { error: String(error) }),
+          this.options.onError(`webhook-dispatcher: ${name} rejected`, { error: errorText(error) }),
         );
       }
       return value;
     } catch (error) {
-      this.options.onError(`webhook-dispatcher: ${name} threw`, { error: String(error) });
+      this.options.onError(`webhook-dispatcher: ${name} threw`, { error: errorText(error) });
       return undefined;
     }
   }
@@ -306,7 +307,7 @@ class Delivery {
     try {
       found = this.options.lookup(this.job.webhookId);
     } catch (error) {
-      this.fail({ code: 'TRANSPORT_ERROR', message: `webhook lookup failed: ${String(error)}` });
+      this.fail({ code: 'TRANSPORT_ERROR', message: `webhook lookup failed: ${errorText(error)}` });
       return;
     }
     if (found instanceof Promise) {
@@ -319,7 +320,7 @@ class Delivery {
         },
         (error: unknown) => {
           this.engine.lookup(this, false);
-          this.fail({ code: 'TRANSPORT_ERROR', message: `webhook lookup failed: ${String(error)}` });
+          this.fail({ code: 'TRANSPORT_ERROR', message: `webhook lookup failed: ${errorText(error)}` });
         },
       );
     } else {
