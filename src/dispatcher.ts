@@ -2,7 +2,7 @@ import Mustache from 'mustache';
 import { within } from './deadline.js';
 import { deliveryIdFor } from './delivery/delivery-id.js';
 import { buildRequest, renderBody } from './delivery/request.js';
-import type { DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
+import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
 import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
 import { DeliveryEngine } from './engine/engine.js';
 import type { HealthTransition } from './engine/health.js';
@@ -100,8 +100,12 @@ export interface WebhookDispatcher {
      * headers and secret, a fresh signature, the same `webhook-id`), recorded as a new attempt.
      */
     redeliver(deliveryId: string, options?: RedeliverOptions): Promise<DeliveryResult>;
-    /** Sends again every delivery of a webhook emitted in the window whose latest outcome is still a failure. */
-    recover(webhookId: string, options: RecoverOptions): Promise<DeliveryResult[]>;
+    /**
+     * Queues again every delivery of a webhook emitted in the window whose latest outcome is still a failure, and
+     * resolves with how many at once: the re-sends go on through the webhook's lane, their outcomes recorded in
+     * the delivery log (and reported to `onDelivery`) as usual.
+     */
+    recover(webhookId: string, options: RecoverOptions): Promise<number>;
   };
   /** The event catalog in use (`eventTypes` option), if any. */
   readonly eventTypes: EventCatalog | undefined;
@@ -263,8 +267,8 @@ class Dispatcher {
         refresh: () => registry.refresh(),
       },
       deliveries: {
-        list: async (webhookId, query) => (this.o.log ? this.o.log.list(webhookId, query) : { items: [] }),
-        get: async (deliveryId) => this.o.log?.get(deliveryId),
+        list: (webhookId, query) => this.readLog('list', (log) => log.list(webhookId, query), { items: [] }),
+        get: (deliveryId) => this.readLog('get', (log) => log.get(deliveryId), undefined),
         redeliver: (deliveryId, redeliverOptions) => this.redeliver(deliveryId, redeliverOptions),
         recover: (webhookId, recoverOptions) => this.recover(webhookId, recoverOptions),
       },
@@ -489,34 +493,75 @@ class Dispatcher {
     redeliverOptions: { force?: boolean } = {},
   ): Promise<DeliveryResult> {
     await this.open('deliveries.redeliver');
-    const record = await this.o.log?.get(deliveryId);
+    const record = await this.readLog('get', (log) => log.get(deliveryId), undefined);
     if (record === undefined) {
       throw new WebhookError(
         'ERR_DELIVERY_NOT_FOUND',
         `deliveries.redeliver: no delivery "${deliveryId}" in the delivery log`,
       );
     }
-    const compiled = this.registry.get(record.webhookId);
-    if (compiled === undefined) throw new WebhookNotFoundError('deliveries.redeliver', record.webhookId);
-    if (!compiled.webhook.on && redeliverOptions.force !== true) {
-      throw new WebhookError(
-        'ERR_WEBHOOK_DISABLED',
-        `deliveries.redeliver: webhook "${record.webhookId}" is switched off; pass { force: true } to send anyway`,
-      );
+    return this.resend(this.redeliveryJob('deliveries.redeliver', record, redeliverOptions.force === true));
+  }
+
+  /**
+   * Queues again, through the webhook's lane, every delivery of the window whose latest outcome is still a
+   * failure, oldest first, and answers how many: the re-sends go on (their outcomes are logged and reported as
+   * usual), so a receiver that is still down cannot hold the call. A delivery the log kept no complete body of is
+   * left out.
+   */
+  private async recover(webhookId: string, window: RecoverOptions): Promise<number> {
+    await this.open('deliveries.recover');
+    if (window === null || typeof window !== 'object' || window.since === undefined) {
+      throw new WebhookError('ERR_INVALID_OPTIONS', 'deliveries.recover: expected `{ since, until? }`');
     }
-    const sent = record.attempts.find(
-      (attempt) => typeof attempt.request?.body === 'string' && !attempt.request.bodyTruncated,
-    );
-    if (sent === undefined) {
+    const compiled = this.compiled('deliveries.recover', webhookId);
+    if (!compiled.webhook.on) throw webhookDisabled('deliveries.recover', webhookId);
+    const records = await this.failedRecords(webhookId, window);
+    let queued = 0;
+    for (const record of records.reverse()) {
+      if (sentBody(record) === undefined) continue;
+      this.resend(this.redeliveryJob('deliveries.recover', record, false)).catch((error: unknown) =>
+        this.logger.error('webhook-dispatcher: a recovered delivery failed', { error: errorText(error) }),
+      );
+      queued++;
+    }
+    return queued;
+  }
+
+  /** The failed deliveries of one webhook in a window, newest first, each page read under the deadline. */
+  private async failedRecords(webhookId: string, window: RecoverOptions): Promise<DeliveryRecord[]> {
+    const records: DeliveryRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const query = {
+        status: 'failed' as const,
+        since: window.since,
+        until: window.until,
+        limit: 1000,
+        cursor,
+      };
+      const page = await this.readLog('list', (log) => log.list(webhookId, query), { items: [] });
+      records.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return records;
+  }
+
+  /** The job sending a logged delivery again: its body as first sent, to the webhook as it is now. */
+  private redeliveryJob(method: string, record: DeliveryRecord, force: boolean): DeliveryJob {
+    const compiled = this.registry.get(record.webhookId);
+    if (compiled === undefined) throw new WebhookNotFoundError(method, record.webhookId);
+    if (!compiled.webhook.on && !force) throw webhookDisabled(method, record.webhookId);
+    const body = sentBody(record);
+    if (body === undefined) {
       throw new WebhookError(
         'ERR_DELIVERY_NOT_FOUND',
-        `deliveries.redeliver: the delivery log has no complete body for "${deliveryId}"; it cannot be sent again`,
+        `${method}: the delivery log has no complete body for "${record.deliveryId}"; it cannot be sent again`,
       );
     }
     const made = Math.max(...record.attempts.map((attempt) => attempt.attempt));
-    const body = sent.request.body as string;
     const job: DeliveryJob = {
-      deliveryId,
+      deliveryId: record.deliveryId,
       webhookId: record.webhookId,
       eventId: record.eventId,
       event: {},
@@ -528,7 +573,7 @@ class Dispatcher {
     };
     if (compiled.webhook.tenant !== undefined) job.tenant = compiled.webhook.tenant;
     if (record.eventType !== undefined) job.eventType = record.eventType;
-    if (redeliverOptions.force === true) job.force = true;
+    if (force) job.force = true;
     // A redelivery is traced under the operator's request that asked for it.
     job.emitContext = this.instrumentation.onEmit({
       eventId: job.eventId,
@@ -536,34 +581,26 @@ class Dispatcher {
       tenant: job.tenant,
       webhooks: 1,
     });
+    return job;
+  }
+
+  private async resend(job: DeliveryJob): Promise<DeliveryResult> {
     const result = await this.engine.deliver(job);
     this.report(result);
     return result;
   }
 
-  private async recover(webhookId: string, window: RecoverOptions): Promise<DeliveryResult[]> {
-    await this.open('deliveries.recover');
-    if (window === null || typeof window !== 'object' || window.since === undefined) {
-      throw new WebhookError('ERR_INVALID_OPTIONS', 'deliveries.recover: expected `{ since, until? }`');
-    }
-    this.compiled('deliveries.recover', webhookId);
+  /**
+   * A read of the delivery log under the store's deadline (`storeTimeoutMs`): a log that does not answer (a
+   * black-holed database) ends the call with `ERR_STORE_TIMEOUT` instead of holding it.
+   */
+  private readLog<T>(method: string, read: (log: DeliveryLog) => Promise<T>, absent: T): Promise<T> {
     const log = this.o.log;
-    if (log === undefined) return [];
-    const ids: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await log.list(webhookId, {
-        status: 'failed',
-        since: window.since,
-        until: window.until,
-        limit: 1000,
-        cursor,
-      });
-      for (const item of page.items) ids.push(item.deliveryId);
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
-    // Oldest first; the webhook's lane paces them.
-    return Promise.all(ids.reverse().map((id) => this.redeliver(id)));
+    if (log === undefined) return Promise.resolve(absent);
+    const ms = this.o.storeTimeoutMs;
+    const timeout = () =>
+      new WebhookError('ERR_STORE_TIMEOUT', `delivery log: ${method}() did not answer within ${ms} ms`);
+    return within(() => read(log), ms, timeout);
   }
 
   private compiled(method: string, id: string): CompiledWebhook {
@@ -707,6 +744,21 @@ function checkAgainstCatalog(webhook: Webhook, catalog: EventCatalog): void {
     }
     if (tokens !== undefined) validateTemplateFields(tokens, webhook.events, catalog);
   }
+}
+
+/** The body a logged delivery was first sent with, when the log kept all of it. */
+function sentBody(record: DeliveryRecord): string | undefined {
+  const sent = record.attempts.find(
+    (attempt) => typeof attempt.request?.body === 'string' && !attempt.request.bodyTruncated,
+  );
+  return sent?.request.body as string | undefined;
+}
+
+function webhookDisabled(method: string, webhookId: string): WebhookError {
+  return new WebhookError(
+    'ERR_WEBHOOK_DISABLED',
+    `${method}: webhook "${webhookId}" is switched off; pass { force: true } to send anyway`,
+  );
 }
 
 /** An id that is not a string or a number would collapse into `[object Object]`: every event one delivery id. */
