@@ -130,8 +130,11 @@ export interface WebhookDispatcher {
   /** Why this webhook would or would not get this event: each check `emit` makes, with its reason. */
   explain(id: string, event: WebhookEvent, options?: { tenant?: string }): Promise<Explanation>;
   /**
-   * Stops accepting events and resolves when the deliveries in flight are finished. With `deadlineMs`, what is
-   * still running then ends with an `ABORTED` failure.
+   * Stops accepting events (later calls reject with `ERR_DISPATCHER_CLOSED`) and resolves once every `emit` called
+   * before it has its outcome (a durable queue: its jobs are queued) and the deliveries in flight are finished.
+   * With `deadlineMs`, what is still running then ends with an `ABORTED` failure naming the deadline, an `emit`
+   * still waiting for the store's first load rejects with `ERR_STORE_TIMEOUT`, and `close` returns at once (after
+   * at most 2.5 s more for a durable queue's own close).
    */
   close(options?: { deadlineMs?: number }): Promise<void>;
 }
@@ -269,8 +272,11 @@ class Dispatcher {
       deliveries: {
         list: (webhookId, query) => this.readLog('list', (log) => log.list(webhookId, query), { items: [] }),
         get: (deliveryId) => this.readLog('get', (log) => log.get(deliveryId), undefined),
-        redeliver: (deliveryId, redeliverOptions) => this.redeliver(deliveryId, redeliverOptions),
-        recover: (webhookId, recoverOptions) => this.recover(webhookId, recoverOptions),
+        // Like emits, a redelivery or recovery called before close() is finished before it returns.
+        redeliver: (deliveryId, redeliverOptions) =>
+          this.accept('deliveries.redeliver', () => this.redeliver(deliveryId, redeliverOptions)),
+        recover: (webhookId, recoverOptions) =>
+          this.accept('deliveries.recover', () => this.recover(webhookId, recoverOptions)),
       },
       eventTypes: this.o.eventTypes,
       on: (name, listener) => this.events.on(name, listener),
@@ -313,8 +319,9 @@ class Dispatcher {
   }
 
   /**
-   * An `emit` or `test` called before `close()`: it gets its real outcome, and `close()` waits for it (it reaches
-   * the queue before the queue closes). One called after rejects with `ERR_DISPATCHER_CLOSED`.
+   * An `emit`, `test`, `redeliver` or `recover` called before `close()`: it gets its real outcome, and `close()`
+   * waits for it (it reaches the queue before the queue closes). One called after rejects with
+   * `ERR_DISPATCHER_CLOSED`.
    */
   private accept<T>(method: string, run: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new DispatcherClosedError(method));
@@ -492,7 +499,7 @@ class Dispatcher {
     deliveryId: string,
     redeliverOptions: { force?: boolean } = {},
   ): Promise<DeliveryResult> {
-    await this.open('deliveries.redeliver');
+    await this.open('deliveries.redeliver', true);
     const record = await this.readLog('get', (log) => log.get(deliveryId), undefined);
     if (record === undefined) {
       throw new WebhookError(
@@ -510,7 +517,7 @@ class Dispatcher {
    * left out.
    */
   private async recover(webhookId: string, window: RecoverOptions): Promise<number> {
-    await this.open('deliveries.recover');
+    await this.open('deliveries.recover', true);
     if (window === null || typeof window !== 'object' || window.since === undefined) {
       throw new WebhookError('ERR_INVALID_OPTIONS', 'deliveries.recover: expected `{ since, until? }`');
     }
@@ -701,9 +708,12 @@ class Dispatcher {
     }
   }
 
-  /** Every `emit`/`test` called before `close()` first reaches the queue (in process: its outcome); then the queue closes. */
+  /**
+   * Every `emit`/`test` called before `close()` first reaches the queue (in process: its outcome), or the deadline
+   * passes; then the queue closes.
+   */
   private async finishAccepted(endsAt: number | undefined): Promise<void> {
-    await Promise.allSettled(this.accepted);
+    await Promise.race([Promise.allSettled(this.accepted), this.deadlinePassed.catch(() => {})]);
     const left = endsAt === undefined ? undefined : { deadlineMs: Math.max(0, endsAt - Date.now()) };
     await this.o.queue.close(left);
     await this.engine.drained();

@@ -79,6 +79,52 @@ describe('emit then close() in the same tick', () => {
   });
 });
 
+describe('redeliver and recover then close() in the same tick', () => {
+  it('sends the redelivery and every recovered delivery before close() resolves', async () => {
+    let up = false;
+    let sent = 0;
+    // A transport of the host's (close() does not close it): each answer takes a moment.
+    const transport: Transport = {
+      async send() {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        sent++;
+        return { status: up ? 200 : 503 };
+      },
+    };
+    // A log whose reads take a moment, as a database's do.
+    const log = memoryDeliveryLog();
+    const later = <T>(value: Promise<T>) => new Promise<T>((resolve) => setTimeout(() => resolve(value), 20));
+    const deliveryLog: DeliveryLog = {
+      record: (attempt) => log.record(attempt),
+      list: (webhookId, query) => later(log.list(webhookId, query)),
+      get: (deliveryId) => later(log.get(deliveryId)),
+    };
+    const dispatcher = dispatcherWith({
+      store: storeFor('https://receiver.example.com/', 0),
+      transport,
+      deliveryLog,
+      retry: 0,
+      health: false,
+    });
+    const since = Date.now() - 1000;
+    const failed = (await Promise.all(events(3).map((event) => dispatcher.emit(event)))).flat();
+    expect(failed.map((result) => result.outcome)).toEqual(['failed', 'failed', 'failed']);
+    up = true;
+
+    const redelivered = dispatcher.deliveries.redeliver(failed[0]?.deliveryId as string);
+    const recovered = dispatcher.deliveries.recover('w1', { since });
+    await dispatcher.close();
+    // Sent before close() resolved: 3 failed sends, the redelivery, and the 3 re-sends of recover (it read the
+    // log before the redelivery landed).
+    expect(sent).toBe(7);
+    expect(await redelivered).toMatchObject({ outcome: 'delivered' });
+    expect(await recovered).toBe(3);
+    for (const { deliveryId } of failed) {
+      expect((await dispatcher.deliveries.get(deliveryId))?.status).toBe('delivered');
+    }
+  });
+});
+
 describe('close({ deadlineMs: 300 }) against parts that never answer', () => {
   const hanging = (): Transport => ({ send: () => never });
   const hangingLog = (): DeliveryLog => ({ ...memoryDeliveryLog(), record: () => never });
