@@ -163,7 +163,7 @@ class Dispatcher {
   private readonly ownsTransport: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
-  /** The `emit`s and `test`s called before `close()` that have no outcome yet: `close()` finishes them first. */
+  /** The `emit`, `test`, `redeliver` and `recover` calls made before `close()` and not yet settled: it finishes them first. */
   private readonly accepted = new Set<Promise<unknown>>();
   /** Rejects when `close()`'s deadline passes: what still waits for the store's first load gives up then. */
   private readonly deadlinePassed: Promise<never>;
@@ -691,7 +691,10 @@ class Dispatcher {
     if (!(await settlesWithin(finished, deadlineMs))) {
       const reason = `dispatcher closed: deadline of ${deadlineMs} ms reached`;
       this.passDeadline(
-        new WebhookError('ERR_STORE_TIMEOUT', `emit: the webhook store had not answered when the ${reason}`),
+        new WebhookError(
+          'ERR_STORE_TIMEOUT',
+          `the webhook store had not answered when the ${reason}; not sent`,
+        ),
       );
       this.engine.abortAll(reason);
       if (!(await settlesWithin(finished, CLOSE_GRACE_MS))) {
