@@ -40,6 +40,7 @@ import type {
   WebhookInput,
   WebhookPatch,
 } from './types.js';
+import { watchStop } from './watch-stop.js';
 import { type CompiledWebhook, compilePolicy, validateTenant } from './webhook.js';
 import { type ListOptions, type WebhookPage, WebhookRegistry } from './webhook-registry.js';
 
@@ -168,7 +169,7 @@ class Dispatcher {
   /** Rejects when `close()`'s deadline passes: what still waits for the store's first load gives up then. */
   private readonly deadlinePassed: Promise<never>;
   private passDeadline!: (error: WebhookError) => void;
-  private stopWatching: (() => void | Promise<void>) | undefined;
+  private stopWatching: (() => unknown) | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Circuits shared through the store, when it keeps them (`store.circuits`) and health is on. */
   private readonly circuits: SharedCircuits | undefined;
@@ -351,11 +352,19 @@ class Dispatcher {
       });
     if (typeof store.watch === 'function') {
       try {
-        this.stopWatching = store.watch(
+        const returned = store.watch(
           (id) => {
             if (!this.closed) this.registry.invalidate(id).catch(logFailure);
           },
           (live) => this.registry.watchStatus(live),
+        );
+        this.stopWatching = watchStop(returned, (error) =>
+          this.logger.error(
+            'webhook-dispatcher: store.watch() failed; changes made elsewhere are not followed',
+            {
+              error: errorText(error),
+            },
+          ),
         );
       } catch (error) {
         logFailure(error);

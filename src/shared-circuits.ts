@@ -1,6 +1,7 @@
 import { within } from './deadline.js';
 import { errorText } from './errors.js';
 import type { CircuitStore, SharedCircuit } from './types.js';
+import { watchStop } from './watch-stop.js';
 
 export interface SharedCircuitsOptions {
   circuits: CircuitStore;
@@ -33,7 +34,7 @@ function parseCircuit(value: unknown): SharedCircuit | undefined {
  * (so a store that hangs holds one pending value per webhook, not a growing chain).
  */
 export class SharedCircuits {
-  private stopWatching: (() => void | Promise<void>) | undefined;
+  private stopWatching: (() => unknown) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly writing = new Map<string, { next: SharedCircuit | undefined | 'none' }>();
@@ -44,11 +45,14 @@ export class SharedCircuits {
     const { circuits } = this.o;
     if (typeof circuits.watch === 'function') {
       try {
-        this.stopWatching = circuits.watch((id, circuit) => {
+        const returned = circuits.watch((id, circuit) => {
           if (this.stopped) return;
           if (typeof id !== 'string') this.reload();
           else this.apply(id, circuit === undefined ? undefined : parseCircuit(circuit), circuit);
         });
+        this.stopWatching = watchStop(returned, (error) =>
+          this.o.onError('webhook-dispatcher: store.circuits.watch() failed', { error: errorText(error) }),
+        );
       } catch (error) {
         this.o.onError('webhook-dispatcher: store.circuits.watch() threw', { error: errorText(error) });
       }

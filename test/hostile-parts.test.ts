@@ -5,6 +5,7 @@ import {
   createWebhookDispatcher,
   type DeliveryResult,
   memoryQueue,
+  memoryStore,
   type Transport,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
@@ -154,6 +155,21 @@ describe('hostile callbacks and parts are logged, never an unhandled rejection',
         dispatcher.on('webhook.failing', rejectsOddly);
         dispatcher.on('webhook.disabled', rejectsOddly);
       },
+    ],
+    [
+      'a store whose watch() is async and rejects with an unprintable value',
+      { store: { ...memoryStore(), watch: rejectsOddly as never } },
+      () => {},
+    ],
+    [
+      'shared circuits whose watch() is async and rejects with an unprintable value',
+      {
+        store: {
+          ...memoryStore(),
+          circuits: { list: async () => ({}), save: async () => {}, watch: rejectsOddly as never },
+        },
+      },
+      () => {},
     ],
     [
       'a queue whose enqueue rejects with an unprintable value, behind emitAndForget',
