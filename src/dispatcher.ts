@@ -1,13 +1,15 @@
 import Mustache from 'mustache';
+import { within } from './deadline.js';
 import { deliveryIdFor } from './delivery/delivery-id.js';
 import { buildRequest, renderBody } from './delivery/request.js';
-import type { DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
+import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
 import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
 import { DeliveryEngine } from './engine/engine.js';
 import type { HealthTransition } from './engine/health.js';
 import { SharedRateLimit } from './engine/shared-rate-limit.js';
 import {
   DispatcherClosedError,
+  errorText,
   InvalidEventError,
   kindOf,
   WebhookError,
@@ -40,6 +42,7 @@ import type {
   WebhookInput,
   WebhookPatch,
 } from './types.js';
+import { watchStop } from './watch-stop.js';
 import { type CompiledWebhook, compilePolicy, validateTenant } from './webhook.js';
 import { type ListOptions, type WebhookPage, WebhookRegistry } from './webhook-registry.js';
 
@@ -100,8 +103,12 @@ export interface WebhookDispatcher {
      * headers and secret, a fresh signature, the same `webhook-id`), recorded as a new attempt.
      */
     redeliver(deliveryId: string, options?: RedeliverOptions): Promise<DeliveryResult>;
-    /** Sends again every delivery of a webhook emitted in the window whose latest outcome is still a failure. */
-    recover(webhookId: string, options: RecoverOptions): Promise<DeliveryResult[]>;
+    /**
+     * Queues again every delivery of a webhook emitted in the window whose latest outcome is still a failure, and
+     * resolves with how many at once: the re-sends go on through the webhook's lane, their outcomes recorded in
+     * the delivery log (and reported to `onDelivery`) as usual.
+     */
+    recover(webhookId: string, options: RecoverOptions): Promise<number>;
   };
   /** The event catalog in use (`eventTypes` option), if any. */
   readonly eventTypes: EventCatalog | undefined;
@@ -126,8 +133,11 @@ export interface WebhookDispatcher {
   /** Why this webhook would or would not get this event: each check `emit` makes, with its reason. */
   explain(id: string, event: WebhookEvent, options?: { tenant?: string }): Promise<Explanation>;
   /**
-   * Stops accepting events and resolves when the deliveries in flight are finished. With `deadlineMs`, what is
-   * still running then ends with an `ABORTED` failure.
+   * Stops accepting events (later calls reject with `ERR_DISPATCHER_CLOSED`) and resolves once every `emit` called
+   * before it has its outcome (a durable queue: its jobs are queued) and the deliveries in flight are finished.
+   * With `deadlineMs`, what is still running then ends with an `ABORTED` failure naming the deadline, an `emit`
+   * still waiting for the store's first load rejects with `ERR_STORE_TIMEOUT`, and `close` returns at once (after
+   * at most 2.5 s more for a durable queue's own close).
    */
   close(options?: { deadlineMs?: number }): Promise<void>;
 }
@@ -156,17 +166,26 @@ class Dispatcher {
   private readonly ownsTransport: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private stopWatching: (() => void | Promise<void>) | undefined;
+  /** The `emit`, `test`, `redeliver` and `recover` calls made before `close()` and not yet settled: it finishes them first. */
+  private readonly accepted = new Set<Promise<unknown>>();
+  /** Rejects when `close()`'s deadline passes: what still waits for the store's first load gives up then. */
+  private readonly deadlinePassed: Promise<never>;
+  private passDeadline!: (error: WebhookError) => void;
+  private stopWatching: (() => unknown) | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Circuits shared through the store, when it keeps them (`store.circuits`) and health is on. */
   private readonly circuits: SharedCircuits | undefined;
 
   constructor(private readonly o: ResolvedOptions) {
+    this.deadlinePassed = new Promise<never>((_resolve, reject) => {
+      this.passDeadline = reject;
+    });
+    this.deadlinePassed.catch(() => {});
     this.logger = toLogger(o.logger);
     const onError = (message: string, meta: Record<string, unknown>) => this.logger.error(message, meta);
     this.events = new DispatcherEmitter(onError);
     this.instrumentation = safeInstrumentation(o.instrumentation, (error, hook) =>
-      this.logger.error(`webhook-dispatcher: instrumentation.${hook} failed`, { error: String(error) }),
+      this.logger.error(`webhook-dispatcher: instrumentation.${hook} failed`, { error: errorText(error) }),
     );
     const policy = { allowPrivateNetworks: o.allowPrivateNetworks, allowedHosts: o.allowedHosts };
     const addressPolicy = createAddressPolicy({
@@ -259,29 +278,32 @@ class Dispatcher {
         refresh: () => registry.refresh(),
       },
       deliveries: {
-        list: async (webhookId, query) => (this.o.log ? this.o.log.list(webhookId, query) : { items: [] }),
-        get: async (deliveryId) => this.o.log?.get(deliveryId),
-        redeliver: (deliveryId, redeliverOptions) => this.redeliver(deliveryId, redeliverOptions),
-        recover: (webhookId, recoverOptions) => this.recover(webhookId, recoverOptions),
+        list: (webhookId, query) => this.readLog('list', (log) => log.list(webhookId, query), { items: [] }),
+        get: (deliveryId) => this.readLog('get', (log) => log.get(deliveryId), undefined),
+        // Like emits, a redelivery or recovery called before close() is finished before it returns.
+        redeliver: (deliveryId, redeliverOptions) =>
+          this.accept('deliveries.redeliver', () => this.redeliver(deliveryId, redeliverOptions)),
+        recover: (webhookId, recoverOptions) =>
+          this.accept('deliveries.recover', () => this.recover(webhookId, recoverOptions)),
       },
       eventTypes: this.o.eventTypes,
       on: (name, listener) => this.events.on(name, listener),
-      emit: (event, emitOptions) => this.emit(event, emitOptions),
+      emit: (event, emitOptions) => this.accept('emit', () => this.emit(event, emitOptions)),
       emitAndForget: (event, emitOptions) => {
         let pending: Promise<unknown>;
         try {
-          pending = this.emit(event, emitOptions);
+          pending = this.accept('emit', () => this.emit(event, emitOptions));
         } catch (error) {
           pending = Promise.reject(error);
         }
         pending.then(undefined, (error: unknown) =>
           this.logger.error('webhook-dispatcher: emitAndForget failed; the event was not delivered', {
-            code: (error as WebhookError)?.code,
-            error: String(error),
+            code: error instanceof WebhookError ? error.code : undefined,
+            error: errorText(error),
           }),
         );
       },
-      test: (id) => this.test(id),
+      test: (id) => this.accept('test', () => this.test(id)),
       preview: (webhook, event) => this.preview(webhook, event),
       explain: (id, event, explainOptions) => this.explain(id, event, explainOptions?.tenant),
       close: (closeOptions = {}) => {
@@ -291,14 +313,31 @@ class Dispatcher {
     };
   }
 
-  /** Rejects once closed; loads the store on first use and starts following its changes. */
-  private async open(method: string): Promise<void> {
-    if (this.closed) throw new DispatcherClosedError(method);
+  /**
+   * Rejects once closed; loads the store on first use and starts following its changes. A call `close()` waits for
+   * (`accepted`) is not refused by a close that comes while the store loads.
+   */
+  private async open(method: string, accepted = false): Promise<void> {
+    if (this.closed && !accepted) throw new DispatcherClosedError(method);
     if (!this.registry.ready) {
-      await this.registry.ensureLoaded();
+      await Promise.race([this.registry.ensureLoaded(), this.deadlinePassed]);
       this.follow();
     }
-    if (this.closed) throw new DispatcherClosedError(method);
+    if (this.closed && !accepted) throw new DispatcherClosedError(method);
+  }
+
+  /**
+   * An `emit`, `test`, `redeliver` or `recover` called before `close()`: it gets its real outcome, and `close()`
+   * waits for it (it reaches the queue before the queue closes). One called after rejects with
+   * `ERR_DISPATCHER_CLOSED`.
+   */
+  private accept<T>(method: string, run: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new DispatcherClosedError(method));
+    const work = run();
+    this.accepted.add(work);
+    const forget = () => this.accepted.delete(work);
+    work.then(forget, forget);
+    return work;
   }
 
   private circuitsFollowed = false;
@@ -316,15 +355,23 @@ class Dispatcher {
     const store = this.o.store;
     const logFailure = (error: unknown) =>
       this.logger.error('webhook-dispatcher: could not apply a change from the store', {
-        error: String(error),
+        error: errorText(error),
       });
     if (typeof store.watch === 'function') {
       try {
-        this.stopWatching = store.watch(
+        const returned = store.watch(
           (id) => {
             if (!this.closed) this.registry.invalidate(id).catch(logFailure);
           },
           (live) => this.registry.watchStatus(live),
+        );
+        this.stopWatching = watchStop(returned, (error) =>
+          this.logger.error(
+            'webhook-dispatcher: store.watch() failed; changes made elsewhere are not followed',
+            {
+              error: errorText(error),
+            },
+          ),
         );
       } catch (error) {
         logFailure(error);
@@ -350,7 +397,7 @@ class Dispatcher {
         'emit: `transaction` needs a queue that writes inside the host transaction (pgBossQueue); this queue cannot',
       );
     }
-    await this.open('emit');
+    await this.open('emit', true);
     const type = typeof event.type === 'string' ? event.type : undefined;
     const accesses = accessesOf(event);
     const matched = selectWebhooks(this.registry.candidates(tenant, type, accesses), type, accesses);
@@ -392,7 +439,7 @@ class Dispatcher {
   }
 
   private async test(id: string): Promise<DeliveryResult> {
-    await this.open('test');
+    await this.open('test', true);
     const compiled = this.compiled('test', id);
     const event = this.sampleFor(compiled);
     const eventId = eventIdOf(event);
@@ -468,35 +515,76 @@ class Dispatcher {
     deliveryId: string,
     redeliverOptions: { force?: boolean } = {},
   ): Promise<DeliveryResult> {
-    await this.open('deliveries.redeliver');
-    const record = await this.o.log?.get(deliveryId);
+    await this.open('deliveries.redeliver', true);
+    const record = await this.readLog('get', (log) => log.get(deliveryId), undefined);
     if (record === undefined) {
       throw new WebhookError(
         'ERR_DELIVERY_NOT_FOUND',
         `deliveries.redeliver: no delivery "${deliveryId}" in the delivery log`,
       );
     }
-    const compiled = this.registry.get(record.webhookId);
-    if (compiled === undefined) throw new WebhookNotFoundError('deliveries.redeliver', record.webhookId);
-    if (!compiled.webhook.on && redeliverOptions.force !== true) {
-      throw new WebhookError(
-        'ERR_WEBHOOK_DISABLED',
-        `deliveries.redeliver: webhook "${record.webhookId}" is switched off; pass { force: true } to send anyway`,
-      );
+    return this.resend(this.redeliveryJob('deliveries.redeliver', record, redeliverOptions.force === true));
+  }
+
+  /**
+   * Queues again, through the webhook's lane, every delivery of the window whose latest outcome is still a
+   * failure, oldest first, and answers how many: the re-sends go on (their outcomes are logged and reported as
+   * usual), so a receiver that is still down cannot hold the call. A delivery the log kept no complete body of is
+   * left out.
+   */
+  private async recover(webhookId: string, window: RecoverOptions): Promise<number> {
+    await this.open('deliveries.recover', true);
+    if (window === null || typeof window !== 'object' || window.since === undefined) {
+      throw new WebhookError('ERR_INVALID_OPTIONS', 'deliveries.recover: expected `{ since, until? }`');
     }
-    const sent = record.attempts.find(
-      (attempt) => typeof attempt.request?.body === 'string' && !attempt.request.bodyTruncated,
-    );
-    if (sent === undefined) {
+    const compiled = this.compiled('deliveries.recover', webhookId);
+    if (!compiled.webhook.on) throw webhookDisabled('deliveries.recover', webhookId);
+    const records = await this.failedRecords(webhookId, window);
+    let queued = 0;
+    for (const record of records.reverse()) {
+      if (sentBody(record) === undefined) continue;
+      this.resend(this.redeliveryJob('deliveries.recover', record, false)).catch((error: unknown) =>
+        this.logger.error('webhook-dispatcher: a recovered delivery failed', { error: errorText(error) }),
+      );
+      queued++;
+    }
+    return queued;
+  }
+
+  /** The failed deliveries of one webhook in a window, newest first, each page read under the deadline. */
+  private async failedRecords(webhookId: string, window: RecoverOptions): Promise<DeliveryRecord[]> {
+    const records: DeliveryRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const query = {
+        status: 'failed' as const,
+        since: window.since,
+        until: window.until,
+        limit: 1000,
+        cursor,
+      };
+      const page = await this.readLog('list', (log) => log.list(webhookId, query), { items: [] });
+      records.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return records;
+  }
+
+  /** The job sending a logged delivery again: its body as first sent, to the webhook as it is now. */
+  private redeliveryJob(method: string, record: DeliveryRecord, force: boolean): DeliveryJob {
+    const compiled = this.registry.get(record.webhookId);
+    if (compiled === undefined) throw new WebhookNotFoundError(method, record.webhookId);
+    if (!compiled.webhook.on && !force) throw webhookDisabled(method, record.webhookId);
+    const body = sentBody(record);
+    if (body === undefined) {
       throw new WebhookError(
         'ERR_DELIVERY_NOT_FOUND',
-        `deliveries.redeliver: the delivery log has no complete body for "${deliveryId}"; it cannot be sent again`,
+        `${method}: the delivery log has no complete body for "${record.deliveryId}"; it cannot be sent again`,
       );
     }
     const made = Math.max(...record.attempts.map((attempt) => attempt.attempt));
-    const body = sent.request.body as string;
     const job: DeliveryJob = {
-      deliveryId,
+      deliveryId: record.deliveryId,
       webhookId: record.webhookId,
       eventId: record.eventId,
       event: {},
@@ -508,7 +596,7 @@ class Dispatcher {
     };
     if (compiled.webhook.tenant !== undefined) job.tenant = compiled.webhook.tenant;
     if (record.eventType !== undefined) job.eventType = record.eventType;
-    if (redeliverOptions.force === true) job.force = true;
+    if (force) job.force = true;
     // A redelivery is traced under the operator's request that asked for it.
     job.emitContext = this.instrumentation.onEmit({
       eventId: job.eventId,
@@ -516,34 +604,26 @@ class Dispatcher {
       tenant: job.tenant,
       webhooks: 1,
     });
+    return job;
+  }
+
+  private async resend(job: DeliveryJob): Promise<DeliveryResult> {
     const result = await this.engine.deliver(job);
     this.report(result);
     return result;
   }
 
-  private async recover(webhookId: string, window: RecoverOptions): Promise<DeliveryResult[]> {
-    await this.open('deliveries.recover');
-    if (window === null || typeof window !== 'object' || window.since === undefined) {
-      throw new WebhookError('ERR_INVALID_OPTIONS', 'deliveries.recover: expected `{ since, until? }`');
-    }
-    this.compiled('deliveries.recover', webhookId);
+  /**
+   * A read of the delivery log under the store's deadline (`storeTimeoutMs`): a log that does not answer (a
+   * black-holed database) ends the call with `ERR_STORE_TIMEOUT` instead of holding it.
+   */
+  private readLog<T>(method: string, read: (log: DeliveryLog) => Promise<T>, absent: T): Promise<T> {
     const log = this.o.log;
-    if (log === undefined) return [];
-    const ids: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await log.list(webhookId, {
-        status: 'failed',
-        since: window.since,
-        until: window.until,
-        limit: 1000,
-        cursor,
-      });
-      for (const item of page.items) ids.push(item.deliveryId);
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
-    // Oldest first; the webhook's lane paces them.
-    return Promise.all(ids.reverse().map((id) => this.redeliver(id)));
+    if (log === undefined) return Promise.resolve(absent);
+    const ms = this.o.storeTimeoutMs;
+    const timeout = () =>
+      new WebhookError('ERR_STORE_TIMEOUT', `delivery log: ${method}() did not answer within ${ms} ms`);
+    return within(() => read(log), ms, timeout);
   }
 
   private compiled(method: string, id: string): CompiledWebhook {
@@ -581,7 +661,7 @@ class Dispatcher {
       (error: unknown) =>
         this.logger.error('webhook-dispatcher: could not switch off a webhook', {
           webhookId,
-          error: String(error),
+          error: errorText(error),
         }),
     );
   }
@@ -607,33 +687,63 @@ class Dispatcher {
     if (this.o.onDelivery) this.engine.hook('onDelivery', () => this.o.onDelivery?.(result));
   }
 
+  /**
+   * Finishes what was accepted, then closes the queue and waits for the engine. With a deadline, what is still
+   * running when it passes ends `ABORTED` (an emit still waiting for the store's first load rejects), and close
+   * returns at most `CLOSE_GRACE_MS` later whatever the store, the log, the transport or the queue does.
+   */
   private async shutdown(deadlineMs: number | undefined): Promise<void> {
     this.closed = true;
+    this.stopFollowing();
+    const endsAt = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
+    const finished = this.finishAccepted(endsAt).catch((error: unknown) =>
+      this.logger.error('webhook-dispatcher: close() failed', { error: errorText(error) }),
+    );
+    if (deadlineMs === undefined) {
+      await finished;
+      if (this.ownsTransport) await this.transport.close?.();
+      return;
+    }
+    if (!(await settlesWithin(finished, deadlineMs))) {
+      const reason = `dispatcher closed: deadline of ${deadlineMs} ms reached`;
+      this.passDeadline(
+        new WebhookError(
+          'ERR_STORE_TIMEOUT',
+          `the webhook store had not answered when the ${reason}; not sent`,
+        ),
+      );
+      this.engine.abortAll(reason);
+      if (!(await settlesWithin(finished, CLOSE_GRACE_MS))) {
+        this.logger.error('webhook-dispatcher: close() returned with the queue still closing', {
+          deadlineMs,
+        });
+      }
+    }
+    if (this.ownsTransport) {
+      await settlesWithin(
+        (this.transport.destroy ?? this.transport.close)?.call(this.transport),
+        CLOSE_GRACE_MS,
+      );
+    }
+  }
+
+  /**
+   * Every `emit`/`test` called before `close()` first reaches the queue (in process: its outcome), or the deadline
+   * passes; then the queue closes.
+   */
+  private async finishAccepted(endsAt: number | undefined): Promise<void> {
+    await Promise.race([Promise.allSettled(this.accepted), this.deadlinePassed.catch(() => {})]);
+    const left = endsAt === undefined ? undefined : { deadlineMs: Math.max(0, endsAt - Date.now()) };
+    await this.o.queue.close(left);
+    await this.engine.drained();
+  }
+
+  private stopFollowing(): void {
     if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
     const stop = this.stopWatching;
     this.stopWatching = undefined;
     if (stop !== undefined) this.engine.hook('store.watch() stop', stop);
     void this.circuits?.stop();
-    const drained = (async () => {
-      await this.o.queue.close(deadlineMs === undefined ? undefined : { deadlineMs });
-      await this.engine.drained();
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline =
-      deadlineMs === undefined
-        ? undefined
-        : new Promise<'deadline'>((resolve) => {
-            timer = setTimeout(() => resolve('deadline'), deadlineMs);
-          });
-    const first = await (deadline ? Promise.race([drained, deadline]) : drained);
-    clearTimeout(timer);
-    if (first === 'deadline') {
-      this.engine.abortAll(`dispatcher closed: deadline of ${deadlineMs} ms reached`);
-      await drained;
-      if (this.ownsTransport) await (this.transport.destroy ?? this.transport.close)?.call(this.transport);
-    } else if (this.ownsTransport) {
-      await this.transport.close?.();
-    }
   }
 }
 
@@ -650,6 +760,20 @@ function sharedRateLimit(
   return new SharedRateLimit({ limits, timeoutMs: Math.min(o.storeTimeoutMs, MAX_RATE_WAIT_MS), onError });
 }
 
+/**
+ * What `close()` waits at most after its deadline for the queue's own close (a durable queue ends its connections
+ * by force within `deadlineMs` + 2 s) and for the transport it created. In process, everything ends at the deadline.
+ */
+const CLOSE_GRACE_MS = 2_500;
+
+/** True when `work` settles within `ms`. */
+function settlesWithin(work: unknown, ms: number): Promise<boolean> {
+  return within(() => work, ms, 'deadline').then(
+    () => true,
+    () => false,
+  );
+}
+
 /** With a catalog: `events` must name its types, and template fields must be fields of their schemas. */
 function checkAgainstCatalog(webhook: Webhook, catalog: EventCatalog): void {
   validateEventTypes(webhook.events, catalog);
@@ -662,6 +786,21 @@ function checkAgainstCatalog(webhook: Webhook, catalog: EventCatalog): void {
     }
     if (tokens !== undefined) validateTemplateFields(tokens, webhook.events, catalog);
   }
+}
+
+/** The body a logged delivery was first sent with, when the log kept all of it. */
+function sentBody(record: DeliveryRecord): string | undefined {
+  const sent = record.attempts.find(
+    (attempt) => typeof attempt.request?.body === 'string' && !attempt.request.bodyTruncated,
+  );
+  return sent?.request.body as string | undefined;
+}
+
+function webhookDisabled(method: string, webhookId: string): WebhookError {
+  return new WebhookError(
+    'ERR_WEBHOOK_DISABLED',
+    `${method}: webhook "${webhookId}" is switched off; pass { force: true } to send anyway`,
+  );
 }
 
 /** An id that is not a string or a number would collapse into `[object Object]`: every event one delivery id. */

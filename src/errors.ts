@@ -285,6 +285,29 @@ export function describe(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/**
+ * What was thrown, as text for a log line or a failure message. Never throws: a host's callback may throw a value
+ * `String()` cannot convert (`Object.create(null)`, a Proxy that throws on every read).
+ */
+export function errorText(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return `[${kindOf(error)} that cannot be turned into text]`;
+  }
+}
+
+/** The `message` of what was thrown when it has one, else `errorText(error)`. Never throws. */
+export function errorMessage(error: unknown): string {
+  try {
+    const message = (error as { message?: unknown } | null | undefined)?.message;
+    if (typeof message === 'string') return message;
+  } catch {
+    // A getter or a Proxy that throws: described below.
+  }
+  return errorText(error);
+}
+
 /** A plain object (`{}` or `Object.create(null)`), not an array, a class instance or a Map. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;

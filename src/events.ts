@@ -1,3 +1,4 @@
+import { errorText } from './errors.js';
 import type { Webhook } from './types.js';
 
 /** What `dispatcher.on()` listeners receive. */
@@ -53,11 +54,11 @@ export class DispatcherEmitter {
         const value = (listener as DispatcherListener<E>)(event) as unknown;
         if (typeof (value as PromiseLike<unknown> | undefined)?.then === 'function') {
           (value as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-            this.onError(`webhook-dispatcher: a '${name}' listener rejected`, { error: String(error) }),
+            this.onError(`webhook-dispatcher: a '${name}' listener rejected`, { error: errorText(error) }),
           );
         }
       } catch (error) {
-        this.onError(`webhook-dispatcher: a '${name}' listener threw`, { error: String(error) });
+        this.onError(`webhook-dispatcher: a '${name}' listener threw`, { error: errorText(error) });
       }
     }
   }

@@ -1,4 +1,5 @@
 import { deliveryResult } from './delivery/result.js';
+import { errorMessage } from './errors.js';
 import type { DeliveryErrorCode, DeliveryResult, WebhookEvent } from './types.js';
 
 /**
@@ -174,6 +175,6 @@ export function unsentResult(
 export function crashed(job: DeliveryJob, error: unknown): DeliveryResult {
   return unsentResult(job, 'failed', {
     code: 'TRANSPORT_ERROR',
-    message: error instanceof Error ? error.message : String(error),
+    message: errorMessage(error),
   });
 }

@@ -1,5 +1,7 @@
 import { within } from './deadline.js';
+import { errorText } from './errors.js';
 import type { CircuitStore, SharedCircuit } from './types.js';
+import { watchStop } from './watch-stop.js';
 
 export interface SharedCircuitsOptions {
   circuits: CircuitStore;
@@ -32,7 +34,7 @@ function parseCircuit(value: unknown): SharedCircuit | undefined {
  * (so a store that hangs holds one pending value per webhook, not a growing chain).
  */
 export class SharedCircuits {
-  private stopWatching: (() => void | Promise<void>) | undefined;
+  private stopWatching: (() => unknown) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly writing = new Map<string, { next: SharedCircuit | undefined | 'none' }>();
@@ -43,13 +45,16 @@ export class SharedCircuits {
     const { circuits } = this.o;
     if (typeof circuits.watch === 'function') {
       try {
-        this.stopWatching = circuits.watch((id, circuit) => {
+        const returned = circuits.watch((id, circuit) => {
           if (this.stopped) return;
           if (typeof id !== 'string') this.reload();
           else this.apply(id, circuit === undefined ? undefined : parseCircuit(circuit), circuit);
         });
+        this.stopWatching = watchStop(returned, (error) =>
+          this.o.onError('webhook-dispatcher: store.circuits.watch() failed', { error: errorText(error) }),
+        );
       } catch (error) {
-        this.o.onError('webhook-dispatcher: store.circuits.watch() threw', { error: String(error) });
+        this.o.onError('webhook-dispatcher: store.circuits.watch() threw', { error: errorText(error) });
       }
     }
     // A watch says when to list again (`onChange()` once it is in place); without one, list now and then.
@@ -84,7 +89,7 @@ export class SharedCircuits {
           this.writing.delete(webhookId);
           this.o.onError('webhook-dispatcher: could not save a webhook circuit to the store', {
             webhookId,
-            error: String(error),
+            error: errorText(error),
           });
         },
       );
@@ -101,7 +106,7 @@ export class SharedCircuits {
       try {
         await this.call('watch() stop', async () => stop());
       } catch (error) {
-        this.o.onError('webhook-dispatcher: store.circuits.watch() stop failed', { error: String(error) });
+        this.o.onError('webhook-dispatcher: store.circuits.watch() stop failed', { error: errorText(error) });
       }
     }
   }
@@ -133,7 +138,7 @@ export class SharedCircuits {
       },
       (error: unknown) =>
         this.o.onError('webhook-dispatcher: could not list webhook circuits from the store', {
-          error: String(error),
+          error: errorText(error),
         }),
     );
   }

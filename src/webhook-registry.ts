@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { within } from './deadline.js';
-import { WebhookError, WebhookNotFoundError, WebhookValidationError } from './errors.js';
+import { errorMessage, WebhookError, WebhookNotFoundError, WebhookValidationError } from './errors.js';
 import { WebhookIndex } from './registry.js';
 import type { AddressPolicy } from './ssrf.js';
 import type {
@@ -462,11 +462,9 @@ export class WebhookRegistry {
     ).catch((error: unknown) => {
       throw error instanceof WebhookError
         ? error
-        : new WebhookError(
-            'ERR_STORE_FAILED',
-            `webhook store: ${method}() failed: ${(error as Error)?.message ?? String(error)}`,
-            { cause: error },
-          );
+        : new WebhookError('ERR_STORE_FAILED', `webhook store: ${method}() failed: ${errorMessage(error)}`, {
+            cause: error,
+          });
     });
   }
 }

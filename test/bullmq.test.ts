@@ -225,6 +225,27 @@ describe('bullmqQueue: emit', () => {
     expect(w.receiver.requests).toHaveLength(0);
   });
 
+  it('queues the jobs of an emit called just before close(), also in a fresh emitter still loading the store', async () => {
+    const w = await world();
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
+    const warm = w.dispatcher.emit(ldEvent('production', { _id: 'warm' }));
+    await w.dispatcher.close();
+    // A fresh process: its first emit waits for the store's first load when close() is called.
+    const fresh = createWebhookDispatcher({
+      store: redisStore({ client, key: w.storeKey }),
+      queue: bullmqQueue({ connection: { url: redis.url }, queueName: w.queueName, prefix: PREFIX }),
+      allowPrivateNetworks: true,
+    });
+    const cold = fresh.emit(ldEvent('production', { _id: 'cold' }));
+    await fresh.close();
+
+    const results = [...(await warm), ...(await cold)];
+    expect(results.map((r) => r.outcome)).toEqual(['queued', 'queued', 'queued', 'queued']);
+    const jobs = await w.inspect.getJobs(['waiting']);
+    expect(jobs.map((job) => job.id).sort()).toEqual(results.map((r) => r.deliveryId).sort());
+  });
+
   it('does not queue a duplicate emit of the same event twice, even after the first was delivered', async () => {
     const w = await world();
     await w.dispatcher.webhooks.create({ url: w.receiver.url });

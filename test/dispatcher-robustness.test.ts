@@ -157,7 +157,7 @@ describe('failures that are not the receiver', () => {
 });
 
 describe('close() against work still starting', () => {
-  it('sends nothing after close() resolved, even for an emit waiting on the first store read', async () => {
+  it('delivers an emit waiting on the first store read before close() resolves, and sends nothing after', async () => {
     const { sent, transport } = recorder();
     const inner = memoryStore([record({})]);
     let release!: () => void;
@@ -176,7 +176,9 @@ describe('close() against work still starting', () => {
     const closed = dispatcher.close();
     release();
     await closed;
-    await expect(emitted).rejects.toMatchObject({ code: 'ERR_DISPATCHER_CLOSED' });
-    expect(sent).toHaveLength(0);
+    expect(await emitted).toMatchObject([{ ok: true, outcome: 'delivered' }]);
+    expect(sent).toHaveLength(1);
+    await expect(dispatcher.emit(ldEvent())).rejects.toMatchObject({ code: 'ERR_DISPATCHER_CLOSED' });
+    expect(sent).toHaveLength(1);
   });
 });

@@ -39,5 +39,11 @@ describe('the host is sacred', () => {
       'INVALID_RESPONSE',
     ]);
     expect(out.forget).toBe('survived');
+    expect(out.results).toEqual([
+      'INVALID_RESPONSE',
+      'INVALID_RESPONSE',
+      'TRANSPORT_ERROR',
+      'TRANSPORT_ERROR',
+    ]);
   });
 });

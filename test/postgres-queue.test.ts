@@ -261,6 +261,27 @@ describe('pgBossQueue: emit', () => {
     expect(w.receiver.requests).toHaveLength(0);
   });
 
+  it('queues the jobs of an emit called just before close(), also in a fresh emitter still loading the store', async () => {
+    const w = await world();
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
+    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
+    const warm = w.dispatcher.emit(ldEvent('production', { _id: 'warm' }));
+    await w.dispatcher.close();
+    // A fresh process: its first emit waits for the store's first load when close() is called.
+    const fresh = createWebhookDispatcher({
+      store: postgresStore({ pool, table: w.table }),
+      queue: pgBossQueue({ pool, schema: BOSS_SCHEMA, queueName: w.queueName }),
+      allowPrivateNetworks: true,
+    });
+    const cold = fresh.emit(ldEvent('production', { _id: 'cold' }));
+    await fresh.close();
+
+    const results = [...(await warm), ...(await cold)];
+    expect(results.map((r) => r.outcome)).toEqual(['queued', 'queued', 'queued', 'queued']);
+    const jobs = await w.jobs();
+    expect(jobs.map((j) => j.id).sort()).toEqual(results.map((r) => jobIdFor(r.deliveryId)).sort());
+  });
+
   it('writes a fan-out as one batched insert', async () => {
     const w = await world();
     await w.queue.ready();

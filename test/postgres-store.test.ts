@@ -396,6 +396,58 @@ describe('postgresDeliveryLog', () => {
 });
 
 describe('postgresDeliveryLog with a dispatcher', () => {
+  it('bounds every delivery log read by storeTimeoutMs while Postgres is black-holed (connections open, no bytes back)', async () => {
+    const { deliveriesTable } = await tables();
+    const proxy = await startOutageProxy(postgres);
+    // One connection, frozen below: every query waits on it (a pool of several would open a fresh one).
+    const proxied = new pg.Pool({ connectionString: proxy.url, max: 1 });
+    proxied.on('error', () => {});
+    cleanups.push(() => {
+      proxied.end().catch(() => {});
+    });
+    cleanups.push(() => proxy.close());
+    const receiver = await startReceiver(() => 503);
+    cleanups.push(() => receiver.close());
+    const log = postgresDeliveryLog({ pool: proxied, deliveriesTable });
+    cleanups.push(() => log.close());
+    const dispatcher = createWebhookDispatcher({
+      deliveryLog: log,
+      allowPrivateNetworks: true,
+      retry: 0,
+      storeTimeoutMs: 1000,
+    });
+    cleanups.push(() => dispatcher.close({ deadlineMs: 100 }));
+    const hook = await dispatcher.webhooks.create({ url: receiver.url });
+    const since = Date.now() - 1000;
+    const [result] = await dispatcher.emit(ldEvent());
+    const deliveryId = result?.deliveryId as string;
+    const deadline = Date.now() + 5000;
+    while ((await log.get(deliveryId)) === undefined && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+
+    proxy.freeze();
+    const reads: [string, () => Promise<unknown>][] = [
+      ['deliveries.list', () => dispatcher.deliveries.list(hook.id)],
+      ['deliveries.get', () => dispatcher.deliveries.get(deliveryId)],
+      ['deliveries.redeliver', () => dispatcher.deliveries.redeliver(deliveryId)],
+      ['deliveries.recover', () => dispatcher.deliveries.recover(hook.id, { since })],
+    ];
+    for (const [name, read] of reads) {
+      const started = performance.now();
+      const error = await read().then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      const ms = performance.now() - started;
+      expect({ name, code: (error as { code?: string } | undefined)?.code }).toEqual({
+        name,
+        code: 'ERR_STORE_TIMEOUT',
+      });
+      expect(ms).toBeLessThan(1000 + 1500);
+    }
+  });
+
   it('records every attempt with its body, and redeliver() and recover() send from it again', async () => {
     const { table, deliveriesTable } = await tables();
     let up = false;
@@ -435,8 +487,8 @@ describe('postgresDeliveryLog with a dispatcher', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect((await log.get(first?.deliveryId as string))?.status).toBe('delivered');
-    const recovered = await dispatcher.deliveries.recover(hook.id, { since });
-    expect(recovered.map((r) => [r.deliveryId, r.outcome])).toEqual([[second?.deliveryId, 'delivered']]);
+    expect(await dispatcher.deliveries.recover(hook.id, { since })).toBe(1);
+    await receiver.waitFor(4);
     const headers = receiver.requests.map((r) => r.headers['webhook-id']);
     expect(headers).toEqual([first?.deliveryId, second?.deliveryId, first?.deliveryId, second?.deliveryId]);
   });

@@ -4,6 +4,15 @@ import { startReceiver } from './helpers/receiver.js';
 import { open, setup } from './helpers/setup.js';
 
 let seq = 0;
+
+/** Resolves once `check` answers true (polled every 25 ms), failing after `timeoutMs`. */
+async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 const event = () => ({ id: `r${++seq}`, type: 'flag-updated' });
 
 describe('retry.schedule', () => {
@@ -126,24 +135,59 @@ describe('deliveries.recover', () => {
     await dispatcher.deliveries.redeliver(fixed?.deliveryId as string);
     const sentBefore = receiver.requests.length;
 
-    const results = await dispatcher.deliveries.recover(hook.id, {
+    const queued = await dispatcher.deliveries.recover(hook.id, {
       since: new Date('2026-03-01T10:05:00Z'),
       until: Date.parse('2026-03-01T10:20:00Z'),
     });
-    expect(results.map((r) => r.eventId).sort()).toEqual(['fail-1', 'fail-2']);
-    expect(results.every((r) => r.ok)).toBe(true);
+    expect(queued).toBe(2);
+    await receiver.waitFor(sentBefore + 2);
     expect(
       receiver.requests
         .slice(sentBefore)
         .map((r) => JSON.parse(r.body).id)
         .sort(),
     ).toEqual(['fail-1', 'fail-2']);
+    const stillFailed = async () =>
+      (
+        await dispatcher.deliveries.list(hook.id, {
+          status: 'failed',
+          since: Date.parse('2026-03-01T10:05:00Z'),
+        })
+      ).items.map((record) => record.eventId);
+    await until(async () => (await stillFailed()).length === 1);
+    expect(await stillFailed()).toEqual(['after-window']);
     expect((await dispatcher.deliveries.get(failed1?.deliveryId as string))?.status).toBe('delivered');
     // From 10:05 on, without `until`: only the one after the first window is still failed.
-    expect(
-      await dispatcher.deliveries.recover(hook.id, { since: Date.parse('2026-03-01T10:05:00Z') }),
-    ).toHaveLength(1);
+    expect(await dispatcher.deliveries.recover(hook.id, { since: Date.parse('2026-03-01T10:05:00Z') })).toBe(
+      1,
+    );
   });
+
+  it('answers with the count at once while the receiver is still down; the re-sends go on through the lane', async () => {
+    let up = false;
+    let recovering = false;
+    const { receiver, dispatcher } = await setup(() => (up ? 200 : 503), {
+      // The emits fail at once; the re-sends retry for seconds (what `recover` used to wait for).
+      retry: { retries: 3, delayMs: 2_000, jitter: 0, retryOn: () => recovering },
+    });
+    const hook = await dispatcher.webhooks.create({ url: receiver.url, events: ['*'] });
+    const since = Date.now() - 1000;
+    const emitted = (await Promise.all([1, 2, 3].map(() => dispatcher.emit(event())))).flat();
+    expect(emitted.map((result) => result.outcome)).toEqual(['failed', 'failed', 'failed']);
+    recovering = true;
+
+    const started = performance.now();
+    const queued = await dispatcher.deliveries.recover(hook.id, { since });
+    // It used to await every re-send: about 80 s here (retry waits and circuit probes).
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(queued).toBe(3);
+    up = true;
+    // The re-sends go on: each delivery ends delivered, recorded in the log as usual.
+    for (const { deliveryId } of emitted) {
+      await until(async () => (await dispatcher.deliveries.get(deliveryId))?.status === 'delivered', 15_000);
+    }
+    expect(receiver.requests.length).toBeGreaterThanOrEqual(6);
+  }, 60_000);
 
   it('re-emitting an event stays idempotent: the same delivery id, not a new delivery', async () => {
     const { receiver, dispatcher } = await setup(() => 200, { retry: 0 });

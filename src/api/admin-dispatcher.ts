@@ -56,7 +56,8 @@ export interface AdminDispatcher {
     ): Promise<{ items: AdminDeliveryRecord[]; nextCursor?: string }>;
     get(deliveryId: string): Promise<AdminDeliveryRecord | undefined>;
     redeliver(deliveryId: string, options: { force?: boolean }): Promise<DeliveryResult>;
-    recover(webhookId: string, options: { since: number; until?: number }): Promise<DeliveryResult[]>;
+    /** How many deliveries were queued for re-sending (they go on through the lanes). */
+    recover(webhookId: string, options: { since: number; until?: number }): Promise<number>;
   };
   test(id: string): Promise<DeliveryResult>;
   /** The exact request for a saved webhook or an unsaved input (`POST /webhooks/preview`). */

@@ -498,11 +498,11 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
         await ownedWebhook(params[0]!, tenant);
         const sinceMs = timeOf(since, 'since', 422)!;
         const untilMs = timeOf(until, 'until', 422);
-        const items = await dispatcher.deliveries.recover(params[0]!, {
+        const queued = await dispatcher.deliveries.recover(params[0]!, {
           since: sinceMs,
           ...(untilMs === undefined ? {} : { until: untilMs }),
         });
-        return json(200, { items });
+        return json(202, { queued });
       },
     },
     {

@@ -298,9 +298,15 @@ export const DeliveryPage = Type.Object(
   { title: 'DeliveryPage' },
 );
 
-export const DeliveryResultList = Type.Object(
-  { items: Type.Array(DeliveryResult) },
-  { title: 'DeliveryResultList' },
+export const RecoverAccepted = Type.Object(
+  {
+    queued: Type.Integer({
+      minimum: 0,
+      description:
+        'Deliveries queued for re-sending; their outcomes appear in the delivery log as they happen.',
+    }),
+  },
+  { title: 'RecoverAccepted' },
 );
 
 const TimeBound = Type.Union([

@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors.js';
 import { replaceUnstorable } from '../storable-text.js';
 import { TransportError, toTransportError } from '../transport/errors.js';
 import { normalizeHeaders } from '../transport/headers.js';
@@ -53,7 +54,7 @@ export class Attempt {
     }
     // A transport that returns a plain object instead of a promise is read like a resolved one.
     Promise.resolve(sent).then(
-      (response) => this.finish(fromResponse(response)),
+      (response) => this.finish(readResponse(response)),
       (error: unknown) => this.finish(fromError(error)),
     );
   }
@@ -83,6 +84,16 @@ function fromError(error: unknown): Omit<AttemptOutcome, 'durationMs'> {
   // store): NUL and lone surrogates become U+FFFD, so every store keeps it.
   const code = replaceUnstorable(e.code) as typeof e.code;
   return { ok: false, error: { code, message: replaceUnstorable(e.message) } };
+}
+
+/** The transport's result as an outcome; a result that throws when read (a getter, a Proxy) is an invalid one. */
+function readResponse(response: unknown): Omit<AttemptOutcome, 'durationMs'> {
+  try {
+    return fromResponse(response);
+  } catch (error) {
+    const message = `the transport's result could not be read (${errorMessage(error)})`;
+    return { ok: false, error: { code: 'INVALID_RESPONSE', message } };
+  }
 }
 
 function fromResponse(response: unknown): Omit<AttemptOutcome, 'durationMs'> {

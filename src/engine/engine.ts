@@ -4,6 +4,7 @@ import { deliveryResult } from '../delivery/result.js';
 import { recordAttempt } from '../delivery/storable-attempt.js';
 import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
 import { redactBody, redactResponseHeaders, requestForLog } from '../delivery-log.js';
+import { errorText } from '../errors.js';
 import type { AttemptSpan, EngineGauges, SafeInstrumentation } from '../instrumentation.js';
 import type { AttemptOptions, AttemptStep, DeliveryJob } from '../queue.js';
 import type { RetryPolicy } from '../retry.js';
@@ -73,6 +74,8 @@ export class DeliveryEngine {
   readonly scheduler: Scheduler;
   private readonly payloads = new WeakMap<object, Payload>();
   private readonly inFlight = new Set<Attempt>();
+  /** Deliveries waiting for the store's answer to their webhook lookup (durable queues' send-time check). */
+  private readonly lookingUp = new Set<Delivery>();
   private held = 0;
   private heldBytes = 0;
   private idleWaiters: (() => void)[] = [];
@@ -162,8 +165,16 @@ export class DeliveryEngine {
     this.abortReason = reason;
     for (const task of this.scheduler.flushAll()) task.drop('aborted');
     for (const attempt of [...this.inFlight]) attempt.abort(new TransportError('ABORTED', reason));
+    // A store that never answers a lookup cannot hold close() either.
+    for (const delivery of [...this.lookingUp]) delivery.abortNow(reason);
     // Retry waits fire now and see the abort; lane wake-ups find nothing to do.
     for (const entry of this.timers.drain()) entry.fire();
+  }
+
+  /** A delivery waits for (`true`) or got (`false`) the store's answer to its lookup. */
+  lookup(delivery: Delivery, waiting: boolean): void {
+    if (waiting) this.lookingUp.add(delivery);
+    else this.lookingUp.delete(delivery);
   }
 
   private start(
@@ -254,12 +265,12 @@ export class DeliveryEngine {
       const value = call();
       if (typeof (value as PromiseLike<unknown> | undefined)?.then === 'function') {
         (value as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-          this.options.onError(`webhook-dispatcher: ${name} rejected`, { error: String(error) }),
+          this.options.onError(`webhook-dispatcher: ${name} rejected`, { error: errorText(error) }),
         );
       }
       return value;
     } catch (error) {
-      this.options.onError(`webhook-dispatcher: ${name} threw`, { error: String(error) });
+      this.options.onError(`webhook-dispatcher: ${name} threw`, { error: errorText(error) });
       return undefined;
     }
   }
@@ -301,15 +312,21 @@ class Delivery {
     try {
       found = this.options.lookup(this.job.webhookId);
     } catch (error) {
-      this.fail({ code: 'TRANSPORT_ERROR', message: `webhook lookup failed: ${String(error)}` });
+      this.fail({ code: 'TRANSPORT_ERROR', message: `webhook lookup failed: ${errorText(error)}` });
       return;
     }
     if (found instanceof Promise) {
       this.storeLookup = true;
+      this.engine.lookup(this, true);
       found.then(
-        (compiled) => this.queue(compiled),
-        (error: unknown) =>
-          this.fail({ code: 'TRANSPORT_ERROR', message: `webhook lookup failed: ${String(error)}` }),
+        (compiled) => {
+          this.engine.lookup(this, false);
+          this.queue(compiled);
+        },
+        (error: unknown) => {
+          this.engine.lookup(this, false);
+          this.fail({ code: 'TRANSPORT_ERROR', message: `webhook lookup failed: ${errorText(error)}` });
+        },
       );
     } else {
       this.queue(found);
@@ -622,6 +639,12 @@ class Delivery {
 
   private abort(reason: string): void {
     this.fail({ code: 'ABORTED', message: reason });
+  }
+
+  /** `close()`'s deadline passed while the store had not answered the lookup. */
+  abortNow(reason: string): void {
+    this.engine.lookup(this, false);
+    this.abort(reason);
   }
 
   finish(outcome: DeliveryResult | AttemptStep): void {

@@ -1,4 +1,4 @@
-import { brand, WebhookError } from '../errors.js';
+import { brand, errorMessage, errorText, WebhookError } from '../errors.js';
 import type { DeliveryErrorCode } from '../types.js';
 
 /**
@@ -37,6 +37,16 @@ const CLOSED_CODES = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
  * - `TRANSPORT_ERROR` when there is no code at all.
  */
 export function toTransportError(error: unknown): TransportError {
+  try {
+    return classify(error);
+  } catch (readError) {
+    // A value that throws when read (a hostile Proxy): the attempt still gets an outcome.
+    const message = `the transport failed with a value that cannot be read (${errorMessage(readError)})`;
+    return new TransportError('TRANSPORT_ERROR', message, { cause: error });
+  }
+}
+
+function classify(error: unknown): TransportError {
   if (error instanceof TransportError) return error;
   const err = (error ?? {}) as { code?: unknown; message?: unknown; name?: unknown; cause?: unknown };
   const cause = (err.cause ?? {}) as { code?: unknown; name?: unknown };
@@ -50,7 +60,7 @@ export function toTransportError(error: unknown): TransportError {
     code = 'INVALID_RESPONSE';
   } else if (!own && err.name === 'TimeoutError') code = 'TIMEOUT';
   else if (!own && err.name === 'AbortError') code = 'ABORTED';
-  const message = typeof err.message === 'string' ? err.message : String(error);
+  const message = typeof err.message === 'string' ? err.message : errorText(error);
   return new TransportError(code, message, { cause: error });
 }
 

@@ -881,9 +881,10 @@ async function recover(event) {
   button.disabled = true;
   try {
     const since = new Date(value).toISOString();
-    const results = itemsOf(await api('POST', path('webhooks', state.current.id, 'recover'), { since }));
-    const delivered = results.filter((result) => result.ok).length;
-    announce('Recovered ' + results.length + ' failed ' + (results.length === 1 ? 'delivery' : 'deliveries') + ': ' + delivered + ' delivered.');
+    const answer = await api('POST', path('webhooks', state.current.id, 'recover'), { since });
+    const queued = answer && typeof answer.queued === 'number' ? answer.queued : 0;
+    // The re-sends go on through the webhook's lane: Refresh shows them progressing.
+    announce(queued + ' ' + (queued === 1 ? 'delivery' : 'deliveries') + ' queued for re-sending. Refresh to follow them.');
     await loadDeliveries();
   } catch (error) {
     showAlert(error.message);
