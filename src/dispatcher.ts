@@ -231,6 +231,11 @@ class Dispatcher {
         ? (id) => {
             // A worker that never emits follows the store too, so that it can trust its watched index.
             if (!this.registry.ready && o.store.watch !== undefined) this.open('deliver').catch(() => {});
+            // Until the circuits other processes opened are known, a delivery could not be held by them.
+            const circuits = this.circuits;
+            if (circuits !== undefined && !circuits.listed) {
+              return circuits.firstListing.then(() => this.registry.lookupAtSendTime(id));
+            }
             return this.registry.lookupAtSendTime(id);
           }
         : (id) => this.registry.get(id),

@@ -38,11 +38,26 @@ export class SharedCircuits {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly writing = new Map<string, { next: SharedCircuit | undefined | 'none' }>();
+  /** True once the first listing was applied, failed, or took longer than `timeoutMs`. */
+  listed = false;
+  private markListed!: () => void;
+  /**
+   * Settles when `listed` becomes true. A worker's first deliveries wait for it, so that a circuit another process
+   * opened holds them from the first job on instead of costing one more failed attempt.
+   */
+  readonly firstListing = new Promise<void>((resolve) => {
+    this.markListed = () => {
+      this.listed = true;
+      resolve();
+    };
+  });
 
   constructor(private readonly o: SharedCircuitsOptions) {}
 
   start(): void {
     const { circuits } = this.o;
+    // A watch that never says "list now" (or a listing that hangs) holds deliveries for one store deadline at most.
+    setTimeout(this.markListed, this.o.timeoutMs).unref();
     if (typeof circuits.watch === 'function') {
       try {
         const returned = circuits.watch((id, circuit) => {
@@ -99,6 +114,7 @@ export class SharedCircuits {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.markListed();
     clearInterval(this.timer);
     const stop = this.stopWatching;
     this.stopWatching = undefined;
@@ -124,23 +140,25 @@ export class SharedCircuits {
    * missed while disconnected, and then this process's own probe closes it at its time.
    */
   private reload(): void {
-    this.call('list', () => this.o.circuits.list()).then(
-      (all) => {
-        if (this.stopped || typeof all !== 'object' || all === null) return;
-        const entries = Object.entries(all);
-        if (entries.length > MAX_ADOPTED) {
-          this.o.onError('webhook-dispatcher: the store listed too many circuits; adopted the first ones', {
-            listed: entries.length,
-            adopted: MAX_ADOPTED,
-          });
-        }
-        for (const [id, raw] of entries.slice(0, MAX_ADOPTED)) this.apply(id, parseCircuit(raw), raw);
-      },
-      (error: unknown) =>
-        this.o.onError('webhook-dispatcher: could not list webhook circuits from the store', {
-          error: errorText(error),
-        }),
-    );
+    this.call('list', () => this.o.circuits.list())
+      .then(
+        (all) => {
+          if (this.stopped || typeof all !== 'object' || all === null) return;
+          const entries = Object.entries(all);
+          if (entries.length > MAX_ADOPTED) {
+            this.o.onError('webhook-dispatcher: the store listed too many circuits; adopted the first ones', {
+              listed: entries.length,
+              adopted: MAX_ADOPTED,
+            });
+          }
+          for (const [id, raw] of entries.slice(0, MAX_ADOPTED)) this.apply(id, parseCircuit(raw), raw);
+        },
+        (error: unknown) =>
+          this.o.onError('webhook-dispatcher: could not list webhook circuits from the store', {
+            error: errorText(error),
+          }),
+      )
+      .finally(this.markListed);
   }
 
   private call<T>(method: string, call: () => Promise<T>): Promise<T> {
