@@ -458,11 +458,11 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
       const target = db ?? getPool();
       if (bodyRef !== undefined) await bodies.insert(target, bodyRef, (jobs[0] as DeliveryJob).eventBody);
       if (db) {
-        // Both queued on the client at once (no turn of the event loop in between). The NOTIFY is delivered at
-        // COMMIT, and not at all on ROLLBACK: the workers wake when the jobs become visible.
-        const insert = boss.insert(rows, { db: adapter(db) } as PgBoss.InsertOptions);
-        const notify = db.query('SELECT pg_notify($1, $2)', [channel, '']);
-        await Promise.all([insert, notify]);
+        // One after the other: pg deprecates a query sent while the client is busy (a DeprecationWarning in the
+        // host's process). The NOTIFY is delivered at COMMIT, not at all on ROLLBACK: workers wake when the jobs
+        // become visible.
+        await boss.insert(rows, { db: adapter(db) } as PgBoss.InsertOptions);
+        await db.query('SELECT pg_notify($1, $2)', [channel, '']);
       } else {
         await boss.insert(rows);
         notifyWorkers();
