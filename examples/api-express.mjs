@@ -24,7 +24,7 @@ const api = createWebhookApi({
   basePath: '/settings/webhooks-api',
   // The second argument is Express's own `req`, with what the host's middleware put on it.
   tenant: (_request, req) => req.account,
-  // The webhook portal for the signed-in customer at /settings/webhooks-api/ (see the README's "Webhook portal").
+  // The webhook portal for the signed-in customer at /settings/webhooks-api/ (see docs/admin-api.md, "Webhook portal").
   portal: true,
 });
 app.use(toNodeHandler(api)); // before express.json(): the API reads (and bounds) the raw body itself
