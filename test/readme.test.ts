@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { promisify } from 'node:util';
 import { transformSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LoopbackOnly } from './helpers/loopback-only.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
@@ -75,12 +76,16 @@ function firstStatement(source: string): string | undefined {
 
 let postgres: TestPostgres | undefined;
 let redis: TestRedis | undefined;
+// Snippets send webhooks to example.com and the like: they run where only loopback exists.
+const isolated = new LoopbackOnly();
 beforeAll(async () => {
   if (snippets.some((s) => s.needs === 'postgres')) postgres = await startPostgres();
   if (snippets.some((s) => s.needs === 'redis')) redis = await startRedis();
+  for (const service of [postgres, redis]) if (service) await isolated.forward(service.port);
 }, 120_000);
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
+  await isolated.close();
   await postgres?.stop();
   await redis?.stop();
 });
@@ -101,7 +106,8 @@ function staysUp(
   ms: number,
 ): Promise<{ running: boolean; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const [command, args] = isolated.command(file);
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
@@ -137,7 +143,8 @@ describe('README.md and docs/', () => {
       expect(running).toBe(true);
     } else {
       const options = { cwd: root, timeout: 30_000, env: environment(needs) };
-      const { stdout, stderr } = await run(process.execPath, [file], options);
+      const [command, args] = isolated.command(file);
+      const { stdout, stderr } = await run(command, args, options);
       expect(stderr).toBe('');
       // Snippets print what they show; a `false` (e.g. "signature valid: false") means it did not work.
       expect(stdout).not.toMatch(/\bfalse\b|undefined/);
