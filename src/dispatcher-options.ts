@@ -1,14 +1,5 @@
-import type { DeliveryLog } from './delivery-log.js';
-import { memoryDeliveryLog } from './delivery-log.js';
-import { createHealthPolicy, type HealthOptions, type HealthPolicy } from './engine/health.js';
-import { OptionsError } from './errors.js';
-import { type EventCatalog, isEventCatalog } from './event-catalog.js';
-import type { Instrumentation } from './instrumentation.js';
-import { memoryStore } from './memory-store.js';
-import { assertKnownKeys, numberOption } from './options.js';
-import { DEFAULT_STATEMENTS } from './policy/defaults.js';
-import { type DeliveryQueue, memoryQueue } from './queue.js';
-import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry.js';
+import { OptionsError } from './core/errors.js';
+import { assertKnownKeys, numberOption } from './core/option-checks.js';
 import type {
   DeliveryResult,
   Logger,
@@ -17,7 +8,16 @@ import type {
   StatementInput,
   Transport,
   WebhookStore,
-} from './types.js';
+} from './core/types.js';
+import type { DeliveryLog } from './delivery-log.js';
+import { memoryDeliveryLog } from './delivery-log.js';
+import { createHealthPolicy, type HealthOptions, type HealthPolicy } from './engine/health.js';
+import { type EventCatalog, isEventCatalog } from './event-catalog.js';
+import type { Instrumentation } from './instrumentation.js';
+import { memoryStore } from './memory-store.js';
+import { DEFAULT_STATEMENTS } from './policy/defaults.js';
+import { type DeliveryQueue, memoryQueue } from './queue.js';
+import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry.js';
 
 /** Options of `createWebhookDispatcher()`. Every field is optional; unknown fields are refused. */
 export interface WebhookDispatcherOptions {

@@ -1,12 +1,5 @@
 import Mustache from 'mustache';
-import { within } from './deadline.js';
-import { deliveryIdFor } from './delivery/delivery-id.js';
-import { buildRequest, renderBody } from './delivery/request.js';
-import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
-import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
-import { DeliveryEngine } from './engine/engine.js';
-import type { HealthTransition } from './engine/health.js';
-import { SharedRateLimit } from './engine/shared-rate-limit.js';
+import { within } from './core/deadline.js';
 import {
   DispatcherClosedError,
   errorText,
@@ -14,24 +7,8 @@ import {
   kindOf,
   WebhookError,
   WebhookNotFoundError,
-} from './errors.js';
-import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './event.js';
-import {
-  type EventCatalog,
-  sampleEventFrom,
-  validateEventTypes,
-  validateTemplateFields,
-} from './event-catalog.js';
-import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
-import { type SafeInstrumentation, safeInstrumentation } from './instrumentation.js';
-import { toLogger } from './logger.js';
-import { type Explanation, explainMatch, selectWebhooks } from './matching.js';
-import type { DeliveryJob } from './queue.js';
-import { sampleEventFor } from './sample-event.js';
-import { SharedCircuits } from './shared-circuits.js';
-import { createAddressPolicy } from './ssrf.js';
-import { withDispatcherPolicy } from './transport/address-policy.js';
-import { dispatcherHttpTransport } from './transport/http.js';
+} from './core/errors.js';
+import { toLogger } from './core/logger.js';
 import type {
   DeliveryRequest,
   DeliveryResult,
@@ -41,8 +18,31 @@ import type {
   WebhookEvent,
   WebhookInput,
   WebhookPatch,
-} from './types.js';
-import { watchStop } from './watch-stop.js';
+} from './core/types.js';
+import { watchStop } from './core/watch-stop.js';
+import { deliveryIdFor } from './delivery/delivery-id.js';
+import { buildRequest, renderBody } from './delivery/request.js';
+import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
+import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
+import { DeliveryEngine } from './engine/engine.js';
+import type { HealthTransition } from './engine/health.js';
+import { SharedRateLimit } from './engine/shared-rate-limit.js';
+import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './event.js';
+import {
+  type EventCatalog,
+  sampleEventFrom,
+  validateEventTypes,
+  validateTemplateFields,
+} from './event-catalog.js';
+import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
+import { type SafeInstrumentation, safeInstrumentation } from './instrumentation.js';
+import { type Explanation, explainMatch, selectWebhooks } from './matching.js';
+import type { DeliveryJob } from './queue.js';
+import { sampleEventFor } from './sample-event.js';
+import { SharedCircuits } from './shared-circuits.js';
+import { createAddressPolicy } from './ssrf.js';
+import { withDispatcherPolicy } from './transport/address-policy.js';
+import { dispatcherHttpTransport } from './transport/http.js';
 import { type CompiledWebhook, compilePolicy, validateTenant } from './webhook.js';
 import { type ListOptions, type WebhookPage, WebhookRegistry } from './webhook-registry.js';
 

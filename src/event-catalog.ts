@@ -1,7 +1,7 @@
-import { describe, isPlainObject, OptionsError, WebhookValidationError } from './errors.js';
+import { describe, isPlainObject, OptionsError, WebhookValidationError } from './core/errors.js';
+import type { WebhookEvent } from './core/types.js';
 import { compileGlob, isMatchAll } from './policy/glob.js';
 import { hex, SAMPLE_MEMBER } from './sample-event.js';
-import type { WebhookEvent } from './types.js';
 
 /** One event type of a catalog. */
 export interface EventTypeDefinition {

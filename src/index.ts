@@ -8,7 +8,54 @@ export {
 } from './catalogs/launchdarkly.js';
 export { UNLEASH_EVENT_SCHEMA, UNLEASH_EVENT_TYPES } from './catalogs/unleash.js';
 // `within` is for integrations too: one deadline helper for every call to a store, a broker or a database.
-export { within } from './deadline.js';
+export { within } from './core/deadline.js';
+export type { AnyWebhookErrorCode, WebhookErrorCode } from './core/errors.js';
+export {
+  BlockedAddressError,
+  DispatcherClosedError,
+  InvalidEventError,
+  isWebhookError,
+  OptionsError,
+  PolicyError,
+  SignatureVerificationError,
+  TemplateError,
+  WebhookError,
+  WebhookNotFoundError,
+  WebhookValidationError,
+} from './core/errors.js';
+export type { LoggerStyle, ToLoggerOptions } from './core/logger.js';
+export { toLogger } from './core/logger.js';
+// `numberOption` is for integrations (queues, stores, transports): one validator and one message pattern for
+// numeric options, ``Expected `x` to be a positive integer of at most N, got -1``.
+export { numberOption } from './core/option-checks.js';
+export type {
+  CircuitStore,
+  DeliveredResult,
+  DeliveryError,
+  DeliveryErrorCode,
+  DeliveryRequest,
+  DeliveryResult,
+  FailedResult,
+  Logger,
+  PolicyAccess,
+  QueuedResult,
+  RateLimitStore,
+  SharedCircuit,
+  SignatureScheme,
+  SkippedResult,
+  Statement,
+  TemplateEscape,
+  Transport,
+  TransportResponse,
+  TransportSendOptions,
+  Webhook,
+  WebhookDisabled,
+  WebhookEvent,
+  WebhookInput,
+  WebhookPatch,
+  WebhookStore,
+} from './core/types.js';
+export { VERSION } from './core/version.js';
 export type {
   DeliveryAttempt,
   DeliveryLog,
@@ -40,20 +87,6 @@ export type {
 } from './dispatcher.js';
 export { createWebhookDispatcher, deliveryIdFor } from './dispatcher.js';
 export type { HealthOptions } from './engine/health.js';
-export type { AnyWebhookErrorCode, WebhookErrorCode } from './errors.js';
-export {
-  BlockedAddressError,
-  DispatcherClosedError,
-  InvalidEventError,
-  isWebhookError,
-  OptionsError,
-  PolicyError,
-  SignatureVerificationError,
-  TemplateError,
-  WebhookError,
-  WebhookNotFoundError,
-  WebhookValidationError,
-} from './errors.js';
 export { MAX_ACCESSES } from './event.js';
 export type {
   EventCatalog,
@@ -83,13 +116,8 @@ export type {
   EngineGauges,
   Instrumentation,
 } from './instrumentation.js';
-export type { LoggerStyle, ToLoggerOptions } from './logger.js';
-export { toLogger } from './logger.js';
 export type { ExplainReason, Explanation } from './matching.js';
 export { memoryStore } from './memory-store.js';
-// `numberOption` is for integrations (queues, stores, transports): one validator and one message pattern for
-// numeric options, ``Expected `x` to be a positive integer of at most N, got -1``.
-export { numberOption } from './options.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
 export type { PolicyMatcher, PolicyMatcherOptions } from './policy/matcher.js';
 export { createPolicyMatcher } from './policy/matcher.js';
@@ -130,32 +158,4 @@ export type { FetchTransportOptions } from './transport/fetch.js';
 export { fetchTransport } from './transport/fetch.js';
 export type { HttpTransportOptions } from './transport/http.js';
 export { httpTransport } from './transport/http.js';
-export type {
-  CircuitStore,
-  DeliveredResult,
-  DeliveryError,
-  DeliveryErrorCode,
-  DeliveryRequest,
-  DeliveryResult,
-  FailedResult,
-  Logger,
-  PolicyAccess,
-  QueuedResult,
-  RateLimitStore,
-  SharedCircuit,
-  SignatureScheme,
-  SkippedResult,
-  Statement,
-  TemplateEscape,
-  Transport,
-  TransportResponse,
-  TransportSendOptions,
-  Webhook,
-  WebhookDisabled,
-  WebhookEvent,
-  WebhookInput,
-  WebhookPatch,
-  WebhookStore,
-} from './types.js';
-export { VERSION } from './version.js';
 export type { ListOptions, WebhookPage } from './webhook-registry.js';

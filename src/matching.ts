@@ -1,6 +1,6 @@
+import type { PolicyAccess, Statement, WebhookEvent } from './core/types.js';
 import { accessesOf } from './event.js';
 import { createPolicyMatcher } from './policy/matcher.js';
-import type { PolicyAccess, Statement, WebhookEvent } from './types.js';
 import type { CompiledPolicy, CompiledWebhook } from './webhook.js';
 
 /**

@@ -1,5 +1,5 @@
+import type { PolicyAccess } from './core/types.js';
 import { accessScope } from './policy/index-keys.js';
-import type { PolicyAccess } from './types.js';
 import type { CompiledWebhook } from './webhook.js';
 
 const ANY = '*';

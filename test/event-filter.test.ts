@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WebhookValidationError } from '../src/errors.js';
+import { WebhookValidationError } from '../src/core/errors.js';
 import { compileEventFilter } from '../src/event-filter.js';
 
 describe('compileEventFilter', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WebhookError, WebhookValidationError } from '../src/errors.js';
+import { WebhookError, WebhookValidationError } from '../src/core/errors.js';
 import {
   MAX_HEADER_VALUE_LENGTH,
   MAX_HEADERS,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OptionsError } from '../src/errors.js';
+import { OptionsError } from '../src/core/errors.js';
+import type { DeliveryResult } from '../src/core/types.js';
 import { createWebhookDispatcher } from '../src/index.js';
 import {
   type AttemptInfo,
@@ -7,7 +8,6 @@ import {
   type InstrumentationHook,
   safeInstrumentation,
 } from '../src/instrumentation.js';
-import type { DeliveryResult } from '../src/types.js';
 import { startReceiver } from './helpers/receiver.js';
 
 const attempt: AttemptInfo = {

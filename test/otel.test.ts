@@ -24,7 +24,8 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OptionsError } from '../src/errors.js';
+import { OptionsError } from '../src/core/errors.js';
+import type { DeliveryResult, Webhook } from '../src/core/types.js';
 import {
   createWebhookDispatcher,
   type WebhookDispatcher,
@@ -32,7 +33,6 @@ import {
 } from '../src/index.js';
 import type { AttemptInfo, EngineGauges, Instrumentation } from '../src/instrumentation.js';
 import { type OpenTelemetryOptions, openTelemetry } from '../src/otel/index.js';
-import type { DeliveryResult, Webhook } from '../src/types.js';
 import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
 
 /** A reader the test collects from when it wants (no timers). */

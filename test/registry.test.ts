@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { Webhook } from '../src/core/types.js';
 import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
 import { WebhookIndex } from '../src/registry.js';
 import { createAddressPolicy } from '../src/ssrf.js';
-import type { Webhook } from '../src/types.js';
 import { type CompileContext, compilePolicy, compileWebhook } from '../src/webhook.js';
 import { webhookRecord } from './helpers/events.js';
 

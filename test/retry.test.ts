@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TIMER_MS } from '../src/options.js';
+import { MAX_TIMER_MS } from '../src/core/option-checks.js';
 import { createRetryPolicy, parseRetryAfter, SVIX_RETRY_SCHEDULE } from '../src/retry.js';
 
 describe('createRetryPolicy', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OptionsError } from '../src/errors.js';
+import { OptionsError } from '../src/core/errors.js';
 import { assertSignature, generateSecret, signPayload, verifySignature } from '../src/sign.js';
 
 // Pinned with: printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET"

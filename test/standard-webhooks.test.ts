@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { OptionsError, SignatureVerificationError } from '../src/errors.js';
+import { OptionsError, SignatureVerificationError } from '../src/core/errors.js';
 import {
   generateStandardSecret,
   signStandardWebhook,

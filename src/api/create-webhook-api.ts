@@ -1,8 +1,8 @@
 import { Value } from '@sinclair/typebox/value';
-import { describe, OptionsError } from '../errors.js';
+import { describe, OptionsError } from '../core/errors.js';
+import { numberOption } from '../core/option-checks.js';
+import type { WebhookEvent, WebhookInput } from '../core/types.js';
 import { isSensitiveHeader } from '../headers.js';
-import { numberOption } from '../options.js';
-import type { WebhookEvent, WebhookInput } from '../types.js';
 import { validateTenant } from '../webhook.js';
 import type { AdminDispatcher } from './admin-dispatcher.js';
 import { jsonBody } from './body.js';

@@ -1,15 +1,21 @@
+import { errorText } from '../core/errors.js';
+import type {
+  DeliveryError,
+  DeliveryRequest,
+  DeliveryResult,
+  SharedCircuit,
+  Transport,
+} from '../core/types.js';
 import { Attempt, type AttemptOutcome } from '../delivery/attempt.js';
 import { bodyBytesOver, buildRequest, renderBody } from '../delivery/request.js';
 import { deliveryResult } from '../delivery/result.js';
 import { recordAttempt } from '../delivery/storable-attempt.js';
 import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
 import { redactBody, redactResponseHeaders, requestForLog } from '../delivery-log.js';
-import { errorText } from '../errors.js';
 import type { AttemptSpan, EngineGauges, SafeInstrumentation } from '../instrumentation.js';
 import type { AttemptOptions, AttemptStep, DeliveryJob } from '../queue.js';
 import type { RetryPolicy } from '../retry.js';
 import { TransportError } from '../transport/errors.js';
-import type { DeliveryError, DeliveryRequest, DeliveryResult, SharedCircuit, Transport } from '../types.js';
 import type { CompiledWebhook } from '../webhook.js';
 import type { HealthPolicy, HealthTransition } from './health.js';
 import type { Lane, LaneTask } from './lane.js';

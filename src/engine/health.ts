@@ -1,5 +1,5 @@
-import { assertKnownKeys, numberOption } from '../options.js';
-import type { SharedCircuit } from '../types.js';
+import { assertKnownKeys, numberOption } from '../core/option-checks.js';
+import type { SharedCircuit } from '../core/types.js';
 
 /** Endpoint health policy: when a webhook's circuit opens, how it is probed, when it is switched off. */
 export interface HealthOptions {

@@ -1,5 +1,5 @@
-import { within } from '../deadline.js';
-import type { RateLimitStore } from '../types.js';
+import { within } from '../core/deadline.js';
+import type { RateLimitStore } from '../core/types.js';
 
 export interface SharedRateLimitOptions {
   limits: RateLimitStore;

@@ -15,6 +15,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
+import type { DeliveryResult } from '../core/types.js';
 import { OptionsError, VERSION } from '../index.js';
 import type {
   AttemptEnd,
@@ -24,7 +25,6 @@ import type {
   EngineGauges,
   Instrumentation,
 } from '../instrumentation.js';
-import type { DeliveryResult } from '../types.js';
 import { checkEnd } from './attempt-end.js';
 import { DeliveryMetrics } from './metrics.js';
 import { formatTraceparent, fromEmitContext, serializeTraceState, toEmitContext } from './trace-context.js';

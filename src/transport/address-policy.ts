@@ -1,5 +1,5 @@
+import type { Transport } from '../core/types.js';
 import { type AddressPolicy, createAddressPolicy } from '../ssrf.js';
-import type { Transport } from '../types.js';
 import { guardOption } from './options.js';
 
 /** The address options a built-in transport takes (and a dispatcher hands to the ones it did not create). */

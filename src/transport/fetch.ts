@@ -1,8 +1,8 @@
-import { describe, OptionsError } from '../errors.js';
-import { numberOption } from '../options.js';
+import { describe, OptionsError } from '../core/errors.js';
+import { numberOption } from '../core/option-checks.js';
+import type { DeliveryRequest, Transport, TransportResponse, TransportSendOptions } from '../core/types.js';
+import type { FetchFunction } from '../core/web-types.js';
 import { checkResolvedHost, type GuardedLookupOptions } from '../ssrf.js';
-import type { DeliveryRequest, Transport, TransportResponse, TransportSendOptions } from '../types.js';
-import type { FetchFunction } from '../web-types.js';
 import { hasOwnPolicy, inheritsPolicy, type PolicySource, transportPolicy } from './address-policy.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
 import { normalizeHeaders } from './headers.js';

@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
-import { describe, OptionsError } from '../errors.js';
-import { numberOption } from '../options.js';
+import { describe, OptionsError } from '../core/errors.js';
+import { numberOption } from '../core/option-checks.js';
+import type { DeliveryRequest, Transport, TransportResponse } from '../core/types.js';
 import { guardedLookup } from '../ssrf.js';
-import type { DeliveryRequest, Transport, TransportResponse } from '../types.js';
 import {
   type AddressOptions,
   hasOwnPolicy,

@@ -1,6 +1,6 @@
-import { describe, OptionsError } from '../errors.js';
-import { assertKnownKeys, MAX_TIMER_MS } from '../options.js';
-import type { TransportSendOptions } from '../types.js';
+import { describe, OptionsError } from '../core/errors.js';
+import { assertKnownKeys, MAX_TIMER_MS } from '../core/option-checks.js';
+import type { TransportSendOptions } from '../core/types.js';
 
 /** A transport factory's options: absent, or an object with none but the known keys. */
 export function checkOptionKeys(options: unknown, known: readonly string[], where: string): void {
