@@ -12,7 +12,7 @@ import type {
 import type { DeliveryLog } from './delivery-log.js';
 import { memoryDeliveryLog } from './delivery-log.js';
 import { createHealthPolicy, type HealthOptions, type HealthPolicy } from './engine/health.js';
-import { type EventCatalog, isEventCatalog } from './event-catalog.js';
+import { type EventCatalog, isEventCatalog } from './events/event-catalog.js';
 import type { Instrumentation } from './instrumentation.js';
 import { memoryStore } from './memory-store.js';
 import { DEFAULT_STATEMENTS } from './policy/defaults.js';

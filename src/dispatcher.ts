@@ -27,18 +27,18 @@ import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } f
 import { DeliveryEngine } from './engine/engine.js';
 import type { HealthTransition } from './engine/health.js';
 import { SharedRateLimit } from './engine/shared-rate-limit.js';
-import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './event.js';
+import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './events/event.js';
 import {
   type EventCatalog,
   sampleEventFrom,
   validateEventTypes,
   validateTemplateFields,
-} from './event-catalog.js';
+} from './events/event-catalog.js';
+import { sampleEventFor } from './events/sample-event.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
 import { type SafeInstrumentation, safeInstrumentation } from './instrumentation.js';
 import { type Explanation, explainMatch, selectWebhooks } from './matching.js';
 import type { DeliveryJob } from './queue.js';
-import { sampleEventFor } from './sample-event.js';
 import { SharedCircuits } from './shared-circuits.js';
 import { createAddressPolicy } from './ssrf.js';
 import { withDispatcherPolicy } from './transport/address-policy.js';

@@ -1,12 +1,6 @@
 // The public API, listed explicitly. Internals (the webhook index, request building, compile steps) are left out
 // on purpose: they change without notice.
 
-export {
-  LAUNCHDARKLY_ACTIONS,
-  LAUNCHDARKLY_ENTRY_SCHEMA,
-  LAUNCHDARKLY_EVENT_KINDS,
-} from './catalogs/launchdarkly.js';
-export { UNLEASH_EVENT_SCHEMA, UNLEASH_EVENT_TYPES } from './catalogs/unleash.js';
 // `within` is for integrations too: one deadline helper for every call to a store, a broker or a database.
 export { within } from './core/deadline.js';
 export type { AnyWebhookErrorCode, WebhookErrorCode } from './core/errors.js';
@@ -87,13 +81,19 @@ export type {
 } from './dispatcher.js';
 export { createWebhookDispatcher, deliveryIdFor } from './dispatcher.js';
 export type { HealthOptions } from './engine/health.js';
-export { MAX_ACCESSES } from './event.js';
+export {
+  LAUNCHDARKLY_ACTIONS,
+  LAUNCHDARKLY_ENTRY_SCHEMA,
+  LAUNCHDARKLY_EVENT_KINDS,
+} from './events/catalogs/launchdarkly.js';
+export { UNLEASH_EVENT_SCHEMA, UNLEASH_EVENT_TYPES } from './events/catalogs/unleash.js';
+export { MAX_ACCESSES } from './events/event.js';
 export type {
   EventCatalog,
   EventCatalogDefinition,
   EventFormat,
   EventTypeDefinition,
-} from './event-catalog.js';
+} from './events/event-catalog.js';
 export {
   defineEventCatalog,
   isEventCatalog,
@@ -101,7 +101,7 @@ export {
   suggest,
   validateEventTypes,
   validateTemplateFields,
-} from './event-catalog.js';
+} from './events/event-catalog.js';
 export type {
   DispatcherEventName,
   DispatcherEvents,

@@ -1,5 +1,5 @@
 import type { PolicyAccess, Statement, WebhookEvent } from './core/types.js';
-import { accessesOf } from './event.js';
+import { accessesOf } from './events/event.js';
 import { createPolicyMatcher } from './policy/matcher.js';
 import type { CompiledPolicy, CompiledWebhook } from './webhook.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ACCESSES } from '../src/event.js';
 import { compileEventFilter } from '../src/event-filter.js';
+import { MAX_ACCESSES } from '../src/events/event.js';
 import {
   createWebhookDispatcher,
   InvalidEventError,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { WebhookEvent, WebhookInput } from '../src/core/types.js';
-import { accessesOf } from '../src/event.js';
+import { accessesOf } from '../src/events/event.js';
+import { sampleEventFor } from '../src/events/sample-event.js';
 import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
-import { sampleEventFor } from '../src/sample-event.js';
 import { createAddressPolicy } from '../src/ssrf.js';
 import { buildWebhook, type CompiledWebhook, compilePolicy, compileWebhook } from '../src/webhook.js';
 

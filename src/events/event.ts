@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidEventError, kindOf } from './core/errors.js';
-import { findUnstorable, unstorableExpectation } from './core/storable-text.js';
-import type { PolicyAccess, WebhookEvent } from './core/types.js';
+import { InvalidEventError, kindOf } from '../core/errors.js';
+import { findUnstorable, unstorableExpectation } from '../core/storable-text.js';
+import type { PolicyAccess, WebhookEvent } from '../core/types.js';
 
 /**
  * The most accesses one event may carry (`event.accesses.length`). Matching costs (accesses x policies) at most,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { PolicyAccess, WebhookEvent } from './core/types.js';
+import type { PolicyAccess, WebhookEvent } from '../core/types.js';
+import { compileGlob } from '../policy/glob.js';
+import { parseResourceSpecifier, type ResourceSegment } from '../policy/resource.js';
+import type { CompiledWebhook } from '../webhook.js';
 import { accessesOf } from './event.js';
-import { compileGlob } from './policy/glob.js';
-import { parseResourceSpecifier, type ResourceSegment } from './policy/resource.js';
-import type { CompiledWebhook } from './webhook.js';
 
 /** Unleash event types (reference/unleash.md), tried in order when a webhook subscribes with a glob. */
 const UNLEASH_TYPES = [
