@@ -43,8 +43,8 @@ import { SharedCircuits } from './shared-circuits.js';
 import { createAddressPolicy } from './ssrf.js';
 import { withDispatcherPolicy } from './transport/address-policy.js';
 import { dispatcherHttpTransport } from './transport/http.js';
-import { type CompiledWebhook, compilePolicy, validateTenant } from './webhook.js';
-import { type ListOptions, type WebhookPage, WebhookRegistry } from './webhook-registry.js';
+import { type CompiledWebhook, compilePolicy, validateTenant } from './webhooks/webhook.js';
+import { type ListOptions, type WebhookPage, WebhookRegistry } from './webhooks/webhook-registry.js';
 
 export { deliveryIdFor } from './delivery/delivery-id.js';
 export type { WebhookDispatcherOptions } from './dispatcher-options.js';

@@ -117,7 +117,6 @@ export type {
   Instrumentation,
 } from './instrumentation.js';
 export type { ExplainReason, Explanation } from './matching.js';
-export { memoryStore } from './memory-store.js';
 export { DEFAULT_STATEMENTS } from './policy/defaults.js';
 export type { PolicyMatcher, PolicyMatcherOptions } from './policy/matcher.js';
 export { createPolicyMatcher } from './policy/matcher.js';
@@ -158,4 +157,5 @@ export type { FetchTransportOptions } from './transport/fetch.js';
 export { fetchTransport } from './transport/fetch.js';
 export type { HttpTransportOptions } from './transport/http.js';
 export { httpTransport } from './transport/http.js';
-export type { ListOptions, WebhookPage } from './webhook-registry.js';
+export { memoryStore } from './webhooks/memory-store.js';
+export type { ListOptions, WebhookPage } from './webhooks/webhook-registry.js';

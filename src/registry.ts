@@ -1,6 +1,6 @@
 import type { PolicyAccess } from './core/types.js';
 import { accessScope } from './policy/index-keys.js';
-import type { CompiledWebhook } from './webhook.js';
+import type { CompiledWebhook } from './webhooks/webhook.js';
 
 const ANY = '*';
 

@@ -3,7 +3,7 @@ import type { Webhook } from '../src/core/types.js';
 import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
 import { WebhookIndex } from '../src/registry.js';
 import { createAddressPolicy } from '../src/ssrf.js';
-import { type CompileContext, compilePolicy, compileWebhook } from '../src/webhook.js';
+import { type CompileContext, compilePolicy, compileWebhook } from '../src/webhooks/webhook.js';
 import { webhookRecord } from './helpers/events.js';
 
 const context = (): CompileContext => ({

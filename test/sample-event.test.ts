@@ -4,7 +4,12 @@ import { accessesOf } from '../src/events/event.js';
 import { sampleEventFor } from '../src/events/sample-event.js';
 import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
 import { createAddressPolicy } from '../src/ssrf.js';
-import { buildWebhook, type CompiledWebhook, compilePolicy, compileWebhook } from '../src/webhook.js';
+import {
+  buildWebhook,
+  type CompiledWebhook,
+  compilePolicy,
+  compileWebhook,
+} from '../src/webhooks/webhook.js';
 
 const NOW = Date.UTC(2024, 9, 3, 11, 9, 53, 225);
 

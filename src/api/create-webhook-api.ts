@@ -3,7 +3,7 @@ import { describe, OptionsError } from '../core/errors.js';
 import { numberOption } from '../core/option-checks.js';
 import type { WebhookEvent, WebhookInput } from '../core/types.js';
 import { isSensitiveHeader } from '../headers.js';
-import { validateTenant } from '../webhook.js';
+import { validateTenant } from '../webhooks/webhook.js';
 import type { AdminDispatcher } from './admin-dispatcher.js';
 import { jsonBody } from './body.js';
 import { toDeliveryView } from './delivery-view.js';

@@ -16,7 +16,7 @@ import type { AttemptSpan, EngineGauges, SafeInstrumentation } from '../instrume
 import type { AttemptOptions, AttemptStep, DeliveryJob } from '../queue.js';
 import type { RetryPolicy } from '../retry.js';
 import { TransportError } from '../transport/errors.js';
-import type { CompiledWebhook } from '../webhook.js';
+import type { CompiledWebhook } from '../webhooks/webhook.js';
 import type { HealthPolicy, HealthTransition } from './health.js';
 import type { Lane, LaneTask } from './lane.js';
 import { Scheduler } from './scheduler.js';

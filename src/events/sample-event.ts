@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { PolicyAccess, WebhookEvent } from '../core/types.js';
 import { compileGlob } from '../policy/glob.js';
 import { parseResourceSpecifier, type ResourceSegment } from '../policy/resource.js';
-import type { CompiledWebhook } from '../webhook.js';
+import type { CompiledWebhook } from '../webhooks/webhook.js';
 import { accessesOf } from './event.js';
 
 /** Unleash event types (reference/unleash.md), tried in order when a webhook subscribes with a glob. */

@@ -1,5 +1,5 @@
-import { describe, WebhookValidationError } from './core/errors.js';
-import { findUnstorableField, unstorableExpectation } from './core/storable-text.js';
+import { describe, WebhookValidationError } from '../core/errors.js';
+import { findUnstorableField, unstorableExpectation } from '../core/storable-text.js';
 import type {
   PolicyAccess,
   SignatureScheme,
@@ -8,21 +8,21 @@ import type {
   Webhook,
   WebhookInput,
   WebhookPatch,
-} from './core/types.js';
-import { VERSION } from './core/version.js';
-import { compileEventFilter, type EventFilter } from './event-filter.js';
-import { validateContentType, validateHeaders } from './headers.js';
-import { policyIndexKeys } from './policy/index-keys.js';
-import { createPolicyMatcher } from './policy/matcher.js';
-import { generateSecret } from './sign.js';
-import { type AddressPolicy, checkUrl } from './ssrf.js';
-import { generateStandardSecret, isStandardWebhookSecret } from './standard-webhooks.js';
+} from '../core/types.js';
+import { VERSION } from '../core/version.js';
+import { compileEventFilter, type EventFilter } from '../event-filter.js';
+import { validateContentType, validateHeaders } from '../headers.js';
+import { policyIndexKeys } from '../policy/index-keys.js';
+import { createPolicyMatcher } from '../policy/matcher.js';
+import { generateSecret } from '../sign.js';
+import { type AddressPolicy, checkUrl } from '../ssrf.js';
+import { generateStandardSecret, isStandardWebhookSecret } from '../standard-webhooks.js';
 import {
   type CompiledTemplate,
   compileTemplate,
   TEMPLATE_ESCAPES,
   type TemplateWebhook,
-} from './template.js';
+} from '../template.js';
 
 const FIELDS = new Set<string>([
   'url',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { within } from './core/deadline.js';
-import { errorMessage, WebhookError, WebhookNotFoundError, WebhookValidationError } from './core/errors.js';
+import { within } from '../core/deadline.js';
+import { errorMessage, WebhookError, WebhookNotFoundError, WebhookValidationError } from '../core/errors.js';
 import type {
   PolicyAccess,
   Webhook,
@@ -8,9 +8,9 @@ import type {
   WebhookInput,
   WebhookPatch,
   WebhookStore,
-} from './core/types.js';
-import { WebhookIndex } from './registry.js';
-import type { AddressPolicy } from './ssrf.js';
+} from '../core/types.js';
+import { WebhookIndex } from '../registry.js';
+import type { AddressPolicy } from '../ssrf.js';
 import {
   buildWebhook,
   type CompileContext,

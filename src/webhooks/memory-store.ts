@@ -1,4 +1,4 @@
-import type { Webhook, WebhookStore } from './core/types.js';
+import type { Webhook, WebhookStore } from '../core/types.js';
 
 /**
  * The default `WebhookStore`: webhooks live in this process's memory. Records are copied in and out, so
