@@ -14,9 +14,9 @@ import { memoryDeliveryLog } from './delivery-log.js';
 import { createHealthPolicy, type HealthOptions, type HealthPolicy } from './engine/health.js';
 import { type EventCatalog, isEventCatalog } from './events/event-catalog.js';
 import type { Instrumentation } from './instrumentation.js';
-import { DEFAULT_STATEMENTS } from './policy/defaults.js';
 import { type DeliveryQueue, memoryQueue } from './queue.js';
 import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry.js';
+import { DEFAULT_STATEMENTS } from './routing/policy/defaults.js';
 import { memoryStore } from './webhooks/memory-store.js';
 
 /** Options of `createWebhookDispatcher()`. Every field is optional; unknown fields are refused. */

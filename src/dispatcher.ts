@@ -37,8 +37,8 @@ import {
 import { sampleEventFor } from './events/sample-event.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
 import { type SafeInstrumentation, safeInstrumentation } from './instrumentation.js';
-import { type Explanation, explainMatch, selectWebhooks } from './matching.js';
 import type { DeliveryJob } from './queue.js';
+import { type Explanation, explainMatch, selectWebhooks } from './routing/matching.js';
 import { SharedCircuits } from './shared-circuits.js';
 import { createAddressPolicy } from './ssrf.js';
 import { withDispatcherPolicy } from './transport/address-policy.js';

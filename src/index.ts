@@ -116,10 +116,6 @@ export type {
   EngineGauges,
   Instrumentation,
 } from './instrumentation.js';
-export type { ExplainReason, Explanation } from './matching.js';
-export { DEFAULT_STATEMENTS } from './policy/defaults.js';
-export type { PolicyMatcher, PolicyMatcherOptions } from './policy/matcher.js';
-export { createPolicyMatcher } from './policy/matcher.js';
 export type {
   AttemptStep,
   DeliveryEngine,
@@ -135,6 +131,10 @@ export { memoryQueue, unsentResult } from './queue.js';
 export { rateSpacingMicros } from './rate-spacing.js';
 export type { AttemptOutcome, RetryOn, RetryOptions, RetryPolicy, RetryPolicyContext } from './retry.js';
 export { SVIX_RETRY_SCHEDULE } from './retry.js';
+export type { ExplainReason, Explanation } from './routing/matching.js';
+export { DEFAULT_STATEMENTS } from './routing/policy/defaults.js';
+export type { PolicyMatcher, PolicyMatcherOptions } from './routing/policy/matcher.js';
+export { createPolicyMatcher } from './routing/policy/matcher.js';
 export { assertSignature, generateSecret, signPayload, verifySignature } from './sign.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './ssrf.js';
 export { classifyAddress, createAddressPolicy, guardedLookup } from './ssrf.js';

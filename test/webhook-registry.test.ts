@@ -8,7 +8,7 @@ import {
   type WebhookDispatcherOptions,
   type WebhookStore,
 } from '../src/index.js';
-import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
+import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
 import { createAddressPolicy } from '../src/ssrf.js';
 import { compilePolicy } from '../src/webhooks/webhook.js';
 import { WebhookRegistry } from '../src/webhooks/webhook-registry.js';

@@ -1,6 +1,6 @@
 import { describe, isPlainObject, OptionsError, WebhookValidationError } from '../core/errors.js';
 import type { WebhookEvent } from '../core/types.js';
-import { compileGlob, isMatchAll } from '../policy/glob.js';
+import { compileGlob, isMatchAll } from '../routing/policy/glob.js';
 import { hex, SAMPLE_MEMBER } from './sample-event.js';
 
 /** One event type of a catalog. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PolicyAccess, WebhookEvent } from '../core/types.js';
-import { compileGlob } from '../policy/glob.js';
-import { parseResourceSpecifier, type ResourceSegment } from '../policy/resource.js';
+import { compileGlob } from '../routing/policy/glob.js';
+import { parseResourceSpecifier, type ResourceSegment } from '../routing/policy/resource.js';
 import type { CompiledWebhook } from '../webhooks/webhook.js';
 import { accessesOf } from './event.js';
 

@@ -9,7 +9,7 @@ import type {
   WebhookPatch,
   WebhookStore,
 } from '../core/types.js';
-import { WebhookIndex } from '../registry.js';
+import { WebhookIndex } from '../routing/webhook-index.js';
 import type { AddressPolicy } from '../ssrf.js';
 import {
   buildWebhook,

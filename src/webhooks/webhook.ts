@@ -10,10 +10,10 @@ import type {
   WebhookPatch,
 } from '../core/types.js';
 import { VERSION } from '../core/version.js';
-import { compileEventFilter, type EventFilter } from '../event-filter.js';
 import { validateContentType, validateHeaders } from '../headers.js';
-import { policyIndexKeys } from '../policy/index-keys.js';
-import { createPolicyMatcher } from '../policy/matcher.js';
+import { compileEventFilter, type EventFilter } from '../routing/event-filter.js';
+import { policyIndexKeys } from '../routing/policy/index-keys.js';
+import { createPolicyMatcher } from '../routing/policy/matcher.js';
 import { generateSecret } from '../sign.js';
 import { type AddressPolicy, checkUrl } from '../ssrf.js';
 import { generateStandardSecret, isStandardWebhookSecret } from '../standard-webhooks.js';

@@ -1,4 +1,4 @@
-import { describe, WebhookValidationError } from './core/errors.js';
+import { describe, WebhookValidationError } from '../core/errors.js';
 import { compileGlobList, isMatchAll, MAX_GLOB_LENGTH } from './policy/glob.js';
 
 /** A compiled `events` filter of a webhook. */

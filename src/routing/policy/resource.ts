@@ -1,4 +1,4 @@
-import { PolicyError } from '../core/errors.js';
+import { PolicyError } from '../../core/errors.js';
 
 /** A `{name:value}` property selector of a specifier, or a property carried by a concrete resource. */
 export interface ResourceProperty {

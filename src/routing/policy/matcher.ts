@@ -1,5 +1,5 @@
-import { describe, isPlainObject, PolicyError } from '../core/errors.js';
-import type { PolicyAccess, Statement } from '../core/types.js';
+import { describe, isPlainObject, PolicyError } from '../../core/errors.js';
+import type { PolicyAccess, Statement } from '../../core/types.js';
 import { compileGlob, compileGlobList, type GlobTest, MAX_GLOB_LENGTH } from './glob.js';
 import {
   accessResourceOf,

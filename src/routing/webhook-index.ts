@@ -1,6 +1,6 @@
-import type { PolicyAccess } from './core/types.js';
+import type { PolicyAccess } from '../core/types.js';
+import type { CompiledWebhook } from '../webhooks/webhook.js';
 import { accessScope } from './policy/index-keys.js';
-import type { CompiledWebhook } from './webhooks/webhook.js';
 
 const ANY = '*';
 

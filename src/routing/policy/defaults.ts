@@ -1,4 +1,4 @@
-import type { Statement } from '../core/types.js';
+import type { Statement } from '../../core/types.js';
 
 /**
  * LaunchDarkly's documented default webhook policy: every action on every flag in the `production`

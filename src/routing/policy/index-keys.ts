@@ -1,4 +1,4 @@
-import type { PolicyAccess, Statement } from '../core/types.js';
+import type { PolicyAccess, Statement } from '../../core/types.js';
 import { parseStatements } from './matcher.js';
 import { accessResourceOf, tryParseAccessResource } from './resource.js';
 

@@ -1,7 +1,7 @@
-import type { PolicyAccess, Statement, WebhookEvent } from './core/types.js';
-import { accessesOf } from './events/event.js';
+import type { PolicyAccess, Statement, WebhookEvent } from '../core/types.js';
+import { accessesOf } from '../events/event.js';
+import type { CompiledPolicy, CompiledWebhook } from '../webhooks/webhook.js';
 import { createPolicyMatcher } from './policy/matcher.js';
-import type { CompiledPolicy, CompiledWebhook } from './webhooks/webhook.js';
 
 /**
  * Which of the candidate webhooks an event reaches: switched on, its type accepted, and at least one access allowed
