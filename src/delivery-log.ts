@@ -3,7 +3,7 @@ import { numberOption } from './core/option-checks.js';
 import { isStorable } from './core/storable-text.js';
 import type { DeliveryError } from './core/types.js';
 import { replaceUnstorableIn } from './delivery/storable-attempt.js';
-import { isSensitiveHeader } from './headers.js';
+import { isSensitiveHeader } from './rendering/header-rules.js';
 
 /** One HTTP attempt of a delivery, as the delivery log keeps it. */
 export interface DeliveryAttempt {

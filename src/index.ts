@@ -129,29 +129,29 @@ export type {
 export { memoryQueue, unsentResult } from './queue.js';
 // For WebhookStore implementations whose `rateLimits` are shared between processes.
 export { rateSpacingMicros } from './rate-spacing.js';
+export { assertSignature, generateSecret, signPayload, verifySignature } from './rendering/sign.js';
+export type {
+  SignStandardWebhookOptions,
+  StandardWebhookHeaders,
+  StandardWebhookSecret,
+  VerifyStandardWebhookOptions,
+} from './rendering/standard-webhooks.js';
+export {
+  generateStandardSecret,
+  signStandardWebhook,
+  standardSignatureHeader,
+  verifyStandardWebhook,
+} from './rendering/standard-webhooks.js';
+export type { RenderOptions, TemplateContext, TemplateWebhook } from './rendering/template.js';
+export { TemplateBudgetError } from './rendering/template.js';
 export type { AttemptOutcome, RetryOn, RetryOptions, RetryPolicy, RetryPolicyContext } from './retry.js';
 export { SVIX_RETRY_SCHEDULE } from './retry.js';
 export type { ExplainReason, Explanation } from './routing/matching.js';
 export { DEFAULT_STATEMENTS } from './routing/policy/defaults.js';
 export type { PolicyMatcher, PolicyMatcherOptions } from './routing/policy/matcher.js';
 export { createPolicyMatcher } from './routing/policy/matcher.js';
-export { assertSignature, generateSecret, signPayload, verifySignature } from './sign.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './ssrf.js';
 export { classifyAddress, createAddressPolicy, guardedLookup } from './ssrf.js';
-export type {
-  SignStandardWebhookOptions,
-  StandardWebhookHeaders,
-  StandardWebhookSecret,
-  VerifyStandardWebhookOptions,
-} from './standard-webhooks.js';
-export {
-  generateStandardSecret,
-  signStandardWebhook,
-  standardSignatureHeader,
-  verifyStandardWebhook,
-} from './standard-webhooks.js';
-export type { RenderOptions, TemplateContext, TemplateWebhook } from './template.js';
-export { TemplateBudgetError } from './template.js';
 export { isTransportError, TransportError } from './transport/errors.js';
 export type { FetchTransportOptions } from './transport/fetch.js';
 export { fetchTransport } from './transport/fetch.js';

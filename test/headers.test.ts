@@ -7,7 +7,7 @@ import {
   reservedHeaderReason,
   validateContentType,
   validateHeaders,
-} from '../src/headers.js';
+} from '../src/rendering/header-rules.js';
 
 function refusal(run: () => unknown): WebhookValidationError {
   try {

@@ -10,10 +10,10 @@ import {
   type WebhookInput,
   WebhookValidationError,
 } from '../src/index.js';
+import { compileTemplate, MAX_RENDER_STEPS, TemplateBudgetError } from '../src/rendering/template.js';
 import { compileEventFilter } from '../src/routing/event-filter.js';
 import { compileGlob } from '../src/routing/policy/glob.js';
 import { createPolicyMatcher } from '../src/routing/policy/matcher.js';
-import { compileTemplate, MAX_RENDER_STEPS, TemplateBudgetError } from '../src/template.js';
 import { startReceiver } from './helpers/receiver.js';
 import { open } from './helpers/setup.js';
 

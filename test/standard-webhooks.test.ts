@@ -6,7 +6,7 @@ import {
   signStandardWebhook,
   standardSignatureHeader,
   verifyStandardWebhook,
-} from '../src/standard-webhooks.js';
+} from '../src/rendering/standard-webhooks.js';
 
 // The public test vector of the Standard Webhooks specification.
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';

@@ -15,7 +15,7 @@ import {
   TemplateBudgetError,
   type TemplateContext,
   templateEscapeFor,
-} from '../src/template.js';
+} from '../src/rendering/template.js';
 
 const unleashEvent: WebhookEvent = {
   id: 27332,

@@ -10,19 +10,19 @@ import type {
   WebhookPatch,
 } from '../core/types.js';
 import { VERSION } from '../core/version.js';
-import { validateContentType, validateHeaders } from '../headers.js';
-import { compileEventFilter, type EventFilter } from '../routing/event-filter.js';
-import { policyIndexKeys } from '../routing/policy/index-keys.js';
-import { createPolicyMatcher } from '../routing/policy/matcher.js';
-import { generateSecret } from '../sign.js';
-import { type AddressPolicy, checkUrl } from '../ssrf.js';
-import { generateStandardSecret, isStandardWebhookSecret } from '../standard-webhooks.js';
+import { validateContentType, validateHeaders } from '../rendering/header-rules.js';
+import { generateSecret } from '../rendering/sign.js';
+import { generateStandardSecret, isStandardWebhookSecret } from '../rendering/standard-webhooks.js';
 import {
   type CompiledTemplate,
   compileTemplate,
   TEMPLATE_ESCAPES,
   type TemplateWebhook,
-} from '../template.js';
+} from '../rendering/template.js';
+import { compileEventFilter, type EventFilter } from '../routing/event-filter.js';
+import { policyIndexKeys } from '../routing/policy/index-keys.js';
+import { createPolicyMatcher } from '../routing/policy/matcher.js';
+import { type AddressPolicy, checkUrl } from '../ssrf.js';
 
 const FIELDS = new Set<string>([
   'url',

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { kindOf, OptionsError, SignatureVerificationError } from './core/errors.js';
-import { numberOption } from './core/option-checks.js';
+import { kindOf, OptionsError, SignatureVerificationError } from '../core/errors.js';
+import { numberOption } from '../core/option-checks.js';
 
 /**
  * A Standard Webhooks signing secret: `whsec_` followed by the base64 of the key bytes (the prefix is optional),

@@ -1,6 +1,6 @@
 import Mustache from 'mustache';
-import { brand, describe, TemplateError, WebhookError, WebhookValidationError } from './core/errors.js';
-import type { TemplateEscape, WebhookEvent } from './core/types.js';
+import { brand, describe, TemplateError, WebhookError, WebhookValidationError } from '../core/errors.js';
+import type { TemplateEscape, WebhookEvent } from '../core/types.js';
 
 /** The webhook as a template sees it: `{{webhook.name}}`, `{{#webhook.tags}}...{{/webhook.tags}}`. */
 export interface TemplateWebhook {

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { kindOf, OptionsError, SignatureVerificationError } from './core/errors.js';
+import { kindOf, OptionsError, SignatureVerificationError } from '../core/errors.js';
 
 const HEX_SIGNATURE = /^(?:sha256=)?([\da-f]{64})$/i;
 

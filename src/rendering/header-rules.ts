@@ -1,4 +1,4 @@
-import { describe, isPlainObject, WebhookValidationError } from './core/errors.js';
+import { describe, isPlainObject, WebhookValidationError } from '../core/errors.js';
 
 const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const TOKEN_RE = new RegExp(`^${TOKEN}$`);
