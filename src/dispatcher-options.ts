@@ -9,13 +9,13 @@ import type {
   Transport,
   WebhookStore,
 } from './core/types.js';
+import { createHealthPolicy, type HealthOptions, type HealthPolicy } from './delivery/health.js';
+import type { Instrumentation } from './delivery/instrumentation.js';
+import { type DeliveryQueue, memoryQueue } from './delivery/queue.js';
+import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './delivery/retry.js';
 import type { DeliveryLog } from './delivery-log.js';
 import { memoryDeliveryLog } from './delivery-log.js';
-import { createHealthPolicy, type HealthOptions, type HealthPolicy } from './engine/health.js';
 import { type EventCatalog, isEventCatalog } from './events/event-catalog.js';
-import type { Instrumentation } from './instrumentation.js';
-import { type DeliveryQueue, memoryQueue } from './queue.js';
-import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry.js';
 import { DEFAULT_STATEMENTS } from './routing/policy/defaults.js';
 import { memoryStore } from './webhooks/memory-store.js';
 

@@ -21,12 +21,15 @@ import type {
 } from './core/types.js';
 import { watchStop } from './core/watch-stop.js';
 import { deliveryIdFor } from './delivery/delivery-id.js';
+import { DeliveryEngine } from './delivery/engine.js';
+import type { HealthTransition } from './delivery/health.js';
+import { type SafeInstrumentation, safeInstrumentation } from './delivery/instrumentation.js';
+import type { DeliveryJob } from './delivery/queue.js';
 import { buildRequest, renderBody } from './delivery/request.js';
+import { SharedCircuits } from './delivery/shared-circuits.js';
+import { SharedRateLimit } from './delivery/shared-rate-limit.js';
 import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
 import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
-import { DeliveryEngine } from './engine/engine.js';
-import type { HealthTransition } from './engine/health.js';
-import { SharedRateLimit } from './engine/shared-rate-limit.js';
 import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './events/event.js';
 import {
   type EventCatalog,
@@ -36,10 +39,7 @@ import {
 } from './events/event-catalog.js';
 import { sampleEventFor } from './events/sample-event.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
-import { type SafeInstrumentation, safeInstrumentation } from './instrumentation.js';
-import type { DeliveryJob } from './queue.js';
 import { type Explanation, explainMatch, selectWebhooks } from './routing/matching.js';
-import { SharedCircuits } from './shared-circuits.js';
 import { createAddressPolicy } from './ssrf.js';
 import { withDispatcherPolicy } from './transport/address-policy.js';
 import { dispatcherHttpTransport } from './transport/http.js';

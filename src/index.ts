@@ -50,6 +50,36 @@ export type {
   WebhookStore,
 } from './core/types.js';
 export { VERSION } from './core/version.js';
+export type { HealthOptions } from './delivery/health.js';
+export type {
+  AttemptEnd,
+  AttemptInfo,
+  AttemptSpan,
+  EmitInfo,
+  EngineGauges,
+  Instrumentation,
+} from './delivery/instrumentation.js';
+export type {
+  AttemptStep,
+  DeliveryEngine,
+  DeliveryJob,
+  DeliveryQueue,
+  DeliveryReporter,
+  DeliveryWorker,
+  EnqueueOptions,
+} from './delivery/queue.js';
+// `unsentResult` is for DeliveryQueue implementations: the outcome of a job that was queued or refused.
+export { memoryQueue, unsentResult } from './delivery/queue.js';
+// For WebhookStore implementations whose `rateLimits` are shared between processes.
+export { rateSpacingMicros } from './delivery/rate-spacing.js';
+export type {
+  AttemptOutcome,
+  RetryOn,
+  RetryOptions,
+  RetryPolicy,
+  RetryPolicyContext,
+} from './delivery/retry.js';
+export { SVIX_RETRY_SCHEDULE } from './delivery/retry.js';
 export type {
   DeliveryAttempt,
   DeliveryLog,
@@ -80,7 +110,6 @@ export type {
   WebhookDispatcherOptions,
 } from './dispatcher.js';
 export { createWebhookDispatcher, deliveryIdFor } from './dispatcher.js';
-export type { HealthOptions } from './engine/health.js';
 export {
   LAUNCHDARKLY_ACTIONS,
   LAUNCHDARKLY_ENTRY_SCHEMA,
@@ -108,27 +137,6 @@ export type {
   DispatcherListener,
   WebhookHealthEvent,
 } from './events.js';
-export type {
-  AttemptEnd,
-  AttemptInfo,
-  AttemptSpan,
-  EmitInfo,
-  EngineGauges,
-  Instrumentation,
-} from './instrumentation.js';
-export type {
-  AttemptStep,
-  DeliveryEngine,
-  DeliveryJob,
-  DeliveryQueue,
-  DeliveryReporter,
-  DeliveryWorker,
-  EnqueueOptions,
-} from './queue.js';
-// `unsentResult` is for DeliveryQueue implementations: the outcome of a job that was queued or refused.
-export { memoryQueue, unsentResult } from './queue.js';
-// For WebhookStore implementations whose `rateLimits` are shared between processes.
-export { rateSpacingMicros } from './rate-spacing.js';
 export { assertSignature, generateSecret, signPayload, verifySignature } from './rendering/sign.js';
 export type {
   SignStandardWebhookOptions,
@@ -144,8 +152,6 @@ export {
 } from './rendering/standard-webhooks.js';
 export type { RenderOptions, TemplateContext, TemplateWebhook } from './rendering/template.js';
 export { TemplateBudgetError } from './rendering/template.js';
-export type { AttemptOutcome, RetryOn, RetryOptions, RetryPolicy, RetryPolicyContext } from './retry.js';
-export { SVIX_RETRY_SCHEDULE } from './retry.js';
 export type { ExplainReason, Explanation } from './routing/matching.js';
 export { DEFAULT_STATEMENTS } from './routing/policy/defaults.js';
 export type { PolicyMatcher, PolicyMatcherOptions } from './routing/policy/matcher.js';

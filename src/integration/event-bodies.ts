@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { WebhookEvent } from '../core/types.js';
-import type { DeliveryJob } from '../queue.js';
+import type { DeliveryJob } from '../delivery/queue.js';
 
 /**
  * Why the durable queues store an event's body once: a job that carried its own copy made a fan-out cost the event

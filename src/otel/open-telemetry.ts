@@ -16,7 +16,6 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { DeliveryResult } from '../core/types.js';
-import { OptionsError, VERSION } from '../index.js';
 import type {
   AttemptEnd,
   AttemptInfo,
@@ -24,7 +23,8 @@ import type {
   EmitInfo,
   EngineGauges,
   Instrumentation,
-} from '../instrumentation.js';
+} from '../delivery/instrumentation.js';
+import { OptionsError, VERSION } from '../index.js';
 import { checkEnd } from './attempt-end.js';
 import { DeliveryMetrics } from './metrics.js';
 import { formatTraceparent, fromEmitContext, serializeTraceState, toEmitContext } from './trace-context.js';

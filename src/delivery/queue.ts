@@ -1,6 +1,6 @@
-import { errorMessage } from './core/errors.js';
-import type { DeliveryErrorCode, DeliveryResult, WebhookEvent } from './core/types.js';
-import { deliveryResult } from './delivery/result.js';
+import { errorMessage } from '../core/errors.js';
+import type { DeliveryErrorCode, DeliveryResult, WebhookEvent } from '../core/types.js';
+import { deliveryResult } from './result.js';
 
 /**
  * One (event, webhook) delivery. Everything in it but `event` and `emitContext` is plain data, so a durable queue

@@ -1,7 +1,7 @@
-import { within } from './core/deadline.js';
-import { errorText } from './core/errors.js';
-import type { CircuitStore, SharedCircuit } from './core/types.js';
-import { watchStop } from './core/watch-stop.js';
+import { within } from '../core/deadline.js';
+import { errorText } from '../core/errors.js';
+import type { CircuitStore, SharedCircuit } from '../core/types.js';
+import { watchStop } from '../core/watch-stop.js';
 
 export interface SharedCircuitsOptions {
   circuits: CircuitStore;

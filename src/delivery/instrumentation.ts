@@ -1,6 +1,6 @@
-import { describe, isPlainObject, OptionsError } from './core/errors.js';
-import type { DeliveryResult } from './core/types.js';
-import { validateHeaders } from './rendering/header-rules.js';
+import { describe, isPlainObject, OptionsError } from '../core/errors.js';
+import type { DeliveryResult } from '../core/types.js';
+import { validateHeaders } from '../rendering/header-rules.js';
 
 /** What `onEmit` is told: one call per `emit()`, once the matching webhooks are known. */
 export interface EmitInfo {

@@ -6,21 +6,21 @@ import type {
   SharedCircuit,
   Transport,
 } from '../core/types.js';
-import { Attempt, type AttemptOutcome } from '../delivery/attempt.js';
-import { bodyBytesOver, buildRequest, renderBody } from '../delivery/request.js';
-import { deliveryResult } from '../delivery/result.js';
-import { recordAttempt } from '../delivery/storable-attempt.js';
 import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
 import { redactBody, redactResponseHeaders, requestForLog } from '../delivery-log.js';
-import type { AttemptSpan, EngineGauges, SafeInstrumentation } from '../instrumentation.js';
-import type { AttemptOptions, AttemptStep, DeliveryJob } from '../queue.js';
-import type { RetryPolicy } from '../retry.js';
 import { TransportError } from '../transport/errors.js';
 import type { CompiledWebhook } from '../webhooks/webhook.js';
+import { Attempt, type AttemptOutcome } from './attempt.js';
 import type { HealthPolicy, HealthTransition } from './health.js';
+import type { AttemptSpan, EngineGauges, SafeInstrumentation } from './instrumentation.js';
 import type { Lane, LaneTask } from './lane.js';
+import type { AttemptOptions, AttemptStep, DeliveryJob } from './queue.js';
+import { bodyBytesOver, buildRequest, renderBody } from './request.js';
+import { deliveryResult } from './result.js';
+import type { RetryPolicy } from './retry.js';
 import { Scheduler } from './scheduler.js';
 import type { SharedRateLimit } from './shared-rate-limit.js';
+import { recordAttempt } from './storable-attempt.js';
 import { type TimerEntry, TimerQueue } from './timers.js';
 
 export interface EngineOptions {

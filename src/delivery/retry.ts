@@ -1,5 +1,5 @@
-import { OptionsError } from './core/errors.js';
-import { MAX_TIMER_MS, numberOption } from './core/option-checks.js';
+import { OptionsError } from '../core/errors.js';
+import { MAX_TIMER_MS, numberOption } from '../core/option-checks.js';
 
 /** What an attempt ended with, as the retry policy sees it. */
 export interface AttemptOutcome {
