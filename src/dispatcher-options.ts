@@ -13,9 +13,9 @@ import { createHealthPolicy, type HealthOptions, type HealthPolicy } from './del
 import type { Instrumentation } from './delivery/instrumentation.js';
 import { type DeliveryQueue, memoryQueue } from './delivery/queue.js';
 import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './delivery/retry.js';
-import type { DeliveryLog } from './delivery-log.js';
-import { memoryDeliveryLog } from './delivery-log.js';
 import { type EventCatalog, isEventCatalog } from './events/event-catalog.js';
+import type { DeliveryLog } from './log/delivery-log.js';
+import { memoryDeliveryLog } from './log/delivery-log.js';
 import { DEFAULT_STATEMENTS } from './routing/policy/defaults.js';
 import { memoryStore } from './webhooks/memory-store.js';
 

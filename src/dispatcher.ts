@@ -28,7 +28,6 @@ import type { DeliveryJob } from './delivery/queue.js';
 import { buildRequest, renderBody } from './delivery/request.js';
 import { SharedCircuits } from './delivery/shared-circuits.js';
 import { SharedRateLimit } from './delivery/shared-rate-limit.js';
-import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from './delivery-log.js';
 import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
 import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './events/event.js';
 import {
@@ -39,6 +38,7 @@ import {
 } from './events/event-catalog.js';
 import { sampleEventFor } from './events/sample-event.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
+import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from './log/delivery-log.js';
 import { type Explanation, explainMatch, selectWebhooks } from './routing/matching.js';
 import { createAddressPolicy } from './ssrf.js';
 import { withDispatcherPolicy } from './transport/address-policy.js';

@@ -81,27 +81,6 @@ export type {
 } from './delivery/retry.js';
 export { SVIX_RETRY_SCHEDULE } from './delivery/retry.js';
 export type {
-  DeliveryAttempt,
-  DeliveryLog,
-  DeliveryLogStats,
-  DeliveryPage,
-  DeliveryQuery,
-  DeliveryRecord,
-  DeliveryStatus,
-  MemoryDeliveryLog,
-  MemoryDeliveryLogOptions,
-} from './delivery-log.js';
-// For DeliveryLog implementations (Redis, Postgres, your own): one query validation and one cursor format.
-export {
-  decodeDeliveryCursor,
-  encodeDeliveryCursor,
-  memoryDeliveryLog,
-  type NormalizedDeliveryQuery,
-  normalizeDeliveryAttempt,
-  normalizeDeliveryQuery,
-  requestForLog,
-} from './delivery-log.js';
-export type {
   EmitOptions,
   PreviewRequest,
   RecoverOptions,
@@ -137,6 +116,27 @@ export type {
   DispatcherListener,
   WebhookHealthEvent,
 } from './events.js';
+export type {
+  DeliveryAttempt,
+  DeliveryLog,
+  DeliveryLogStats,
+  DeliveryPage,
+  DeliveryQuery,
+  DeliveryRecord,
+  DeliveryStatus,
+  MemoryDeliveryLog,
+  MemoryDeliveryLogOptions,
+} from './log/delivery-log.js';
+// For DeliveryLog implementations (Redis, Postgres, your own): one query validation and one cursor format.
+export {
+  decodeDeliveryCursor,
+  encodeDeliveryCursor,
+  memoryDeliveryLog,
+  type NormalizedDeliveryQuery,
+  normalizeDeliveryAttempt,
+  normalizeDeliveryQuery,
+  requestForLog,
+} from './log/delivery-log.js';
 export { assertSignature, generateSecret, signPayload, verifySignature } from './rendering/sign.js';
 export type {
   SignStandardWebhookOptions,

@@ -6,8 +6,9 @@ import type {
   SharedCircuit,
   Transport,
 } from '../core/types.js';
-import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
-import { redactBody, redactResponseHeaders, requestForLog } from '../delivery-log.js';
+import type { DeliveryAttempt, DeliveryLog } from '../log/delivery-log.js';
+import { redactBody, redactResponseHeaders, requestForLog } from '../log/delivery-log.js';
+import { recordAttempt } from '../log/storable-attempt.js';
 import { TransportError } from '../transport/errors.js';
 import type { CompiledWebhook } from '../webhooks/webhook.js';
 import { Attempt, type AttemptOutcome } from './attempt.js';
@@ -20,7 +21,6 @@ import { deliveryResult } from './result.js';
 import type { RetryPolicy } from './retry.js';
 import { Scheduler } from './scheduler.js';
 import type { SharedRateLimit } from './shared-rate-limit.js';
-import { recordAttempt } from './storable-attempt.js';
 import { type TimerEntry, TimerQueue } from './timers.js';
 
 export interface EngineOptions {

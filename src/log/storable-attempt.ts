@@ -1,5 +1,5 @@
 import { isStorable, replaceUnstorable } from '../core/storable-text.js';
-import type { DeliveryAttempt, DeliveryLog } from '../delivery-log.js';
+import type { DeliveryAttempt, DeliveryLog } from './delivery-log.js';
 
 /**
  * A log record is never lost to what a receiver sent back. Every built-in log stores an attempt through

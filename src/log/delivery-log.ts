@@ -1,9 +1,9 @@
-import { describe, OptionsError } from './core/errors.js';
-import { numberOption } from './core/option-checks.js';
-import { isStorable } from './core/storable-text.js';
-import type { DeliveryError } from './core/types.js';
-import { replaceUnstorableIn } from './delivery/storable-attempt.js';
-import { isSensitiveHeader } from './rendering/header-rules.js';
+import { describe, OptionsError } from '../core/errors.js';
+import { numberOption } from '../core/option-checks.js';
+import { isStorable } from '../core/storable-text.js';
+import type { DeliveryError } from '../core/types.js';
+import { isSensitiveHeader } from '../rendering/header-rules.js';
+import { replaceUnstorableIn } from './storable-attempt.js';
 
 /** One HTTP attempt of a delivery, as the delivery log keeps it. */
 export interface DeliveryAttempt {
