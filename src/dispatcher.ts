@@ -40,9 +40,9 @@ import { sampleEventFor } from './events/sample-event.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
 import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from './log/delivery-log.js';
 import { type Explanation, explainMatch, selectWebhooks } from './routing/matching.js';
-import { createAddressPolicy } from './ssrf.js';
 import { withDispatcherPolicy } from './transport/address-policy.js';
 import { dispatcherHttpTransport } from './transport/http.js';
+import { createAddressPolicy } from './transport/ssrf.js';
 import { type CompiledWebhook, compilePolicy, validateTenant } from './webhooks/webhook.js';
 import { type ListOptions, type WebhookPage, WebhookRegistry } from './webhooks/webhook-registry.js';
 

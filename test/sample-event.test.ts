@@ -3,7 +3,7 @@ import type { WebhookEvent, WebhookInput } from '../src/core/types.js';
 import { accessesOf } from '../src/events/event.js';
 import { sampleEventFor } from '../src/events/sample-event.js';
 import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
-import { createAddressPolicy } from '../src/ssrf.js';
+import { createAddressPolicy } from '../src/transport/ssrf.js';
 import {
   buildWebhook,
   type CompiledWebhook,

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlockedAddressError, OptionsError, WebhookValidationError } from '../src/core/errors.js';
-import { checkUrl, classifyAddress, createAddressPolicy, guardedLookup } from '../src/ssrf.js';
+import { checkUrl, classifyAddress, createAddressPolicy, guardedLookup } from '../src/transport/ssrf.js';
 
 function thrown(fn: () => unknown): unknown {
   try {

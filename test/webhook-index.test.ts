@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Webhook } from '../src/core/types.js';
 import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
 import { WebhookIndex } from '../src/routing/webhook-index.js';
-import { createAddressPolicy } from '../src/ssrf.js';
+import { createAddressPolicy } from '../src/transport/ssrf.js';
 import { type CompileContext, compilePolicy, compileWebhook } from '../src/webhooks/webhook.js';
 import { webhookRecord } from './helpers/events.js';
 

@@ -9,7 +9,7 @@ import {
   type WebhookStore,
 } from '../src/index.js';
 import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
-import { createAddressPolicy } from '../src/ssrf.js';
+import { createAddressPolicy } from '../src/transport/ssrf.js';
 import { compilePolicy } from '../src/webhooks/webhook.js';
 import { WebhookRegistry } from '../src/webhooks/webhook-registry.js';
 import { webhookRecord } from './helpers/events.js';

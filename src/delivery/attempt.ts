@@ -2,7 +2,7 @@ import { errorMessage } from '../core/errors.js';
 import { replaceUnstorable } from '../core/storable-text.js';
 import type { DeliveryError, DeliveryRequest, Transport, TransportResponse } from '../core/types.js';
 import { TransportError, toTransportError } from '../transport/errors.js';
-import { normalizeHeaders } from '../transport/headers.js';
+import { normalizeHeaders } from '../transport/response-headers.js';
 
 /** How one HTTP attempt ended. */
 export interface AttemptOutcome {

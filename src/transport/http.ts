@@ -4,7 +4,6 @@ import { Agent, type Dispatcher } from 'undici';
 import { describe, OptionsError } from '../core/errors.js';
 import { numberOption } from '../core/option-checks.js';
 import type { DeliveryRequest, Transport, TransportResponse } from '../core/types.js';
-import { guardedLookup } from '../ssrf.js';
 import {
   type AddressOptions,
   hasOwnPolicy,
@@ -13,8 +12,9 @@ import {
   transportPolicy,
 } from './address-policy.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
-import { normalizeHeaders } from './headers.js';
-import { checkOptionKeys, sendSignal, sendTimeout } from './options.js';
+import { normalizeHeaders } from './response-headers.js';
+import { guardedLookup } from './ssrf.js';
+import { checkOptionKeys, sendSignal, sendTimeout } from './transport-options.js';
 
 export interface HttpTransportOptions {
   /** Time to establish a connection (TCP + TLS). @default 5000 */

@@ -10,7 +10,7 @@ import type {
   WebhookStore,
 } from '../core/types.js';
 import { WebhookIndex } from '../routing/webhook-index.js';
-import type { AddressPolicy } from '../ssrf.js';
+import type { AddressPolicy } from '../transport/ssrf.js';
 import {
   buildWebhook,
   type CompileContext,

@@ -22,7 +22,7 @@ import {
 import { compileEventFilter, type EventFilter } from '../routing/event-filter.js';
 import { policyIndexKeys } from '../routing/policy/index-keys.js';
 import { createPolicyMatcher } from '../routing/policy/matcher.js';
-import { type AddressPolicy, checkUrl } from '../ssrf.js';
+import { type AddressPolicy, checkUrl } from '../transport/ssrf.js';
 
 const FIELDS = new Set<string>([
   'url',

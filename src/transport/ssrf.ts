@@ -1,7 +1,7 @@
 import dns from 'node:dns';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { BlockedAddressError, describe, OptionsError, WebhookValidationError } from './core/errors.js';
+import { BlockedAddressError, describe, OptionsError, WebhookValidationError } from '../core/errors.js';
 
 type IPv4 = ipaddr.IPv4;
 type IPv6 = ipaddr.IPv6;
