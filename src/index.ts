@@ -87,8 +87,14 @@ export type {
   RedeliverOptions,
   WebhookDispatcher,
   WebhookDispatcherOptions,
-} from './dispatcher.js';
-export { createWebhookDispatcher, deliveryIdFor } from './dispatcher.js';
+} from './dispatcher/dispatcher.js';
+export { createWebhookDispatcher, deliveryIdFor } from './dispatcher/dispatcher.js';
+export type {
+  DispatcherEventName,
+  DispatcherEvents,
+  DispatcherListener,
+  WebhookHealthEvent,
+} from './dispatcher/dispatcher-events.js';
 export {
   LAUNCHDARKLY_ACTIONS,
   LAUNCHDARKLY_ENTRY_SCHEMA,
@@ -110,12 +116,6 @@ export {
   validateEventTypes,
   validateTemplateFields,
 } from './events/event-catalog.js';
-export type {
-  DispatcherEventName,
-  DispatcherEvents,
-  DispatcherListener,
-  WebhookHealthEvent,
-} from './events.js';
 export type {
   DeliveryAttempt,
   DeliveryLog,

@@ -1,5 +1,5 @@
 import Mustache from 'mustache';
-import { within } from './core/deadline.js';
+import { within } from '../core/deadline.js';
 import {
   DispatcherClosedError,
   errorText,
@@ -7,8 +7,8 @@ import {
   kindOf,
   WebhookError,
   WebhookNotFoundError,
-} from './core/errors.js';
-import { toLogger } from './core/logger.js';
+} from '../core/errors.js';
+import { toLogger } from '../core/logger.js';
 import type {
   DeliveryRequest,
   DeliveryResult,
@@ -18,35 +18,35 @@ import type {
   WebhookEvent,
   WebhookInput,
   WebhookPatch,
-} from './core/types.js';
-import { watchStop } from './core/watch-stop.js';
-import { deliveryIdFor } from './delivery/delivery-id.js';
-import { DeliveryEngine } from './delivery/engine.js';
-import type { HealthTransition } from './delivery/health.js';
-import { type SafeInstrumentation, safeInstrumentation } from './delivery/instrumentation.js';
-import type { DeliveryJob } from './delivery/queue.js';
-import { buildRequest, renderBody } from './delivery/request.js';
-import { SharedCircuits } from './delivery/shared-circuits.js';
-import { SharedRateLimit } from './delivery/shared-rate-limit.js';
-import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
-import { accessesOf, assertEvent, eventIdOf, serializeEvent } from './events/event.js';
+} from '../core/types.js';
+import { watchStop } from '../core/watch-stop.js';
+import { deliveryIdFor } from '../delivery/delivery-id.js';
+import { DeliveryEngine } from '../delivery/engine.js';
+import type { HealthTransition } from '../delivery/health.js';
+import { type SafeInstrumentation, safeInstrumentation } from '../delivery/instrumentation.js';
+import type { DeliveryJob } from '../delivery/queue.js';
+import { buildRequest, renderBody } from '../delivery/request.js';
+import { SharedCircuits } from '../delivery/shared-circuits.js';
+import { SharedRateLimit } from '../delivery/shared-rate-limit.js';
+import { accessesOf, assertEvent, eventIdOf, serializeEvent } from '../events/event.js';
 import {
   type EventCatalog,
   sampleEventFrom,
   validateEventTypes,
   validateTemplateFields,
-} from './events/event-catalog.js';
-import { sampleEventFor } from './events/sample-event.js';
-import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './events.js';
-import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from './log/delivery-log.js';
-import { type Explanation, explainMatch, selectWebhooks } from './routing/matching.js';
-import { withDispatcherPolicy } from './transport/address-policy.js';
-import { dispatcherHttpTransport } from './transport/http.js';
-import { createAddressPolicy } from './transport/ssrf.js';
-import { type CompiledWebhook, compilePolicy, validateTenant } from './webhooks/webhook.js';
-import { type ListOptions, type WebhookPage, WebhookRegistry } from './webhooks/webhook-registry.js';
+} from '../events/event-catalog.js';
+import { sampleEventFor } from '../events/sample-event.js';
+import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from '../log/delivery-log.js';
+import { type Explanation, explainMatch, selectWebhooks } from '../routing/matching.js';
+import { withDispatcherPolicy } from '../transport/address-policy.js';
+import { dispatcherHttpTransport } from '../transport/http.js';
+import { createAddressPolicy } from '../transport/ssrf.js';
+import { type CompiledWebhook, compilePolicy, validateTenant } from '../webhooks/webhook.js';
+import { type ListOptions, type WebhookPage, WebhookRegistry } from '../webhooks/webhook-registry.js';
+import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './dispatcher-events.js';
+import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
 
-export { deliveryIdFor } from './delivery/delivery-id.js';
+export { deliveryIdFor } from '../delivery/delivery-id.js';
 export type { WebhookDispatcherOptions } from './dispatcher-options.js';
 
 /** A request as it would be sent, from `preview()`. */

@@ -1,5 +1,5 @@
-import { OptionsError } from './core/errors.js';
-import { assertKnownKeys, numberOption } from './core/option-checks.js';
+import { OptionsError } from '../core/errors.js';
+import { assertKnownKeys, numberOption } from '../core/option-checks.js';
 import type {
   DeliveryResult,
   Logger,
@@ -8,16 +8,16 @@ import type {
   StatementInput,
   Transport,
   WebhookStore,
-} from './core/types.js';
-import { createHealthPolicy, type HealthOptions, type HealthPolicy } from './delivery/health.js';
-import type { Instrumentation } from './delivery/instrumentation.js';
-import { type DeliveryQueue, memoryQueue } from './delivery/queue.js';
-import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './delivery/retry.js';
-import { type EventCatalog, isEventCatalog } from './events/event-catalog.js';
-import type { DeliveryLog } from './log/delivery-log.js';
-import { memoryDeliveryLog } from './log/delivery-log.js';
-import { DEFAULT_STATEMENTS } from './routing/policy/defaults.js';
-import { memoryStore } from './webhooks/memory-store.js';
+} from '../core/types.js';
+import { createHealthPolicy, type HealthOptions, type HealthPolicy } from '../delivery/health.js';
+import type { Instrumentation } from '../delivery/instrumentation.js';
+import { type DeliveryQueue, memoryQueue } from '../delivery/queue.js';
+import { createRetryPolicy, type RetryOptions, type RetryPolicy } from '../delivery/retry.js';
+import { type EventCatalog, isEventCatalog } from '../events/event-catalog.js';
+import type { DeliveryLog } from '../log/delivery-log.js';
+import { memoryDeliveryLog } from '../log/delivery-log.js';
+import { DEFAULT_STATEMENTS } from '../routing/policy/defaults.js';
+import { memoryStore } from '../webhooks/memory-store.js';
 
 /** Options of `createWebhookDispatcher()`. Every field is optional; unknown fields are refused. */
 export interface WebhookDispatcherOptions {

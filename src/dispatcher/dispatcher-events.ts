@@ -1,5 +1,5 @@
-import { errorText } from './core/errors.js';
-import type { Webhook } from './core/types.js';
+import { errorText } from '../core/errors.js';
+import type { Webhook } from '../core/types.js';
 
 /** What `dispatcher.on()` listeners receive. */
 export interface WebhookHealthEvent {
