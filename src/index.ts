@@ -101,7 +101,6 @@ export {
   LAUNCHDARKLY_EVENT_KINDS,
 } from './events/catalogs/launchdarkly.js';
 export { UNLEASH_EVENT_SCHEMA, UNLEASH_EVENT_TYPES } from './events/catalogs/unleash.js';
-export { MAX_ACCESSES } from './events/event.js';
 export type {
   EventCatalog,
   EventCatalogDefinition,
@@ -152,6 +151,7 @@ export {
 } from './rendering/standard-webhooks.js';
 export type { RenderOptions, TemplateContext, TemplateWebhook } from './rendering/template.js';
 export { TemplateBudgetError } from './rendering/template.js';
+export { MAX_ACCESSES } from './routing/event.js';
 export type { ExplainReason, Explanation } from './routing/matching.js';
 export { DEFAULT_STATEMENTS } from './routing/policy/defaults.js';
 export type { PolicyMatcher, PolicyMatcherOptions } from './routing/policy/matcher.js';

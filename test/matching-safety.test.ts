@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ACCESSES } from '../src/events/event.js';
 import {
   createWebhookDispatcher,
   InvalidEventError,
@@ -11,6 +10,7 @@ import {
   WebhookValidationError,
 } from '../src/index.js';
 import { compileTemplate, MAX_RENDER_STEPS, TemplateBudgetError } from '../src/rendering/template.js';
+import { MAX_ACCESSES } from '../src/routing/event.js';
 import { compileEventFilter } from '../src/routing/event-filter.js';
 import { compileGlob } from '../src/routing/policy/glob.js';
 import { createPolicyMatcher } from '../src/routing/policy/matcher.js';

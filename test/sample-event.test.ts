@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WebhookEvent, WebhookInput } from '../src/core/types.js';
-import { accessesOf } from '../src/events/event.js';
 import { sampleEventFor } from '../src/events/sample-event.js';
+import { accessesOf } from '../src/routing/event.js';
 import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
 import { createAddressPolicy } from '../src/transport/ssrf.js';
 import {

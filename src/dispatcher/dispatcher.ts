@@ -28,7 +28,6 @@ import type { DeliveryJob } from '../delivery/queue.js';
 import { buildRequest, renderBody } from '../delivery/request.js';
 import { SharedCircuits } from '../delivery/shared-circuits.js';
 import { SharedRateLimit } from '../delivery/shared-rate-limit.js';
-import { accessesOf, assertEvent, eventIdOf, serializeEvent } from '../events/event.js';
 import {
   type EventCatalog,
   sampleEventFrom,
@@ -37,6 +36,7 @@ import {
 } from '../events/event-catalog.js';
 import { sampleEventFor } from '../events/sample-event.js';
 import type { DeliveryLog, DeliveryPage, DeliveryQuery, DeliveryRecord } from '../log/delivery-log.js';
+import { accessesOf, assertEvent, eventIdOf, serializeEvent } from '../routing/event.js';
 import { type Explanation, explainMatch, selectWebhooks } from '../routing/matching.js';
 import { withDispatcherPolicy } from '../transport/address-policy.js';
 import { dispatcherHttpTransport } from '../transport/http.js';

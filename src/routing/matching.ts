@@ -1,6 +1,6 @@
 import type { PolicyAccess, Statement, WebhookEvent } from '../core/types.js';
-import { accessesOf } from '../events/event.js';
 import type { CompiledPolicy, CompiledWebhook } from '../webhooks/webhook.js';
+import { accessesOf } from './event.js';
 import { createPolicyMatcher } from './policy/matcher.js';
 
 /**
