@@ -24,7 +24,7 @@ export default defineConfig({
       setup(build) {
         const core = build.initialOptions.format === 'cjs' ? './index.cjs' : './index.js';
         build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
-          /[\\/]src[\\/](?:bullmq|otel|receiver|api|postgres|integration)[\\/]/.test(args.importer)
+          /[\\/]src[\\/](?:bullmq|otel|receiver|api|postgres|durable)[\\/]/.test(args.importer)
             ? { path: core, external: true }
             : undefined,
         );

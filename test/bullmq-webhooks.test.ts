@@ -8,8 +8,8 @@ import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bullmqQueue, bullmqWebhooks, redisStore } from '../src/bullmq/index.js';
+import type { DeliveryResult } from '../src/core/types.js';
 import { createWebhookDispatcher } from '../src/index.js';
-import type { DeliveryResult } from '../src/types.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import {
   answerAllButWorkerA,

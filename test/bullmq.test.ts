@@ -13,13 +13,13 @@ import {
   type RedisStoreClient,
   redisStore,
 } from '../src/bullmq/index.js';
+import type { DeliveryResult, Webhook, WebhookEvent, WebhookStore } from '../src/core/types.js';
 import {
   createWebhookDispatcher,
   deliveryIdFor,
   OptionsError,
   type WebhookDispatcher,
 } from '../src/index.js';
-import type { DeliveryResult, Webhook, WebhookEvent, WebhookStore } from '../src/types.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
 import {

@@ -1,7 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { parseIsoTime, truncateUtf8 } from '../src/delivery-log.js';
 import {
   type DeliveryAttempt,
   type DeliveryLog,
@@ -11,6 +10,7 @@ import {
   memoryDeliveryLog,
   requestForLog,
 } from '../src/index.js';
+import { parseIsoTime, truncateUtf8 } from '../src/log/delivery-log.js';
 import { attemptOf, deliveryLogContract } from './helpers/delivery-log-contract.js';
 import { ldEvent } from './helpers/events.js';
 import { setup } from './helpers/setup.js';

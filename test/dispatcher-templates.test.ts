@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { VERSION } from '../src/core/version.js';
 import {
   TemplateError,
   verifySignature,
@@ -8,7 +9,6 @@ import {
   type WebhookInput,
   WebhookValidationError,
 } from '../src/index.js';
-import { VERSION } from '../src/version.js';
 import { ldEvent, unleashEvent } from './helpers/events.js';
 import type { ReceivedRequest, Responder } from './helpers/receiver.js';
 import { setup as setupWith } from './helpers/setup.js';

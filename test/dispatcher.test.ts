@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { VERSION } from '../src/core/version.js';
 import { type DeliveryResult, verifySignature, type WebhookDispatcher, WebhookError } from '../src/index.js';
-import { VERSION } from '../src/version.js';
 import { ldEvent, unleashEvent } from './helpers/events.js';
 import { startReceiver } from './helpers/receiver.js';
 import { open, setup } from './helpers/setup.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { WebhookValidationError } from '../src/errors.js';
-import { compileEventFilter } from '../src/event-filter.js';
+import { WebhookValidationError } from '../src/core/errors.js';
+import { compileEventFilter } from '../src/routing/event-filter.js';
 
 describe('compileEventFilter', () => {
   it.each([

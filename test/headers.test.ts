@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WebhookError, WebhookValidationError } from '../src/errors.js';
+import { WebhookError, WebhookValidationError } from '../src/core/errors.js';
 import {
   MAX_HEADER_VALUE_LENGTH,
   MAX_HEADERS,
@@ -7,7 +7,7 @@ import {
   reservedHeaderReason,
   validateContentType,
   validateHeaders,
-} from '../src/headers.js';
+} from '../src/rendering/header-rules.js';
 
 function refusal(run: () => unknown): WebhookValidationError {
   try {

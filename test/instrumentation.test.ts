@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { OptionsError } from '../src/errors.js';
-import { createWebhookDispatcher } from '../src/index.js';
+import { OptionsError } from '../src/core/errors.js';
+import type { DeliveryResult } from '../src/core/types.js';
 import {
   type AttemptInfo,
   type Instrumentation,
   type InstrumentationHook,
   safeInstrumentation,
-} from '../src/instrumentation.js';
-import type { DeliveryResult } from '../src/types.js';
+} from '../src/delivery/instrumentation.js';
+import { createWebhookDispatcher } from '../src/index.js';
 import { startReceiver } from './helpers/receiver.js';
 
 const attempt: AttemptInfo = {

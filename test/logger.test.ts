@@ -2,7 +2,7 @@ import { Console } from 'node:console';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { safeJson, toLogger } from '../src/logger.js';
+import { safeJson, toLogger } from '../src/core/logger.js';
 
 /** A stream that keeps what was written, split into lines. */
 function capture() {

@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ACCESSES } from '../src/event.js';
-import { compileEventFilter } from '../src/event-filter.js';
 import {
   createWebhookDispatcher,
   InvalidEventError,
@@ -11,9 +9,11 @@ import {
   type WebhookInput,
   WebhookValidationError,
 } from '../src/index.js';
-import { compileGlob } from '../src/policy/glob.js';
-import { createPolicyMatcher } from '../src/policy/matcher.js';
-import { compileTemplate, MAX_RENDER_STEPS, TemplateBudgetError } from '../src/template.js';
+import { compileTemplate, MAX_RENDER_STEPS, TemplateBudgetError } from '../src/rendering/template.js';
+import { MAX_ACCESSES } from '../src/routing/event.js';
+import { compileEventFilter } from '../src/routing/event-filter.js';
+import { compileGlob } from '../src/routing/policy/glob.js';
+import { createPolicyMatcher } from '../src/routing/policy/matcher.js';
 import { startReceiver } from './helpers/receiver.js';
 import { open } from './helpers/setup.js';
 

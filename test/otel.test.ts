@@ -24,15 +24,15 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OptionsError } from '../src/errors.js';
+import { OptionsError } from '../src/core/errors.js';
+import type { DeliveryResult, Webhook } from '../src/core/types.js';
+import type { AttemptInfo, EngineGauges, Instrumentation } from '../src/delivery/instrumentation.js';
 import {
   createWebhookDispatcher,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
 } from '../src/index.js';
-import type { AttemptInfo, EngineGauges, Instrumentation } from '../src/instrumentation.js';
 import { type OpenTelemetryOptions, openTelemetry } from '../src/otel/index.js';
-import type { DeliveryResult, Webhook } from '../src/types.js';
 import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
 
 /** A reader the test collects from when it wants (no timers). */

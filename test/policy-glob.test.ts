@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileGlob, isMatchAll } from '../src/policy/glob.js';
+import { compileGlob, isMatchAll } from '../src/routing/policy/glob.js';
 
 /**
  * Reference semantics: `*` is any run of characters but `/` (as in resource specifiers), everything else literal,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PolicyError } from '../src/errors.js';
-import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
-import { accessIndexKey, policyIndexKeys } from '../src/policy/index-keys.js';
-import { createPolicyMatcher } from '../src/policy/matcher.js';
-import type { Statement } from '../src/types.js';
+import { PolicyError } from '../src/core/errors.js';
+import type { Statement } from '../src/core/types.js';
+import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
+import { accessIndexKey, policyIndexKeys } from '../src/routing/policy/index-keys.js';
+import { createPolicyMatcher } from '../src/routing/policy/matcher.js';
 
 const allow = (...resources: string[]): Statement => ({ effect: 'allow', actions: ['*'], resources });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
-import { createPolicyMatcher } from '../src/policy/matcher.js';
-import type { PolicyAccess, Statement } from '../src/types.js';
+import type { PolicyAccess, Statement } from '../src/core/types.js';
+import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
+import { createPolicyMatcher } from '../src/routing/policy/matcher.js';
 import { thrown } from './helpers/thrown.js';
 
 const allowAll = (resources: string[]): Statement => ({ effect: 'allow', actions: ['*'], resources });

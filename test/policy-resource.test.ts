@@ -5,7 +5,7 @@ import {
   parseAccessResource,
   parseResourceSpecifier,
   tryParseAccessResource,
-} from '../src/policy/resource.js';
+} from '../src/routing/policy/resource.js';
 import { thrown } from './helpers/thrown.js';
 
 describe('parseResourceSpecifier', () => {

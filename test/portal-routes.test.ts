@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PORTAL_CSP, portalRoutes } from '../src/api/portal/index.js';
-import { OptionsError } from '../src/errors.js';
+import { OptionsError } from '../src/core/errors.js';
 
 const get = (url: string, headers: Record<string, string> = {}) => new Request(url, { headers });
 const routes = portalRoutes({ title: 'Acme <webhooks>', stylesheets: ['theme.css'] });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DeliveryResult, WebhookStore } from '../src/core/types.js';
 import {
   createWebhookDispatcher,
   type DeliveryEngine,
@@ -22,7 +23,6 @@ import {
   pgBossQueue,
   postgresStore,
 } from '../src/postgres/index.js';
-import type { DeliveryResult, WebhookStore } from '../src/types.js';
 import type { PgEmitterFixtureConfig } from './fixtures/pg-emitter.js';
 import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
 import { ldEvent } from './helpers/events.js';

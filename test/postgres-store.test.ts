@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Webhook } from '../src/core/types.js';
 import { createWebhookDispatcher, type DeliveryAttempt } from '../src/index.js';
 import { migrate, migrationSql, postgresDeliveryLog, postgresStore } from '../src/postgres/index.js';
-import type { Webhook } from '../src/types.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
 import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startReceiver } from './helpers/receiver.js';

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DeliveryResult } from '../src/core/types.js';
 import { createWebhookDispatcher } from '../src/index.js';
 import {
   createWebhookWorker,
@@ -14,7 +15,6 @@ import {
   postgresStore,
   postgresWebhooks,
 } from '../src/postgres/index.js';
-import type { DeliveryResult } from '../src/types.js';
 import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
 import {
   answerAllButWorkerA,

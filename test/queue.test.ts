@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { type DeliveryJob, memoryQueue } from '../src/delivery/queue.js';
 import type { DeliveryResult } from '../src/index.js';
-import { type DeliveryJob, memoryQueue } from '../src/queue.js';
 
 const job = (n: number): DeliveryJob => ({
   deliveryId: `d${n}`,

@@ -9,8 +9,8 @@ import {
   WebhookRequestError,
   webhookErrorStatus,
 } from '../src/receiver/index.js';
-import { signPayload } from '../src/sign.js';
-import { signStandardWebhook } from '../src/standard-webhooks.js';
+import { signPayload } from '../src/rendering/sign.js';
+import { signStandardWebhook } from '../src/rendering/standard-webhooks.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const LD_SECRET = 'shh-its-a-secret';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TIMER_MS } from '../src/options.js';
-import { createRetryPolicy, parseRetryAfter, SVIX_RETRY_SCHEDULE } from '../src/retry.js';
+import { MAX_TIMER_MS } from '../src/core/option-checks.js';
+import { createRetryPolicy, parseRetryAfter, SVIX_RETRY_SCHEDULE } from '../src/delivery/retry.js';
 
 describe('createRetryPolicy', () => {
   it('defaults to one retry after any failure', () => {

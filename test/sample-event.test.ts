@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { accessesOf } from '../src/event.js';
-import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
-import { sampleEventFor } from '../src/sample-event.js';
-import { createAddressPolicy } from '../src/ssrf.js';
-import type { WebhookEvent, WebhookInput } from '../src/types.js';
-import { buildWebhook, type CompiledWebhook, compilePolicy, compileWebhook } from '../src/webhook.js';
+import type { WebhookEvent, WebhookInput } from '../src/core/types.js';
+import { sampleEventFor } from '../src/events/sample-event.js';
+import { accessesOf } from '../src/routing/event.js';
+import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
+import { createAddressPolicy } from '../src/transport/ssrf.js';
+import {
+  buildWebhook,
+  type CompiledWebhook,
+  compilePolicy,
+  compileWebhook,
+} from '../src/webhooks/webhook.js';
 
 const NOW = Date.UTC(2024, 9, 3, 11, 9, 53, 225);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OptionsError } from '../src/errors.js';
-import { assertSignature, generateSecret, signPayload, verifySignature } from '../src/sign.js';
+import { OptionsError } from '../src/core/errors.js';
+import { assertSignature, generateSecret, signPayload, verifySignature } from '../src/rendering/sign.js';
 
 // Pinned with: printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET"
 const BODY = '{"kind":"flag","name":"Dark mode","_id":"5f1e"}';

@@ -3,8 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlockedAddressError, OptionsError, WebhookValidationError } from '../src/errors.js';
-import { checkUrl, classifyAddress, createAddressPolicy, guardedLookup } from '../src/ssrf.js';
+import { BlockedAddressError, OptionsError, WebhookValidationError } from '../src/core/errors.js';
+import { checkUrl, classifyAddress, createAddressPolicy, guardedLookup } from '../src/transport/ssrf.js';
 
 function thrown(fn: () => unknown): unknown {
   try {

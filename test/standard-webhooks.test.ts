@@ -1,12 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { OptionsError, SignatureVerificationError } from '../src/errors.js';
+import { OptionsError, SignatureVerificationError } from '../src/core/errors.js';
 import {
   generateStandardSecret,
   signStandardWebhook,
   standardSignatureHeader,
   verifyStandardWebhook,
-} from '../src/standard-webhooks.js';
+} from '../src/rendering/standard-webhooks.js';
 
 // The public test vector of the Standard Webhooks specification.
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';

@@ -1,6 +1,7 @@
 import Mustache from 'mustache';
 import { describe, expect, it } from 'vitest';
-import { TemplateError, WebhookError, WebhookValidationError } from '../src/errors.js';
+import { TemplateError, WebhookError, WebhookValidationError } from '../src/core/errors.js';
+import type { WebhookEvent } from '../src/core/types.js';
 import {
   type CompiledTemplate,
   compileTemplate,
@@ -14,8 +15,7 @@ import {
   TemplateBudgetError,
   type TemplateContext,
   templateEscapeFor,
-} from '../src/template.js';
-import type { WebhookEvent } from '../src/types.js';
+} from '../src/rendering/template.js';
 
 const unleashEvent: WebhookEvent = {
   id: 27332,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeHeaders } from '../src/transport/headers.js';
+import { normalizeHeaders } from '../src/transport/response-headers.js';
 
 describe('normalizeHeaders', () => {
   it('lower-cases names and joins repeated values with a comma', () => {

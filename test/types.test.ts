@@ -6,7 +6,7 @@ import type {
   OnDelivery,
   SkippedResult,
   StatementInput,
-} from '../src/types.js';
+} from '../src/core/types.js';
 
 describe('StatementInput (WebhookInput.statements)', () => {
   it('accepts a policy kept in a plain const, without as const or satisfies', () => {

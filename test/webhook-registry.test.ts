@@ -8,10 +8,10 @@ import {
   type WebhookDispatcherOptions,
   type WebhookStore,
 } from '../src/index.js';
-import { DEFAULT_STATEMENTS } from '../src/policy/defaults.js';
-import { createAddressPolicy } from '../src/ssrf.js';
-import { compilePolicy } from '../src/webhook.js';
-import { WebhookRegistry } from '../src/webhook-registry.js';
+import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
+import { createAddressPolicy } from '../src/transport/ssrf.js';
+import { compilePolicy } from '../src/webhooks/webhook.js';
+import { WebhookRegistry } from '../src/webhooks/webhook-registry.js';
 import { webhookRecord } from './helpers/events.js';
 
 const open: WebhookDispatcher[] = [];

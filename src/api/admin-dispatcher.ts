@@ -1,5 +1,5 @@
-import type { EventCatalog } from '../event-catalog.js';
-import type { DeliveryResult, WebhookEvent, WebhookInput, WebhookPatch } from '../types.js';
+import type { DeliveryResult, WebhookEvent, WebhookInput, WebhookPatch } from '../core/types.js';
+import type { EventCatalog } from '../events/event-catalog.js';
 import type { StoredWebhook } from './view.js';
 
 /** One recorded delivery as the delivery log keeps it (attempts newest first). */

@@ -1,9 +1,9 @@
 import { Value } from '@sinclair/typebox/value';
-import { describe, OptionsError } from '../errors.js';
-import { isSensitiveHeader } from '../headers.js';
-import { numberOption } from '../options.js';
-import type { WebhookEvent, WebhookInput } from '../types.js';
-import { validateTenant } from '../webhook.js';
+import { describe, OptionsError } from '../core/errors.js';
+import { numberOption } from '../core/option-checks.js';
+import type { WebhookEvent, WebhookInput } from '../core/types.js';
+import { isSensitiveHeader } from '../rendering/header-rules.js';
+import { validateTenant } from '../webhooks/webhook.js';
 import type { AdminDispatcher } from './admin-dispatcher.js';
 import { jsonBody } from './body.js';
 import { toDeliveryView } from './delivery-view.js';

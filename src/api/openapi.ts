@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import { VERSION } from '../version.js';
+import { VERSION } from '../core/version.js';
 import {
   DeliveryPage,
   DeliveryRecord,

@@ -1,6 +1,6 @@
 import jsonpatch from 'fast-json-patch';
-import { isPlainObject } from '../errors.js';
-import type { WebhookPatch } from '../types.js';
+import { isPlainObject } from '../core/errors.js';
+import type { WebhookPatch } from '../core/types.js';
 import { ApiError } from './errors.js';
 import { JsonPatch, READ_ONLY_FIELDS, WebhookDocument, type WebhookView } from './schemas.js';
 import { check } from './validate.js';

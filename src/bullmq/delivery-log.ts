@@ -1,5 +1,5 @@
 // A pure function (no class): a copy in this entry's bundle is harmless.
-import { parseIsoTime } from '../delivery-log.js';
+
 import {
   type DeliveryAttempt,
   type DeliveryLog,
@@ -10,6 +10,7 @@ import {
   normalizeDeliveryQuery,
   OptionsError,
 } from '../index.js';
+import { parseIsoTime } from '../log/delivery-log.js';
 
 /** Longest retention accepted (about 100 years). */
 const MAX_RETENTION_MS = 36_500 * 86_400_000;

@@ -1,7 +1,7 @@
 // The `webhook-dispatcher/bullmq` entry: durable, distributed delivery on BullMQ (Redis). It needs the optional
 // peer dependency `bullmq` (and a Redis driver for it, `ioredis`); the core entry never imports it.
 
-export type { ProcessOverrides } from '../integration/durable-setup.js';
+export type { ProcessOverrides } from '../durable/durable-setup.js';
 export type { RedisDeliveryLogClient, RedisDeliveryLogOptions } from './delivery-log.js';
 export { redisDeliveryLog } from './delivery-log.js';
 export type { DeliveryJobData } from './job.js';

@@ -1,5 +1,5 @@
+import { parseBody, type StoredBody } from '../durable/event-bodies.js';
 import { type DeliveryJob, type DeliveryResult, unsentResult } from '../index.js';
-import { parseBody, type StoredBody } from '../integration/event-bodies.js';
 
 /** The BullMQ job name of a delivery. */
 export const JOB_NAME = 'deliver';

@@ -6,6 +6,7 @@ import {
   UnrecoverableError,
   Worker,
 } from 'bullmq';
+import { bodyCache, sharedBodyKey } from '../durable/event-bodies.js';
 import {
   type DeliveryEngine,
   type DeliveryJob,
@@ -19,7 +20,6 @@ import {
   toLogger,
   within,
 } from '../index.js';
-import { bodyCache, sharedBodyKey } from '../integration/event-bodies.js';
 import { type BodyClient, eventBodies } from './event-bodies.js';
 import {
   type DeliveryJobData,

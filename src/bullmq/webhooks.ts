@@ -1,11 +1,11 @@
-import { OptionsError } from '../index.js';
 import {
   type DurableBuilders,
   type DurablePieces,
   durableBuilders,
   type ProcessOverrides,
   type SharedDispatcherOptions,
-} from '../integration/durable-setup.js';
+} from '../durable/durable-setup.js';
+import { OptionsError } from '../index.js';
 import { type RedisDeliveryLogOptions, redisDeliveryLog } from './delivery-log.js';
 import { type BullmqQueueOptions, type BullmqWorkerOptions, bullmqQueue } from './queue.js';
 import { type RedisStoreClient, type RedisStoreOptions, redisStore } from './redis-store.js';

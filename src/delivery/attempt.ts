@@ -1,8 +1,8 @@
-import { errorMessage } from '../errors.js';
-import { replaceUnstorable } from '../storable-text.js';
+import { errorMessage } from '../core/errors.js';
+import { replaceUnstorable } from '../core/storable-text.js';
+import type { DeliveryError, DeliveryRequest, Transport, TransportResponse } from '../core/types.js';
 import { TransportError, toTransportError } from '../transport/errors.js';
-import { normalizeHeaders } from '../transport/headers.js';
-import type { DeliveryError, DeliveryRequest, Transport, TransportResponse } from '../types.js';
+import { normalizeHeaders } from '../transport/response-headers.js';
 
 /** How one HTTP attempt ended. */
 export interface AttemptOutcome {

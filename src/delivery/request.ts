@@ -1,8 +1,8 @@
-import { signPayload } from '../sign.js';
-import { signStandardWebhook, standardSignatureHeader } from '../standard-webhooks.js';
-import { eventJsonOf } from '../template.js';
-import type { DeliveryRequest, Webhook, WebhookEvent } from '../types.js';
-import type { CompiledWebhook } from '../webhook.js';
+import type { DeliveryRequest, Webhook, WebhookEvent } from '../core/types.js';
+import { signPayload } from '../rendering/sign.js';
+import { signStandardWebhook, standardSignatureHeader } from '../rendering/standard-webhooks.js';
+import { eventJsonOf } from '../rendering/template.js';
+import type { CompiledWebhook } from '../webhooks/webhook.js';
 
 /** What a body is rendered from: the event and its JSON, computed once per emit. */
 export interface BodySource {

@@ -1,4 +1,4 @@
-import type { DeliveryError, DeliveryResult } from '../types.js';
+import type { DeliveryError, DeliveryResult } from '../core/types.js';
 
 /** Who a result is about: the job's identity. */
 export interface ResultSubject {

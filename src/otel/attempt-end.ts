@@ -1,4 +1,4 @@
-import type { AttemptEnd } from '../instrumentation.js';
+import type { AttemptEnd } from '../delivery/instrumentation.js';
 
 /** An attempt's end as the spans and metrics read it: checked fields only (the hook's argument is not trusted). */
 export interface CheckedEnd {

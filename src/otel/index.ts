@@ -8,7 +8,7 @@ export type {
   EmitInfo,
   EngineGauges,
   Instrumentation,
-} from '../instrumentation.js';
+} from '../delivery/instrumentation.js';
 export type { OpenTelemetryOptions } from './open-telemetry.js';
 export { openTelemetry } from './open-telemetry.js';
 export type { EmitTraceContext } from './trace-context.js';

@@ -1,6 +1,6 @@
 import type { Attributes, Counter, Histogram, Meter, ObservableUpDownCounter } from '@opentelemetry/api';
-import type { EngineGauges } from '../instrumentation.js';
-import type { DeliveryResult } from '../types.js';
+import type { DeliveryResult } from '../core/types.js';
+import type { EngineGauges } from '../delivery/instrumentation.js';
 import type { CheckedEnd } from './attempt-end.js';
 import type { UrlAttributes } from './url-attributes.js';
 

@@ -15,7 +15,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
-import { OptionsError, VERSION } from '../index.js';
+import type { DeliveryResult } from '../core/types.js';
 import type {
   AttemptEnd,
   AttemptInfo,
@@ -23,8 +23,8 @@ import type {
   EmitInfo,
   EngineGauges,
   Instrumentation,
-} from '../instrumentation.js';
-import type { DeliveryResult } from '../types.js';
+} from '../delivery/instrumentation.js';
+import { OptionsError, VERSION } from '../index.js';
 import { checkEnd } from './attempt-end.js';
 import { DeliveryMetrics } from './metrics.js';
 import { formatTraceparent, fromEmitContext, serializeTraceState, toEmitContext } from './trace-context.js';

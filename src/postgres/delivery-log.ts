@@ -1,3 +1,5 @@
+// A pure function (no class): a copy in this entry's bundle is harmless.
+import { isStorable } from '../core/storable-text.js';
 import {
   type DeliveryAttempt,
   type DeliveryLog,
@@ -8,9 +10,6 @@ import {
   normalizeDeliveryQuery,
   numberOption,
 } from '../index.js';
-
-// A pure function (no class): a copy in this entry's bundle is harmless.
-import { isStorable } from '../storable-text.js';
 import { type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, type PoolLike } from './sql.js';
 

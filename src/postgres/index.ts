@@ -1,7 +1,7 @@
 // The `webhook-dispatcher/postgres` entry: webhooks, the delivery log and durable, transactional delivery on the
 // host's own Postgres. It needs the optional peer dependencies `pg` and `pg-boss` (10.x); the core never imports them.
 
-export type { ProcessOverrides } from '../integration/durable-setup.js';
+export type { ProcessOverrides } from '../durable/durable-setup.js';
 export type { PostgresDeliveryLog, PostgresDeliveryLogOptions } from './delivery-log.js';
 export { postgresDeliveryLog } from './delivery-log.js';
 export type { PgDeliveryJobData } from './job.js';

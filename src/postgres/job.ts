@@ -1,5 +1,5 @@
+import { parseBody, type StoredBody } from '../durable/event-bodies.js';
 import { type DeliveryJob, type DeliveryResult, unsentResult } from '../index.js';
-import { parseBody, type StoredBody } from '../integration/event-bodies.js';
 
 /**
  * What a pg-boss job holds: the plain fields of a delivery job but `test`, and its event's body either inline

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
+import { bodyCache, sharedBodyKey } from '../durable/event-bodies.js';
 import {
   type DeliveryEngine,
   type DeliveryJob,
@@ -15,7 +16,6 @@ import {
   WebhookError,
   within,
 } from '../index.js';
-import { bodyCache, sharedBodyKey } from '../integration/event-bodies.js';
 import { eventBodies } from './event-bodies.js';
 
 import {

@@ -1,3 +1,5 @@
+// A pure function (no class): a copy in this entry's bundle is harmless.
+import { isStorable } from '../core/storable-text.js';
 import {
   type CircuitStore,
   numberOption,
@@ -7,8 +9,6 @@ import {
   type Webhook,
   type WebhookStore,
 } from '../index.js';
-// A pure function (no class): a copy in this entry's bundle is harmless.
-import { isStorable } from '../storable-text.js';
 import { insertWithinTenantLimit, postgresRateLimits, webhookRow } from './limits.js';
 import { ListenerHub } from './listener.js';
 import { type MigrateFunction, migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';

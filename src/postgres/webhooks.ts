@@ -1,11 +1,11 @@
-import { numberOption, OptionsError, type WebhookDispatcher } from '../index.js';
 import {
   type DurablePieces,
   durableBuilders,
   type ProcessOverrides,
   type SharedDispatcherOptions,
-} from '../integration/durable-setup.js';
-import type { WebhookWorker } from '../integration/worker.js';
+} from '../durable/durable-setup.js';
+import type { WebhookWorker } from '../durable/worker.js';
+import { numberOption, OptionsError, type WebhookDispatcher } from '../index.js';
 import { type PostgresDeliveryLogOptions, postgresDeliveryLog } from './delivery-log.js';
 import { expireInSecondsFor } from './job-options.js';
 import { migrate, type PostgresSchemaOptions } from './migrate.js';

@@ -1,5 +1,5 @@
+import { assertWorkerStore, type WebhookWorker, workerOf } from '../durable/worker.js';
 import type { WebhookDispatcherOptions, WebhookStore } from '../index.js';
-import { assertWorkerStore, type WebhookWorker, workerOf } from '../integration/worker.js';
 import { type PgBossQueueOptions, type PgBossWorkerOptions, pgBossQueue } from './queue.js';
 
 /**

@@ -1,6 +1,6 @@
-import { type AddressPolicy, createAddressPolicy } from '../ssrf.js';
-import type { Transport } from '../types.js';
-import { guardOption } from './options.js';
+import type { Transport } from '../core/types.js';
+import { type AddressPolicy, createAddressPolicy } from './ssrf.js';
+import { guardOption } from './transport-options.js';
 
 /** The address options a built-in transport takes (and a dispatcher hands to the ones it did not create). */
 export interface AddressOptions {

@@ -1,5 +1,5 @@
-import { brand, errorMessage, errorText, WebhookError } from '../errors.js';
-import type { DeliveryErrorCode } from '../types.js';
+import { brand, errorMessage, errorText, WebhookError } from '../core/errors.js';
+import type { DeliveryErrorCode } from '../core/types.js';
 
 /**
  * A failed attempt: `code` becomes the `DeliveryResult` error code (`TIMEOUT`, `ECONNRESET`, `BLOCKED_ADDRESS`, a

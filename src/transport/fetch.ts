@@ -1,13 +1,13 @@
-import { describe, OptionsError } from '../errors.js';
-import { numberOption } from '../options.js';
-import { checkResolvedHost, type GuardedLookupOptions } from '../ssrf.js';
-import type { DeliveryRequest, Transport, TransportResponse, TransportSendOptions } from '../types.js';
-import type { FetchFunction } from '../web-types.js';
+import { describe, OptionsError } from '../core/errors.js';
+import { numberOption } from '../core/option-checks.js';
+import type { DeliveryRequest, Transport, TransportResponse, TransportSendOptions } from '../core/types.js';
+import type { FetchFunction } from '../core/web-types.js';
 import { hasOwnPolicy, inheritsPolicy, type PolicySource, transportPolicy } from './address-policy.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
-import { normalizeHeaders } from './headers.js';
-import { checkOptionKeys, sendSignal, sendTimeout } from './options.js';
 import { readCapped } from './read-capped.js';
+import { normalizeHeaders } from './response-headers.js';
+import { checkResolvedHost, type GuardedLookupOptions } from './ssrf.js';
+import { checkOptionKeys, sendSignal, sendTimeout } from './transport-options.js';
 
 export interface FetchTransportOptions {
   /** The fetch function. @default globalThis.fetch, looked up on every call (so msw and other patches apply) */

@@ -1,10 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
-import { describe, OptionsError } from '../errors.js';
-import { numberOption } from '../options.js';
-import { guardedLookup } from '../ssrf.js';
-import type { DeliveryRequest, Transport, TransportResponse } from '../types.js';
+import { describe, OptionsError } from '../core/errors.js';
+import { numberOption } from '../core/option-checks.js';
+import type { DeliveryRequest, Transport, TransportResponse } from '../core/types.js';
 import {
   type AddressOptions,
   hasOwnPolicy,
@@ -13,8 +12,9 @@ import {
   transportPolicy,
 } from './address-policy.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
-import { normalizeHeaders } from './headers.js';
-import { checkOptionKeys, sendSignal, sendTimeout } from './options.js';
+import { normalizeHeaders } from './response-headers.js';
+import { guardedLookup } from './ssrf.js';
+import { checkOptionKeys, sendSignal, sendTimeout } from './transport-options.js';
 
 export interface HttpTransportOptions {
   /** Time to establish a connection (TCP + TLS). @default 5000 */

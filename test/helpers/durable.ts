@@ -4,8 +4,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import type { DeliveryResult } from '../../src/core/types.js';
 import type { WebhookDispatcher } from '../../src/index.js';
-import type { DeliveryResult } from '../../src/types.js';
 import type { Receiver, Responder } from './receiver.js';
 
 export interface ForkedWorker {

@@ -1,4 +1,4 @@
-import type { Webhook, WebhookEvent } from '../../src/types.js';
+import type { Webhook, WebhookEvent } from '../../src/core/types.js';
 
 /** A LaunchDarkly change-history entry (reference/launchdarkly.md), in the given environment. */
 export function ldEvent(environment = 'production', overrides: Partial<WebhookEvent> = {}): WebhookEvent {

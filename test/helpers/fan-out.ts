@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
+import type { DeliveryResult, WebhookEvent } from '../../src/core/types.js';
 import type { WebhookDispatcher } from '../../src/index.js';
 import { type DeliveryJob, type DeliveryQueue, deliveryIdFor, verifySignature } from '../../src/index.js';
-import type { DeliveryResult, WebhookEvent } from '../../src/types.js';
 import { ldEvent } from './events.js';
 import type { ReceivedRequest, Receiver } from './receiver.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { PolicyError } from '../../src/errors.js';
+import { PolicyError } from '../../src/core/errors.js';
 
 /** The PolicyError `fn` throws; fails the test when it throws nothing or something else. */
 export function thrown(fn: () => unknown): PolicyError {

@@ -1,0 +1,437 @@
+import Mustache from 'mustache';
+import { brand, describe, TemplateError, WebhookError, WebhookValidationError } from '../core/errors.js';
+import type { TemplateEscape, WebhookEvent } from '../core/types.js';
+
+/** The webhook as a template sees it: `{{webhook.name}}`, `{{#webhook.tags}}...{{/webhook.tags}}`. */
+export interface TemplateWebhook {
+  id: string;
+  name?: string | undefined;
+  url: string;
+  tags: readonly string[];
+}
+
+/** What a body template renders over. */
+export interface TemplateContext {
+  /** The event as the host passed it. */
+  event: WebhookEvent;
+  /**
+   * The event serialized twice, as Unleash provides it: a JSON string literal, quotes included,
+   * meant for `"json": {{{eventJson}}}`. Build it with {@link eventJsonOf}.
+   */
+  eventJson: string;
+  webhook: TemplateWebhook;
+}
+
+export interface CompileTemplateOptions {
+  /** The webhook's Content-Type; picks the escaping of `{{x}}` unless `escape` is given. */
+  contentType: string;
+  /** Overrides the escaping chosen from the content type. */
+  escape?: TemplateEscape | undefined;
+  /** Field named in errors. @default 'bodyTemplate' */
+  field?: string | undefined;
+}
+
+/** Limits of one {@link CompiledTemplate.render} call. */
+export interface RenderOptions {
+  /**
+   * The body's limit in UTF-8 bytes. Rendering stops with a {@link TemplateBudgetError} (code `BODY_TOO_LARGE`)
+   * as soon as the output is certainly over it (more UTF-16 code units than `maxBytes`), so a template that
+   * repeats a large value or nests sections over long lists fails after producing `maxBytes`, not after
+   * producing everything. A body between `maxBytes / 3` and `maxBytes` code units may still be over the limit
+   * in bytes: callers compare the finished body's byte length too.
+   * @default DEFAULT_RENDER_MAX_BYTES (16 MiB)
+   */
+  maxBytes?: number | undefined;
+}
+
+/** A template parsed once at save time; `render` is pure and reuses the parsed tokens. */
+export interface CompiledTemplate {
+  /**
+   * Renders the body. Throws a {@link TemplateBudgetError} when the output passes `options.maxBytes`
+   * (code `BODY_TOO_LARGE`) or the template does more than {@link MAX_RENDER_STEPS} steps of work
+   * (code `RENDER_FAILED`), and a `TypeError` when a value cannot be serialized (a circular object,
+   * a BigInt inside an object).
+   */
+  render(context: TemplateContext, options?: RenderOptions): string;
+  /** The escaping `{{x}}` gets in this template. */
+  readonly escape: TemplateEscape;
+}
+
+const TAGS: Mustache.OpeningAndClosingTags = ['{{', '}}'];
+/** Every `templateEscape` value. */
+export const TEMPLATE_ESCAPES: readonly TemplateEscape[] = ['json', 'html', 'none'];
+
+// --- escaping ---------------------------------------------------------------------------------------
+
+const JSON_UNSAFE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
+const LINE_SEPARATORS = /[\u2028\u2029]/g;
+
+/**
+ * Escapes `value` so that `"` + result + `"` is a JSON string literal holding exactly `value`:
+ * quotes, backslashes, control characters U+0000-U+001F, U+2028/U+2029 and lone surrogates are escaped.
+ * Well-formed surrogate pairs (emoji) are kept as they are.
+ */
+export function escapeJsonString(value: string): string {
+  if (!JSON_UNSAFE.test(value)) return value;
+  // JSON.stringify escapes quotes, backslashes, control characters and lone surrogates (ES2019).
+  const inner = JSON.stringify(value).slice(1, -1);
+  return inner.includes('\u2028') || inner.includes('\u2029')
+    ? inner.replace(LINE_SEPARATORS, (char) => (char === '\u2028' ? '\\u2028' : '\\u2029'))
+    : inner;
+}
+
+const HTML_UNSAFE = /[&<>"']/;
+const HTML_UNSAFE_ALL = /[&<>"']/g;
+const HTML_ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Escapes `& < > " '` for HTML text and quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return HTML_UNSAFE.test(value) ? value.replace(HTML_UNSAFE_ALL, (char) => HTML_ENTITIES[char]!) : value;
+}
+
+const identity = (value: string): string => value;
+
+// --- content types ----------------------------------------------------------------------------------
+
+function mediaTypeOf(contentType: string): string {
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+}
+
+/** True for `application/json` and any `type/subtype+json`, with or without parameters. */
+export function isJsonContentType(contentType: string): boolean {
+  const mediaType = mediaTypeOf(contentType);
+  return mediaType === 'application/json' || (mediaType.endsWith('+json') && mediaType.includes('/'));
+}
+
+/** The default escaping for a content type: JSON types `'json'`, `text/html` `'html'`, anything else `'none'`. */
+export function templateEscapeFor(contentType: string): TemplateEscape {
+  if (isJsonContentType(contentType)) return 'json';
+  return mediaTypeOf(contentType) === 'text/html' ? 'html' : 'none';
+}
+
+// --- values -----------------------------------------------------------------------------------------
+
+/**
+ * How a looked-up value becomes text, for `{{x}}` (before escaping) and `{{{x}}}` alike:
+ * strings as they are; finite numbers, booleans and bigints via String(); null, undefined, NaN and
+ * Infinity render nothing; values with toJSON() (Date -> ISO-8601) go through it first;
+ * other objects and arrays become their JSON text.
+ */
+function toText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
+  if (typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value !== 'object' || value === null) return '';
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    const json: unknown = toJSON.call(value, '');
+    if (typeof json !== 'object' || json === null) return toText(json);
+    return JSON.stringify(json);
+  }
+  return JSON.stringify(value);
+}
+
+// --- budget -----------------------------------------------------------------------------------------
+
+/** `maxBytes` of a render call that sets none. */
+export const DEFAULT_RENDER_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The most work one render may do, counted in steps: one per token rendered and one per section pass (each item
+ * of a list a section iterates). Ordinary templates take a few hundred and a dense 1 MiB body about 400,000;
+ * sections nested over long lists take (list length)^(depth), and are stopped here even when they print nothing.
+ */
+export const MAX_RENDER_STEPS = 1_000_000;
+
+/**
+ * A render stopped by its budget. `code` is the delivery failure code it stands for: `BODY_TOO_LARGE` when the
+ * output passed `maxBytes`, `RENDER_FAILED` when the template did more than {@link MAX_RENDER_STEPS} steps.
+ */
+export class TemplateBudgetError extends WebhookError {
+  static {
+    brand(TemplateBudgetError, 'TemplateBudgetError');
+  }
+  override name = 'TemplateBudgetError';
+  declare readonly code: 'BODY_TOO_LARGE' | 'RENDER_FAILED';
+  /** The limit that was passed: the output size or the work. */
+  readonly limit: 'bytes' | 'steps';
+
+  constructor(limit: 'bytes' | 'steps', message: string) {
+    super(limit === 'bytes' ? 'BODY_TOO_LARGE' : 'RENDER_FAILED', message);
+    this.limit = limit;
+  }
+}
+
+/** What one render has used so far. */
+interface Budget {
+  units: number;
+  steps: number;
+  readonly maxBytes: number;
+}
+
+function validMaxBytes(options: RenderOptions | undefined): number {
+  const maxBytes = options?.maxBytes;
+  if (maxBytes === undefined) return DEFAULT_RENDER_MAX_BYTES;
+  if (typeof maxBytes !== 'number' || Number.isNaN(maxBytes) || maxBytes < 0) {
+    throw new TypeError(`Expected \`maxBytes\` to be a non-negative number, got ${describe(maxBytes)}.`);
+  }
+  return maxBytes;
+}
+
+// Mustache.Writer keeps a template cache keyed by the template text; these writers never parse a
+// template twice (tokens live in the compiled template), so the cache is switched off.
+// The budget is counted in the hooks every rendered piece passes through: renderTokens for work (it runs once per
+// section pass), and the value and text hooks for output, so a bomb stops within one piece of its limit.
+class TemplateWriter extends Mustache.Writer {
+  templateCache: undefined = undefined;
+  readonly #escape: (value: string) => string;
+  /** The budget of the render in progress; renders are synchronous, and a nested one saves and restores it. */
+  #budget: Budget | undefined;
+
+  constructor(escapeText: (value: string) => string) {
+    super();
+    this.#escape = escapeText;
+  }
+
+  /** Renders `tokens` within a fresh budget. */
+  renderWithin(tokens: string[][], context: Mustache.Context, source: string, maxBytes: number): string {
+    const outer = this.#budget;
+    this.#budget = { units: 0, steps: 0, maxBytes };
+    try {
+      return this.renderTokens(tokens, context, undefined, source);
+    } finally {
+      this.#budget = outer;
+    }
+  }
+
+  override renderTokens(
+    tokens: string[][],
+    context: Mustache.Context,
+    partials?: Mustache.PartialsOrLookupFn,
+    originalTemplate?: string,
+    config?: Mustache.RenderOptions,
+  ): string {
+    const budget = this.#budget;
+    if (budget !== undefined) {
+      budget.steps += tokens.length + 1;
+      if (budget.steps > MAX_RENDER_STEPS) {
+        throw new TemplateBudgetError(
+          'steps',
+          `template rendering stopped after ${MAX_RENDER_STEPS} steps: its sections repeat too much work for this event (nested sections over long lists?)`,
+        );
+      }
+    }
+    return super.renderTokens(tokens, context, partials, originalTemplate, config);
+  }
+
+  override rawValue(token: string[]): string {
+    return this.#count(token[1]!);
+  }
+
+  override escapedValue(token: string[], context: Mustache.Context): string {
+    return this.#count(this.#escape(this.#text(token, context)));
+  }
+
+  override unescapedValue(token: string[], context: Mustache.Context): string {
+    return this.#count(this.#text(token, context));
+  }
+
+  #count(text: string): string {
+    const budget = this.#budget;
+    if (budget !== undefined) {
+      // A UTF-16 code unit is at least one UTF-8 byte: past maxBytes units the body is certainly too large.
+      budget.units += text.length;
+      if (budget.units > budget.maxBytes) {
+        throw new TemplateBudgetError(
+          'bytes',
+          `rendered body is over the ${budget.maxBytes}-byte limit (rendering stopped at ${budget.units} characters); not sent`,
+        );
+      }
+    }
+    return text;
+  }
+
+  #text(token: string[], context: Mustache.Context): string {
+    const name = token[1]!;
+    try {
+      return toText(context.lookup(name));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new TypeError(`Cannot render {{${name}}}: ${reason}`, { cause: error });
+    }
+  }
+}
+
+const WRITERS: Record<TemplateEscape, TemplateWriter> = {
+  json: new TemplateWriter(escapeJsonString),
+  html: new TemplateWriter(escapeHtml),
+  none: new TemplateWriter(identity),
+};
+
+// --- compile ----------------------------------------------------------------------------------------
+
+/**
+ * Parses a Mustache body template once. Throws a {@link TemplateError} (code `ERR_INVALID_TEMPLATE`,
+ * `field`, 1-based `line`/`column`) when it does not parse, uses partials or nests sections more than
+ * {@link MAX_SECTION_DEPTH} deep.
+ *
+ * `{{x}}` is escaped for the content type (or `options.escape`); `{{{x}}}` and `{{&x}}` never are.
+ * No global Mustache state is read or written.
+ */
+export function compileTemplate(source: string, options: CompileTemplateOptions): CompiledTemplate {
+  const field = options.field ?? 'bodyTemplate';
+  if (typeof source !== 'string') {
+    throw new TemplateError(field, `Expected \`${field}\` to be a string, got ${describe(source)}.`);
+  }
+  if (options.escape !== undefined && !TEMPLATE_ESCAPES.includes(options.escape)) {
+    throw new WebhookValidationError(
+      'templateEscape',
+      `Expected \`templateEscape\` to be one of 'json', 'html', 'none', got ${describe(options.escape)}.`,
+    );
+  }
+  const escaping = options.escape ?? templateEscapeFor(options.contentType);
+
+  let tokens: Mustache.TemplateSpans;
+  try {
+    tokens = WRITERS.none.parse(source, TAGS) as Mustache.TemplateSpans;
+  } catch (error) {
+    throw parseError(source, field, error);
+  }
+  const refused = findRefused(tokens);
+  if (refused) {
+    const { token, reason } = refused;
+    const detail =
+      reason === 'partial'
+        ? `partials ({{>${token[1]}}}) are not supported`
+        : `sections are nested more than ${MAX_SECTION_DEPTH} deep`;
+    const position = positionAt(source, token[2]);
+    throw new TemplateError(field, invalid(field, position, detail), position);
+  }
+
+  const writer = WRITERS[escaping];
+  const renderTokens = tokens as unknown as string[][];
+  return {
+    escape: escaping,
+    render(context: TemplateContext, renderOptions?: RenderOptions): string {
+      const maxBytes = validMaxBytes(renderOptions);
+      return writer.renderWithin(renderTokens, new Mustache.Context(context), source, maxBytes);
+    },
+  };
+}
+
+/**
+ * `eventJson` from the event's JSON body, as Unleash provides it: the body as a JSON string literal.
+ * Pass the body the dispatcher already serialized, so the event is stringified once.
+ */
+export function eventJsonOf(eventBody: string): string {
+  return JSON.stringify(eventBody);
+}
+
+// --- errors -----------------------------------------------------------------------------------------
+
+type Position = { line: number; column: number };
+type Span = Mustache.TemplateSpans[number];
+
+/** The deepest nesting of sections a template may have; rendering recurses once per level. */
+export const MAX_SECTION_DEPTH = 100;
+
+/** The first partial, or the first section nested deeper than {@link MAX_SECTION_DEPTH}. */
+function findRefused(
+  tokens: Mustache.TemplateSpans,
+  depth = 0,
+): { token: Span; reason: 'partial' | 'depth' } | undefined {
+  for (const token of tokens) {
+    if (token[0] === '>') return { token, reason: 'partial' };
+    const children = token[4];
+    if (Array.isArray(children)) {
+      if (depth + 1 > MAX_SECTION_DEPTH) return { token, reason: 'depth' };
+      const found = findRefused(children, depth + 1);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** 1-based line and column (in code points) of a UTF-16 offset. */
+function positionAt(source: string, offset: number): Position {
+  const end = Math.min(Math.max(offset, 0), source.length);
+  let line = 1;
+  let lineStart = 0;
+  for (
+    let index = source.indexOf('\n');
+    index !== -1 && index < end;
+    index = source.indexOf('\n', index + 1)
+  ) {
+    line++;
+    lineStart = index + 1;
+  }
+  let column = 1;
+  for (const _ of source.slice(lineStart, end)) column++;
+  return { line, column };
+}
+
+function invalid(field: string, position: Position | undefined, detail: string): string {
+  const where = position ? ` at line ${position.line}, column ${position.column}` : '';
+  return `Expected \`${field}\` to be a valid Mustache template, got an error${where}: ${detail}.`;
+}
+
+/** Offset of the `{{` whose tag never closes, for templates without set-delimiter tags. */
+function unclosedTagStart(source: string): number | undefined {
+  if (source.includes('{{=')) return undefined;
+  let from = 0;
+  for (;;) {
+    const open = source.indexOf('{{', from);
+    if (open === -1) return undefined;
+    const closing = source[open + 2] === '{' ? '}}}' : '}}';
+    const close = source.indexOf(closing, open + 2);
+    if (close === -1) return open;
+    from = close + closing.length;
+  }
+}
+
+/** Offset of the last `{{#name}}` / `{{^name}}` opening tag. */
+function sectionStart(source: string, name: string): number | undefined {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`\\{\\{\\s*[#^]\\s*${escaped}\\s*\\}\\}`, 'g');
+  let start: number | undefined;
+  for (const match of source.matchAll(pattern)) start = match.index;
+  return start;
+}
+
+const MUSTACHE_ERROR = /^(Unclosed tag|Unopened section|Unclosed section)(?: "([\s\S]*)")? at (\d+)$/;
+
+/** Turns mustache's error ("Unclosed tag at 17", 'Unclosed section "x" at 40') into a TemplateError. */
+function parseError(source: string, field: string, error: unknown): TemplateError {
+  const message = error instanceof Error ? error.message : String(error);
+  const match = MUSTACHE_ERROR.exec(message);
+  let offset = match ? Number(match[3]) : undefined;
+  const name = match?.[2] ?? '';
+  let detail: string;
+
+  if (match?.[1] === 'Unclosed tag') {
+    const start = unclosedTagStart(source);
+    offset = start ?? offset;
+    detail = start === undefined ? 'a tag is never closed' : 'this tag is never closed (missing "}}")';
+  } else if (match?.[1] === 'Unopened section') {
+    detail = `{{/${name}}} closes a section that was never opened`;
+  } else if (match?.[1] === 'Unclosed section' && offset !== undefined && offset >= source.length) {
+    offset = sectionStart(source, name) ?? offset;
+    detail = `section {{#${name}}} is never closed (missing {{/${name}}})`;
+  } else if (match?.[1] === 'Unclosed section') {
+    detail = `section {{#${name}}} must be closed with {{/${name}}} before this tag`;
+  } else if (message.startsWith('Invalid tags')) {
+    detail = 'invalid set-delimiter tag {{=... ...=}}';
+  } else {
+    detail = message;
+  }
+
+  const position = offset === undefined ? undefined : positionAt(source, offset);
+  return new TemplateError(field, invalid(field, position, detail), position, error);
+}

@@ -1,0 +1,412 @@
+import { describe, WebhookValidationError } from '../core/errors.js';
+import { findUnstorableField, unstorableExpectation } from '../core/storable-text.js';
+import type {
+  PolicyAccess,
+  SignatureScheme,
+  Statement,
+  TemplateEscape,
+  Webhook,
+  WebhookInput,
+  WebhookPatch,
+} from '../core/types.js';
+import { VERSION } from '../core/version.js';
+import { validateContentType, validateHeaders } from '../rendering/header-rules.js';
+import { generateSecret } from '../rendering/sign.js';
+import { generateStandardSecret, isStandardWebhookSecret } from '../rendering/standard-webhooks.js';
+import {
+  type CompiledTemplate,
+  compileTemplate,
+  TEMPLATE_ESCAPES,
+  type TemplateWebhook,
+} from '../rendering/template.js';
+import { compileEventFilter, type EventFilter } from '../routing/event-filter.js';
+import { policyIndexKeys } from '../routing/policy/index-keys.js';
+import { createPolicyMatcher } from '../routing/policy/matcher.js';
+import { type AddressPolicy, checkUrl } from '../transport/ssrf.js';
+
+const FIELDS = new Set<string>([
+  'url',
+  'name',
+  'on',
+  'sign',
+  'secret',
+  'signatureScheme',
+  'statements',
+  'events',
+  'contentType',
+  'bodyTemplate',
+  'templateEscape',
+  'headers',
+  'tags',
+  'tenant',
+  'rateLimit',
+]);
+/** Deliveries per second at most that `rateLimit` accepts (the lane keeps one timestamp per delivery of a second). */
+export const MAX_RATE_LIMIT = 10_000;
+/** Sent as `User-Agent` unless a webhook sets its own. */
+export const USER_AGENT = `webhook-dispatcher/${VERSION}`;
+const SCHEMES: readonly SignatureScheme[] = ['launchdarkly', 'standard', 'both'];
+
+function invalid(field: string, expected: string, value: unknown): WebhookValidationError {
+  return new WebhookValidationError(field, `Expected \`${field}\` to be ${expected}, got ${describe(value)}`);
+}
+
+/** Entries of `events` or `tags` at most (Unleash has 177 event types). */
+const MAX_LIST_ENTRIES = 1_000;
+
+function stringList(field: string, value: unknown): string[] {
+  if (!Array.isArray(value)) throw invalid(field, 'an array of strings', value);
+  if (value.length > MAX_LIST_ENTRIES) {
+    throw new WebhookValidationError(
+      field,
+      `Expected \`${field}\` to have at most ${MAX_LIST_ENTRIES} entries, got ${value.length}.`,
+    );
+  }
+  value.forEach((item, i) => {
+    if (typeof item !== 'string' || item === '') throw invalid(`${field}[${i}]`, 'a non-empty string', item);
+  });
+  return [...value];
+}
+
+/**
+ * Validates `input` (a create body, or a patch applied over `existing`) and returns the record to save.
+ * Throws a `WebhookValidationError` naming the first bad field. The policy, the event types and the template are
+ * validated by `compileWebhook()`, which every save runs before writing. Nothing here runs per event.
+ */
+export function buildWebhook(
+  input: unknown,
+  context: {
+    id: string;
+    now: string;
+    existing?: Webhook;
+    addressPolicy: AddressPolicy;
+    secretRotationMs?: number;
+  },
+): Webhook {
+  const { existing } = context;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new WebhookValidationError(
+      'webhook',
+      `Expected the webhook to be an object, got ${describe(input)}`,
+    );
+  }
+  for (const key of Object.keys(input)) {
+    if (!FIELDS.has(key)) {
+      throw new WebhookValidationError(
+        key,
+        `Unknown field \`${key}\`; known fields: ${[...FIELDS].join(', ')}`,
+      );
+    }
+  }
+  assertStorable(input);
+  const patch = input as WebhookPatch & { id?: unknown; tenant?: unknown };
+  const has = (key: keyof WebhookInput) => patch[key] !== undefined && patch[key] !== null;
+  const cleared = (key: keyof WebhookInput) => (patch as Record<string, unknown>)[key] === null;
+
+  for (const required of ['url', 'on'] as const) {
+    if (cleared(required))
+      throw invalid(required, required === 'url' ? 'an absolute http(s) URL' : 'a boolean', null);
+  }
+  const urlValue = has('url') ? patch.url : existing?.url;
+  if (typeof urlValue !== 'string') throw invalid('url', 'an absolute http(s) URL', urlValue);
+  const url = checkUrl(urlValue, context.addressPolicy, 'url').href;
+
+  if ('tenant' in patch && patch.tenant !== undefined) {
+    if (existing) {
+      if (patch.tenant !== existing.tenant) {
+        throw new WebhookValidationError(
+          'tenant',
+          'Expected `tenant` not to change: a webhook keeps the tenant it was created with',
+        );
+      }
+    } else {
+      validateTenant(patch.tenant);
+    }
+  }
+  const webhook: Webhook = {
+    id: context.id,
+    url,
+    on: existing?.on ?? true,
+    signatureScheme: existing?.signatureScheme ?? 'launchdarkly',
+    events: existing?.events ?? [],
+    contentType: existing?.contentType ?? 'application/json',
+    headers: existing?.headers ?? {},
+    tags: existing?.tags ?? [],
+    createdAt: existing?.createdAt ?? context.now,
+    updatedAt: context.now,
+  };
+  const keep = <K extends keyof Webhook>(key: K) => {
+    if (existing?.[key] !== undefined && !cleared(key as keyof WebhookInput)) webhook[key] = existing[key];
+  };
+  keep('name');
+  keep('tenant');
+  keep('rateLimit');
+  keep('disabled');
+  keep('secret');
+  keep('statements');
+  keep('bodyTemplate');
+  keep('templateEscape');
+
+  if (has('name')) {
+    if (typeof patch.name !== 'string') throw invalid('name', 'a string', patch.name);
+    webhook.name = patch.name;
+  }
+  if (!existing && has('tenant')) webhook.tenant = patch.tenant as string;
+  if (has('rateLimit') || cleared('rateLimit')) {
+    if (patch.rateLimit == null) delete webhook.rateLimit;
+    else webhook.rateLimit = validateRateLimit(patch.rateLimit);
+  }
+  if (has('on')) {
+    if (typeof patch.on !== 'boolean') throw invalid('on', 'a boolean', patch.on);
+    webhook.on = patch.on;
+    // Switching a webhook on again is the answer to a switch-off by health: the reason goes with it.
+    if (patch.on) delete webhook.disabled;
+  }
+  if (has('signatureScheme') || cleared('signatureScheme')) {
+    const scheme = patch.signatureScheme ?? 'launchdarkly';
+    if (!SCHEMES.includes(scheme)) throw invalid('signatureScheme', `one of ${SCHEMES.join(', ')}`, scheme);
+    webhook.signatureScheme = scheme;
+  }
+  applySecret(webhook, patch);
+  rotateSecrets(webhook, existing, context.now, context.secretRotationMs ?? 0);
+
+  if (cleared('statements') || (Array.isArray(patch.statements) && patch.statements.length === 0)) {
+    // `[]` reads as "no policy of its own", exactly like an absent field.
+    delete webhook.statements;
+  } else if (has('statements')) {
+    // Validated by compileWebhook(), which names the failing path (`statements[1].resources[0]`).
+    webhook.statements = structuredClone(patch.statements as Statement[]);
+  }
+  if (has('events') || cleared('events')) {
+    webhook.events = patch.events == null ? [] : stringList('events', patch.events);
+  }
+  if (has('contentType') || cleared('contentType')) {
+    webhook.contentType =
+      patch.contentType == null ? 'application/json' : validateContentType(patch.contentType, 'contentType');
+  }
+  if (has('templateEscape')) {
+    if (!TEMPLATE_ESCAPES.includes(patch.templateEscape as TemplateEscape)) {
+      throw invalid('templateEscape', `one of ${TEMPLATE_ESCAPES.join(', ')}`, patch.templateEscape);
+    }
+    webhook.templateEscape = patch.templateEscape as TemplateEscape;
+  }
+  if (has('bodyTemplate')) {
+    if (typeof patch.bodyTemplate !== 'string') throw invalid('bodyTemplate', 'a string', patch.bodyTemplate);
+    webhook.bodyTemplate = patch.bodyTemplate;
+  }
+  if (has('headers') || cleared('headers')) {
+    webhook.headers = patch.headers == null ? {} : validateHeaders(patch.headers, 'headers');
+  }
+  if (has('tags') || cleared('tags')) webhook.tags = patch.tags == null ? [] : stringList('tags', patch.tags);
+  return webhook;
+}
+
+/** Header names are written in brackets in field paths, as `validateHeaders` names them. */
+const BRACKETED = new Set(['headers']);
+
+/**
+ * Refuses a NUL or a lone surrogate in any string of the input, keys included (see `storable-text.ts`): the memory
+ * store would keep them, Postgres would not, so no store gets them.
+ */
+function assertStorable(input: object): void {
+  for (const [key, value] of Object.entries(input)) {
+    const found = findUnstorableField(value, key, BRACKETED);
+    if (found) {
+      throw new WebhookValidationError(
+        found.field,
+        `Expected \`${found.field}\` ${unstorableExpectation(found)}`,
+      );
+    }
+  }
+}
+
+function validateRateLimit(value: unknown): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    value > MAX_RATE_LIMIT ||
+    !Number.isInteger(value)
+  ) {
+    throw invalid(
+      'rateLimit',
+      `a positive integer of at most ${MAX_RATE_LIMIT} (deliveries per second)`,
+      value,
+    );
+  }
+  return value;
+}
+
+const MAX_TENANT_LENGTH = 256;
+
+/** Validates a tenant id: a non-empty string of printable characters. Tenants are compared exactly. */
+export function validateTenant(value: unknown, field = 'tenant'): string {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_TENANT_LENGTH ||
+    value.trim() !== value ||
+    /[\p{C}]/u.test(value)
+  ) {
+    throw new WebhookValidationError(
+      field,
+      `Expected \`${field}\` to be a non-empty string of at most ${MAX_TENANT_LENGTH} printable characters without leading or trailing spaces, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`,
+    );
+  }
+  return value;
+}
+
+/** Old secrets kept signing at most (Svix keeps 10). */
+const MAX_PREVIOUS_SECRETS = 10;
+
+/**
+ * Keeps a replaced secret signing for `rotationMs`; drops expired ones. Only the Standard Webhooks scheme can carry
+ * several signatures, so only its (valid `whsec_`) secrets are kept.
+ */
+function rotateSecrets(
+  webhook: Webhook,
+  existing: Webhook | undefined,
+  now: string,
+  rotationMs: number,
+): void {
+  delete webhook.previousSecrets;
+  if (webhook.secret === undefined || webhook.signatureScheme === 'launchdarkly') return;
+  const nowMs = Date.parse(now);
+  const kept = (existing?.previousSecrets ?? []).filter(
+    (old) =>
+      Date.parse(old.expiresAt) > nowMs &&
+      old.secret !== webhook.secret &&
+      isStandardWebhookSecret(old.secret),
+  );
+  const old = existing?.secret;
+  if (old !== undefined && old !== webhook.secret && rotationMs > 0 && isStandardWebhookSecret(old)) {
+    kept.unshift({ secret: old, expiresAt: new Date(nowMs + rotationMs).toISOString() });
+  }
+  if (kept.length > 0) webhook.previousSecrets = kept.slice(0, MAX_PREVIOUS_SECRETS);
+}
+
+/** Whether `secret` can sign with `scheme`: any string for LaunchDarkly's, `whsec_` + base64 for the others. */
+function fitsScheme(secret: string, scheme: SignatureScheme): boolean {
+  return scheme === 'launchdarkly' || isStandardWebhookSecret(secret);
+}
+
+function assertSecretFits(webhook: Webhook): void {
+  if (webhook.secret !== undefined && !fitsScheme(webhook.secret, webhook.signatureScheme)) {
+    throw new WebhookValidationError(
+      'secret',
+      `Expected \`secret\` to be a Standard Webhooks secret ("whsec_" + base64) for signatureScheme "${webhook.signatureScheme}"; pass \`sign: true\` to generate one`,
+    );
+  }
+}
+
+/** `secret` wins; `secret: null` or `sign: false` remove it; `sign: true` generates one when none fits the scheme. */
+function applySecret(webhook: Webhook, patch: WebhookPatch): void {
+  const { sign, secret } = patch;
+  if (sign !== undefined && sign !== null && typeof sign !== 'boolean')
+    throw invalid('sign', 'a boolean', sign);
+  if (secret !== undefined && secret !== null) {
+    // The value is never echoed: it may be a real secret of the wrong type.
+    if (typeof secret !== 'string' || secret.length === 0) {
+      throw new WebhookValidationError(
+        'secret',
+        `Expected \`secret\` to be a non-empty string, got ${secret === '' ? 'an empty string' : `a value of type ${typeof secret}`}`,
+      );
+    }
+    if (sign === false) {
+      throw new WebhookValidationError('sign', 'Expected `sign` not to be false when `secret` is given');
+    }
+    webhook.secret = secret;
+  } else if (secret === null || sign === false) {
+    delete webhook.secret;
+  }
+  if (
+    sign === true &&
+    (webhook.secret === undefined || !fitsScheme(webhook.secret, webhook.signatureScheme))
+  ) {
+    webhook.secret = webhook.signatureScheme === 'launchdarkly' ? generateSecret() : generateStandardSecret();
+  }
+  assertSecretFits(webhook);
+}
+
+/** A compiled policy, shared by every webhook with the same statements. */
+export interface CompiledPolicy {
+  allows(access: PolicyAccess): boolean;
+  /** Literal first-segment scopes an access must have to be allowed; undefined when any access may be. */
+  indexKeys: string[] | undefined;
+}
+
+/** A webhook with everything the hot path needs prepared once, at save time. */
+export interface CompiledWebhook {
+  webhook: Readonly<Webhook>;
+  /** Creation order, for stable result order across index buckets. */
+  seq: number;
+  types: EventFilter;
+  /** Undefined: the webhook filters by event type only. */
+  policy: CompiledPolicy | undefined;
+  /** The key `policy` is shared under (its statements' JSON); undefined for the default policy and none. */
+  policyKey: string | undefined;
+  template: CompiledTemplate | undefined;
+  /** The request headers every delivery of this webhook starts from. */
+  headers: Readonly<Record<string, string>>;
+  /** `webhook` of the template context. */
+  templateWebhook: TemplateWebhook;
+}
+
+export interface CompileContext {
+  defaultPolicy: CompiledPolicy;
+  /** Records read from a store are checked like saved ones: a row written around the dispatcher gets no pass. */
+  addressPolicy: AddressPolicy;
+  /** Policies already compiled, by their statements' JSON: identical policies are compiled and evaluated once. */
+  policies: { get(key: string): CompiledPolicy | undefined };
+}
+
+export function compilePolicy(statements: Statement[], field: string): CompiledPolicy {
+  const allows = createPolicyMatcher(statements, { field });
+  return { allows, indexKeys: policyIndexKeys(statements) };
+}
+
+export function compileWebhook(webhook: Webhook, seq: number, context: CompileContext): CompiledWebhook {
+  checkUrl(webhook.url, context.addressPolicy, 'url');
+  validateContentType(webhook.contentType, 'contentType');
+  validateHeaders(webhook.headers, 'headers');
+  if (!SCHEMES.includes(webhook.signatureScheme)) {
+    throw invalid('signatureScheme', `one of ${SCHEMES.join(', ')}`, webhook.signatureScheme);
+  }
+  assertSecretFits(webhook);
+  if (webhook.tenant !== undefined) validateTenant(webhook.tenant);
+  if (webhook.rateLimit !== undefined) validateRateLimit(webhook.rateLimit);
+  if (typeof webhook.on !== 'boolean') throw invalid('on', 'a boolean', webhook.on);
+  let policy: CompiledPolicy | undefined;
+  let policyKey: string | undefined;
+  if (webhook.statements) {
+    policyKey = JSON.stringify(webhook.statements);
+    policy = context.policies.get(policyKey) ?? compilePolicy(webhook.statements, 'statements');
+  } else if (webhook.events.length === 0) {
+    policy = context.defaultPolicy;
+  }
+  // A User-Agent of the webhook's own replaces the default one (whatever its case).
+  const ownUserAgent = Object.keys(webhook.headers).some((name) => name.toLowerCase() === 'user-agent');
+  const headers = Object.freeze({
+    ...(ownUserAgent ? {} : { 'user-agent': USER_AGENT }),
+    ...webhook.headers,
+    'content-type': webhook.contentType,
+  });
+  const { id, name, url, tags } = webhook;
+  return {
+    webhook: Object.freeze(structuredClone(webhook)),
+    headers,
+    templateWebhook: Object.freeze({ id, name, url, tags: [...tags] }),
+    seq,
+    types: compileEventFilter(webhook.events, 'events'),
+    policy,
+    policyKey,
+    template:
+      webhook.bodyTemplate === undefined
+        ? undefined
+        : compileTemplate(webhook.bodyTemplate, {
+            contentType: webhook.contentType,
+            escape: webhook.templateEscape,
+            field: 'bodyTemplate',
+          }),
+  };
+}
