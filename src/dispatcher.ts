@@ -43,7 +43,7 @@ import type {
   WebhookPatch,
 } from './types.js';
 import { watchStop } from './watch-stop.js';
-import { type CompiledWebhook, compilePolicy, validateTenant } from './webhook.js';
+import { type CompiledWebhook, compileDefaultPolicy, validateTenant } from './webhook.js';
 import { type ListOptions, type WebhookPage, WebhookRegistry } from './webhook-registry.js';
 
 export { deliveryIdFor } from './delivery/delivery-id.js';
@@ -202,7 +202,7 @@ class Dispatcher {
     this.registry = new WebhookRegistry({
       store: o.store,
       addressPolicy,
-      defaultPolicy: compilePolicy(o.defaultStatements, 'defaultStatements'),
+      defaultPolicy: compileDefaultPolicy(o.defaultStatements),
       secretRotationMs: o.secretRotationMs,
       storeTimeoutMs: o.storeTimeoutMs,
       maxWebhooksPerTenant: o.maxWebhooksPerTenant,

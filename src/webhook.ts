@@ -333,6 +333,8 @@ export interface CompiledPolicy {
   allows(access: PolicyAccess): boolean;
   /** Literal first-segment scopes an access must have to be allowed; undefined when any access may be. */
   indexKeys: string[] | undefined;
+  /** Whether an event without accesses passes: true for the default policy only (see `compileDefaultPolicy`). */
+  passesWithoutAccesses: boolean;
 }
 
 /** A webhook with everything the hot path needs prepared once, at save time. */
@@ -362,7 +364,21 @@ export interface CompileContext {
 
 export function compilePolicy(statements: Statement[], field: string): CompiledPolicy {
   const allows = createPolicyMatcher(statements, { field });
-  return { allows, indexKeys: policyIndexKeys(statements) };
+  return { allows, indexKeys: policyIndexKeys(statements), passesWithoutAccesses: false };
+}
+
+/**
+ * The policy of webhooks that set neither `statements` nor `events`. LaunchDarkly's default speaks of flag changes
+ * (resources); an event with no resources (no `accesses`, no `project`), such as `{ type: 'invoice.paid' }`, is not
+ * one, and such a webhook takes it, as Unleash and Svix deliver every type to an endpoint without a filter. Indexed
+ * under every scope, so those events find it.
+ */
+export function compileDefaultPolicy(statements: Statement[]): CompiledPolicy {
+  return {
+    ...compilePolicy(statements, 'defaultStatements'),
+    indexKeys: undefined,
+    passesWithoutAccesses: true,
+  };
 }
 
 export function compileWebhook(webhook: Webhook, seq: number, context: CompileContext): CompiledWebhook {
