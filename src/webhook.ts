@@ -381,6 +381,14 @@ export function compileDefaultPolicy(statements: Statement[]): CompiledPolicy {
   };
 }
 
+/**
+ * The webhook's headers that are sent: a blank value (`Authorization: ""`) is kept in the record but omitted from the
+ * request, as Unleash omits an empty authorization, rather than sent as an empty header.
+ */
+function sentHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([, value]) => value.trim() !== ''));
+}
+
 export function compileWebhook(webhook: Webhook, seq: number, context: CompileContext): CompiledWebhook {
   checkUrl(webhook.url, context.addressPolicy, 'url');
   validateContentType(webhook.contentType, 'contentType');
@@ -404,7 +412,7 @@ export function compileWebhook(webhook: Webhook, seq: number, context: CompileCo
   const ownUserAgent = Object.keys(webhook.headers).some((name) => name.toLowerCase() === 'user-agent');
   const headers = Object.freeze({
     ...(ownUserAgent ? {} : { 'user-agent': USER_AGENT }),
-    ...webhook.headers,
+    ...sentHeaders(webhook.headers),
     'content-type': webhook.contentType,
   });
   const { id, name, url, tags } = webhook;

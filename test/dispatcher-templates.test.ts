@@ -151,6 +151,24 @@ describe('templates: Unleash behaviours', () => {
     expect(await dispatcher.webhooks.list()).toEqual([]);
   });
 
+  it('omits a header whose value is blank instead of sending it empty, in emit and preview', async () => {
+    const { receiver, dispatcher } = await setup();
+    const headers = { Authorization: '', 'X-Blank': ' \t', 'X-A': '1' };
+    const hook = await dispatcher.webhooks.create({ url: receiver.url, ...ALL, headers });
+    expect((await dispatcher.webhooks.get(hook.id))?.headers).toEqual({
+      Authorization: '',
+      'X-Blank': '',
+      'X-A': '1',
+    });
+    await dispatcher.emit(unleashEvent());
+    const sent = receiver.requests[0]!.headers;
+    expect(sent['x-a']).toBe('1');
+    expect(sent).not.toHaveProperty('authorization');
+    expect(sent).not.toHaveProperty('x-blank');
+    const preview = await dispatcher.preview(hook.id, unleashEvent());
+    expect(Object.keys(preview.headers).map((name) => name.toLowerCase())).not.toContain('authorization');
+  });
+
   it('refuses a reserved user header on update and keeps the stored webhook', async () => {
     const { receiver, dispatcher } = await setup();
     const hook = await dispatcher.webhooks.create({
