@@ -19,8 +19,25 @@ export interface TemplateContext {
    * meant for `"json": {{{eventJson}}}`. Build it with {@link eventJsonOf}.
    */
   eventJson: string;
+  /**
+   * A one-line Markdown summary of the event (who, what, which flag, project, environment, when), as Unleash offers
+   * it. The dispatcher always sets it (computed only when a template reads it); see `eventMarkdownOf`.
+   */
+  eventMarkdown?: string;
   webhook: TemplateWebhook;
 }
+
+/**
+ * The names a template may look up outside sections: the keys of {@link TemplateContext}, with the fields of the
+ * ones whose shape is fixed. `event` is the host's object: any field. Inside a section a name may be a field of
+ * the item the section iterates, so names there are not checked.
+ */
+const CONTEXT_NAMES: Readonly<Record<string, readonly string[] | undefined>> = {
+  event: undefined,
+  eventJson: [],
+  eventMarkdown: [],
+  webhook: ['id', 'name', 'url', 'tags'],
+};
 
 export interface CompileTemplateOptions {
   /** The webhook's Content-Type; picks the escaping of `{{x}}` unless `escape` is given. */
@@ -314,6 +331,7 @@ export function compileTemplate(source: string, options: CompileTemplateOptions)
     const position = positionAt(source, token[2]);
     throw new TemplateError(field, invalid(field, position, detail), position);
   }
+  assertKnownNames(source, field, tokens);
 
   const writer = WRITERS[escaping];
   const renderTokens = tokens as unknown as string[][];
@@ -357,6 +375,34 @@ function findRefused(
     }
   }
   return undefined;
+}
+
+const LOOKUP_TOKENS = new Set(['name', '&', '#', '^']);
+
+/** Refuses a lookup outside sections that the render context cannot answer (`{{evnt.name}}`, `{{webhook.secret}}`). */
+function assertKnownNames(source: string, field: string, tokens: Mustache.TemplateSpans): void {
+  for (const token of tokens) {
+    const name = token[1];
+    if (!LOOKUP_TOKENS.has(token[0]) || name === '.' || isKnownName(name)) continue;
+    const position = positionAt(source, token[2]);
+    const known = Object.keys(CONTEXT_NAMES).join(', ');
+    throw new TemplateError(
+      field,
+      invalid(
+        field,
+        position,
+        `{{${name}}} is not in the render context (${known}, webhook.id/name/url/tags)`,
+      ),
+      position,
+    );
+  }
+}
+
+function isKnownName(name: string): boolean {
+  const [first = '', second] = name.split('.');
+  if (!Object.hasOwn(CONTEXT_NAMES, first)) return false;
+  const fields = CONTEXT_NAMES[first];
+  return fields === undefined || second === undefined || fields.includes(second);
 }
 
 /** 1-based line and column (in code points) of a UTF-16 offset. */

@@ -89,7 +89,7 @@ export interface WebhookInput {
   events?: string[];
   /** Content-Type of the body. @default 'application/json' */
   contentType?: string;
-  /** Mustache template for the body over `{ event, eventJson, webhook }`. Absent: the event's JSON. */
+  /** Mustache template for the body over `{ event, eventJson, eventMarkdown, webhook }`. Absent: the event's JSON. */
   bodyTemplate?: string;
   /** Escaping of `{{x}}` in `bodyTemplate`. @default by content type: JSON types 'json', text/html 'html', else 'none' */
   templateEscape?: TemplateEscape;

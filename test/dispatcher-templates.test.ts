@@ -95,6 +95,29 @@ describe('templates: Unleash behaviours', () => {
     expect(request.body).toBe('<p>&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;</p>');
   });
 
+  it('renders {{eventMarkdown}} as a Markdown summary of an Unleash event: who, what, flag, project, environment, when', async () => {
+    const event = unleashEvent({
+      type: 'feature-environment-enabled',
+      environment: 'production',
+      createdBy: 'ann_b',
+    });
+    const request = await deliver({ ...ALL, bodyTemplate: '{"text": "{{eventMarkdown}}"}' }, event);
+    expect(JSON.parse(request.body).text).toBe(
+      '**ann\\_b** feature-environment-enabled feature flag **test-flag** in project **test-project** in environment **production** at 2024-10-03T11:09:53.225Z',
+    );
+  });
+
+  it('renders {{eventMarkdown}} for a LaunchDarkly change-history entry', async () => {
+    const event = ldEvent('production', { member: { email: 'dev@example.com' }, titleVerb: 'turned on' });
+    const request = await deliver(
+      { bodyTemplate: '{{{eventMarkdown}}}', contentType: 'text/markdown' },
+      event,
+    );
+    expect(request.body).toBe(
+      `**dev@example.com** turned on feature flag **test flag** at ${new Date(event.date as number).toISOString()}`,
+    );
+  });
+
   it('round-trips the whole event through "json": {{{eventJson}}}', async () => {
     const event = unleashEvent({
       createdBy: HOSTILE.map(([, value]) => value).join('|'),
@@ -296,6 +319,20 @@ describe('templates: every save-time validation error', () => {
     ['a closing tag without a section', '{"a": 1}\n{{/event.tags}}', 2, 1, 'never opened'],
     ['mismatched sections', '{{#a}}{{#b}}{{/a}}{{/b}}', 1, 13, 'must be closed with {{/b}}'],
     ['a partial', '{"a": {{> payload}}}', 1, 7, 'partials'],
+    [
+      'a name the render context does not have',
+      '{"a": "{{evnt.name}}"}',
+      1,
+      8,
+      '{{evnt.name}} is not in the render context',
+    ],
+    [
+      'a webhook field templates cannot read',
+      '{\n"s": "{{webhook.secret}}"}',
+      2,
+      7,
+      'not in the render context',
+    ],
   ])(
     'refuses %s at create with field bodyTemplate, line and column',
     async (_name, bodyTemplate, line, column, detail) => {

@@ -512,6 +512,26 @@ describe('compileTemplate: parse errors', () => {
     expect(compileError('🚀 {{x')).toMatchObject({ line: 1, column: 3 });
   });
 
+  it('refuses a lookup outside sections that the render context cannot answer, naming it and where', () => {
+    for (const [source, name, column] of [
+      ['{"a": "{{evnt.name}}"}', 'evnt.name', 8],
+      ['{"a": {{{eventJsn}}}}', 'eventJsn', 7],
+      ['{{#flag}}x{{/flag}}', 'flag', 1],
+      ['{{^webhook.secret}}x{{/webhook.secret}}', 'webhook.secret', 1],
+    ] as const) {
+      const error = compileError(source);
+      expect(error).toBeInstanceOf(TemplateError);
+      expect(error).toMatchObject({ field: 'bodyTemplate', line: 1, column });
+      expect(error.message).toContain(`{{${name}}} is not in the render context`);
+    }
+  });
+
+  it('accepts every name of the render context, any event field, and item fields inside sections', () => {
+    const source =
+      '{{event.anything.deep}} {{{eventJson}}} {{eventMarkdown}} {{webhook.name}} {{.}}{{#event.tags}}{{value}}{{/event.tags}}{{#webhook.tags}}{{.}}{{/webhook.tags}}';
+    expect(compileTemplate(source, { contentType: 'text/plain' }).escape).toBe('none');
+  });
+
   it('refuses partials, which could never be resolved', () => {
     const error = compileError('a\n {{> footer}}');
     expect(error).toMatchObject({ code: 'ERR_INVALID_TEMPLATE', line: 2, column: 2 });
@@ -519,15 +539,15 @@ describe('compileTemplate: parse errors', () => {
   });
 
   it(`refuses sections nested more than ${MAX_SECTION_DEPTH} deep, pointing at the first one too deep`, () => {
-    const nest = (depth: number) => `${'{{#a}}'.repeat(depth)}x${'{{/a}}'.repeat(depth)}`;
+    const nest = (depth: number) => `${'{{#event}}'.repeat(depth)}x${'{{/event}}'.repeat(depth)}`;
     expect(compileTemplate(nest(MAX_SECTION_DEPTH), { contentType: 'text/plain' }).escape).toBe('none');
     for (const depth of [MAX_SECTION_DEPTH + 1, 50_000]) {
       const error = compileError(nest(depth));
       expect(error).toBeInstanceOf(TemplateError);
       expect(error.line).toBe(1);
-      expect(error.column).toBe(MAX_SECTION_DEPTH * 6 + 1);
+      expect(error.column).toBe(MAX_SECTION_DEPTH * 10 + 1);
       expect(error.message).toBe(
-        `Expected \`bodyTemplate\` to be a valid Mustache template, got an error at line 1, column ${MAX_SECTION_DEPTH * 6 + 1}: sections are nested more than ${MAX_SECTION_DEPTH} deep.`,
+        `Expected \`bodyTemplate\` to be a valid Mustache template, got an error at line 1, column ${MAX_SECTION_DEPTH * 10 + 1}: sections are nested more than ${MAX_SECTION_DEPTH} deep.`,
       );
     }
   });

@@ -118,7 +118,7 @@ ${themes}
     <div class="wp-field">
       <label for="wp-template">Body template</label>
       <p class="wp-muted" id="wp-template-help">Optional Mustache template over <code>event</code>,
-        <code>eventJson</code> and <code>webhook</code>. Empty: the event as JSON.</p>
+        <code>eventJson</code>, <code>eventMarkdown</code> and <code>webhook</code>. Empty: the event as JSON.</p>
       <textarea id="wp-template" name="bodyTemplate" rows="6" class="wp-mono" spellcheck="false"
         autocomplete="off" autocapitalize="off" aria-describedby="wp-template-help wp-template-error"></textarea>
       <p id="wp-template-error" class="wp-error" hidden></p>
