@@ -83,7 +83,10 @@ export interface WebhookInput {
   secret?: string;
   /** Which signature headers to send. @default 'launchdarkly' */
   signatureScheme?: SignatureScheme;
-  /** LaunchDarkly policy statements. Absent: the dispatcher's `defaultStatements` unless `events` is set. */
+  /**
+   * LaunchDarkly policy statements. Absent: the dispatcher's `defaultStatements` unless `events` is set; an event
+   * without resources (no `accesses`, no `project`) passes that default policy, filtered by type only.
+   */
   statements?: readonly StatementInput[];
   /** Event types (exact names or globs such as `change-request-*`). Absent, `[]` or `['*']`: every type. */
   events?: string[];
