@@ -331,7 +331,6 @@ export function compileTemplate(source: string, options: CompileTemplateOptions)
     const position = positionAt(source, token[2]);
     throw new TemplateError(field, invalid(field, position, detail), position);
   }
-  assertKnownNames(source, field, tokens);
 
   const writer = WRITERS[escaping];
   const renderTokens = tokens as unknown as string[][];
@@ -379,8 +378,19 @@ function findRefused(
 
 const LOOKUP_TOKENS = new Set(['name', '&', '#', '^']);
 
-/** Refuses a lookup outside sections that the render context cannot answer (`{{evnt.name}}`, `{{webhook.secret}}`). */
-function assertKnownNames(source: string, field: string, tokens: Mustache.TemplateSpans): void {
+/**
+ * Refuses, with a {@link TemplateError}, a lookup outside sections that the render context cannot answer
+ * (`{{evnt.name}}`, `{{webhook.secret}}`): it would render empty. Run when a template is saved, not when a stored
+ * one is loaded, so a webhook saved before this check keeps its deliveries. A template that does not parse passes
+ * here: {@link compileTemplate} reports it.
+ */
+export function assertTemplateNames(source: string, field = 'bodyTemplate'): void {
+  let tokens: Mustache.TemplateSpans;
+  try {
+    tokens = WRITERS.none.parse(source, TAGS) as Mustache.TemplateSpans;
+  } catch {
+    return;
+  }
   for (const token of tokens) {
     const name = token[1];
     if (!LOOKUP_TOKENS.has(token[0]) || name === '.' || isKnownName(name)) continue;

@@ -8,6 +8,7 @@ import { type AddressPolicy, checkUrl } from './ssrf.js';
 import { generateStandardSecret, isStandardWebhookSecret } from './standard-webhooks.js';
 import { findUnstorableField, unstorableExpectation } from './storable-text.js';
 import {
+  assertTemplateNames,
   type CompiledTemplate,
   compileTemplate,
   TEMPLATE_ESCAPES,
@@ -192,6 +193,7 @@ export function buildWebhook(
   }
   if (has('bodyTemplate')) {
     if (typeof patch.bodyTemplate !== 'string') throw invalid('bodyTemplate', 'a string', patch.bodyTemplate);
+    assertTemplateNames(patch.bodyTemplate);
     webhook.bodyTemplate = patch.bodyTemplate;
   }
   if (has('headers') || cleared('headers')) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  memoryStore,
   TemplateError,
   verifySignature,
   verifyStandardWebhook,
@@ -116,6 +117,32 @@ describe('templates: Unleash behaviours', () => {
     expect(request.body).toBe(
       `**dev@example.com** turned on feature flag **test flag** at ${new Date(event.date as number).toISOString()}`,
     );
+  });
+
+  it('keeps delivering a stored webhook whose template names something unknown (saved before the check)', async () => {
+    const { receiver, dispatcher } = await setup({
+      store: memoryStore([
+        {
+          id: 'old',
+          url: 'http://127.0.0.1:9/',
+          on: true,
+          signatureScheme: 'launchdarkly',
+          events: ['*'],
+          contentType: 'text/plain',
+          bodyTemplate: 'a{{flag}}b',
+          headers: {},
+          tags: [],
+          createdAt: '2026-01-01T00:00:00.000Z',
+          updatedAt: '2026-01-01T00:00:00.000Z',
+        },
+      ]),
+    });
+    await dispatcher.webhooks.update('old', { url: receiver.url, name: 'still here' });
+    expect(await dispatcher.emit(unleashEvent())).toMatchObject([{ ok: true, webhookId: 'old' }]);
+    expect(receiver.requests[0]!.body).toBe('ab');
+    await expect(dispatcher.webhooks.update('old', { bodyTemplate: '{{flag}}' })).rejects.toMatchObject({
+      field: 'bodyTemplate',
+    });
   });
 
   it('round-trips the whole event through "json": {{{eventJson}}}', async () => {
