@@ -5,7 +5,8 @@ import type { CompiledPolicy, CompiledWebhook } from './webhook.js';
 
 /**
  * Which of the candidate webhooks an event reaches: switched on, its type accepted, and at least one access allowed
- * by the policy (an event without accesses passes the default policy only, see `compileDefaultPolicy`). Webhooks with the same statements share one compiled policy, decided once per emit.
+ * by the policy (an event without accesses passes the default policy only, see `compileDefaultPolicy`). Webhooks
+ * with the same statements share one compiled policy, decided once per emit.
  */
 export function selectWebhooks(
   candidates: readonly CompiledWebhook[],
