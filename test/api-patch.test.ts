@@ -239,6 +239,15 @@ describe('PATCH with a merge patch (RFC 7386)', () => {
     expect(plain.body.tags).toEqual(['x', 'y']);
   });
 
+  it('switches a signed webhook to another signature scheme, with a secret that fits it shown once', async () => {
+    const api = await startApi();
+    const { id } = await webhook(api, { sign: true });
+    const res = await patch(api, id, { signatureScheme: 'standard' }, MERGE_PATCH);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ signatureScheme: 'standard', signed: true });
+    expect(res.body.secret).toMatch(/^whsec_/);
+  });
+
   it('refuses clearing a required field and changing read-only members; equal read-only members pass', async () => {
     const api = await startApi();
     const created = await webhook(api);

@@ -56,6 +56,35 @@ describe('events x statements in the dispatcher', () => {
     expect(await emit(ldEvent('production'))).toEqual(['empty', 'star']);
   });
 
+  it('delivers an event without resources to a url-only webhook, by its type filter only', async () => {
+    const emit = await reach({
+      urlOnly: {},
+      typed: { events: ['invoice.*'] },
+      otherType: { events: ['feature-*'] },
+      policy: { statements: prodOnly },
+    });
+    expect(await emit({ id: 'inv-1', type: 'invoice.paid' })).toEqual(['typed', 'urlOnly']);
+    expect(await emit({ id: 'x-1' })).toEqual(['urlOnly']);
+    // An event with resources keeps LaunchDarkly's default: production flag changes only.
+    expect(await emit(ldEvent('staging'))).toEqual([]);
+    expect(await emit(unleashEvent({ type: 'invoice.paid', project: 'p', environment: 'dev' }))).toEqual([
+      'typed',
+    ]);
+  });
+
+  it('delivers an event without resources under dispatcher-wide defaultStatements with a literal scope', async () => {
+    const emit = await reach(
+      { urlOnly: {} },
+      {
+        defaultStatements: [
+          { effect: 'allow', actions: ['*'], resources: ['proj/p1:env/production:flag/*'] },
+        ],
+      },
+    );
+    expect(await emit({ id: 'inv-1', type: 'invoice.paid' })).toEqual(['urlOnly']);
+    expect(await emit(ldEvent('production'))).toEqual([]);
+  });
+
   it('matches event-type globs such as change-request-*', async () => {
     const emit = await reach({ cr: { events: ['change-request-*'] } });
     expect(await emit(unleashEvent({ type: 'change-request-approved' }))).toEqual(['cr']);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { VERSION } from '../src/core/version.js';
 import {
+  memoryStore,
   TemplateError,
   verifySignature,
   verifyStandardWebhook,
@@ -95,6 +96,55 @@ describe('templates: Unleash behaviours', () => {
     expect(request.body).toBe('<p>&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;</p>');
   });
 
+  it('renders {{eventMarkdown}} as a Markdown summary of an Unleash event: who, what, flag, project, environment, when', async () => {
+    const event = unleashEvent({
+      type: 'feature-environment-enabled',
+      environment: 'production',
+      createdBy: 'ann_b',
+    });
+    const request = await deliver({ ...ALL, bodyTemplate: '{"text": "{{eventMarkdown}}"}' }, event);
+    expect(JSON.parse(request.body).text).toBe(
+      '**ann\\_b** feature-environment-enabled feature flag **test-flag** in project **test-project** in environment **production** at 2024-10-03T11:09:53.225Z',
+    );
+  });
+
+  it('renders {{eventMarkdown}} for a LaunchDarkly change-history entry', async () => {
+    const event = ldEvent('production', { member: { email: 'dev@example.com' }, titleVerb: 'turned on' });
+    const request = await deliver(
+      { bodyTemplate: '{{{eventMarkdown}}}', contentType: 'text/markdown' },
+      event,
+    );
+    expect(request.body).toBe(
+      `**dev@example.com** turned on feature flag **test flag** at ${new Date(event.date as number).toISOString()}`,
+    );
+  });
+
+  it('keeps delivering a stored webhook whose template names something unknown (saved before the check)', async () => {
+    const { receiver, dispatcher } = await setup({
+      store: memoryStore([
+        {
+          id: 'old',
+          url: 'http://127.0.0.1:9/',
+          on: true,
+          signatureScheme: 'launchdarkly',
+          events: ['*'],
+          contentType: 'text/plain',
+          bodyTemplate: 'a{{flag}}b',
+          headers: {},
+          tags: [],
+          createdAt: '2026-01-01T00:00:00.000Z',
+          updatedAt: '2026-01-01T00:00:00.000Z',
+        },
+      ]),
+    });
+    await dispatcher.webhooks.update('old', { url: receiver.url, name: 'still here' });
+    expect(await dispatcher.emit(unleashEvent())).toMatchObject([{ ok: true, webhookId: 'old' }]);
+    expect(receiver.requests[0]!.body).toBe('ab');
+    await expect(dispatcher.webhooks.update('old', { bodyTemplate: '{{flag}}' })).rejects.toMatchObject({
+      field: 'bodyTemplate',
+    });
+  });
+
   it('round-trips the whole event through "json": {{{eventJson}}}', async () => {
     const event = unleashEvent({
       createdBy: HOSTILE.map(([, value]) => value).join('|'),
@@ -118,7 +168,7 @@ describe('templates: Unleash behaviours', () => {
     );
     expect(request.headers.authorization).toBe('Bearer s3cr3t');
     expect(request.headers['x-api-key']).toBe('k-123');
-    expect(request.headers['x-empty']).toBe('');
+    expect(request.headers).not.toHaveProperty('x-empty'); // blank: omitted, as Unleash does
     expect(request.headers['user-agent']).toBe(`webhook-dispatcher/${VERSION}`);
     expect(request.headers['content-type']).toBe('application/json');
   });
@@ -149,6 +199,24 @@ describe('templates: Unleash behaviours', () => {
       message: expect.stringContaining(`\`headers[${JSON.stringify(name)}]\``),
     });
     expect(await dispatcher.webhooks.list()).toEqual([]);
+  });
+
+  it('omits a header whose value is blank instead of sending it empty, in emit and preview', async () => {
+    const { receiver, dispatcher } = await setup();
+    const headers = { Authorization: '', 'X-Blank': ' \t', 'X-A': '1' };
+    const hook = await dispatcher.webhooks.create({ url: receiver.url, ...ALL, headers });
+    expect((await dispatcher.webhooks.get(hook.id))?.headers).toEqual({
+      Authorization: '',
+      'X-Blank': '',
+      'X-A': '1',
+    });
+    await dispatcher.emit(unleashEvent());
+    const sent = receiver.requests[0]!.headers;
+    expect(sent['x-a']).toBe('1');
+    expect(sent).not.toHaveProperty('authorization');
+    expect(sent).not.toHaveProperty('x-blank');
+    const preview = await dispatcher.preview(hook.id, unleashEvent());
+    expect(Object.keys(preview.headers).map((name) => name.toLowerCase())).not.toContain('authorization');
   });
 
   it('refuses a reserved user header on update and keeps the stored webhook', async () => {
@@ -278,6 +346,20 @@ describe('templates: every save-time validation error', () => {
     ['a closing tag without a section', '{"a": 1}\n{{/event.tags}}', 2, 1, 'never opened'],
     ['mismatched sections', '{{#a}}{{#b}}{{/a}}{{/b}}', 1, 13, 'must be closed with {{/b}}'],
     ['a partial', '{"a": {{> payload}}}', 1, 7, 'partials'],
+    [
+      'a name the render context does not have',
+      '{"a": "{{evnt.name}}"}',
+      1,
+      8,
+      '{{evnt.name}} is not in the render context',
+    ],
+    [
+      'a webhook field templates cannot read',
+      '{\n"s": "{{webhook.secret}}"}',
+      2,
+      7,
+      'not in the render context',
+    ],
   ])(
     'refuses %s at create with field bodyTemplate, line and column',
     async (_name, bodyTemplate, line, column, detail) => {

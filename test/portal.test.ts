@@ -118,8 +118,13 @@ describe('webhook portal', () => {
     const page = await portal();
     await page.getByRole('link', { name: 'Add webhook' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'Create a webhook' }).isVisible()).toBe(true);
-    // The production-flags default is shown in the policy editor.
-    expect(await page.getByLabel('Policy statements').inputValue()).toContain('proj/*:env/production:flag/*');
+    // The default policy is shown as such: empty statements, the default as the placeholder and in the summary.
+    const policy = page.getByLabel('Policy statements');
+    expect(await policy.inputValue()).toBe('');
+    expect(await policy.getAttribute('placeholder')).toContain('proj/*:env/production:flag/*');
+    expect(await page.locator('#wp-policy-summary').textContent()).toMatch(
+      /^Default policy: every event without resources/,
+    );
     await page.getByLabel('Name').fill('Prod flag changes');
     await page.getByLabel('URL').fill(`${receiver.url}/hooks/flags`);
     expect(await page.getByLabel('Sign this webhook').isChecked()).toBe(true);
@@ -162,6 +167,44 @@ describe('webhook portal', () => {
     await expect.poll(() => page.getByRole('heading', { name: 'Edit webhook' }).isVisible()).toBe(true);
     expect(await page.locator('#wp-secret').isHidden()).toBe(true);
     expect(await page.getByLabel('Sign this webhook').isChecked()).toBe(true);
+  });
+
+  it('shows the filter a url-only webhook really has, picks the signature scheme, and names the event of each delivery', async () => {
+    const { receiver, real, portal, emit } = await start();
+    const hook = await real.webhooks.create({ url: `${receiver.url}/any`, tenant: 'acme' });
+    const page = await portal();
+    await page.goto(`${page.url().split('#')[0]}#/webhooks/${hook.id}`);
+    await expect.poll(() => page.getByRole('heading', { name: 'Edit webhook' }).isVisible()).toBe(true);
+    expect(await page.getByLabel('Policy statements').getAttribute('placeholder')).toContain(
+      'env/production',
+    );
+    expect(await page.locator('#wp-policy-summary').textContent()).toContain('Default policy');
+    expect(await page.locator('#wp-events-selected').textContent()).toContain('the default policy decides');
+    // Typing statements of its own changes what the page says.
+    await page
+      .getByLabel('Policy statements')
+      .fill('[{"effect":"allow","actions":["*"],"resources":["proj/*"]}]');
+    await expect
+      .poll(() => page.locator('#wp-events-selected').textContent())
+      .toBe('None selected: every type.');
+    await page.getByLabel('Policy statements').fill('');
+
+    await page.getByLabel('Sign this webhook').check();
+    await page.getByLabel('Signature scheme').selectOption('standard');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    const secretBox = page.getByLabel('Secret', { exact: true });
+    await expect.poll(() => secretBox.isVisible()).toBe(true);
+    const saved = await real.webhooks.get(hook.id);
+    expect(saved).toMatchObject({ signatureScheme: 'standard' });
+    expect(saved?.statements).toBeUndefined();
+    expect(saved?.secret).toMatch(/^whsec_/);
+
+    await emit({ id: 'inv-42', type: 'invoice.paid' }, 'acme');
+    await receiver.waitFor(1);
+    expect(receiver.requests[0]!.headers['webhook-signature']).toMatch(/^v1,/);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const row = page.locator('[data-delivery-event]').first();
+    await expect.poll(() => row.textContent()).toBe('Event invoice.paid inv-42');
   });
 
   it('previews the exact request as the form is filled: rendered template, signature, extra headers', async () => {

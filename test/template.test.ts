@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TemplateError, WebhookError, WebhookValidationError } from '../src/core/errors.js';
 import type { WebhookEvent } from '../src/core/types.js';
 import {
+  assertTemplateNames,
   type CompiledTemplate,
   compileTemplate,
   DEFAULT_RENDER_MAX_BYTES,
@@ -65,6 +66,15 @@ function compileError(
     return error as TemplateError;
   }
   throw new Error(`expected ${JSON.stringify(source)} to be refused`);
+}
+
+function thrown(action: () => void): TemplateError {
+  try {
+    action();
+  } catch (error) {
+    return error as TemplateError;
+  }
+  throw new Error('expected it to throw');
 }
 
 /** Deterministic PRNG (mulberry32) so a failing case can be reproduced. */
@@ -510,6 +520,28 @@ describe('compileTemplate: parse errors', () => {
 
   it('counts columns in characters, so an emoji before the error counts once', () => {
     expect(compileError('🚀 {{x')).toMatchObject({ line: 1, column: 3 });
+  });
+
+  it('refuses a lookup outside sections that the render context cannot answer, naming it and where', () => {
+    for (const [source, name, column] of [
+      ['{"a": "{{evnt.name}}"}', 'evnt.name', 8],
+      ['{"a": {{{eventJsn}}}}', 'eventJsn', 7],
+      ['{{#flag}}x{{/flag}}', 'flag', 1],
+      ['{{^webhook.secret}}x{{/webhook.secret}}', 'webhook.secret', 1],
+    ] as const) {
+      const error = thrown(() => assertTemplateNames(source));
+      expect(error).toBeInstanceOf(TemplateError);
+      expect(error).toMatchObject({ field: 'bodyTemplate', line: 1, column });
+      expect(error.message).toContain(`{{${name}}} is not in the render context`);
+    }
+  });
+
+  it('accepts every name of the render context, any event field, and item fields inside sections', () => {
+    const source =
+      '{{event.anything.deep}} {{{eventJson}}} {{eventMarkdown}} {{webhook.name}} {{.}}{{#event.tags}}{{value}}{{/event.tags}}{{#webhook.tags}}{{.}}{{/webhook.tags}}';
+    expect(() => assertTemplateNames(source)).not.toThrow();
+    // A template that does not parse is compileTemplate's to report.
+    expect(() => assertTemplateNames('{{#a}}')).not.toThrow();
   });
 
   it('refuses partials, which could never be resolved', () => {

@@ -185,14 +185,22 @@ describe('tenants: isolation', () => {
 });
 
 describe('explain()', () => {
-  it('says why a webhook created with only a url gets nothing for a generic event', async () => {
+  it('says why a webhook created with only a url gets a generic event, and why not a staging flag change', async () => {
     const dispatcher = dispatcherWith(recorder().transport);
     const hook = await dispatcher.webhooks.create({ url: 'https://a.example.com/' });
     const why = await dispatcher.explain(hook.id, { id: 'i1', type: 'invoice.paid' });
-    expect(why.matched).toBe(false);
-    expect(why.reasons.find((r) => r.check === 'policy')).toMatchObject({ ok: false });
+    expect(why.matched).toBe(true);
+    expect(why.reasons.find((r) => r.check === 'policy')).toMatchObject({ ok: true });
     expect(why.reasons.find((r) => r.check === 'policy')?.message).toMatch(
-      /default statements.*no `accesses`/,
+      /no resources.*default statements/,
+    );
+    const staging = await dispatcher.explain(hook.id, {
+      id: 'i2',
+      accesses: [{ action: 'updateOn', resource: 'proj/p:env/staging:flag/f' }],
+    });
+    expect(staging.matched).toBe(false);
+    expect(staging.reasons.find((r) => r.check === 'policy')?.message).toMatch(
+      /default statements \(production flag changes.*allow none of the event's 1 access/,
     );
   });
 

@@ -207,6 +207,9 @@ export function toWebhookPatch(before: WebhookView, after: unknown, saved: Store
     patch.secret = after.secret;
   } else if (after.signed !== before.signed) {
     patch.sign = after.signed === true;
+  } else if (after.signed === true && patch.signatureScheme !== undefined) {
+    // Another scheme may need another kind of secret: one that fits is generated, as `sign: true` does.
+    patch.sign = true;
   }
   return patch as WebhookPatch;
 }

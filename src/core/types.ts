@@ -83,13 +83,16 @@ export interface WebhookInput {
   secret?: string;
   /** Which signature headers to send. @default 'launchdarkly' */
   signatureScheme?: SignatureScheme;
-  /** LaunchDarkly policy statements. Absent: the dispatcher's `defaultStatements` unless `events` is set. */
+  /**
+   * LaunchDarkly policy statements. Absent: the dispatcher's `defaultStatements` unless `events` is set; an event
+   * without resources (no `accesses`, no `project`) passes that default policy, filtered by type only.
+   */
   statements?: readonly StatementInput[];
   /** Event types (exact names or globs such as `change-request-*`). Absent, `[]` or `['*']`: every type. */
   events?: string[];
   /** Content-Type of the body. @default 'application/json' */
   contentType?: string;
-  /** Mustache template for the body over `{ event, eventJson, webhook }`. Absent: the event's JSON. */
+  /** Mustache template for the body over `{ event, eventJson, eventMarkdown, webhook }`. Absent: the event's JSON. */
   bodyTemplate?: string;
   /** Escaping of `{{x}}` in `bodyTemplate`. @default by content type: JSON types 'json', text/html 'html', else 'none' */
   templateEscape?: TemplateEscape;

@@ -1,4 +1,5 @@
 import type { DeliveryRequest, Webhook, WebhookEvent } from '../core/types.js';
+import { eventMarkdownOf } from '../rendering/event-markdown.js';
 import { signPayload } from '../rendering/sign.js';
 import { signStandardWebhook, standardSignatureHeader } from '../rendering/standard-webhooks.js';
 import { eventJsonOf } from '../rendering/template.js';
@@ -27,10 +28,28 @@ export function renderBody(compiled: CompiledWebhook, source: BodySource, maxByt
     eventJson = eventJsonOf(source.eventBody);
     eventJsonCache.set(source.event, eventJson);
   }
-  return compiled.template.render(
-    { event: source.event, eventJson, webhook: compiled.templateWebhook },
-    maxBytes === undefined ? undefined : { maxBytes },
-  );
+  const { event } = source;
+  const context = {
+    event,
+    eventJson,
+    webhook: compiled.templateWebhook,
+    get eventMarkdown() {
+      return eventMarkdownFor(event);
+    },
+  };
+  return compiled.template.render(context, maxBytes === undefined ? undefined : { maxBytes });
+}
+
+/** `eventMarkdown` of each event, made when a template first reads it, once per emit. */
+const eventMarkdownCache = new WeakMap<object, string>();
+
+function eventMarkdownFor(event: WebhookEvent): string {
+  let markdown = eventMarkdownCache.get(event);
+  if (markdown === undefined) {
+    markdown = eventMarkdownOf(event);
+    eventMarkdownCache.set(event, markdown);
+  }
+  return markdown;
 }
 
 /**

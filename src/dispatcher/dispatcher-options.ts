@@ -61,7 +61,10 @@ export interface WebhookDispatcherOptions {
   allowPrivateNetworks?: boolean;
   /** Hosts (exact names) and CIDR ranges allowed even though private, e.g. `['10.1.2.0/24', 'hooks.internal']`. */
   allowedHosts?: string[];
-  /** Policy of webhooks that set neither `statements` nor `events`. @default DEFAULT_STATEMENTS */
+  /**
+   * Policy of webhooks that set neither `statements` nor `events`, for events with resources (accesses); an event
+   * without any reaches such webhooks whatever this says. @default DEFAULT_STATEMENTS
+   */
   defaultStatements?: readonly StatementInput[];
   /**
    * Called once per final outcome (delivered, failed, skipped, queued). It is not awaited: what it throws or

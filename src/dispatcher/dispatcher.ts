@@ -41,7 +41,7 @@ import { type Explanation, explainMatch, selectWebhooks } from '../routing/match
 import { withDispatcherPolicy } from '../transport/address-policy.js';
 import { dispatcherHttpTransport } from '../transport/http.js';
 import { createAddressPolicy } from '../transport/ssrf.js';
-import { type CompiledWebhook, compilePolicy, validateTenant } from '../webhooks/webhook.js';
+import { type CompiledWebhook, compileDefaultPolicy, validateTenant } from '../webhooks/webhook.js';
 import { type ListOptions, type WebhookPage, WebhookRegistry } from '../webhooks/webhook-registry.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './dispatcher-events.js';
 import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
@@ -202,7 +202,7 @@ class Dispatcher {
     this.registry = new WebhookRegistry({
       store: o.store,
       addressPolicy,
-      defaultPolicy: compilePolicy(o.defaultStatements, 'defaultStatements'),
+      defaultPolicy: compileDefaultPolicy(o.defaultStatements),
       secretRotationMs: o.secretRotationMs,
       storeTimeoutMs: o.storeTimeoutMs,
       maxWebhooksPerTenant: o.maxWebhooksPerTenant,

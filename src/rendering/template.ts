@@ -19,8 +19,25 @@ export interface TemplateContext {
    * meant for `"json": {{{eventJson}}}`. Build it with {@link eventJsonOf}.
    */
   eventJson: string;
+  /**
+   * A one-line Markdown summary of the event (who, what, which flag, project, environment, when), as Unleash offers
+   * it. The dispatcher always sets it (computed only when a template reads it); see `eventMarkdownOf`.
+   */
+  eventMarkdown?: string;
   webhook: TemplateWebhook;
 }
+
+/**
+ * The names a template may look up outside sections: the keys of {@link TemplateContext}, with the fields of the
+ * ones whose shape is fixed. `event` is the host's object: any field. Inside a section a name may be a field of
+ * the item the section iterates, so names there are not checked.
+ */
+const CONTEXT_NAMES: Readonly<Record<string, readonly string[] | undefined>> = {
+  event: undefined,
+  eventJson: [],
+  eventMarkdown: [],
+  webhook: ['id', 'name', 'url', 'tags'],
+};
 
 export interface CompileTemplateOptions {
   /** The webhook's Content-Type; picks the escaping of `{{x}}` unless `escape` is given. */
@@ -357,6 +374,45 @@ function findRefused(
     }
   }
   return undefined;
+}
+
+const LOOKUP_TOKENS = new Set(['name', '&', '#', '^']);
+
+/**
+ * Refuses, with a {@link TemplateError}, a lookup outside sections that the render context cannot answer
+ * (`{{evnt.name}}`, `{{webhook.secret}}`): it would render empty. Run when a template is saved, not when a stored
+ * one is loaded, so a webhook saved before this check keeps its deliveries. A template that does not parse passes
+ * here: {@link compileTemplate} reports it.
+ */
+export function assertTemplateNames(source: string, field = 'bodyTemplate'): void {
+  let tokens: Mustache.TemplateSpans;
+  try {
+    tokens = WRITERS.none.parse(source, TAGS) as Mustache.TemplateSpans;
+  } catch {
+    return;
+  }
+  for (const token of tokens) {
+    const name = token[1];
+    if (!LOOKUP_TOKENS.has(token[0]) || name === '.' || isKnownName(name)) continue;
+    const position = positionAt(source, token[2]);
+    const known = Object.keys(CONTEXT_NAMES).join(', ');
+    throw new TemplateError(
+      field,
+      invalid(
+        field,
+        position,
+        `{{${name}}} is not in the render context (${known}, webhook.id/name/url/tags)`,
+      ),
+      position,
+    );
+  }
+}
+
+function isKnownName(name: string): boolean {
+  const [first = '', second] = name.split('.');
+  if (!Object.hasOwn(CONTEXT_NAMES, first)) return false;
+  const fields = CONTEXT_NAMES[first];
+  return fields === undefined || second === undefined || fields.includes(second);
 }
 
 /** 1-based line and column (in code points) of a UTF-16 offset. */

@@ -5,7 +5,8 @@ import { createPolicyMatcher } from './policy/matcher.js';
 
 /**
  * Which of the candidate webhooks an event reaches: switched on, its type accepted, and at least one access allowed
- * by the policy. Webhooks with the same statements share one compiled policy, decided once per emit.
+ * by the policy (an event without accesses passes the default policy only, see `compileDefaultPolicy`). Webhooks
+ * with the same statements share one compiled policy, decided once per emit.
  */
 export function selectWebhooks(
   candidates: readonly CompiledWebhook[],
@@ -32,6 +33,7 @@ export function selectWebhooks(
 }
 
 function allowsAny(policy: CompiledPolicy, accesses: readonly PolicyAccess[]): boolean {
+  if (accesses.length === 0) return policy.passesWithoutAccesses;
   for (const access of accesses) if (policy.allows(access)) return true;
   return false;
 }
@@ -110,6 +112,18 @@ export function explainMatch(
   return { matched: sameTenant && webhook.on && typeOk && policyOk, reasons };
 }
 
+function policyMessage(byDefault: boolean, allowed: boolean, accesses: readonly PolicyAccess[]): string {
+  if (accesses.length === 0 && byDefault) {
+    return 'the event has no resources (no `accesses`, no `project`): the default statements speak of flag changes only, so a webhook without `statements` or `events` takes it';
+  }
+  const whose = byDefault
+    ? 'the default statements (production flag changes, as LaunchDarkly; set `events` or `statements` to change it)'
+    : "the webhook's statements";
+  const none =
+    accesses.length === 0 ? ': the event has no `accesses` and no `project` to derive one from' : '';
+  return `${whose} ${allowed ? 'allow' : 'allow none of'} the event's ${accesses.length} access(es)${none}`;
+}
+
 /** Statement x access decisions `explain` spells out, at most. */
 const MAX_STATEMENT_REASONS = 200;
 
@@ -130,11 +144,11 @@ function explainPolicy(
   }
   const statements = webhook.statements ?? defaultStatements;
   const accesses = accessesOf(event);
-  const allowed = accesses.some((access) => compiled.policy?.allows(access));
+  const allowed = allowsAny(compiled.policy, accesses);
   reasons.push({
     check: 'policy',
     ok: allowed,
-    message: `${webhook.statements ? "the webhook's statements" : 'the default statements (production flag changes, as LaunchDarkly; set `events` or `statements` to change it)'} ${allowed ? 'allow' : 'allow none of'} the event's ${accesses.length} access(es)${accesses.length === 0 ? ': the event has no `accesses` and no `project` to derive one from' : ''}`,
+    message: policyMessage(webhook.statements === undefined, allowed, accesses),
   });
   // Statements x accesses can reach 100 x 1,000: the first pairs are spelled out, the rest summed up.
   let listed = 0;

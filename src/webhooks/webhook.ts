@@ -14,6 +14,7 @@ import { validateContentType, validateHeaders } from '../rendering/header-rules.
 import { generateSecret } from '../rendering/sign.js';
 import { generateStandardSecret, isStandardWebhookSecret } from '../rendering/standard-webhooks.js';
 import {
+  assertTemplateNames,
   type CompiledTemplate,
   compileTemplate,
   TEMPLATE_ESCAPES,
@@ -192,6 +193,7 @@ export function buildWebhook(
   }
   if (has('bodyTemplate')) {
     if (typeof patch.bodyTemplate !== 'string') throw invalid('bodyTemplate', 'a string', patch.bodyTemplate);
+    assertTemplateNames(patch.bodyTemplate);
     webhook.bodyTemplate = patch.bodyTemplate;
   }
   if (has('headers') || cleared('headers')) {
@@ -333,6 +335,8 @@ export interface CompiledPolicy {
   allows(access: PolicyAccess): boolean;
   /** Literal first-segment scopes an access must have to be allowed; undefined when any access may be. */
   indexKeys: string[] | undefined;
+  /** Whether an event without accesses passes: true for the default policy only (see `compileDefaultPolicy`). */
+  passesWithoutAccesses: boolean;
 }
 
 /** A webhook with everything the hot path needs prepared once, at save time. */
@@ -362,7 +366,29 @@ export interface CompileContext {
 
 export function compilePolicy(statements: Statement[], field: string): CompiledPolicy {
   const allows = createPolicyMatcher(statements, { field });
-  return { allows, indexKeys: policyIndexKeys(statements) };
+  return { allows, indexKeys: policyIndexKeys(statements), passesWithoutAccesses: false };
+}
+
+/**
+ * The policy of webhooks that set neither `statements` nor `events`. LaunchDarkly's default speaks of flag changes
+ * (resources); an event with no resources (no `accesses`, no `project`), such as `{ type: 'invoice.paid' }`, is not
+ * one, and such a webhook takes it, as Unleash and Svix deliver every type to an endpoint without a filter. Indexed
+ * under every scope, so those events find it.
+ */
+export function compileDefaultPolicy(statements: Statement[]): CompiledPolicy {
+  return {
+    ...compilePolicy(statements, 'defaultStatements'),
+    indexKeys: undefined,
+    passesWithoutAccesses: true,
+  };
+}
+
+/**
+ * The webhook's headers that are sent: a blank value (`Authorization: ""`) is kept in the record but omitted from the
+ * request, as Unleash omits an empty authorization, rather than sent as an empty header.
+ */
+function sentHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([, value]) => value.trim() !== ''));
 }
 
 export function compileWebhook(webhook: Webhook, seq: number, context: CompileContext): CompiledWebhook {
@@ -388,7 +414,7 @@ export function compileWebhook(webhook: Webhook, seq: number, context: CompileCo
   const ownUserAgent = Object.keys(webhook.headers).some((name) => name.toLowerCase() === 'user-agent');
   const headers = Object.freeze({
     ...(ownUserAgent ? {} : { 'user-agent': USER_AGENT }),
-    ...webhook.headers,
+    ...sentHeaders(webhook.headers),
     'content-type': webhook.contentType,
   });
   const { id, name, url, tags } = webhook;

@@ -76,6 +76,15 @@ ${themes}
       <input id="wp-sign" name="sign" type="checkbox">
       <label for="wp-sign">Sign this webhook</label>
     </div>
+    <div class="wp-field">
+      <label for="wp-scheme">Signature scheme</label>
+      <select id="wp-scheme" name="signatureScheme" aria-describedby="wp-scheme-help">
+        <option value="launchdarkly">X-LD-Signature (LaunchDarkly: hex HMAC-SHA256)</option>
+        <option value="standard">Standard Webhooks (webhook-signature)</option>
+        <option value="both">Both</option>
+      </select>
+      <p class="wp-muted" id="wp-scheme-help">The headers a signed webhook sends.</p>
+    </div>
     <div class="wp-field" id="wp-secret-field" hidden>
       <span class="wp-label" id="wp-secret-label">Secret</span>
       <p class="wp-muted" id="wp-secret-note">This webhook is signed. Secrets are shown only when created.</p>
@@ -84,11 +93,13 @@ ${themes}
 
     <div class="wp-field">
       <label for="wp-statements">Policy statements</label>
-      <p class="wp-muted" id="wp-statements-help">JSON array of LaunchDarkly policy statements. The default sends
-        every flag change in production: <code>proj/*:env/production:flag/*</code>. Leave empty to filter by event
-        type only.</p>
+      <p class="wp-muted" id="wp-statements-help">JSON array of LaunchDarkly policy statements. Empty: with no event
+        type selected, the default policy (every event without resources, and flag changes in production:
+        <code>proj/*:env/production:flag/*</code>); with event types, the types alone.</p>
       <textarea id="wp-statements" name="statements" rows="8" class="wp-mono" spellcheck="false"
-        autocomplete="off" autocapitalize="off" aria-describedby="wp-statements-help wp-statements-message"></textarea>
+        autocomplete="off" autocapitalize="off"
+        aria-describedby="wp-statements-help wp-policy-summary wp-statements-message"></textarea>
+      <p id="wp-policy-summary" class="wp-selected" aria-live="polite"></p>
       <div id="wp-statements-error" class="wp-error" hidden>
         <p id="wp-statements-message"></p>
         <pre id="wp-statements-where" class="wp-where" aria-hidden="true"></pre>
@@ -118,7 +129,7 @@ ${themes}
     <div class="wp-field">
       <label for="wp-template">Body template</label>
       <p class="wp-muted" id="wp-template-help">Optional Mustache template over <code>event</code>,
-        <code>eventJson</code> and <code>webhook</code>. Empty: the event as JSON.</p>
+        <code>eventJson</code>, <code>eventMarkdown</code> and <code>webhook</code>. Empty: the event as JSON.</p>
       <textarea id="wp-template" name="bodyTemplate" rows="6" class="wp-mono" spellcheck="false"
         autocomplete="off" autocapitalize="off" aria-describedby="wp-template-help wp-template-error"></textarea>
       <p id="wp-template-error" class="wp-error" hidden></p>

@@ -417,7 +417,22 @@ function renderEvents(selected) {
 
 function showSelectedEvents() {
   const types = selectedEvents();
-  $('wp-events-selected').textContent = types.length ? 'Selected: ' + types.join(', ') : 'None selected: every type.';
+  const byDefault = $('wp-statements').value.trim() === '';
+  $('wp-events-selected').textContent = types.length
+    ? 'Selected: ' + types.join(', ')
+    : byDefault
+      ? 'None selected: the default policy decides (see the policy above).'
+      : 'None selected: every type.';
+  showPolicy(types.length > 0, byDefault);
+}
+
+/** Says which filter the webhook has: its own statements, the event types alone, or the default policy. */
+function showPolicy(typed, byDefault) {
+  $('wp-policy-summary').textContent = !byDefault
+    ? 'Own statements: a change passes when they allow one of its accesses; an event without resources never does.'
+    : typed
+      ? 'No statements: the selected event types alone decide.'
+      : 'Default policy: every event without resources (no accesses, no project), and flag changes in production (proj/*:env/production:flag/*).';
 }
 
 function selectedEvents() {
@@ -479,11 +494,9 @@ async function openEditor(id) {
   $('wp-url').value = webhook ? webhook.url : '';
   $('wp-sign').checked = webhook ? isSigned(webhook) : true;
   $('wp-secret-field').hidden = !webhook || !isSigned(webhook);
-  $('wp-statements').value = webhook
-    ? webhook.statements
-      ? formatJson(webhook.statements)
-      : ''
-    : formatJson(DEFAULT_STATEMENTS);
+  // Empty is the default policy, as the API reads it; the placeholder and the summary show what it is.
+  $('wp-statements').value = webhook && webhook.statements ? formatJson(webhook.statements) : '';
+  $('wp-scheme').value = (webhook && webhook.signatureScheme) || 'launchdarkly';
   renderEvents(webhook && Array.isArray(webhook.events) ? webhook.events : []);
   $('wp-content-type').value = webhook ? webhook.contentType || '' : 'application/json';
   $('wp-template').value = webhook ? webhook.bodyTemplate || '' : '';
@@ -617,7 +630,7 @@ function formInput() {
   const contentType = $('wp-content-type').value.trim();
   const template = $('wp-template').value;
   const statements = parseStatements();
-  const input = { url: $('wp-url').value.trim(), sign: $('wp-sign').checked };
+  const input = { url: $('wp-url').value.trim(), sign: $('wp-sign').checked, signatureScheme: $('wp-scheme').value };
   if (name) input.name = name;
   if (statements.ok && statements.value !== undefined) input.statements = statements.value;
   const events = selectedEvents();
@@ -632,14 +645,15 @@ function formInput() {
 /** A merge patch from the saved webhook to the form: cleared fields become null. */
 function patchFrom(webhook, input) {
   const patch = {};
-  for (const key of ['url', 'name', 'statements', 'events', 'contentType', 'bodyTemplate']) {
+  for (const key of ['url', 'name', 'signatureScheme', 'statements', 'events', 'contentType', 'bodyTemplate']) {
     const now = input[key];
     const before = webhook[key];
     if (JSON.stringify(now) === JSON.stringify(before)) continue;
     if (key === 'events' && now === undefined && (!before || before.length === 0)) continue;
     patch[key] = now === undefined ? null : now;
   }
-  if (input.sign !== isSigned(webhook)) patch.sign = input.sign;
+  // The API's representation says signed; a new scheme gets a secret that fits it.
+  if (input.sign !== isSigned(webhook)) patch.signed = input.sign;
   // Saved header values may come back masked: send headers only when they were edited.
   if (state.headersDirty) patch.headers = input.headers || null;
   return patch;
@@ -774,6 +788,7 @@ function recordOf(item) {
   if (Array.isArray(item.attempts)) return item;
   return {
     deliveryId: item.deliveryId,
+    eventId: item.eventId,
     eventType: item.eventType,
     status: item.ok ? 'delivered' : 'failed',
     createdAt: item.startedAt,
@@ -845,7 +860,7 @@ function deliveryItem(record) {
       el('span', { class: 'wp-badge ' + (ok ? 'wp-badge-ok' : 'wp-badge-failed') }, ok ? 'Delivered' : 'Failed'),
       latest.status !== undefined ? el('span', {}, 'HTTP ' + latest.status) : latest.error ? el('span', {}, latest.error.code) : undefined,
       typeof latest.durationMs === 'number' ? el('span', {}, Math.round(latest.durationMs) + ' ms') : undefined,
-      record.eventType ? el('code', {}, record.eventType) : undefined,
+      el('span', { 'data-delivery-event': '' }, 'Event ', el('code', {}, record.eventType || 'no type'), ' ', el('code', {}, record.eventId || '')),
       when ? el('time', { datetime: when }, new Date(when).toLocaleString()) : undefined,
       el('span', { class: 'wp-muted' }, record.attempts.length + (record.attempts.length === 1 ? ' attempt' : ' attempts')),
       redeliver,
@@ -950,14 +965,17 @@ async function remove() {
 $('wp-form').addEventListener('submit', save);
 $('wp-form').addEventListener('input', (event) => {
   if (event.target.closest('#wp-headers')) state.headersDirty = true;
-  if (event.target.id === 'wp-statements') checkStatements();
+  if (event.target.id === 'wp-statements') {
+    checkStatements();
+    showSelectedEvents();
+  }
   if (event.target.id === 'wp-events-text') showSelectedEvents();
   if (event.target.id === 'wp-events-filter') return;
   schedulePreview();
 });
 $('wp-form').addEventListener('change', (event) => {
   if (event.target.matches('[data-event]')) showSelectedEvents();
-  if (event.target.matches('[data-event], #wp-sign')) schedulePreview();
+  if (event.target.matches('[data-event], #wp-sign, #wp-scheme')) schedulePreview();
 });
 $('wp-events-filter').addEventListener('input', () => {
   const needle = $('wp-events-filter').value.trim().toLowerCase();
@@ -967,8 +985,9 @@ $('wp-events-filter').addEventListener('keydown', (event) => {
   if (event.key === 'Enter') event.preventDefault();
 });
 $('wp-statements-default').addEventListener('click', () => {
-  $('wp-statements').value = formatJson(DEFAULT_STATEMENTS);
+  $('wp-statements').value = '';
   checkStatements();
+  showSelectedEvents();
   schedulePreview(0);
 });
 $('wp-statements-goto').addEventListener('click', () => {
@@ -1002,5 +1021,6 @@ window.addEventListener('hashchange', () => {
     if ($('wp-list-view').hidden === false && document.activeElement === document.body) $('wp-list-heading').focus();
   });
 });
+$('wp-statements').placeholder = 'Empty: the default policy, as\n' + formatJson(DEFAULT_STATEMENTS);
 route();
 `;
