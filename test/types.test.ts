@@ -6,7 +6,11 @@ import type {
   OnDelivery,
   SkippedResult,
   StatementInput,
+  WebhookStore,
 } from '../src/core/types.js';
+import type { RetryPolicy } from '../src/delivery/retry.js';
+import type { ResolvedOptions, WebhookDispatcherOptions } from '../src/dispatcher/dispatcher-options.js';
+import type { DeliveryLog } from '../src/log/delivery-log.js';
 
 describe('StatementInput (WebhookInput.statements)', () => {
   it('accepts a policy kept in a plain const, without as const or satisfies', () => {
@@ -53,5 +57,16 @@ describe('OnDelivery (the onDelivery type)', () => {
   it('refuses an async callback, whose promise would not be awaited', () => {
     expectTypeOf(async (_result: DeliveryResult) => {}).not.toExtend<OnDelivery>();
     expectTypeOf((_result: DeliveryResult) => Promise.resolve()).not.toExtend<OnDelivery>();
+  });
+});
+
+describe('ResolvedOptions (derived from the one table of dispatcher options)', () => {
+  it('has exactly the keys of WebhookDispatcherOptions, each with its default filled in', () => {
+    expectTypeOf<keyof ResolvedOptions>().toEqualTypeOf<keyof WebhookDispatcherOptions>();
+    expectTypeOf<ResolvedOptions['store']>().toEqualTypeOf<WebhookStore>();
+    expectTypeOf<ResolvedOptions['retry']>().toEqualTypeOf<RetryPolicy>();
+    expectTypeOf<ResolvedOptions['deliveryLog']>().toEqualTypeOf<DeliveryLog | undefined>();
+    expectTypeOf<ResolvedOptions['refreshIntervalMs']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<ResolvedOptions['now']>().toEqualTypeOf<() => number>();
   });
 });

@@ -1,7 +1,6 @@
 import { OptionsError } from '../core/errors.js';
 import { assertKnownKeys, numberOption } from '../core/option-checks.js';
 import type {
-  DeliveryResult,
   Logger,
   OnDelivery,
   Statement,
@@ -9,7 +8,7 @@ import type {
   Transport,
   WebhookStore,
 } from '../core/types.js';
-import { createHealthPolicy, type HealthOptions, type HealthPolicy } from '../delivery/health.js';
+import { createHealthPolicy, type HealthOptions } from '../delivery/health.js';
 import type { Instrumentation } from '../delivery/instrumentation.js';
 import { type DeliveryQueue, memoryQueue } from '../delivery/queue.js';
 import { createRetryPolicy, type RetryOptions, type RetryPolicy } from '../delivery/retry.js';
@@ -104,33 +103,6 @@ export interface WebhookDispatcherOptions {
   now?: () => number;
 }
 
-const OPTION_KEYS = [
-  'store',
-  'transport',
-  'queue',
-  'retry',
-  'timeoutMs',
-  'concurrency',
-  'perWebhookConcurrency',
-  'maxQueued',
-  'maxQueuedBytes',
-  'health',
-  'allowPrivateNetworks',
-  'allowedHosts',
-  'defaultStatements',
-  'onDelivery',
-  'logger',
-  'deliveryLog',
-  'maxBodyBytes',
-  'secretRotationMs',
-  'storeTimeoutMs',
-  'refreshIntervalMs',
-  'maxWebhooksPerTenant',
-  'instrumentation',
-  'eventTypes',
-  'now',
-] as const;
-
 const RETRY_KEYS = [
   'retries',
   'delayMs',
@@ -142,35 +114,86 @@ const RETRY_KEYS = [
   'schedule',
 ] as const;
 
+const BIG = { max: Number.MAX_SAFE_INTEGER };
+const SLOTS = { positive: true, integer: true, max: 100_000 };
+
+/** How one option's value (absent or given) becomes the resolved one: its default and its check. */
+type OptionTable = {
+  [K in keyof WebhookDispatcherOptions]-?: (
+    value: WebhookDispatcherOptions[K],
+    options: WebhookDispatcherOptions,
+  ) => unknown;
+};
+
+/**
+ * Every option, once, with its default and its check: the known keys, `ResolvedOptions` and `resolveOptions`
+ * derive from it, so adding an option is one entry here (and its documented field above). Options are resolved,
+ * and refused, in this order.
+ */
+const OPTIONS = {
+  store: (value) => value ?? memoryStore(),
+  transport: (value) => value,
+  queue: (value) => value ?? memoryQueue(),
+  retry: retryOption,
+  timeoutMs: (value) => numberOption('timeoutMs', value, 10_000, { positive: true }),
+  concurrency: concurrencyOption,
+  perWebhookConcurrency: (value, options) =>
+    numberOption('perWebhookConcurrency', value, Math.min(8, concurrencyOption(options.concurrency)), SLOTS),
+  maxQueued: (value) => numberOption('maxQueued', value, 100_000, { positive: true, integer: true, ...BIG }),
+  maxQueuedBytes: (value) =>
+    numberOption('maxQueuedBytes', value, 64 * 1024 * 1024, { positive: true, ...BIG }),
+  health: (value) => createHealthPolicy(value),
+  allowPrivateNetworks: (value) => value === true,
+  allowedHosts: (value) => value,
+  defaultStatements: defaultStatementsOption,
+  onDelivery: (value) => functionOption('onDelivery', value),
+  logger: (value) => value,
+  deliveryLog: (value) => (value === false ? undefined : (value ?? memoryDeliveryLog())),
+  maxBodyBytes: (value) => numberOption('maxBodyBytes', value, 1_048_576, { positive: true, ...BIG }),
+  secretRotationMs: (value) => numberOption('secretRotationMs', value, 86_400_000, BIG),
+  storeTimeoutMs: (value) => numberOption('storeTimeoutMs', value, 10_000, { positive: true }),
+  refreshIntervalMs: (value) => optionalNumber('refreshIntervalMs', value, { positive: true }),
+  maxWebhooksPerTenant: (value) =>
+    optionalNumber('maxWebhooksPerTenant', value, { positive: true, integer: true, ...BIG }),
+  instrumentation: (value) => value,
+  eventTypes: eventCatalogOption,
+  now: (value) => functionOption('now', value) ?? Date.now,
+} satisfies OptionTable;
+
+const OPTION_KEYS = Object.keys(OPTIONS) as (keyof WebhookDispatcherOptions)[];
+
 /** Every option with its default filled in, validated once. */
-export interface ResolvedOptions {
-  store: WebhookStore;
-  transport: Transport | undefined;
-  queue: DeliveryQueue;
-  retry: RetryPolicy;
-  timeoutMs: number;
-  concurrency: number;
-  perWebhookConcurrency: number;
-  maxQueued: number;
-  maxQueuedBytes: number;
-  health: HealthPolicy | undefined;
-  allowPrivateNetworks: boolean;
-  allowedHosts: string[] | undefined;
-  defaultStatements: Statement[];
-  onDelivery: ((result: DeliveryResult) => void) | undefined;
-  logger: Partial<Logger> | undefined;
-  log: DeliveryLog | undefined;
-  maxBodyBytes: number;
-  secretRotationMs: number;
-  storeTimeoutMs: number;
-  refreshIntervalMs: number | undefined;
-  maxWebhooksPerTenant: number | undefined;
-  instrumentation: Instrumentation | undefined;
-  eventTypes: EventCatalog | undefined;
-  now: () => number;
+export type ResolvedOptions = { [K in keyof typeof OPTIONS]: ReturnType<(typeof OPTIONS)[K]> };
+
+function retryOption(value: number | RetryOptions | undefined): RetryPolicy {
+  if (typeof value === 'object' && value !== null) assertKnownKeys(value, RETRY_KEYS, 'retry');
+  return createRetryPolicy(value);
 }
 
-const BIG = { max: Number.MAX_SAFE_INTEGER };
+function concurrencyOption(value: number | undefined): number {
+  return numberOption('concurrency', value, 64, SLOTS);
+}
+
+function optionalNumber(field: string, value: number | undefined, rule: Parameters<typeof numberOption>[3]) {
+  return value === undefined ? undefined : numberOption(field, value, 0, rule);
+}
+
+function functionOption<T>(field: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new OptionsError(field, `Expected \`${field}\` to be a function, got ${typeof value}`);
+  }
+  return value;
+}
+
+function defaultStatementsOption(value: readonly StatementInput[] | undefined): Statement[] {
+  if (value !== undefined && !Array.isArray(value)) {
+    throw new OptionsError(
+      'defaultStatements',
+      'Expected `defaultStatements` to be an array of policy statements',
+    );
+  }
+  return [...(value ?? DEFAULT_STATEMENTS)] as Statement[];
+}
 
 function eventCatalogOption(value: unknown): EventCatalog | undefined {
   if (value === undefined) return undefined;
@@ -183,7 +206,7 @@ function eventCatalogOption(value: unknown): EventCatalog | undefined {
   return value;
 }
 
-/** The one defaults block. */
+/** The one defaults block: each option through its entry of `OPTIONS`, unknown keys refused first. */
 export function resolveOptions(options: WebhookDispatcherOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new OptionsError(
@@ -192,74 +215,7 @@ export function resolveOptions(options: WebhookDispatcherOptions): ResolvedOptio
     );
   }
   assertKnownKeys(options, OPTION_KEYS, 'createWebhookDispatcher()');
-  if (typeof options.retry === 'object' && options.retry !== null)
-    assertKnownKeys(options.retry, RETRY_KEYS, 'retry');
-  if (options.defaultStatements !== undefined && !Array.isArray(options.defaultStatements)) {
-    throw new OptionsError(
-      'defaultStatements',
-      'Expected `defaultStatements` to be an array of policy statements',
-    );
-  }
-  for (const name of ['onDelivery', 'now'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') {
-      throw new OptionsError(name, `Expected \`${name}\` to be a function, got ${typeof options[name]}`);
-    }
-  }
-  const concurrency = numberOption('concurrency', options.concurrency, 64, {
-    positive: true,
-    integer: true,
-    max: 100_000,
-  });
-  return {
-    store: options.store ?? memoryStore(),
-    transport: options.transport,
-    queue: options.queue ?? memoryQueue(),
-    retry: createRetryPolicy(options.retry),
-    timeoutMs: numberOption('timeoutMs', options.timeoutMs, 10_000, { positive: true }),
-    concurrency,
-    perWebhookConcurrency: numberOption(
-      'perWebhookConcurrency',
-      options.perWebhookConcurrency,
-      Math.min(8, concurrency),
-      {
-        positive: true,
-        integer: true,
-        max: 100_000,
-      },
-    ),
-    maxQueued: numberOption('maxQueued', options.maxQueued, 100_000, {
-      positive: true,
-      integer: true,
-      ...BIG,
-    }),
-    maxQueuedBytes: numberOption('maxQueuedBytes', options.maxQueuedBytes, 64 * 1024 * 1024, {
-      positive: true,
-      ...BIG,
-    }),
-    health: createHealthPolicy(options.health),
-    allowPrivateNetworks: options.allowPrivateNetworks === true,
-    allowedHosts: options.allowedHosts,
-    defaultStatements: [...(options.defaultStatements ?? DEFAULT_STATEMENTS)] as Statement[],
-    onDelivery: options.onDelivery,
-    logger: options.logger,
-    log: options.deliveryLog === false ? undefined : (options.deliveryLog ?? memoryDeliveryLog()),
-    maxBodyBytes: numberOption('maxBodyBytes', options.maxBodyBytes, 1_048_576, { positive: true, ...BIG }),
-    secretRotationMs: numberOption('secretRotationMs', options.secretRotationMs, 86_400_000, BIG),
-    storeTimeoutMs: numberOption('storeTimeoutMs', options.storeTimeoutMs, 10_000, { positive: true }),
-    refreshIntervalMs:
-      options.refreshIntervalMs === undefined
-        ? undefined
-        : numberOption('refreshIntervalMs', options.refreshIntervalMs, 0, { positive: true }),
-    maxWebhooksPerTenant:
-      options.maxWebhooksPerTenant === undefined
-        ? undefined
-        : numberOption('maxWebhooksPerTenant', options.maxWebhooksPerTenant, 0, {
-            positive: true,
-            integer: true,
-            ...BIG,
-          }),
-    instrumentation: options.instrumentation,
-    eventTypes: eventCatalogOption(options.eventTypes),
-    now: options.now ?? Date.now,
-  };
+  const resolve = (key: keyof WebhookDispatcherOptions) =>
+    (OPTIONS[key] as (value: unknown, options: WebhookDispatcherOptions) => unknown)(options[key], options);
+  return Object.fromEntries(OPTION_KEYS.map((key) => [key, resolve(key)])) as ResolvedOptions;
 }

@@ -224,7 +224,7 @@ class Dispatcher {
       maxQueuedBytes: o.maxQueuedBytes,
       health: o.health,
       rates: sharedRateLimit(o, onError),
-      log: o.log,
+      log: o.deliveryLog,
       instrumentation: this.instrumentation,
       now: o.now,
       lookup: o.queue.readsStoreAtSendTime
@@ -623,7 +623,7 @@ class Dispatcher {
    * black-holed database) ends the call with `ERR_STORE_TIMEOUT` instead of holding it.
    */
   private readLog<T>(method: string, read: (log: DeliveryLog) => Promise<T>, absent: T): Promise<T> {
-    const log = this.o.log;
+    const log = this.o.deliveryLog;
     if (log === undefined) return Promise.resolve(absent);
     const ms = this.o.storeTimeoutMs;
     const timeout = () =>
