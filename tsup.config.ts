@@ -15,14 +15,17 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   platform: 'node',
-  splitting: false,
+  // Code the entries share (the error classes above all) goes to one chunk, not a copy per entry: an error thrown
+  // by `/api` or `/receiver` is then the very class a user imports from the root.
+  splitting: true,
   esbuildPlugins: [
     {
       // The entries other than the core (`/bullmq`, `/otel`, `/receiver`, ...) use it through `src/index.ts`; they must load the one built
       // core module (`./index.js` beside them), not carry a second copy whose classes would fail `instanceof` checks.
       name: 'core-entry-external',
       setup(build) {
-        const core = build.initialOptions.format === 'cjs' ? './index.cjs' : './index.js';
+        // With splitting, tsup builds the CJS files as ESM and converts them after: the extension tells them apart.
+        const core = build.initialOptions.outExtension?.['.js'] === '.cjs' ? './index.cjs' : './index.js';
         build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
           /[\\/]src[\\/](?:bullmq|otel|receiver|api|postgres|durable)[\\/]/.test(args.importer)
             ? { path: core, external: true }

@@ -10,7 +10,8 @@ import {
   memoryDeliveryLog,
   requestForLog,
 } from '../src/index.js';
-import { parseIsoTime, truncateUtf8 } from '../src/log/delivery-log.js';
+import { truncateUtf8 } from '../src/log/delivery-log.js';
+import { parseIsoTime } from '../src/log/iso-time.js';
 import { attemptOf, deliveryLogContract } from './helpers/delivery-log-contract.js';
 import { ldEvent } from './helpers/events.js';
 import { setup } from './helpers/setup.js';

@@ -1,8 +1,8 @@
 import { Value } from '@sinclair/typebox/value';
-import { describe, OptionsError } from '../core/errors.js';
-import { numberOption } from '../core/option-checks.js';
+import { describe } from '../core/describe.js';
 import type { WebhookEvent, WebhookInput } from '../core/types.js';
-import { isSensitiveHeader } from '../rendering/header-rules.js';
+import { numberOption, OptionsError } from '../index.js';
+import { isSensitiveHeader } from '../rendering/sensitive-headers.js';
 import { validateTenant } from '../webhooks/webhook.js';
 import type { AdminDispatcher } from './admin-dispatcher.js';
 import { jsonBody } from './body.js';

@@ -1,4 +1,4 @@
-import { isSensitiveHeader } from '../rendering/header-rules.js';
+import { isSensitiveHeader } from '../rendering/sensitive-headers.js';
 import type { AdminDeliveryRecord } from './admin-dispatcher.js';
 import { REDACTED } from './view.js';
 

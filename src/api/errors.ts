@@ -1,4 +1,4 @@
-import { WebhookError } from '../core/errors.js';
+import { WebhookError } from '../index.js';
 
 /** Codes the admin API adds to the library's own (`ERR_INVALID_WEBHOOK`, `ERR_WEBHOOK_NOT_FOUND`, ...). */
 export type ApiErrorCode =

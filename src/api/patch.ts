@@ -1,5 +1,5 @@
 import jsonpatch from 'fast-json-patch';
-import { isPlainObject } from '../core/errors.js';
+import { isPlainObject } from '../core/describe.js';
 import type { WebhookPatch } from '../core/types.js';
 import { ApiError } from './errors.js';
 import { JsonPatch, READ_ONLY_FIELDS, WebhookDocument, type WebhookView } from './schemas.js';

@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
-import { describe } from '../core/errors.js';
+import { describe } from '../core/describe.js';
 import { ApiError } from './errors.js';
 
 /** `/statements/0/resources/1` -> `statements[0].resources[1]` (the library's field paths). */

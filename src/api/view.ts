@@ -1,5 +1,5 @@
 import type { Webhook } from '../core/types.js';
-import { isSensitiveHeader } from '../rendering/header-rules.js';
+import { isSensitiveHeader } from '../rendering/sensitive-headers.js';
 import type { WebhookView } from './schemas.js';
 
 /** A header value shown in place of a credential on reads. Writing it back keeps the saved value. */

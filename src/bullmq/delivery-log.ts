@@ -10,7 +10,7 @@ import {
   normalizeDeliveryQuery,
   OptionsError,
 } from '../index.js';
-import { parseIsoTime } from '../log/delivery-log.js';
+import { parseIsoTime } from '../log/iso-time.js';
 
 /** Longest retention accepted (about 100 years). */
 const MAX_RETENTION_MS = 36_500 * 86_400_000;

@@ -1,4 +1,4 @@
-import { numberOption } from '../core/option-checks.js';
+import { numberOption } from '../index.js';
 
 /**
  * Remembers ids for a while, so a receiver handles each `webhook-id` once. Back it with Redis

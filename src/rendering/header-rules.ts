@@ -1,4 +1,5 @@
 import { describe, isPlainObject, WebhookValidationError } from '../core/errors.js';
+import { isSensitiveHeader } from './sensitive-headers.js';
 
 const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const TOKEN_RE = new RegExp(`^${TOKEN}$`);
@@ -34,16 +35,6 @@ export const RESERVED_HEADERS: Readonly<Record<string, string>> = {
   trailer: HOP_BY_HOP,
   expect: HOP_BY_HOP,
 };
-
-const SENSITIVE_HEADER = /auth|token|secret|key|cookie|pass|session|signature/i;
-
-/**
- * Whether a header probably carries a credential (Authorization, X-Api-Key, Cookie, signatures, ...): its value is
- * masked in the delivery log and never repeated in error messages.
- */
-export function isSensitiveHeader(name: string): boolean {
-  return SENSITIVE_HEADER.test(name);
-}
 
 /** Why a header name cannot be set by a webhook, or undefined when it can. */
 export function reservedHeaderReason(name: string): string | undefined {
