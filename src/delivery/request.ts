@@ -12,10 +12,25 @@ export interface BodySource {
 }
 
 /**
- * `eventJson` (the event's JSON as a JSON string literal) of each event, made once per emit however many templated
- * webhooks it reaches. Keyed by the event object, so it goes when the event does.
+ * `make(source)` once per event, however many templated webhooks it reaches: keyed by the event object, so the value
+ * goes when the event does.
  */
-const eventJsonCache = new WeakMap<object, string>();
+function oncePerEvent<T>(make: (source: BodySource) => T): (source: BodySource) => T {
+  const made = new WeakMap<object, T>();
+  return (source) => {
+    let value = made.get(source.event);
+    if (value === undefined) {
+      value = make(source);
+      made.set(source.event, value);
+    }
+    return value;
+  };
+}
+
+/** `eventJson`: the event's JSON as a JSON string literal. */
+const eventJsonFor = oncePerEvent((source) => eventJsonOf(source.eventBody));
+/** `eventMarkdown`: made only when a template reads it. */
+const eventMarkdownFor = oncePerEvent((source) => eventMarkdownOf(source.event));
 
 /**
  * Renders the body of one delivery: the event's JSON, or the webhook's template, stopped as soon as its output
@@ -23,33 +38,15 @@ const eventJsonCache = new WeakMap<object, string>();
  */
 export function renderBody(compiled: CompiledWebhook, source: BodySource, maxBytes?: number): string {
   if (!compiled.template) return source.eventBody;
-  let eventJson = eventJsonCache.get(source.event);
-  if (eventJson === undefined) {
-    eventJson = eventJsonOf(source.eventBody);
-    eventJsonCache.set(source.event, eventJson);
-  }
-  const { event } = source;
   const context = {
-    event,
-    eventJson,
+    event: source.event,
+    eventJson: eventJsonFor(source),
     webhook: compiled.templateWebhook,
     get eventMarkdown() {
-      return eventMarkdownFor(event);
+      return eventMarkdownFor(source);
     },
   };
   return compiled.template.render(context, maxBytes === undefined ? undefined : { maxBytes });
-}
-
-/** `eventMarkdown` of each event, made when a template first reads it, once per emit. */
-const eventMarkdownCache = new WeakMap<object, string>();
-
-function eventMarkdownFor(event: WebhookEvent): string {
-  let markdown = eventMarkdownCache.get(event);
-  if (markdown === undefined) {
-    markdown = eventMarkdownOf(event);
-    eventMarkdownCache.set(event, markdown);
-  }
-  return markdown;
 }
 
 /**
