@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { PORTAL_SOURCES, refreshPortalAssets } from './src/api/portal/bundle.js';
 
 export default defineConfig({
   entry: {
@@ -19,6 +20,17 @@ export default defineConfig({
   // by `/api` or `/receiver` is then the very class a user imports from the root.
   splitting: true,
   esbuildPlugins: [
+    {
+      // The portal's script (TypeScript in src/api/portal/browser/) and page, bundled fresh as text into the
+      // build; the committed module they make is rewritten when stale (see src/api/portal/bundle.ts).
+      name: 'portal-assets',
+      setup(build) {
+        build.onLoad({ filter: /[\\/]src[\\/]api[\\/]portal[\\/]assets\.generated\.ts$/ }, async (args) => {
+          if (args.path !== PORTAL_SOURCES.generated) return undefined;
+          return { contents: await refreshPortalAssets(), loader: 'ts' };
+        });
+      },
+    },
     {
       // The entries other than the core (`/bullmq`, `/otel`, `/receiver`, ...) use it through `src/index.ts`; they must load the one built
       // core module (`./index.js` beside them), not carry a second copy whose classes would fail `instanceof` checks.

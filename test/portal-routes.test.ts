@@ -49,7 +49,8 @@ describe('portalRoutes', () => {
     expect(js?.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     const etag = js!.headers.get('etag')!;
     expect(etag).toMatch(/^"[\w-]{22}"$/);
-    expect(await js!.text()).toContain("new URL('../', import.meta.url)");
+    // The API is one level above the script (`assets/portal.js`): every URL the page asks is relative to it.
+    expect(await js!.text()).toMatch(/new URL\(["']\.\.\/["'], import\.meta\.url\)/);
     const css = await portal(get('http://host/assets/portal.css'), '/assets/portal.css');
     expect(await css!.text()).toContain('--wp-accent');
     const again = await portal(

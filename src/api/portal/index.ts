@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { OptionsError } from '../../index.js';
+import { PORTAL_JS } from './assets.generated.js';
 import { PORTAL_CSS } from './portal-css.js';
 import { portalHtml } from './portal-html.js';
-import { PORTAL_JS } from './portal-js.js';
 
 /** Options of the portal page (`createWebhookApi({ portal: { ... } })`). */
 export interface PortalOptions {
