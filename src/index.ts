@@ -137,6 +137,8 @@ export {
   requestForLog,
 } from './log/delivery-log.js';
 export { assertSignature, generateSecret, signPayload, verifySignature } from './rendering/sign.js';
+export type { SigningKeyPair } from './rendering/signing-keys.js';
+export { createSigningKeyPair, publicKeyOf } from './rendering/signing-keys.js';
 export type {
   SignStandardWebhookOptions,
   StandardWebhookHeaders,
