@@ -137,6 +137,8 @@ export {
   requestForLog,
 } from './log/delivery-log.js';
 export { assertSignature, generateSecret, signPayload, verifySignature } from './rendering/sign.js';
+export type { SigningKeyPair } from './rendering/signing-keys.js';
+export { createSigningKeyPair, publicKeyOf } from './rendering/signing-keys.js';
 export type {
   SignStandardWebhookOptions,
   StandardWebhookHeaders,
@@ -156,10 +158,11 @@ export type { ExplainReason, Explanation } from './routing/matching.js';
 export { DEFAULT_STATEMENTS } from './routing/policy/defaults.js';
 export type { PolicyMatcher, PolicyMatcherOptions } from './routing/policy/matcher.js';
 export { createPolicyMatcher } from './routing/policy/matcher.js';
+export type { ClientCertificate } from './transport/client-certificate.js';
 export { isTransportError, TransportError } from './transport/errors.js';
 export type { FetchTransportOptions } from './transport/fetch.js';
 export { fetchTransport } from './transport/fetch.js';
-export type { HttpTransportOptions } from './transport/http.js';
+export type { CertifiedDeliveryRequest, HttpTransportOptions } from './transport/http.js';
 export { httpTransport } from './transport/http.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './transport/ssrf.js';
 export { classifyAddress, createAddressPolicy, guardedLookup } from './transport/ssrf.js';

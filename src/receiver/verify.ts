@@ -9,6 +9,7 @@ import {
 import type { TtlStore } from './dedupe-store.js';
 import { WebhookRequestError } from './errors.js';
 import { kindOf, numberOption } from './options.js';
+import { resolvePublicKeys } from './public-keys.js';
 import { overLimit } from './read-body.js';
 
 /**
@@ -30,6 +31,14 @@ export interface VerifyWebhookOptions {
   secret?: StandardWebhookSecret;
   /** Several secrets while one is rotated: the request is valid if any of them signed it. Use `secret` or this. */
   secrets?: readonly StandardWebhookSecret[];
+  /**
+   * The sender's Ed25519 public key (`whpk_…`, from `createSigningKeyPair()` or `publicKeyOf(secret)`), for `v1a`
+   * signatures of the standard scheme. No shared secret is needed; with `secret` too, either scheme's signature is
+   * accepted.
+   */
+  publicKey?: string;
+  /** Several public keys while one is rotated. Use `publicKey` or this. */
+  publicKeys?: readonly string[];
   /** Which signature to check. Required: see {@link ReceiverScheme}. */
   scheme: ReceiverScheme;
   /**
@@ -93,6 +102,7 @@ export type VerifiedWebhook<T = unknown> =
 /** @internal Options after validation, with defaults filled in. */
 export interface ResolvedReceiverOptions {
   secrets: readonly StandardWebhookSecret[];
+  publicKeys: readonly string[];
   scheme: ReceiverScheme;
   toleranceSeconds: number;
   now: () => number;
@@ -105,6 +115,8 @@ export interface ResolvedReceiverOptions {
 const KNOWN = new Set([
   'secret',
   'secrets',
+  'publicKey',
+  'publicKeys',
   'scheme',
   'toleranceSeconds',
   'now',
@@ -129,11 +141,15 @@ export function resolveReceiverOptions(
     }
   }
   const { secret, secrets, scheme, now, dedupe } = options;
-  if ((secret === undefined) === (secrets === undefined)) {
-    throw new OptionsError('secret', 'Expected exactly one of `secret` and `secrets`.');
+  const publicKeys = resolvePublicKeys(options);
+  if (secret !== undefined && secrets !== undefined) {
+    throw new OptionsError('secret', 'Expected one of `secret` and `secrets`, not both.');
   }
-  const list = secrets === undefined ? [secret as StandardWebhookSecret] : secrets;
-  if (!Array.isArray(list) || list.length === 0) {
+  if (secret === undefined && secrets === undefined && publicKeys.length === 0) {
+    throw new OptionsError('secret', 'Expected `secret`, `secrets`, `publicKey` or `publicKeys`.');
+  }
+  const list = secrets === undefined ? (secret === undefined ? [] : [secret]) : secrets;
+  if (!Array.isArray(list) || (secrets !== undefined && list.length === 0)) {
     throw new OptionsError(
       'secrets',
       `Expected \`secrets\` to be a non-empty array, got ${kindOf(secrets)}.`,
@@ -146,6 +162,12 @@ export function resolveReceiverOptions(
       throw new OptionsError(
         field,
         `Expected \`${field}\` to be a non-empty string or Uint8Array, got ${kindOf(item)}.`,
+      );
+    }
+    if (typeof item === 'string' && /^wh[ps]k_/.test(item)) {
+      throw new OptionsError(
+        field,
+        `Expected \`${field}\` to be a shared secret, got an Ed25519 ${item.startsWith('whpk_') ? 'public key ("whpk_…"): pass it as `publicKey`' : 'signing key ("whsk_…"), which stays with the sender: pass its public key as `publicKey`'}.`,
       );
     }
     if (scheme === 'standard' && !isStandardSecret(item)) {
@@ -161,6 +183,12 @@ export function resolveReceiverOptions(
       );
     }
   });
+  if (scheme === 'launchdarkly' && publicKeys.length > 0) {
+    throw new OptionsError(
+      options.publicKey === undefined ? 'publicKeys' : 'publicKey',
+      'Expected no public key for the launchdarkly scheme: X-LD-Signature is an HMAC; use scheme "standard".',
+    );
+  }
   if (!SCHEMES.includes(scheme)) {
     throw new OptionsError(
       'scheme',
@@ -177,6 +205,7 @@ export function resolveReceiverOptions(
   }
   return {
     secrets: list,
+    publicKeys,
     scheme,
     toleranceSeconds: numberOption('toleranceSeconds', options.toleranceSeconds, 300, { max: 1e11 }),
     now: typeof now === 'function' ? now : now === undefined ? Date.now : () => now,
@@ -288,14 +317,16 @@ export async function verifyResolved<T>(
     const now = options.now();
     // With 'auto', secrets that are not whsec_ keys belong to the X-LD-Signature scheme.
     const secrets = options.scheme === 'auto' ? options.secrets.filter(isStandardSecret) : options.secrets;
-    if (secrets.length === 0) {
+    const publicKeys = options.publicKeys;
+    if (secrets.length === 0 && publicKeys.length === 0) {
       throw new SignatureVerificationError(
         'ERR_SIGNATURE_INVALID',
         'verifyWebhookRequest: a Standard Webhooks signature was sent, but no secret is a "whsec_…" key.',
       );
     }
     verifyStandardWebhook({
-      secret: secrets,
+      ...(secrets.length > 0 && { secret: secrets }),
+      ...(publicKeys.length > 0 && { publicKey: publicKeys }),
       headers,
       body,
       now: typeof now === 'number' ? now : Number.NaN,

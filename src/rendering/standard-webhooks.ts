@@ -1,10 +1,20 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import { kindOf, OptionsError, SignatureVerificationError } from '../core/errors.js';
 import { numberOption } from '../core/option-checks.js';
+import {
+  isPublicKeyLike,
+  isSigningKey,
+  isSigningKeyLike,
+  signingKeyOf,
+  signV1a,
+  verificationKeyOf,
+  verifyV1a,
+} from './signing-keys.js';
 
 /**
  * A Standard Webhooks signing secret: `whsec_` followed by the base64 of the key bytes (the prefix is optional),
- * or the raw key bytes.
+ * or the raw key bytes (HMAC, `v1`); or, to sign, an Ed25519 signing key `whsk_…` (`v1a`, see
+ * `createSigningKeyPair()`).
  */
 export type StandardWebhookSecret = string | Uint8Array;
 
@@ -14,7 +24,7 @@ export type StandardWebhookHeaders =
   | Readonly<Record<string, string | readonly string[] | undefined>>;
 
 export interface SignStandardWebhookOptions {
-  /** The signing secret (`whsec_…`). */
+  /** The signing secret: `whsec_…` signs `v1` (HMAC-SHA256), `whsk_…` signs `v1a` (Ed25519). */
   secret: StandardWebhookSecret;
   /** The message id sent as `webhook-id` (the same for every attempt of one delivery). */
   id: string;
@@ -25,8 +35,16 @@ export interface SignStandardWebhookOptions {
 }
 
 export interface VerifyStandardWebhookOptions {
-  /** The secret, or several secrets while one is being rotated: the request is valid if any of them signed it. */
-  secret: StandardWebhookSecret | readonly StandardWebhookSecret[];
+  /**
+   * The `whsec_…` secret (`v1` signatures), or several while one is being rotated: the request is valid if any of
+   * them signed it. Give `secret`, `publicKey` or both.
+   */
+  secret?: StandardWebhookSecret | readonly StandardWebhookSecret[];
+  /**
+   * The sender's Ed25519 public key `whpk_…` (`v1a` signatures), or several while one is being rotated. Verifying
+   * needs no shared secret: a leaked public key cannot forge a signature.
+   */
+  publicKey?: string | readonly string[];
   /** The request headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`). */
   headers: StandardWebhookHeaders;
   /** The raw request body, byte for byte as received. */
@@ -54,8 +72,12 @@ const MAX_SECONDS = 1e11;
 const keyCache = new Map<string, Buffer>();
 const KEY_CACHE_LIMIT = 1024;
 
-/** True for a secret this library can sign with in the Standard Webhooks scheme: `whsec_` + non-empty base64. */
+/**
+ * True for a secret this library can sign with in the Standard Webhooks scheme: `whsec_` + non-empty base64, or
+ * a well-formed Ed25519 signing key `whsk_…`.
+ */
 export function isStandardWebhookSecret(secret: string): boolean {
+  if (isSigningKeyLike(secret)) return isSigningKey(secret);
   if (!secret.startsWith(PREFIX)) return false;
   const encoded = secret.slice(PREFIX.length);
   return encoded.length > 0 && encoded.length % 4 !== 1 && BASE64.test(encoded);
@@ -75,6 +97,14 @@ function decodeSecret(method: string, secret: unknown): Buffer | Uint8Array {
   }
   const cached = keyCache.get(secret);
   if (cached !== undefined) return cached;
+  if (isPublicKeyLike(secret) || isSigningKeyLike(secret)) {
+    throw new OptionsError(
+      'secret',
+      isPublicKeyLike(secret)
+        ? `${method}: \`secret\` is a "whpk_…" Ed25519 public key; pass it as \`publicKey\` to verify v1a signatures.`
+        : `${method}: \`secret\` is a "whsk_…" Ed25519 signing key, which stays with the sender; verify with its public key (\`publicKey\`, from publicKeyOf(secret)).`,
+    );
+  }
   const encoded = secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret;
   if (encoded.length % 4 === 1 || !BASE64.test(encoded)) {
     // The secret itself is never echoed.
@@ -96,6 +126,18 @@ function sign(
   body: string | Uint8Array,
 ): string {
   return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64')}`;
+}
+
+/** `v1a` with a `whsk_` key, `v1` with any other secret. */
+function signWith(
+  method: string,
+  secret: StandardWebhookSecret,
+  id: string,
+  timestamp: number,
+  body: string | Uint8Array,
+): string {
+  if (isSigningKeyLike(secret)) return signV1a(signingKeyOf(method, secret as string), id, timestamp, body);
+  return sign(decodeSecret(method, secret), id, timestamp, body);
 }
 
 function assertMessage(method: string, id: unknown, timestamp: unknown, body: unknown): void {
@@ -129,7 +171,8 @@ function assertBody(method: string, body: unknown): void {
 
 /**
  * Signs a message with the Standard Webhooks v1 scheme: `v1,` + base64(HMAC-SHA256(key, `${id}.${timestamp}.${body}`)),
- * the value of the `webhook-signature` header.
+ * the value of the `webhook-signature` header. With an Ed25519 signing key (`whsk_…`) it signs the asymmetric
+ * scheme instead: `v1a,` + base64 of the Ed25519 signature of the same content.
  *
  * @example
  * signStandardWebhook({ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
@@ -138,7 +181,7 @@ function assertBody(method: string, body: unknown): void {
 export function signStandardWebhook(options: SignStandardWebhookOptions): string {
   const { secret, id, timestamp, body } = options;
   assertMessage('signStandardWebhook', id, timestamp, body);
-  return sign(decodeSecret('signStandardWebhook', secret), id, timestamp, body);
+  return signWith('signStandardWebhook', secret, id, timestamp, body);
 }
 
 /**
@@ -157,7 +200,7 @@ export function standardSignatureHeader(
   }
   let header = '';
   for (const secret of secrets) {
-    const signature = sign(decodeSecret('standardSignatureHeader', secret), id, timestamp, body);
+    const signature = signWith('standardSignatureHeader', secret, id, timestamp, body);
     header = header === '' ? signature : `${header} ${signature}`;
   }
   return header;
@@ -193,15 +236,17 @@ type VerificationCode = 'ERR_MISSING_HEADERS' | 'ERR_TIMESTAMP_OUT_OF_TOLERANCE'
 
 /**
  * Verifies a Standard Webhooks request: the headers are present, `webhook-timestamp` is within the tolerance
- * (5 minutes either way) and one of the `v1` signatures in `webhook-signature` was made with the secret (or with
- * one of the secrets). Signatures of other versions are ignored. Comparison is constant-time. Svix's header names
- * (`svix-id`, `svix-timestamp`, `svix-signature`) are accepted when the `webhook-*` ones are absent.
+ * (5 minutes either way) and one of the signatures in `webhook-signature` verifies: a `v1` one made with the secret
+ * (or one of the secrets), or a `v1a` one made by the signing key of the public key (or one of them). Signatures of
+ * other versions are ignored. HMAC comparison is constant-time. Svix's header names (`svix-id`, `svix-timestamp`,
+ * `svix-signature`) are accepted when the `webhook-*` ones are absent.
  *
  * @returns `true`; never returns `false`.
  * @throws {SignatureVerificationError} with `code` `ERR_MISSING_HEADERS`, `ERR_TIMESTAMP_OUT_OF_TOLERANCE` or
  *   `ERR_SIGNATURE_INVALID`.
- * @throws {OptionsError} when `now` or `toleranceSeconds` is not a finite non-negative number, or a secret is
- *   malformed: a misconfigured receiver fails loudly instead of accepting old requests.
+ * @throws {OptionsError} when `now` or `toleranceSeconds` is not a finite non-negative number, neither `secret` nor
+ *   `publicKey` is given, or a key is malformed or of the other kind (a `whpk_` key as `secret`): a misconfigured
+ *   receiver fails loudly instead of accepting old requests.
  */
 export function verifyStandardWebhook(options: VerifyStandardWebhookOptions): true {
   verifyStandardMessage('verifyStandardWebhook', options);
@@ -215,6 +260,41 @@ export interface VerifiedStandardMessage {
   timestamp: number;
 }
 
+interface VerifierKeys {
+  hmac: (Buffer | Uint8Array)[];
+  ed25519: KeyObject[];
+}
+
+function listOf<T>(value: T | readonly T[] | undefined): readonly T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value as T];
+}
+
+/** The HMAC keys of `secret` and the Ed25519 keys of `publicKey`, validated. */
+function verifierKeys(method: string, options: VerifyStandardWebhookOptions): VerifierKeys {
+  const { secret, publicKey } = options;
+  if (secret === undefined && publicKey === undefined) {
+    throw new OptionsError(
+      'secret',
+      `${method}: expected \`secret\` ("whsec_…") or \`publicKey\` ("whpk_…"), got neither.`,
+    );
+  }
+  const secrets = listOf(secret);
+  const publicKeys = listOf(publicKey);
+  if (secret !== undefined && secrets.length === 0) {
+    throw new OptionsError('secret', `${method}: expected \`secret\` to be a secret or a non-empty array.`);
+  }
+  if (publicKey !== undefined && publicKeys.length === 0) {
+    throw new OptionsError(
+      'publicKey',
+      `${method}: expected \`publicKey\` to be a key or a non-empty array.`,
+    );
+  }
+  return {
+    hmac: secrets.map((item) => decodeSecret(method, item)),
+    ed25519: publicKeys.map((item) => verificationKeyOf(method, item)),
+  };
+}
+
 /**
  * @internal {@link verifyStandardWebhook}, answering the verified id and timestamp. `webhook-*` headers are read
  * first, `svix-*` ones (Svix's names for the same values) when those are absent.
@@ -226,24 +306,14 @@ export function verifyStandardMessage(
   if (options === null || typeof options !== 'object') {
     throw new OptionsError('options', `${method}: expected an options object, got ${kindOf(options)}.`);
   }
-  const { secret, headers, body } = options;
+  const { headers, body } = options;
   const now = numberOption('now', options.now, Number.NaN, { max: Number.MAX_SAFE_INTEGER });
-  const toleranceSeconds = numberOption(
-    'toleranceSeconds',
-    options.toleranceSeconds,
-    DEFAULT_TOLERANCE_SECONDS,
-    {
-      max: MAX_SECONDS,
-    },
-  );
+  const tolerance = options.toleranceSeconds;
+  const toleranceSeconds = numberOption('toleranceSeconds', tolerance, DEFAULT_TOLERANCE_SECONDS, {
+    max: MAX_SECONDS,
+  });
   assertBody(method, body);
-  const secrets: readonly StandardWebhookSecret[] = Array.isArray(secret)
-    ? secret
-    : [secret as StandardWebhookSecret];
-  if (secrets.length === 0) {
-    throw new OptionsError('secret', `${method}: expected \`secret\` to be a secret or a non-empty array.`);
-  }
-  const keys = secrets.map((item) => decodeSecret(method, item));
+  const keys = verifierKeys(method, options);
 
   const fail = (code: VerificationCode, message: string) =>
     new SignatureVerificationError(code, `${method}: ${message}`);
@@ -286,22 +356,44 @@ export function verifyStandardMessage(
       `the message timestamp is more than ${toleranceSeconds} s ahead.`,
     );
   }
+  const found = matchSignature(keys, signatures, id, timestamp, body);
+  if (found === true) return { id, timestamp: sentAt };
+  const versions = [keys.hmac.length > 0 && 'v1', keys.ed25519.length > 0 && 'v1a'].filter(Boolean);
+  throw fail(
+    'ERR_SIGNATURE_INVALID',
+    found === 'mismatch'
+      ? 'no signature matches the body.'
+      : `the webhook-signature header has no ${versions.join(' or ')} signature.`,
+  );
+}
 
-  const expected = keys.map((key) => Buffer.from(sign(key, id, timestamp, body)));
-  let sawV1 = false;
+/**
+ * Tries every `v1` token against the HMAC keys and every `v1a` token against the Ed25519 keys: `true` on the
+ * first match, `'mismatch'` when some token of a checked version was there, `'none'` when none was.
+ */
+function matchSignature(
+  keys: VerifierKeys,
+  signatures: string,
+  id: string,
+  timestamp: string,
+  body: string | Uint8Array,
+): true | 'mismatch' | 'none' {
+  const expected = keys.hmac.map((key) => Buffer.from(sign(key, id, timestamp, body)));
+  let seen = false;
   for (let token of signatures.split(/\s+/)) {
     // Node joins repeated headers with ', '; a base64 signature never ends with a comma.
     if (token.endsWith(',')) token = token.slice(0, -1);
-    if (!token.startsWith('v1,')) continue;
-    sawV1 = true;
-    const given = Buffer.from(token);
-    for (const candidate of expected) {
-      if (given.length === candidate.length && timingSafeEqual(given, candidate))
-        return { id, timestamp: sentAt };
+    if (token.startsWith('v1,') && expected.length > 0) {
+      seen = true;
+      const given = Buffer.from(token);
+      for (const candidate of expected) {
+        if (given.length === candidate.length && timingSafeEqual(given, candidate)) return true;
+      }
+    } else if (token.startsWith('v1a,') && keys.ed25519.length > 0) {
+      seen = true;
+      const signature = token.slice(4);
+      if (keys.ed25519.some((key) => verifyV1a(key, signature, id, timestamp, body))) return true;
     }
   }
-  throw fail(
-    'ERR_SIGNATURE_INVALID',
-    sawV1 ? 'no signature matches the body.' : 'the webhook-signature header has no v1 signature.',
-  );
+  return seen ? 'mismatch' : 'none';
 }

@@ -11,6 +11,8 @@ import {
   type PolicySource,
   transportPolicy,
 } from './address-policy.js';
+import { AgentPool, withCertificate } from './agent-pool.js';
+import { type ClientCertificate, checkClientCertificate } from './client-certificate.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
 import { normalizeHeaders } from './response-headers.js';
 import { guardedLookup } from './ssrf.js';
@@ -40,7 +42,26 @@ export interface HttpTransportOptions {
   allowPrivateNetworks?: boolean;
   /** Hosts (exact names) and CIDR ranges that are allowed even when private. See `allowPrivateNetworks`. */
   allowedHosts?: string[];
+  /**
+   * The sender's TLS client certificate, presented to receivers that require mutual TLS (and ignored by the others).
+   * Checked when the transport is made: the key must open (with `passphrase`) and match the certificate. DNS pinning
+   * and the SSRF guard apply as without it.
+   * @example clientCertificate: { cert: readFileSync('sender.pem'), key: readFileSync('sender.key') }
+   */
+  clientCertificate?: ClientCertificate;
+  /**
+   * Connection pools kept for the distinct client certificates that requests carry (`request.clientCertificate`, a
+   * per-webhook identity), least recently used closed first. The transport's own pool is not counted.
+   * @default 32
+   */
+  maxClientCertificates?: number;
 }
+
+/**
+ * A request as `httpTransport().send()` reads it: a `DeliveryRequest`, optionally with the client certificate to
+ * present for this request alone (it replaces the transport's own `clientCertificate`).
+ */
+export type CertifiedDeliveryRequest = DeliveryRequest & { clientCertificate?: ClientCertificate };
 
 // A record rather than a list, so that an option added to the interface and not here fails to compile.
 const KNOWN_OPTIONS = Object.keys({
@@ -52,6 +73,8 @@ const KNOWN_OPTIONS = Object.keys({
   ca: true,
   allowPrivateNetworks: true,
   allowedHosts: true,
+  clientCertificate: true,
+  maxClientCertificates: true,
 } satisfies Record<keyof HttpTransportOptions, true>);
 
 function checkCa(ca: unknown): void {
@@ -104,15 +127,24 @@ function createHttpTransport(options: HttpTransportOptions, source: PolicySource
     integer: true,
   });
   const keepAlive = numberOption('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 4000, { positive: true });
+  const maxCertificates = numberOption('maxClientCertificates', options.maxClientCertificates, 32, {
+    positive: true,
+    integer: true,
+  });
   checkCa(options.ca);
+  const own =
+    options.clientCertificate === undefined ? undefined : checkClientCertificate(options.clientCertificate);
   const addressPolicy = transportPolicy(options, source);
   const ca = options.ca === undefined ? undefined : [...rootCertificates, ...[options.ca].flat()];
-  const agent = new Agent({
-    connections,
-    keepAliveTimeout: keepAlive,
-    pipelining: 1,
-    connect: { timeout: connectTimeout, lookup: guardedLookup(addressPolicy), ...(ca && { ca }) },
-  });
+  const connect = { timeout: connectTimeout, lookup: guardedLookup(addressPolicy), ...(ca && { ca }) };
+  const makeAgent = (certificate: ClientCertificate | undefined) =>
+    new Agent({
+      connections,
+      keepAliveTimeout: keepAlive,
+      pipelining: 1,
+      connect: withCertificate(connect, certificate),
+    });
+  const agents = new AgentPool(makeAgent, maxCertificates, makeAgent(own));
   // Literal IP hosts never reach `lookup`, so they are checked here (once per URL).
   const checkedUrls = new Map<string, Target>();
 
@@ -149,18 +181,17 @@ function createHttpTransport(options: HttpTransportOptions, source: PolicySource
           signal,
         );
         try {
-          agent.dispatch(dispatchOptions(to, request, timeoutMs), handler);
+          const certificate = (request as CertifiedDeliveryRequest).clientCertificate;
+          agents
+            .agentFor(certificate ?? undefined)
+            .dispatch(dispatchOptions(to, request, timeoutMs), handler);
         } catch (error) {
           handler.refused(error);
         }
       });
     },
-    async close() {
-      if (!agent.closed && !agent.destroyed) await agent.close();
-    },
-    async destroy() {
-      if (!agent.destroyed) await agent.destroy();
-    },
+    close: () => agents.close(),
+    destroy: () => agents.destroy(),
   };
 }
 

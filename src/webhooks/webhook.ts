@@ -12,6 +12,7 @@ import type {
 import { VERSION } from '../core/version.js';
 import { validateContentType, validateHeaders } from '../rendering/header-rules.js';
 import { generateSecret } from '../rendering/sign.js';
+import { createSigningKeyPair, isSigningKeyLike } from '../rendering/signing-keys.js';
 import { generateStandardSecret, isStandardWebhookSecret } from '../rendering/standard-webhooks.js';
 import {
   assertTemplateNames,
@@ -168,7 +169,7 @@ export function buildWebhook(
     if (!SCHEMES.includes(scheme)) throw invalid('signatureScheme', `one of ${SCHEMES.join(', ')}`, scheme);
     webhook.signatureScheme = scheme;
   }
-  applySecret(webhook, patch);
+  applySecret(webhook, patch, isSigningKeyLike(existing?.secret));
   rotateSecrets(webhook, existing, context.now, context.secretRotationMs ?? 0);
 
   if (cleared('statements') || (Array.isArray(patch.statements) && patch.statements.length === 0)) {
@@ -293,6 +294,13 @@ function fitsScheme(secret: string, scheme: SignatureScheme): boolean {
 }
 
 function assertSecretFits(webhook: Webhook): void {
+  if (isSigningKeyLike(webhook.secret) && webhook.signatureScheme !== 'standard') {
+    // X-LD-Signature is an HMAC: its receivers would need the private key itself.
+    throw new WebhookValidationError(
+      'secret',
+      `Expected \`secret\` not to be an Ed25519 signing key ("whsk_…") for signatureScheme "${webhook.signatureScheme}": it signs only with signatureScheme "standard"`,
+    );
+  }
   if (webhook.secret !== undefined && !fitsScheme(webhook.secret, webhook.signatureScheme)) {
     throw new WebhookValidationError(
       'secret',
@@ -301,8 +309,11 @@ function assertSecretFits(webhook: Webhook): void {
   }
 }
 
-/** `secret` wins; `secret: null` or `sign: false` remove it; `sign: true` generates one when none fits the scheme. */
-function applySecret(webhook: Webhook, patch: WebhookPatch): void {
+/**
+ * `secret` wins; `secret: null` or `sign: false` remove it; `sign: true` generates one when none fits the scheme: a
+ * new Ed25519 key when it replaces one (`ed25519`, rotation), a `whsec_` or LaunchDarkly secret otherwise.
+ */
+function applySecret(webhook: Webhook, patch: WebhookPatch, ed25519: boolean): void {
   const { sign, secret } = patch;
   if (sign !== undefined && sign !== null && typeof sign !== 'boolean')
     throw invalid('sign', 'a boolean', sign);
@@ -325,7 +336,12 @@ function applySecret(webhook: Webhook, patch: WebhookPatch): void {
     sign === true &&
     (webhook.secret === undefined || !fitsScheme(webhook.secret, webhook.signatureScheme))
   ) {
-    webhook.secret = webhook.signatureScheme === 'launchdarkly' ? generateSecret() : generateStandardSecret();
+    webhook.secret =
+      webhook.signatureScheme === 'launchdarkly'
+        ? generateSecret()
+        : ed25519
+          ? createSigningKeyPair().secret
+          : generateStandardSecret();
   }
   assertSecretFits(webhook);
 }
