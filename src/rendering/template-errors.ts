@@ -1,6 +1,5 @@
+// Parse errors, refused constructs and positions of the template module (`template.ts`).
 import type Mustache from 'mustache';
-
-/** Parse errors, refused constructs and positions of the template module (`template.ts`). */
 import { TemplateError } from '../core/errors.js';
 
 export type Position = { line: number; column: number };

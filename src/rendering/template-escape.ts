@@ -1,6 +1,5 @@
+// Escaping of `{{x}}` by content type, for the template module (`template.ts`).
 import type { TemplateEscape } from '../core/types.js';
-
-/** Escaping of `{{x}}` by content type, for the template module (`template.ts`). */
 
 /** Every `templateEscape` value. */
 export const TEMPLATE_ESCAPES: readonly TemplateEscape[] = ['json', 'html', 'none'];
