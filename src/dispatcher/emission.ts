@@ -5,7 +5,7 @@ import type { SafeInstrumentation } from '../delivery/instrumentation.js';
 import type { DeliveryJob } from '../delivery/queue.js';
 import { buildRequest, renderBody } from '../delivery/request.js';
 import type { Scheduler } from '../delivery/scheduler.js';
-import { sampleEventFrom } from '../events/event-catalog.js';
+import { sampleEventFrom } from '../events/catalog-samples.js';
 import { sampleEventFor } from '../events/sample-event.js';
 import { accessesOf, assertEvent, eventIdOf, serializeEvent } from '../routing/event.js';
 import { type Explanation, explainMatch, selectWebhooks } from '../routing/matching.js';

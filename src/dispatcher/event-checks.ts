@@ -1,7 +1,8 @@
 import Mustache from 'mustache';
 import { InvalidEventError, kindOf, WebhookError } from '../core/errors.js';
 import type { Webhook, WebhookEvent } from '../core/types.js';
-import { type EventCatalog, validateEventTypes, validateTemplateFields } from '../events/event-catalog.js';
+import { validateEventTypes, validateTemplateFields } from '../events/catalog-checks.js';
+import type { EventCatalog } from '../events/event-catalog.js';
 import type { DeliveryRecord } from '../log/delivery-log.js';
 import { validateTenant } from '../webhooks/webhook.js';
 import type { EmitOptions } from './dispatcher.js';
