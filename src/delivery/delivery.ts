@@ -178,29 +178,36 @@ export class Delivery implements HeldJob {
       this.fail({ code: failure.code ?? 'RENDER_FAILED', message: failure.message });
       return;
     }
-    this.send({ lane, compiled: compiled as CompiledWebhook, request } as Sent, done);
+    this.send(lane, compiled as CompiledWebhook, request, done);
   }
 
-  private send(sent: Sent, done: () => void): void {
+  private send(lane: Lane, compiled: CompiledWebhook, request: DeliveryRequest, done: () => void): void {
     const { job, parts } = this;
-    const webhook = sent.compiled.webhook;
-    sent.attemptNo = ++this.attempts;
+    const webhook = compiled.webhook;
+    const attemptNo = ++this.attempts;
     this.firstStarted ??= performance.now();
-    sent.startedAt = parts.now();
-    sent.span = parts.instrumentation.onAttempt({
+    const startedAt = parts.now();
+    const span = parts.instrumentation.onAttempt({
       emitContext: job.emitContext,
       deliveryId: job.deliveryId,
       webhookId: webhook.id,
       eventId: job.eventId,
       eventType: job.eventType,
       tenant: job.tenant,
-      attempt: sent.attemptNo,
+      attempt: attemptNo,
       url: webhook.url,
       method: 'POST',
     });
     // Validated header names and values; they cannot replace the request's own (signature, webhook-id).
-    const extra = sent.span.headers;
-    if (extra) sent.request = { ...sent.request, headers: { ...extra, ...sent.request.headers } };
+    const headers = span.headers ? { ...span.headers, ...request.headers } : undefined;
+    const sent: Sent = {
+      lane,
+      compiled,
+      request: headers ? { ...request, headers } : request,
+      attemptNo,
+      startedAt,
+      span,
+    };
     const attempt = new Attempt(parts.transport, sent.request, parts.timeoutMs);
     this.engine.track(attempt);
     attempt.outcome.then((answer) => {
