@@ -95,6 +95,8 @@ export type {
   DispatcherListener,
   WebhookHealthEvent,
 } from './dispatcher/dispatcher-events.js';
+export { suggest, validateEventTypes, validateTemplateFields } from './events/catalog-checks.js';
+export { sampleEventFrom } from './events/catalog-samples.js';
 export {
   LAUNCHDARKLY_ACTIONS,
   LAUNCHDARKLY_ENTRY_SCHEMA,
@@ -107,14 +109,7 @@ export type {
   EventFormat,
   EventTypeDefinition,
 } from './events/event-catalog.js';
-export {
-  defineEventCatalog,
-  isEventCatalog,
-  sampleEventFrom,
-  suggest,
-  validateEventTypes,
-  validateTemplateFields,
-} from './events/event-catalog.js';
+export { defineEventCatalog, isEventCatalog } from './events/event-catalog.js';
 export type {
   DeliveryAttempt,
   DeliveryLog,

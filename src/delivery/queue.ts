@@ -53,7 +53,7 @@ export type AttemptStep =
   | { result: DeliveryResult; retry?: undefined }
   | { retry: { job: DeliveryJob; delayMs: number }; result?: undefined };
 
-/** The engine as a queue sees it (the third argument of `start`). */
+/** The engine as a queue sees it (the third argument of `start`); the dispatcher's `InProcessEngine` implements it. */
 export interface DeliveryEngine {
   /** Runs the job to its final outcome in this process: its lane, its circuit, retry waits as timers. */
   deliver(job: DeliveryJob): Promise<DeliveryResult>;

@@ -1,3 +1,4 @@
+import type { SharedCircuit } from '../core/types.js';
 import type { HealthPolicy } from './health.js';
 import { Lane, type LaneTask } from './lane.js';
 import type { SharedRateLimit } from './shared-rate-limit.js';
@@ -60,6 +61,38 @@ export class Scheduler {
   /** Lanes with work (waiting or in flight). */
   get activeLanes(): number {
     return this.active;
+  }
+
+  /** The webhook was switched off or deleted: what waits in its lane ends `skipped` now instead of at its turn. */
+  flushWebhook(webhookId: string): void {
+    const lane = this.lanes.get(webhookId);
+    if (lane === undefined) return;
+    for (const task of this.flush(lane)) task.drop('flushed');
+    this.release(webhookId);
+  }
+
+  /** The webhook's health as its lane knows it (for `explain` and the API). */
+  health(
+    webhookId: string,
+  ): { state: 'closed' | 'open' | 'probing'; consecutiveFailures: number } | undefined {
+    const lane = this.lanes.get(webhookId);
+    return lane && { state: lane.circuit.state, consecutiveFailures: lane.circuit.consecutiveFailures };
+  }
+
+  /**
+   * What another process learned about a webhook's circuit (opened, probe failed, or answered again:
+   * `undefined`). A webhook this process has not delivered to yet gets a lane holding it, so its first delivery
+   * here waits for the probe like everyone else's.
+   */
+  adoptCircuit(webhookId: string, circuit: SharedCircuit | undefined): void {
+    if (this.options.health === undefined) return;
+    let lane = this.lanes.get(webhookId);
+    if (lane === undefined) {
+      if (circuit === undefined) return;
+      lane = this.lane(webhookId, undefined);
+    }
+    lane.circuit.adopt(circuit, Date.now());
+    this.touch(lane);
   }
 
   circuitsOpen(): number {

@@ -1,17 +1,23 @@
 import { within } from '../core/deadline.js';
 import { errorText } from '../core/errors.js';
-import type { CircuitStore, SharedCircuit } from '../core/types.js';
+import type { CircuitStore, Logger, SharedCircuit } from '../core/types.js';
 import { watchStop } from '../core/watch-stop.js';
+
+/** Holds the circuits of this process: a circuit another process learned about is adopted there. */
+export interface CircuitAdopter {
+  adoptCircuit(webhookId: string, circuit: SharedCircuit | undefined): void;
+}
 
 export interface SharedCircuitsOptions {
   circuits: CircuitStore;
-  /** Applies what another process learned (`DeliveryEngine.adoptCircuit`). */
-  adopt(webhookId: string, circuit: SharedCircuit | undefined): void;
+  /** Where what another process learned is applied (the engine's `Scheduler`). */
+  lanes: CircuitAdopter;
   /** How often circuits are listed again when the store cannot watch them. */
   intervalMs: number;
   /** Deadline of each store call. */
   timeoutMs: number;
-  onError(message: string, meta: Record<string, unknown>): void;
+  /** Where what goes wrong is reported (the dispatcher's logger). */
+  logger: Pick<Logger, 'error'>;
 }
 
 /** Circuits adopted from one listing at most: a store cannot make this process hold a lane per record it invents. */
@@ -66,10 +72,12 @@ export class SharedCircuits {
           else this.apply(id, circuit === undefined ? undefined : parseCircuit(circuit), circuit);
         });
         this.stopWatching = watchStop(returned, (error) =>
-          this.o.onError('webhook-dispatcher: store.circuits.watch() failed', { error: errorText(error) }),
+          this.o.logger.error('webhook-dispatcher: store.circuits.watch() failed', {
+            error: errorText(error),
+          }),
         );
       } catch (error) {
-        this.o.onError('webhook-dispatcher: store.circuits.watch() threw', { error: errorText(error) });
+        this.o.logger.error('webhook-dispatcher: store.circuits.watch() threw', { error: errorText(error) });
       }
     }
     // A watch says when to list again (`onChange()` once it is in place); without one, list now and then.
@@ -102,7 +110,7 @@ export class SharedCircuits {
         },
         (error: unknown) => {
           this.writing.delete(webhookId);
-          this.o.onError('webhook-dispatcher: could not save a webhook circuit to the store', {
+          this.o.logger.error('webhook-dispatcher: could not save a webhook circuit to the store', {
             webhookId,
             error: errorText(error),
           });
@@ -122,17 +130,21 @@ export class SharedCircuits {
       try {
         await this.call('watch() stop', async () => stop());
       } catch (error) {
-        this.o.onError('webhook-dispatcher: store.circuits.watch() stop failed', { error: errorText(error) });
+        this.o.logger.error('webhook-dispatcher: store.circuits.watch() stop failed', {
+          error: errorText(error),
+        });
       }
     }
   }
 
   private apply(webhookId: string, circuit: SharedCircuit | undefined, raw: unknown): void {
     if (circuit === undefined && raw !== undefined) {
-      this.o.onError('webhook-dispatcher: ignored an invalid circuit record from the store', { webhookId });
+      this.o.logger.error('webhook-dispatcher: ignored an invalid circuit record from the store', {
+        webhookId,
+      });
       return;
     }
-    this.o.adopt(webhookId, circuit);
+    this.o.lanes.adoptCircuit(webhookId, circuit);
   }
 
   /**
@@ -146,15 +158,18 @@ export class SharedCircuits {
           if (this.stopped || typeof all !== 'object' || all === null) return;
           const entries = Object.entries(all);
           if (entries.length > MAX_ADOPTED) {
-            this.o.onError('webhook-dispatcher: the store listed too many circuits; adopted the first ones', {
-              listed: entries.length,
-              adopted: MAX_ADOPTED,
-            });
+            this.o.logger.error(
+              'webhook-dispatcher: the store listed too many circuits; adopted the first ones',
+              {
+                listed: entries.length,
+                adopted: MAX_ADOPTED,
+              },
+            );
           }
           for (const [id, raw] of entries.slice(0, MAX_ADOPTED)) this.apply(id, parseCircuit(raw), raw);
         },
         (error: unknown) =>
-          this.o.onError('webhook-dispatcher: could not list webhook circuits from the store', {
+          this.o.logger.error('webhook-dispatcher: could not list webhook circuits from the store', {
             error: errorText(error),
           }),
       )

@@ -1,11 +1,12 @@
 import { within } from '../core/deadline.js';
-import type { RateLimitStore } from '../core/types.js';
+import type { Logger, RateLimitStore } from '../core/types.js';
 
 export interface SharedRateLimitOptions {
   limits: RateLimitStore;
   /** Deadline of each `take`: past it, this start is limited by the process alone. */
   timeoutMs: number;
-  onError(message: string, meta: Record<string, unknown>): void;
+  /** Where what goes wrong is reported (the dispatcher's logger). */
+  logger: Pick<Logger, 'error'>;
 }
 
 /** What a lane is told: `0` start now, a number of ms to wait before asking again, or limit it in this process. */
@@ -55,7 +56,7 @@ export class SharedRateLimit {
     const wasUp = Date.now() >= this.downUntil;
     this.downUntil = Date.now() + RETRY_AFTER_MS;
     if (wasUp) {
-      this.o.onError(
+      this.o.logger.error(
         'webhook-dispatcher: the shared rate limiter failed; rate limits are per process until it answers again',
         { webhookId, error: String((error as Error)?.message ?? error), retryInMs: RETRY_AFTER_MS },
       );

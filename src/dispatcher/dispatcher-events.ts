@@ -1,5 +1,5 @@
 import { errorText } from '../core/errors.js';
-import type { Webhook } from '../core/types.js';
+import type { Logger, Webhook } from '../core/types.js';
 
 /** What `dispatcher.on()` listeners receive. */
 export interface WebhookHealthEvent {
@@ -31,7 +31,7 @@ export type DispatcherListener<E extends DispatcherEventName> = (event: Dispatch
 export class DispatcherEmitter {
   private readonly listeners = new Map<DispatcherEventName, Set<(event: never) => void>>();
 
-  constructor(private readonly onError: (message: string, meta: Record<string, unknown>) => void) {}
+  constructor(private readonly logger: Pick<Logger, 'error'>) {}
 
   on<E extends DispatcherEventName>(name: E, listener: DispatcherListener<E>): () => void {
     let set = this.listeners.get(name);
@@ -54,11 +54,13 @@ export class DispatcherEmitter {
         const value = (listener as DispatcherListener<E>)(event) as unknown;
         if (typeof (value as PromiseLike<unknown> | undefined)?.then === 'function') {
           (value as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-            this.onError(`webhook-dispatcher: a '${name}' listener rejected`, { error: errorText(error) }),
+            this.logger.error(`webhook-dispatcher: a '${name}' listener rejected`, {
+              error: errorText(error),
+            }),
           );
         }
       } catch (error) {
-        this.onError(`webhook-dispatcher: a '${name}' listener threw`, { error: errorText(error) });
+        this.logger.error(`webhook-dispatcher: a '${name}' listener threw`, { error: errorText(error) });
       }
     }
   }

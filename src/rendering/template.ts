@@ -1,6 +1,24 @@
 import Mustache from 'mustache';
 import { brand, describe, TemplateError, WebhookError, WebhookValidationError } from '../core/errors.js';
 import type { TemplateEscape, WebhookEvent } from '../core/types.js';
+import { findRefused, invalid, MAX_SECTION_DEPTH, parseError, positionAt } from './template-errors.js';
+import {
+  escapeHtml,
+  escapeJsonString,
+  identity,
+  TEMPLATE_ESCAPES,
+  templateEscapeFor,
+} from './template-escape.js';
+
+// The template module's names, whichever file of it holds them (escaping, errors).
+export { MAX_SECTION_DEPTH } from './template-errors.js';
+export {
+  escapeHtml,
+  escapeJsonString,
+  isJsonContentType,
+  TEMPLATE_ESCAPES,
+  templateEscapeFor,
+} from './template-escape.js';
 
 /** The webhook as a template sees it: `{{webhook.name}}`, `{{#webhook.tags}}...{{/webhook.tags}}`. */
 export interface TemplateWebhook {
@@ -75,64 +93,6 @@ export interface CompiledTemplate {
 }
 
 const TAGS: Mustache.OpeningAndClosingTags = ['{{', '}}'];
-/** Every `templateEscape` value. */
-export const TEMPLATE_ESCAPES: readonly TemplateEscape[] = ['json', 'html', 'none'];
-
-// --- escaping ---------------------------------------------------------------------------------------
-
-const JSON_UNSAFE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
-const LINE_SEPARATORS = /[\u2028\u2029]/g;
-
-/**
- * Escapes `value` so that `"` + result + `"` is a JSON string literal holding exactly `value`:
- * quotes, backslashes, control characters U+0000-U+001F, U+2028/U+2029 and lone surrogates are escaped.
- * Well-formed surrogate pairs (emoji) are kept as they are.
- */
-export function escapeJsonString(value: string): string {
-  if (!JSON_UNSAFE.test(value)) return value;
-  // JSON.stringify escapes quotes, backslashes, control characters and lone surrogates (ES2019).
-  const inner = JSON.stringify(value).slice(1, -1);
-  return inner.includes('\u2028') || inner.includes('\u2029')
-    ? inner.replace(LINE_SEPARATORS, (char) => (char === '\u2028' ? '\\u2028' : '\\u2029'))
-    : inner;
-}
-
-const HTML_UNSAFE = /[&<>"']/;
-const HTML_UNSAFE_ALL = /[&<>"']/g;
-const HTML_ENTITIES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** Escapes `& < > " '` for HTML text and quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return HTML_UNSAFE.test(value) ? value.replace(HTML_UNSAFE_ALL, (char) => HTML_ENTITIES[char]!) : value;
-}
-
-const identity = (value: string): string => value;
-
-// --- content types ----------------------------------------------------------------------------------
-
-function mediaTypeOf(contentType: string): string {
-  const semicolon = contentType.indexOf(';');
-  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
-}
-
-/** True for `application/json` and any `type/subtype+json`, with or without parameters. */
-export function isJsonContentType(contentType: string): boolean {
-  const mediaType = mediaTypeOf(contentType);
-  return mediaType === 'application/json' || (mediaType.endsWith('+json') && mediaType.includes('/'));
-}
-
-/** The default escaping for a content type: JSON types `'json'`, `text/html` `'html'`, anything else `'none'`. */
-export function templateEscapeFor(contentType: string): TemplateEscape {
-  if (isJsonContentType(contentType)) return 'json';
-  return mediaTypeOf(contentType) === 'text/html' ? 'html' : 'none';
-}
-
 // --- values -----------------------------------------------------------------------------------------
 
 /**
@@ -351,31 +311,6 @@ export function eventJsonOf(eventBody: string): string {
   return JSON.stringify(eventBody);
 }
 
-// --- errors -----------------------------------------------------------------------------------------
-
-type Position = { line: number; column: number };
-type Span = Mustache.TemplateSpans[number];
-
-/** The deepest nesting of sections a template may have; rendering recurses once per level. */
-export const MAX_SECTION_DEPTH = 100;
-
-/** The first partial, or the first section nested deeper than {@link MAX_SECTION_DEPTH}. */
-function findRefused(
-  tokens: Mustache.TemplateSpans,
-  depth = 0,
-): { token: Span; reason: 'partial' | 'depth' } | undefined {
-  for (const token of tokens) {
-    if (token[0] === '>') return { token, reason: 'partial' };
-    const children = token[4];
-    if (Array.isArray(children)) {
-      if (depth + 1 > MAX_SECTION_DEPTH) return { token, reason: 'depth' };
-      const found = findRefused(children, depth + 1);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
-
 const LOOKUP_TOKENS = new Set(['name', '&', '#', '^']);
 
 /**
@@ -413,81 +348,4 @@ function isKnownName(name: string): boolean {
   if (!Object.hasOwn(CONTEXT_NAMES, first)) return false;
   const fields = CONTEXT_NAMES[first];
   return fields === undefined || second === undefined || fields.includes(second);
-}
-
-/** 1-based line and column (in code points) of a UTF-16 offset. */
-function positionAt(source: string, offset: number): Position {
-  const end = Math.min(Math.max(offset, 0), source.length);
-  let line = 1;
-  let lineStart = 0;
-  for (
-    let index = source.indexOf('\n');
-    index !== -1 && index < end;
-    index = source.indexOf('\n', index + 1)
-  ) {
-    line++;
-    lineStart = index + 1;
-  }
-  let column = 1;
-  for (const _ of source.slice(lineStart, end)) column++;
-  return { line, column };
-}
-
-function invalid(field: string, position: Position | undefined, detail: string): string {
-  const where = position ? ` at line ${position.line}, column ${position.column}` : '';
-  return `Expected \`${field}\` to be a valid Mustache template, got an error${where}: ${detail}.`;
-}
-
-/** Offset of the `{{` whose tag never closes, for templates without set-delimiter tags. */
-function unclosedTagStart(source: string): number | undefined {
-  if (source.includes('{{=')) return undefined;
-  let from = 0;
-  for (;;) {
-    const open = source.indexOf('{{', from);
-    if (open === -1) return undefined;
-    const closing = source[open + 2] === '{' ? '}}}' : '}}';
-    const close = source.indexOf(closing, open + 2);
-    if (close === -1) return open;
-    from = close + closing.length;
-  }
-}
-
-/** Offset of the last `{{#name}}` / `{{^name}}` opening tag. */
-function sectionStart(source: string, name: string): number | undefined {
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const pattern = new RegExp(`\\{\\{\\s*[#^]\\s*${escaped}\\s*\\}\\}`, 'g');
-  let start: number | undefined;
-  for (const match of source.matchAll(pattern)) start = match.index;
-  return start;
-}
-
-const MUSTACHE_ERROR = /^(Unclosed tag|Unopened section|Unclosed section)(?: "([\s\S]*)")? at (\d+)$/;
-
-/** Turns mustache's error ("Unclosed tag at 17", 'Unclosed section "x" at 40') into a TemplateError. */
-function parseError(source: string, field: string, error: unknown): TemplateError {
-  const message = error instanceof Error ? error.message : String(error);
-  const match = MUSTACHE_ERROR.exec(message);
-  let offset = match ? Number(match[3]) : undefined;
-  const name = match?.[2] ?? '';
-  let detail: string;
-
-  if (match?.[1] === 'Unclosed tag') {
-    const start = unclosedTagStart(source);
-    offset = start ?? offset;
-    detail = start === undefined ? 'a tag is never closed' : 'this tag is never closed (missing "}}")';
-  } else if (match?.[1] === 'Unopened section') {
-    detail = `{{/${name}}} closes a section that was never opened`;
-  } else if (match?.[1] === 'Unclosed section' && offset !== undefined && offset >= source.length) {
-    offset = sectionStart(source, name) ?? offset;
-    detail = `section {{#${name}}} is never closed (missing {{/${name}}})`;
-  } else if (match?.[1] === 'Unclosed section') {
-    detail = `section {{#${name}}} must be closed with {{/${name}}} before this tag`;
-  } else if (message.startsWith('Invalid tags')) {
-    detail = 'invalid set-delimiter tag {{=... ...=}}';
-  } else {
-    detail = message;
-  }
-
-  const position = offset === undefined ? undefined : positionAt(source, offset);
-  return new TemplateError(field, invalid(field, position, detail), position, error);
 }
