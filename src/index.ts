@@ -46,6 +46,7 @@ export type {
   WebhookDisabled,
   WebhookEvent,
   WebhookInput,
+  WebhookOrdering,
   WebhookPatch,
   WebhookStore,
 } from './core/types.js';

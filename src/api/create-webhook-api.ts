@@ -107,6 +107,7 @@ const INPUT_FIELDS = [
   'headers',
   'tags',
   'rateLimit',
+  'ordering',
 ] as const;
 /** Signatures are derived values, not credentials: a preview shows them. */
 const SIGNATURE_HEADERS = new Set(['x-ld-signature', 'webhook-signature']);

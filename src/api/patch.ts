@@ -165,6 +165,7 @@ const EDITABLE = [
   'tags',
   'signatureScheme',
   'rateLimit',
+  'ordering',
 ] as const;
 
 function same(a: unknown, b: unknown): boolean {

@@ -44,6 +44,9 @@ const editable = {
   tags: StringList('Free-form tags.'),
   signatureScheme: SignatureScheme,
   rateLimit: Type.Number({ exclusiveMinimum: 0, description: 'Deliveries per second at most.' }),
+  ordering: Type.Literal('fifo', {
+    description: 'fifo: deliveries arrive in emit order, one at a time. Absent: unordered.',
+  }),
 };
 const writeOnly = {
   sign: Type.Boolean({ description: 'Sign deliveries; true without secret generates one.' }),
@@ -103,6 +106,7 @@ export const Webhook = Type.Object(
     headers: editable.headers,
     tags: editable.tags,
     rateLimit: Type.Optional(editable.rateLimit),
+    ordering: Type.Optional(editable.ordering),
     disabled: Type.Optional(Disabled),
     createdAt: Type.String({ readOnly: true }),
     updatedAt: Type.String({ readOnly: true }),

@@ -40,6 +40,7 @@ export function toView(webhook: StoredWebhook): WebhookView {
   if (webhook.bodyTemplate !== undefined) view.bodyTemplate = webhook.bodyTemplate;
   if (webhook.templateEscape !== undefined) view.templateEscape = webhook.templateEscape;
   if (webhook.rateLimit !== undefined) view.rateLimit = webhook.rateLimit;
+  if (webhook.ordering !== undefined) view.ordering = webhook.ordering;
   if (webhook.disabled !== undefined)
     view.disabled = { at: webhook.disabled.at, reason: webhook.disabled.reason };
   // Key order as in the schema, for readable responses.
@@ -60,6 +61,7 @@ export function toView(webhook: StoredWebhook): WebhookView {
       'headers',
       'tags',
       'rateLimit',
+      'ordering',
       'disabled',
       'createdAt',
       'updatedAt',

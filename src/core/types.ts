@@ -107,7 +107,15 @@ export interface WebhookInput {
   tenant?: string;
   /** At most this many deliveries per second to this webhook (any one-second window). Absent: no limit. */
   rateLimit?: number;
+  /**
+   * `'fifo'`: deliveries arrive in emit order, one in flight at a time; a failing one holds those behind it until it
+   * is delivered or ends failed. Absent: unordered (the default).
+   */
+  ordering?: WebhookOrdering;
 }
+
+/** A webhook's delivery order: `'fifo'` (see `WebhookInput.ordering`). */
+export type WebhookOrdering = 'fifo';
 
 /** What `webhooks.update()` accepts: any subset of the input; `null` clears an optional field. */
 export type WebhookPatch = {
@@ -147,6 +155,7 @@ export interface Webhook {
   tags: string[];
   tenant?: string;
   rateLimit?: number;
+  ordering?: WebhookOrdering;
   /** Set, with `on: false`, when the dispatcher switched the webhook off; `update(id, { on: true })` clears it. */
   disabled?: WebhookDisabled;
   /** ISO-8601 */

@@ -42,6 +42,7 @@ const FIELDS = new Set<string>([
   'tags',
   'tenant',
   'rateLimit',
+  'ordering',
 ]);
 /** Deliveries per second at most that `rateLimit` accepts (the lane keeps one timestamp per delivery of a second). */
 export const MAX_RATE_LIMIT = 10_000;
@@ -143,6 +144,7 @@ export function buildWebhook(
   keep('name');
   keep('tenant');
   keep('rateLimit');
+  keep('ordering');
   keep('disabled');
   keep('secret');
   keep('statements');
@@ -157,6 +159,10 @@ export function buildWebhook(
   if (has('rateLimit') || cleared('rateLimit')) {
     if (patch.rateLimit == null) delete webhook.rateLimit;
     else webhook.rateLimit = validateRateLimit(patch.rateLimit);
+  }
+  if (has('ordering') || cleared('ordering')) {
+    if (patch.ordering == null) delete webhook.ordering;
+    else webhook.ordering = validateOrdering(patch.ordering);
   }
   if (has('on')) {
     if (typeof patch.on !== 'boolean') throw invalid('on', 'a boolean', patch.on);
@@ -237,6 +243,11 @@ function validateRateLimit(value: unknown): number {
       value,
     );
   }
+  return value;
+}
+
+function validateOrdering(value: unknown): 'fifo' {
+  if (value !== 'fifo') throw invalid('ordering', "'fifo' (or absent: unordered)", value);
   return value;
 }
 
@@ -417,6 +428,7 @@ export function compileWebhook(webhook: Webhook, seq: number, context: CompileCo
   assertSecretFits(webhook);
   if (webhook.tenant !== undefined) validateTenant(webhook.tenant);
   if (webhook.rateLimit !== undefined) validateRateLimit(webhook.rateLimit);
+  if (webhook.ordering !== undefined) validateOrdering(webhook.ordering);
   if (typeof webhook.on !== 'boolean') throw invalid('on', 'a boolean', webhook.on);
   let policy: CompiledPolicy | undefined;
   let policyKey: string | undefined;
