@@ -1,64 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { createWebhookDispatcher, type DeliveryResult } from '../src/index.js';
-import { type ReceivedRequest, type Responder, startReceiver } from './helpers/receiver.js';
+import { EVENTS, eventNo, failingFirstAttempts, flakyReceiver, inOrder } from './helpers/ordering.js';
+import { startReceiver } from './helpers/receiver.js';
 import { open } from './helpers/setup.js';
 
 // `ordering: 'fifo'` in process, against real receivers on 127.0.0.1: a failed first attempt holds the deliveries
 // behind it through its retry wait, so the receiver sees every event in emit order.
-
-const EVENTS = 200;
-
-/** A small seeded PRNG (mulberry32), so "a random 20%" is the same set on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const eventNo = (request: ReceivedRequest) =>
-  Number((JSON.parse(request.body) as { id: string }).id.slice(1));
-
-/**
- * A receiver that answers 500 to the first attempt of the events in `failFirst` (and to every attempt of those in
- * `failAlways`), 200 otherwise; `delivered` lists the events it answered 200, in arrival order.
- */
-async function flakyReceiver(failFirst: Set<number>, failAlways = new Set<number>()) {
-  const seen = new Set<number>();
-  const delivered: number[] = [];
-  const respond: Responder = (request) => {
-    const n = eventNo(request);
-    const first = !seen.has(n);
-    seen.add(n);
-    if (failAlways.has(n) || (first && failFirst.has(n))) return 500;
-    delivered.push(n);
-    return 200;
-  };
-  const receiver = await startReceiver(respond);
-  open.push(receiver);
-  return { receiver, delivered };
-}
-
-function failingFirstAttempts(seed: number): Set<number> {
-  const random = seeded(seed);
-  const failing = new Set<number>();
-  for (let i = 0; i < EVENTS; i++) if (random() < 0.2) failing.add(i);
-  return failing;
-}
-
-const inOrder = (values: number[]) =>
-  values.every((value, i) => i === 0 || (values[i - 1] as number) < value);
 
 describe("ordering: 'fifo' in process", () => {
   it('200 events arrive in emit order through 20% failed first attempts; an unordered webhook beside it is not held', async () => {
     const failing = failingFirstAttempts(20);
     expect(failing.size).toBeGreaterThan(20);
     const fifo = await flakyReceiver(failing);
+    open.push(fifo.receiver);
     const unordered = await flakyReceiver(failing);
+    open.push(unordered.receiver);
     const results: DeliveryResult[] = [];
     const dispatcher = createWebhookDispatcher({
       allowPrivateNetworks: true,
@@ -96,6 +52,7 @@ describe("ordering: 'fifo' in process", () => {
 
   it('a delivery that ends failed (retries exhausted) lets the next one go, after its last attempt', async () => {
     const fifo = await flakyReceiver(new Set(), new Set([3]));
+    open.push(fifo.receiver);
     const dispatcher = createWebhookDispatcher({
       allowPrivateNetworks: true,
       retry: { schedule: [20, 20], jitter: 0 },
@@ -120,6 +77,7 @@ describe("ordering: 'fifo' in process", () => {
 
   it('without ordering, one delivery at a time still reorders after a retry (the case fifo is for)', async () => {
     const fifo = await flakyReceiver(new Set([3]));
+    open.push(fifo.receiver);
     const dispatcher = createWebhookDispatcher({
       allowPrivateNetworks: true,
       retry: { schedule: [50], jitter: 0 },

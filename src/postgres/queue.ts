@@ -17,6 +17,7 @@ import {
   within,
 } from '../index.js';
 import { eventBodies } from './event-bodies.js';
+import { fifoJobs } from './fifo.js';
 
 import {
   bodyRefOf,
@@ -267,6 +268,9 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     return ownPool as unknown as PoolLike;
   };
   const bodies = eventBodies(schema);
+  const fifo = fifoJobs(schema, name);
+  /** Emits with fifo jobs take their numbers and write their jobs one after the other: emit order is kept. */
+  let fifoInsert: Promise<unknown> = Promise.resolve();
   const channel = `wd_q_${createHash('sha1').update(`${schema}\n${name}`).digest('hex').slice(0, 24)}`;
 
   let starting: Promise<PgBoss> | undefined;
@@ -452,10 +456,11 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
    */
   function insertJobs(jobs: DeliveryJob[], db?: Queryable): Promise<void> {
     const bodyRef = sharedBodyKey(jobs);
-    const rows = jobs.map((job) => rowFor(job, idOf(job), undefined, rowOptions, bodyRef));
-    const inserted = (async () => {
+    const write = async () => {
       const boss = await start();
       const target = db ?? getPool();
+      const numbered = await fifo.number(getPool(), target, jobs);
+      const rows = numbered.map((job) => rowFor(job, idOf(job), undefined, rowOptions, bodyRef));
       if (bodyRef !== undefined) await bodies.insert(target, bodyRef, (jobs[0] as DeliveryJob).eventBody);
       if (db) {
         // One after the other: pg deprecates a query sent while the client is busy (a DeprecationWarning in the
@@ -468,7 +473,12 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
         notifyWorkers();
         wake();
       }
-    })();
+    };
+    let inserted: Promise<void>;
+    if (db === undefined && jobs.some((job) => job.ordered === true)) {
+      inserted = fifoInsert.then(write, write);
+      fifoInsert = inserted.catch(() => {});
+    } else inserted = write();
     return within(
       () => inserted,
       enqueueTimeoutMs,
@@ -627,6 +637,7 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
       await settle(() => boss.deleteJob(name, fetched.id));
       return;
     }
+    if (job.sequence !== undefined && (await heldInLine(boss, fetched, job))) return;
     let result: DeliveryResult;
     try {
       if (engine) {
@@ -652,6 +663,60 @@ export function pgBossQueue(options: PgBossQueueOptions): PgBossDeliveryQueue {
     }
     reportOnce(result);
     await complete(boss, fetched.id);
+    if (job.sequence !== undefined) await promoteNext(job.webhookId);
+  }
+
+  /**
+   * `ordering: 'fifo'`: a job with jobs of its webhook ahead of it goes back to Postgres, delayed and marked held,
+   * instead of being sent (see `FifoJobs`); `true` when it did (or Postgres is away: it runs again later).
+   */
+  async function heldInLine(boss: PgBoss, fetched: FetchedJob, job: DeliveryJob): Promise<boolean> {
+    try {
+      const gate = await within(
+        () =>
+          fifo.gate(getPool(), job, async (client, delayMs) => {
+            const row = rowFor(
+              job,
+              jobIdFor(`${fetched.id}#held`),
+              delayMs / 1000,
+              ownOptions(fetched, rowOptions),
+            );
+            (row.data as PgDeliveryJobData & { held?: boolean }).held = true;
+            await boss.insert([row], { db: adapter(client) } as PgBoss.InsertOptions);
+            await boss.complete(name, fetched.id, { held: true, delayMs }, {
+              db: adapter(client),
+            } as PgBoss.ConnectionOptions);
+          }),
+        Math.max(enqueueTimeoutMs, 5000),
+        'Postgres did not answer',
+        true,
+      );
+      return gate === 'held';
+    } catch (error) {
+      await settle(() => boss.fail(name, fetched.id, { message: errorMessage(error) }));
+      return true;
+    }
+  }
+
+  /** A fifo job ended: the next of its webhook, held, is due now, and the workers are told. */
+  async function promoteNext(webhookId: string): Promise<void> {
+    try {
+      const promoted = await within(
+        () => fifo.promote(getPool(), webhookId),
+        10_000,
+        'Postgres did not answer within 10000 ms',
+        true,
+      );
+      if (promoted) {
+        notifyWorkers();
+        wake();
+      }
+    } catch (error) {
+      // The held job runs at its own time instead (see `holdDelayMs`).
+      say('warn', 'webhook-dispatcher/postgres: could not wake the next fifo job', {
+        error: errorMessage(error),
+      });
+    }
   }
 
   /**

@@ -1,0 +1,136 @@
+// `ordering: 'fifo'` on the pg-boss queue: a place in line for each ordered job, the check that only the first of
+// its webhook runs, and the wake-up of the next when it ends. Across every worker process on the schema.
+import type { DeliveryJob } from '../index.js';
+import type { PoolClientLike, PoolLike, Queryable } from './sql.js';
+
+/**
+ * The jobs of a fifo webhook carry `sequence` in their data: a number from `<schema>.webhook_dispatcher_fifo_seq`
+ * taken when the job is written (a retry or a deferral is written again with the same number, in the transaction
+ * that completes the job before it, so a delivery keeps its place until its final outcome). A worker sends a job
+ * only when no job of the same webhook with a lower number is still waiting, retrying or active in pg-boss's job
+ * table; otherwise the job is written back delayed (`held`), holding no worker slot, and the job that ends first
+ * brings the next one forward (`promote`). The check and the hold run under a transaction-scoped advisory lock on
+ * the webhook, as does the wake-up, so a hold cannot miss the wake-up of the job it waited for.
+ */
+export interface FifoJobs {
+  /** The jobs with their `sequence`, taken in order for those that are `ordered` and have none yet. */
+  number(pool: PoolLike, db: Queryable, jobs: DeliveryJob[]): Promise<DeliveryJob[]>;
+  /**
+   * In one transaction under the webhook's lock: how many jobs are ahead of this one (at most `MAX_COUNTED`);
+   * when some are, `hold(client, delayMs)` writes the job back before the lock is let go.
+   */
+  gate(
+    pool: PoolLike,
+    job: DeliveryJob,
+    hold: (client: Queryable, delayMs: number) => Promise<void>,
+  ): Promise<'go' | 'held'>;
+  /** A job of the webhook ended: its next held job, if it is the first in line, is made due now. */
+  promote(pool: PoolLike, webhookId: string): Promise<boolean>;
+}
+
+/** Processes starting together race in `CREATE ... IF NOT EXISTS` (a duplicate key): the second try finds it. */
+async function twice(statement: () => Promise<unknown>): Promise<void> {
+  try {
+    await statement();
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 50));
+    await statement();
+  }
+}
+
+/** Jobs ahead that the hold's delay grows with (the count stops there). */
+const MAX_COUNTED = 1000;
+/** A held job's delay when the wake-up is missed (a worker died): 1 s, plus 20 ms per job ahead, at most 30 s. */
+export const holdDelayMs = (ahead: number) => Math.min(30_000, 1000 + 20 * ahead);
+
+export function fifoJobs(schema: string, queue: string): FifoJobs {
+  const job = `"${schema}".job`;
+  const sequence = `"${schema}".webhook_dispatcher_fifo_seq`;
+  const seq = `(data->>'sequence')::bigint`;
+  const pending = `name = $1 AND state < 'completed' AND data ? 'sequence' AND data->>'webhookId' = $2`;
+  let prepared: Promise<void> | undefined;
+  /** The sequence and an index for the check, made on first use (so a queue without fifo webhooks has neither). */
+  const prepare = (pool: PoolLike): Promise<void> => {
+    prepared ??= (async () => {
+      await twice(() => pool.query(`CREATE SEQUENCE IF NOT EXISTS ${sequence}`));
+      // Without the index the check still works, reading more rows: a failure here is not one of the queue's.
+      await twice(() =>
+        pool.query(
+          `CREATE INDEX IF NOT EXISTS webhook_dispatcher_fifo_i ON ${job} (name, (data->>'webhookId'), (${seq})) WHERE state < 'completed' AND data ? 'sequence'`,
+        ),
+      ).catch(() => {});
+    })();
+    prepared.catch(() => {
+      prepared = undefined;
+    });
+    return prepared;
+  };
+  const lockKey = (webhookId: string) => `webhook-dispatcher fifo ${schema}.${queue} ${webhookId}`;
+  const inTransaction = async <T>(
+    pool: PoolLike,
+    work: (client: PoolClientLike) => Promise<T>,
+  ): Promise<T> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      broken = error instanceof Error ? error : new Error(String(error));
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  };
+  return {
+    async number(pool, db, jobs) {
+      const ordered = jobs.filter((j) => j.ordered === true && j.sequence === undefined);
+      if (ordered.length === 0) return jobs;
+      await prepare(pool);
+      const { rows } = await db.query<{ n: string }>(
+        `SELECT nextval('${sequence}') AS n FROM generate_series(1, $1::int)`,
+        [ordered.length],
+      );
+      const numbers = rows.map((row) => Number(row.n)).sort((a, b) => a - b);
+      let next = 0;
+      return jobs.map((j) =>
+        j.ordered === true && j.sequence === undefined ? { ...j, sequence: numbers[next++] } : j,
+      );
+    },
+
+    async gate(pool, delivery, hold) {
+      await prepare(pool);
+      return inTransaction(pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          lockKey(delivery.webhookId),
+        ]);
+        const { rows } = await client.query<{ ahead: string }>(
+          `SELECT count(*) AS ahead FROM (SELECT 1 FROM ${job} WHERE ${pending} AND ${seq} < $3 LIMIT ${MAX_COUNTED}) AS t`,
+          [queue, delivery.webhookId, delivery.sequence],
+        );
+        const ahead = Number(rows[0]?.ahead ?? 0);
+        if (ahead === 0) return 'go';
+        await hold(client, holdDelayMs(ahead));
+        return 'held';
+      });
+    },
+
+    async promote(pool, webhookId) {
+      await prepare(pool);
+      return inTransaction(pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey(webhookId)]);
+        // Only a held job: the first in line may be a retry waiting for its time, which keeps its wait.
+        const { rowCount } = await client.query(
+          `UPDATE ${job} SET start_after = now() WHERE name = $1 AND id = (
+             SELECT id FROM ${job} WHERE ${pending} AND state < 'active' ORDER BY ${seq} LIMIT 1
+           ) AND data ? 'held' AND start_after > now()`,
+          [queue, webhookId],
+        );
+        return (rowCount ?? 0) > 0;
+      });
+    },
+  };
+}
