@@ -42,7 +42,7 @@ import { withDispatcherPolicy } from '../transport/address-policy.js';
 import { dispatcherHttpTransport } from '../transport/http.js';
 import { createAddressPolicy } from '../transport/ssrf.js';
 import { type CompiledWebhook, compileDefaultPolicy, validateTenant } from '../webhooks/webhook.js';
-import { type ListOptions, type WebhookPage, WebhookRegistry } from '../webhooks/webhook-registry.js';
+import { type ListOptions, WebhookRegistry } from '../webhooks/webhook-registry.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './dispatcher-events.js';
 import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
 
@@ -80,10 +80,12 @@ export interface WebhookDispatcher {
     /** Validates, saves and returns a webhook. Throws a `WebhookValidationError` naming the bad field. */
     create(input: WebhookInput): Promise<Webhook>;
     get(id: string): Promise<Webhook | undefined>;
-    /** Webhooks oldest first; `{ tenant }` only that tenant's (`null`: those without one), `{ limit, cursor }` one page. */
+    /**
+     * Every webhook, oldest first (by `createdAt`, then `id`); `{ tenant }` only that tenant's (`null`: those without
+     * one). One shape, no paging: the store is read whole either way, so a page would save nothing here; the admin
+     * API's `GET /webhooks` pages over this list for its callers.
+     */
     list(options?: ListOptions): Promise<Webhook[]>;
-    /** One page of webhooks with the cursor of the next. @default limit 50 */
-    page(options?: ListOptions): Promise<WebhookPage>;
     /** Partial update, validated like create; `null` clears an optional field. `{ on: true }` clears `disabled`. */
     update(id: string, patch: WebhookPatch): Promise<Webhook>;
     /** Replaces the secret with a new random one (the old one keeps signing for `secretRotationMs`, Standard Webhooks). */
@@ -275,8 +277,7 @@ class Dispatcher {
           const webhook = await registry.read(id);
           return webhook && structuredClone(webhook);
         },
-        list: async (listOptions) => (await registry.page(listOptions, Number.MAX_SAFE_INTEGER)).items,
-        page: (listOptions) => registry.page(listOptions),
+        list: (listOptions) => registry.list(listOptions),
         update: (id, patch) => this.open('webhooks.update').then(() => registry.update(id, patch)),
         rotateSecret: (id) => this.open('webhooks.rotateSecret').then(() => this.rotateSecret(id)),
         delete: (id) => registry.delete(id),
