@@ -1,3 +1,10 @@
+/**
+ * `webhook-dispatcher/extend`: the building blocks for writing your own store, queue, delivery log, transport or
+ * instrumentation.
+ *
+ * @module webhook-dispatcher/extend
+ */
+
 // `webhook-dispatcher/extend`: the pieces for people who write their own stores, queues, delivery logs, transports
 // and instrumentation, and the building blocks the package's own integrations (`/postgres`, `/bullmq`, `/api`,
 // `/receiver`, `/otel`) use. A sender of webhooks needs none of it: the root entry (src/index.ts) is for them.

@@ -1,3 +1,9 @@
+/**
+ * The root entry, `webhook-dispatcher`: what a sender of webhooks calls.
+ *
+ * @module webhook-dispatcher
+ */
+
 // The public API for people who send webhooks, listed explicitly (about 50 names; a test keeps it at most 60).
 // The pieces for people who write stores, queues, delivery logs, transports and instrumentation live in
 // `webhook-dispatcher/extend` (src/extend.ts). Internals (the webhook index, request building, compile steps) are
