@@ -21,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
-import { createWebhookDispatcher, deliveryIdFor } from 'webhook-dispatcher';
+import { createWebhookDispatcher } from 'webhook-dispatcher';
+import { deliveryIdFor } from 'webhook-dispatcher/extend';
 import { bullmqQueue, createWebhookWorker, redisStore } from 'webhook-dispatcher/bullmq';
 
 const SELF = fileURLToPath(import.meta.url);
