@@ -14,12 +14,8 @@ import {
   redisStore,
 } from '../src/bullmq/index.js';
 import type { DeliveryResult, Webhook, WebhookEvent, WebhookStore } from '../src/core/types.js';
-import {
-  createWebhookDispatcher,
-  deliveryIdFor,
-  OptionsError,
-  type WebhookDispatcher,
-} from '../src/index.js';
+import { deliveryIdFor, OptionsError } from '../src/extend.js';
+import { createWebhookDispatcher, type WebhookDispatcher } from '../src/index.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
 import {

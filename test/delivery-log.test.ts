@@ -1,14 +1,13 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { type DeliveryAttempt, requestForLog } from '../src/extend.js';
 import {
-  type DeliveryAttempt,
   type DeliveryLog,
   type DeliveryRecord,
   type DeliveryResult,
   generateStandardSecret,
   memoryDeliveryLog,
-  requestForLog,
 } from '../src/index.js';
 import { truncateUtf8 } from '../src/log/delivery-log.js';
 import { parseIsoTime } from '../src/log/iso-time.js';

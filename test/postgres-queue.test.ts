@@ -6,15 +6,8 @@ import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryResult, WebhookStore } from '../src/core/types.js';
-import {
-  createWebhookDispatcher,
-  type DeliveryEngine,
-  type DeliveryJob,
-  deliveryIdFor,
-  OptionsError,
-  type WebhookDispatcher,
-  WebhookError,
-} from '../src/index.js';
+import { type DeliveryEngine, type DeliveryJob, deliveryIdFor, OptionsError } from '../src/extend.js';
+import { createWebhookDispatcher, type WebhookDispatcher, WebhookError } from '../src/index.js';
 import {
   createWebhookWorker,
   jobIdFor,

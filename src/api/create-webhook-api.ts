@@ -1,9 +1,8 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe } from '../core/describe.js';
 import type { WebhookEvent, WebhookInput } from '../core/types.js';
-import { numberOption, OptionsError } from '../index.js';
+import { numberOption, OptionsError, validateTenant } from '../extend.js';
 import { isSensitiveHeader } from '../rendering/sensitive-headers.js';
-import { validateTenant } from '../webhooks/webhook.js';
 import type { AdminDispatcher } from './admin-dispatcher.js';
 import { jsonBody } from './body.js';
 import { toDeliveryView } from './delivery-view.js';
@@ -21,6 +20,7 @@ import {
 } from './schemas.js';
 import { check } from './validate.js';
 import { REDACTED, type StoredWebhook, toView } from './view.js';
+import { pageOfWebhooks } from './webhook-pages.js';
 
 /**
  * Returned by a tenant resolver to act on the webhooks that belong to no tenant (a single-tenant host's own admin).
@@ -314,9 +314,17 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
       path: ['webhooks'],
       async run({ url, tenant }) {
         const { limit, cursor } = query<{ limit?: number; cursor?: string }>(url, WebhookListQuery);
-        const page = await pageAt(cursor, () =>
-          dispatcher.webhooks.page({ tenant, limit: limit ?? 50, ...(cursor ? { cursor } : {}) }),
-        );
+        const page = pageOfWebhooks(await dispatcher.webhooks.list({ tenant }), limit ?? 50, cursor);
+        if (page === undefined) {
+          throw new ApiError(
+            400,
+            'ERR_INVALID_QUERY',
+            'Expected `cursor` to be a `nextCursor` from an earlier page',
+            {
+              field: 'cursor',
+            },
+          );
+        }
         // The dispatcher filters by tenant; this filter is the second lock on the same door.
         const items = page.items.filter((webhook) => tenantOf(webhook) === tenant).map(toView);
         return json(200, page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor });

@@ -2,14 +2,13 @@
 
 import {
   type DeliveryAttempt,
-  type DeliveryLog,
-  type DeliveryRecord,
   type DeliveryStatus,
   encodeDeliveryCursor,
   normalizeDeliveryAttempt,
   normalizeDeliveryQuery,
   OptionsError,
-} from '../index.js';
+} from '../extend.js';
+import type { DeliveryLog, DeliveryRecord } from '../index.js';
 import { parseIsoTime } from '../log/iso-time.js';
 
 /** Longest retention accepted (about 100 years). */

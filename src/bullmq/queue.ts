@@ -12,14 +12,12 @@ import {
   type DeliveryJob,
   type DeliveryQueue,
   type DeliveryReporter,
-  type DeliveryResult,
   type DeliveryWorker,
-  type Logger,
   numberOption,
   OptionsError,
-  toLogger,
   within,
-} from '../index.js';
+} from '../extend.js';
+import { type DeliveryResult, type Logger, toLogger } from '../index.js';
 import { type BodyClient, eventBodies } from './event-bodies.js';
 import {
   type DeliveryJobData,

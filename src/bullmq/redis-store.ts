@@ -4,9 +4,8 @@ import {
   type RateLimitStore,
   rateSpacingMicros,
   type SharedCircuit,
-  type Webhook,
-  type WebhookStore,
-} from '../index.js';
+} from '../extend.js';
+import type { Webhook, WebhookStore } from '../index.js';
 
 /**
  * The Redis commands `redisStore` uses, as an ioredis client (`new Redis(url)`) has them. Any client with these

@@ -5,7 +5,7 @@ import {
   type ProcessOverrides,
   type SharedDispatcherOptions,
 } from '../durable/durable-setup.js';
-import { OptionsError } from '../index.js';
+import { OptionsError } from '../extend.js';
 import { type RedisDeliveryLogOptions, redisDeliveryLog } from './delivery-log.js';
 import { type BullmqQueueOptions, type BullmqWorkerOptions, bullmqQueue } from './queue.js';
 import { type RedisStoreClient, type RedisStoreOptions, redisStore } from './redis-store.js';

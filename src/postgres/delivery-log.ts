@@ -2,14 +2,12 @@
 import { isStorable } from '../core/storable-text.js';
 import {
   type DeliveryAttempt,
-  type DeliveryLog,
-  type DeliveryPage,
-  type DeliveryRecord,
   encodeDeliveryCursor,
   normalizeDeliveryAttempt,
   normalizeDeliveryQuery,
   numberOption,
-} from '../index.js';
+} from '../extend.js';
+import type { DeliveryLog, DeliveryPage, DeliveryRecord } from '../index.js';
 import { type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, type PoolLike } from './sql.js';
 

@@ -6,16 +6,14 @@ import {
   type DeliveryEngine,
   type DeliveryJob,
   type DeliveryReporter,
-  type DeliveryResult,
   type DeliveryWorker,
   type EnqueueOptions,
-  type Logger,
   numberOption,
   OptionsError,
   unsentResult,
-  WebhookError,
   within,
-} from '../index.js';
+} from '../extend.js';
+import { type DeliveryResult, type Logger, WebhookError } from '../index.js';
 import { eventBodies } from './event-bodies.js';
 
 import {

@@ -6,9 +6,8 @@ import {
   OptionsError,
   type RateLimitStore,
   type SharedCircuit,
-  type Webhook,
-  type WebhookStore,
-} from '../index.js';
+} from '../extend.js';
+import type { Webhook, WebhookStore } from '../index.js';
 import { insertWithinTenantLimit, postgresRateLimits, webhookRow } from './limits.js';
 import { ListenerHub } from './listener.js';
 import { type MigrateFunction, migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DeliveryAttempt, DeliveryLog, DeliveryRecord } from '../../src/index.js';
+import type { DeliveryAttempt } from '../../src/extend.js';
+import type { DeliveryLog, DeliveryRecord } from '../../src/index.js';
 
 /** A log under test, made fresh for each test. */
 export interface LogUnderTest {
