@@ -122,9 +122,15 @@ export type {
   DeliveryPage,
   DeliveryQuery,
   DeliveryRecord,
+  DeliveryRef,
+  DeliveryRefPage,
+  DeliverySearch,
+  DeliveryStatsQuery,
   DeliveryStatus,
+  FailedDeliveryQuery,
   MemoryDeliveryLog,
   MemoryDeliveryLogOptions,
+  WebhookDeliveryStats,
 } from './log/delivery-log.js';
 // For DeliveryLog implementations (Redis, Postgres, your own): one query validation and one cursor format.
 export {

@@ -12,7 +12,7 @@ import {
 } from '../src/index.js';
 import { truncateUtf8 } from '../src/log/delivery-log.js';
 import { parseIsoTime } from '../src/log/iso-time.js';
-import { attemptOf, deliveryLogContract } from './helpers/delivery-log-contract.js';
+import { attemptOf, deliveryLogContract, T0 } from './helpers/delivery-log-contract.js';
 import { ldEvent } from './helpers/events.js';
 import { setup } from './helpers/setup.js';
 
@@ -178,7 +178,7 @@ describe('dispatcher.deliveries.list', () => {
 });
 
 deliveryLogContract('memoryDeliveryLog', async (options) => {
-  let t = Date.UTC(2026, 0, 15);
+  let t = T0;
   const log = memoryDeliveryLog({ ...options, now: () => t });
   return {
     log,

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Webhook } from '../src/core/types.js';
 import { createWebhookDispatcher, type DeliveryAttempt } from '../src/index.js';
 import { migrate, migrationSql, postgresDeliveryLog, postgresStore } from '../src/postgres/index.js';
+import { deliveryLogContract, T0 } from './helpers/delivery-log-contract.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
 import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startReceiver } from './helpers/receiver.js';
@@ -271,6 +272,19 @@ describe('postgresStore', () => {
       { tenant: null },
     ]);
   });
+});
+
+deliveryLogContract('postgresDeliveryLog', async (options) => {
+  const { deliveriesTable } = await tables();
+  let t = T0;
+  const log = postgresDeliveryLog({ pool, deliveriesTable, now: () => t, ...options });
+  cleanups.push(() => log.close());
+  return {
+    log,
+    advance: async (ms) => {
+      t += ms;
+    },
+  };
 });
 
 describe('postgresDeliveryLog', () => {
