@@ -10,7 +10,7 @@ import {
   memoryDeliveryLog,
   requestForLog,
 } from '../src/index.js';
-import { truncateUtf8 } from '../src/log/delivery-log.js';
+import { MAX_SCANNED, truncateUtf8 } from '../src/log/delivery-log.js';
 import { parseIsoTime } from '../src/log/iso-time.js';
 import { attemptOf, deliveryLogContract, T0 } from './helpers/delivery-log-contract.js';
 import { ldEvent } from './helpers/events.js';
@@ -189,6 +189,22 @@ deliveryLogContract('memoryDeliveryLog', async (options) => {
 });
 
 describe('memoryDeliveryLog', () => {
+  it('bounds a filtered read: a short page with a cursor after MAX_SCANNED skipped deliveries, then the rest', async () => {
+    const log = memoryDeliveryLog({ perWebhook: 20_000 });
+    await log.record(attemptOf('w1', 'failed-oldest', T0, { ok: false, status: 500 }));
+    for (let i = 0; i < MAX_SCANNED + 10; i++) await log.record(attemptOf(`w${i % 7}`, `ok${i}`, T0 + 1 + i));
+    const first = await log.search({ status: 'failed' });
+    expect(first.items).toEqual([]);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = await log.search({ status: 'failed', cursor: first.nextCursor });
+    expect(second.items.map((r) => r.deliveryId)).toEqual(['failed-oldest']);
+    expect(second.nextCursor).toBeUndefined();
+    const refs = await log.findFailed({ since: T0 });
+    expect(refs).toEqual({ items: [], nextCursor: expect.any(String) });
+    const rest = await log.findFailed({ since: T0, cursor: refs.nextCursor });
+    expect(rest.items.map((r) => r.deliveryId)).toEqual(['failed-oldest']);
+  });
+
   it('drops the history of the least recently written webhook beyond maxWebhooks', async () => {
     const log = memoryDeliveryLog({ perWebhook: 2, maxWebhooks: 2 });
     await log.record(attempt('a', 1));

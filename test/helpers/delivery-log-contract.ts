@@ -273,6 +273,8 @@ export function deliveryLogContract(name: string, make: LogFactory): void {
       expect(await log.get('d1')).toBeUndefined();
       expect(await log.get('d5')).toBeDefined();
       expect(ids((await log.list('w2')).items)).toEqual(['x']);
+      // Gone from the reads across webhooks too.
+      expect(ids((await log.search!({})).items)).toEqual(['d7', 'd6', 'd5', 'x']);
     });
 
     it('drops deliveries maxAgeMs after their latest attempt', async () => {
