@@ -43,6 +43,8 @@ describe('redisDeliveryLog', () => {
     expect(await client.zcard(`${prefix}:all`)).toBe(20);
     expect(await client.zcard(`${prefix}:t:t`)).toBe(20);
     expect(await client.pttl(`${prefix}:all`)).toBeGreaterThan(0);
+    expect(await client.pttl(`${prefix}:st:t`)).toBeGreaterThan(0);
+    expect(await client.pttl(`${prefix}:s:all`)).toBeGreaterThan(0);
   });
 
   it('stores a body shared by the attempts of a delivery once, and expires every key', async () => {

@@ -7,17 +7,20 @@
 // (ms): <prefix>:w:<webhookId> per webhook, <prefix>:t:<tenant> per tenant and <prefix>:all; Redis orders equal
 // scores by member, which gives the (createdAt, deliveryId) order of the pages. A set member whose delivery
 // expired is removed when a read walks over it, and each write checks a few members of `all` and of its tenant's
-// set from where the last one stopped (<prefix>:sweep), so sets nobody reads do not grow without bound.
+// set from where the last check stopped (<prefix>:s:all, <prefix>:st:<tenant>), so sets nobody reads do not grow
+// without bound.
 
 export const RECORD = `
 local d, a, w = KEYS[1], KEYS[2], KEYS[3]
 local id, prefix = ARGV[1], ARGV[15]
 local ttl = tonumber(ARGV[12])
-local all, sweepKey = prefix .. ':all', prefix .. ':sweep'
+local all = prefix .. ':all'
 local tenantSet = nil
 if ARGV[4] ~= '' then tenantSet = prefix .. ':t:' .. string.sub(ARGV[4], 2) end
-local function sweep(set, n)
-  local pos = tonumber(redis.call('HGET', sweepKey, set) or '0')
+-- Checks n members of a set from where the last check stopped (a position kept in posKey, which expires with the
+-- set), removing those whose delivery expired.
+local function sweep(set, posKey, n)
+  local pos = tonumber(redis.call('GET', posKey) or '0')
   local members = redis.call('ZRANGE', set, pos, pos + n - 1)
   local removed = 0
   for _, m in ipairs(members) do
@@ -27,7 +30,7 @@ local function sweep(set, n)
     end
   end
   if #members < n then pos = 0 else pos = pos + n - removed end
-  redis.call('HSET', sweepKey, set, pos)
+  redis.call('SET', posKey, pos, 'PX', ttl)
 end
 if redis.call('EXISTS', d) == 0 then
   redis.call('HSET', d, 'webhookId', ARGV[2], 'eventId', ARGV[3], 'createdAt', ARGV[6], 'createdMs', ARGV[7])
@@ -80,13 +83,12 @@ if excess > 0 then
     redis.call('DEL', prefix .. ':d:' .. old, prefix .. ':a:' .. old)
   end
 end
-sweep(all, 3)
+sweep(all, prefix .. ':s:all', 3)
 redis.call('PEXPIRE', all, ttl)
 if tenantSet then
-  sweep(tenantSet, 3)
+  sweep(tenantSet, prefix .. ':st:' .. string.sub(ARGV[4], 2), 3)
   redis.call('PEXPIRE', tenantSet, ttl)
 end
-redis.call('PEXPIRE', sweepKey, ttl)
 return 1
 `;
 
