@@ -137,7 +137,7 @@ export interface WebhookDeliveryStats {
  * `record`, `list` and `get` are what the dispatcher needs to deliver, list and send again. `search`,
  * `findFailed` and `webhookStats` serve the operator features (`deliveries.list` without a webhook id,
  * `deliveries.recover` across webhooks, `deliveries.stats`); every built-in log has them. A custom log may leave
- * them out: the dispatcher then refuses those calls with a message that names the missing method.
+ * them out, so a caller checks first (`typeof log.search === 'function'`) and says which method is missing.
  */
 export interface DeliveryLog {
   /** Adds an attempt to its delivery (created by its first attempt). Not awaited on the delivery path. */
