@@ -88,7 +88,12 @@ export { isEventCatalog } from './events/event-catalog.js';
 // Delivery logs (Redis, Postgres, your own): one query validation and one cursor format.
 export type {
   DeliveryAttempt,
+  DeliveryRef,
+  DeliveryRefPage,
+  DeliverySearch,
+  DeliveryStatsQuery,
   DeliveryStatus,
+  FailedDeliveryQuery,
   MemoryDeliveryLog,
   MemoryDeliveryLogOptions,
   NormalizedDeliveryQuery,

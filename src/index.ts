@@ -55,6 +55,7 @@ export type {
   DeliveryPage,
   DeliveryQuery,
   DeliveryRecord,
+  WebhookDeliveryStats,
 } from './log/delivery-log.js';
 export { memoryDeliveryLog } from './log/delivery-log.js';
 export { generateSecret, signPayload, verifySignature } from './rendering/sign.js';

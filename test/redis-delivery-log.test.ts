@@ -33,6 +33,21 @@ deliveryLogContract('redisDeliveryLog', async (options) => ({
 }));
 
 describe('redisDeliveryLog', () => {
+  it('sweeps expired deliveries out of the cross-webhook sets as it writes, even when nobody reads them', async () => {
+    const prefix = freshPrefix();
+    const log = redisDeliveryLog({ client, prefix, maxAgeMs: 200 });
+    for (let i = 0; i < 20; i++)
+      await log.record(attemptOf(`w${i % 4}`, `old${i}`, Date.now(), { tenant: 't' }));
+    expect(await client.zcard(`${prefix}:all`)).toBe(20);
+    await sleep(300);
+    for (let i = 0; i < 20; i++) await log.record(attemptOf('w9', `new${i}`, Date.now(), { tenant: 't' }));
+    expect(await client.zcard(`${prefix}:all`)).toBe(20);
+    expect(await client.zcard(`${prefix}:t:t`)).toBe(20);
+    expect(await client.pttl(`${prefix}:all`)).toBeGreaterThan(0);
+    expect(await client.pttl(`${prefix}:st:t`)).toBeGreaterThan(0);
+    expect(await client.pttl(`${prefix}:s:all`)).toBeGreaterThan(0);
+  });
+
   it('stores a body shared by the attempts of a delivery once, and expires every key', async () => {
     const prefix = freshPrefix();
     const log = redisDeliveryLog({ client, prefix, maxAgeMs: 60_000 });
