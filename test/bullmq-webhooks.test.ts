@@ -8,7 +8,6 @@ import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bullmqQueue, bullmqWebhooks, redisStore } from '../src/bullmq/index.js';
-import type { DeliveryResult } from '../src/core/types.js';
 import { createWebhookDispatcher } from '../src/index.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import {
@@ -16,10 +15,7 @@ import {
   type ForkedWorker,
   forkWorker,
   killWorkerHoldingJobs,
-  thrown,
-  until,
 } from './helpers/durable.js';
-import { ldEvent } from './helpers/events.js';
 import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
@@ -124,49 +120,7 @@ describe('a SIGKILLed BullMQ worker, all options at their defaults', () => {
 });
 
 describe('bullmqWebhooks(): emitters and workers from one set of options', () => {
-  it("a worker records to the shared delivery log: the emitter's deliveries.get() and list() find what it delivered", async () => {
-    const p = await place((_request, n) => (n === 0 ? 503 : 200));
-    const webhooks = bullmqWebhooks({
-      connection: { url: redis.url },
-      client,
-      queueName: p.queueName,
-      prefix: PREFIX,
-      storeKey: p.storeKey,
-      deliveryLogOptions: { prefix: `${PREFIX}:${p.queueName}:log` },
-      allowPrivateNetworks: true,
-      retry: { retries: 1, delayMs: 50, jitter: 0 },
-    });
-    const emitter = webhooks.dispatcher();
-    cleanups.push(() => emitter.close());
-    const seen: DeliveryResult[] = [];
-    const worker = webhooks.worker({ onDelivery: (result) => seen.push(result) });
-    cleanups.push(() => worker.close({ deadlineMs: 1000 }));
-    const hook = await emitter.webhooks.create({ url: p.receiver.url });
-
-    const [queued] = await emitter.emit(ldEvent());
-    await until(() => seen.length === 1, 'the worker to deliver');
-
-    // The retry policy is the setup's: one retry after the 503.
-    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered', attempts: 2 });
-    const record = await emitter.deliveries.get(queued?.deliveryId as string);
-    expect(record).toMatchObject({ deliveryId: queued?.deliveryId, webhookId: hook.id, status: 'delivered' });
-    expect(record?.attempts.map((attempt) => attempt.status)).toEqual([200, 503]);
-    const page = await emitter.deliveries.list(hook.id);
-    expect(page.items.map((d) => d.deliveryId)).toEqual([queued?.deliveryId]);
-  }, 30_000);
-
-  it('refuses a per-process override of what the setup shares, naming the option', () => {
-    const webhooks = bullmqWebhooks({ connection: { url: redis.url }, client });
-    for (const key of ['store', 'queue', 'deliveryLog', 'retry', 'timeoutMs', 'storeTimeoutMs']) {
-      expect(thrown(() => webhooks.dispatcher({ [key]: undefined } as never))).toMatchObject({
-        name: 'OptionsError',
-        field: key,
-      });
-      expect(thrown(() => webhooks.worker({ [key]: undefined } as never))).toMatchObject({ field: key });
-    }
-    // The types refuse them too.
-    // @ts-expect-error `retry` is the setup's, not one process's
-    expect(() => webhooks.worker({ retry: 2 })).toThrow(/`retry` is shared by every emitter and worker/);
+  it('refuses bad setup options, naming the field', () => {
     expect(() => bullmqWebhooks({ connection: { url: redis.url }, client: undefined as never })).toThrow(
       /client/,
     );

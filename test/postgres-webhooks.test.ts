@@ -21,7 +21,6 @@ import {
   type ForkedWorker,
   forkWorker,
   killWorkerHoldingJobs,
-  thrown,
   until,
 } from './helpers/durable.js';
 import { ldEvent } from './helpers/events.js';
@@ -197,38 +196,6 @@ describe('jobs a pg-boss worker re-inserts', () => {
 });
 
 describe('postgresWebhooks(): emitters and workers from one set of options', () => {
-  it("a worker records to the shared delivery log: the emitter's deliveries.get() and list() find what it delivered", async () => {
-    const p = await place();
-    const webhooks = postgresWebhooks({
-      pool,
-      table: p.table,
-      deliveriesTable: p.deliveriesTable,
-      bossSchema: BOSS_SCHEMA,
-      queueName: p.queueName,
-      allowPrivateNetworks: true,
-    });
-    await webhooks.migrate();
-    const emitter = webhooks.dispatcher();
-    cleanups.push(() => emitter.close());
-    const seen: DeliveryResult[] = [];
-    const worker = webhooks.worker({ onDelivery: (result) => seen.push(result) });
-    cleanups.push(() => worker.close({ deadlineMs: 1000 }));
-    const hook = await emitter.webhooks.create({ url: p.receiver.url });
-
-    const [queued] = await emitter.emit(ldEvent());
-    await until(() => seen.length === 1, 'the worker to deliver');
-
-    expect(queued).toMatchObject({ outcome: 'queued' });
-    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered' });
-    expect(await emitter.deliveries.get(queued?.deliveryId as string)).toMatchObject({
-      deliveryId: queued?.deliveryId,
-      webhookId: hook.id,
-      status: 'delivered',
-    });
-    const page = await emitter.deliveries.list(hook.id);
-    expect(page.items.map((d) => d.deliveryId)).toEqual([queued?.deliveryId]);
-  }, 30_000);
-
   it('writes the same job options from every process, derived from its own timeoutMs, and keeps them on re-insert', async () => {
     const p = await place((_request, n) => (n === 0 ? 503 : 200));
     const webhooks = postgresWebhooks({
@@ -264,18 +231,7 @@ describe('postgresWebhooks(): emitters and workers from one set of options', () 
     ]);
   }, 30_000);
 
-  it('refuses a per-process override of what the setup shares, naming the option', () => {
-    const webhooks = postgresWebhooks({ pool });
-    for (const key of ['store', 'queue', 'deliveryLog', 'retry', 'timeoutMs', 'storeTimeoutMs']) {
-      expect(thrown(() => webhooks.dispatcher({ [key]: undefined } as never))).toMatchObject({
-        name: 'OptionsError',
-        field: key,
-      });
-      expect(thrown(() => webhooks.worker({ [key]: undefined } as never))).toMatchObject({ field: key });
-    }
-    // The types refuse them too.
-    // @ts-expect-error `retry` is the setup's, not one process's
-    expect(() => webhooks.worker({ retry: 2 })).toThrow(/`retry` is shared by every emitter and worker/);
+  it('refuses bad setup options, naming the field', () => {
     expect(() => postgresWebhooks({ pool: undefined as never })).toThrow(/pool/);
     expect(() => postgresWebhooks({ pool, maintenanceIntervalSeconds: 0 })).toThrow(
       /maintenanceIntervalSeconds/,
