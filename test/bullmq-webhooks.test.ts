@@ -4,7 +4,6 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bullmqQueue, bullmqWebhooks, redisStore } from '../src/bullmq/index.js';
@@ -12,6 +11,7 @@ import { createWebhookDispatcher } from '../src/index.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
 import {
   answerAllButWorkerA,
+  bundleFixture,
   type ForkedWorker,
   forkWorker,
   killWorkerHoldingJobs,
@@ -29,16 +29,7 @@ let client: Redis;
 beforeAll(async () => {
   redis = await startRedis();
   client = new Redis(redis.url);
-  await build({
-    entryPoints: [`${ROOT}test/fixtures/bullmq-worker.ts`],
-    outfile: WORKER_BUNDLE,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
+  await bundleFixture(`${ROOT}test/fixtures/bullmq-worker.ts`, WORKER_BUNDLE);
 }, 60_000);
 
 afterAll(async () => {

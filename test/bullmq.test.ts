@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,7 +18,7 @@ import {
   type WebhookDispatcher,
 } from '../src/index.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
-import { spawnWorkerProcess, type WorkerProcess } from './helpers/durable.js';
+import { bundleFixture, spawnWorkerProcess, type WorkerProcess } from './helpers/durable.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
 import { bigFanOut, expectSignedCopies, peakRssGrowth } from './helpers/fan-out.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
@@ -39,16 +38,7 @@ beforeAll(async () => {
   redis = await startRedis();
   client = new Redis(redis.url);
   // The worker processes run the TypeScript sources, bundled once per run (packages stay external).
-  await build({
-    entryPoints: [`${ROOT}test/fixtures/bullmq-worker.ts`],
-    outfile: WORKER_BUNDLE,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
+  await bundleFixture(`${ROOT}test/fixtures/bullmq-worker.ts`, WORKER_BUNDLE);
 }, 60_000);
 
 afterAll(async () => {

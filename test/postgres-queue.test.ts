@@ -2,7 +2,6 @@ import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryResult, WebhookStore } from '../src/core/types.js';
@@ -25,7 +24,7 @@ import {
 } from '../src/postgres/index.js';
 import type { PgEmitterFixtureConfig } from './fixtures/pg-emitter.js';
 import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
-import { spawnWorkerProcess, type WorkerProcess } from './helpers/durable.js';
+import { bundleFixture, spawnWorkerProcess, type WorkerProcess } from './helpers/durable.js';
 import { ldEvent } from './helpers/events.js';
 import { bigFanOut, expectSignedCopies, peakRssGrowth } from './helpers/fan-out.js';
 import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
@@ -42,26 +41,8 @@ let pool: pg.Pool;
 beforeAll(async () => {
   postgres = await startPostgres();
   pool = new pg.Pool({ connectionString: postgres.url, max: 10 });
-  await build({
-    entryPoints: [`${ROOT}test/fixtures/pg-emitter.ts`],
-    outfile: EMITTER_BUNDLE,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
-  await build({
-    entryPoints: [`${ROOT}test/fixtures/pg-worker.ts`],
-    outfile: WORKER_BUNDLE,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
+  await bundleFixture(`${ROOT}test/fixtures/pg-emitter.ts`, EMITTER_BUNDLE);
+  await bundleFixture(`${ROOT}test/fixtures/pg-worker.ts`, WORKER_BUNDLE);
 }, 60_000);
 
 afterAll(async () => {

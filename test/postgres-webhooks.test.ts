@@ -3,7 +3,6 @@
 // that share the store, the queue, the delivery log and the job options. Real Postgres, real loopback receivers.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryResult } from '../src/core/types.js';
@@ -18,6 +17,7 @@ import {
 import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
 import {
   answerAllButWorkerA,
+  bundleFixture,
   type ForkedWorker,
   forkWorker,
   killWorkerHoldingJobs,
@@ -37,16 +37,7 @@ let pool: pg.Pool;
 beforeAll(async () => {
   postgres = await startPostgres();
   pool = new pg.Pool({ connectionString: postgres.url, max: 10 });
-  await build({
-    entryPoints: [`${ROOT}test/fixtures/pg-worker.ts`],
-    outfile: WORKER_BUNDLE,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
+  await bundleFixture(`${ROOT}test/fixtures/pg-worker.ts`, WORKER_BUNDLE);
 }, 60_000);
 
 afterAll(async () => {

@@ -152,11 +152,15 @@ export class PgBossConsumer {
     if (this.listener) await this.listener.ready;
   }
 
-  /** Stops the loop and the listener; the returned promise settles when the jobs it holds are finished. */
-  async stop(): Promise<Promise<unknown>> {
+  /** Stops the loop and the listener. */
+  async stop(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.alarm.wake();
     await this.listener?.stop();
+  }
+
+  /** Settles when the loop has ended and the jobs it took are finished. */
+  held(): Promise<unknown> {
     return Promise.all([this.loopDone, ...this.inFlight]);
   }
 

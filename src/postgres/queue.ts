@@ -51,8 +51,8 @@ class PgBossBackend implements DurableBackend {
   async close(deadlineMs: number | undefined, pending: () => Promise<unknown>): Promise<void> {
     this.connection.closed = true;
     this.producer.notifier.flush();
-    const held = (await this.consumer?.stop()) ?? Promise.resolve();
-    const all = Promise.all([held, pending()]);
+    await this.consumer?.stop();
+    const all = Promise.all([this.consumer?.held(), pending()]);
     const bound = deadlineMs === undefined ? undefined : deadlineMs + 2000;
     await (bound === undefined ? all : within(() => all, bound, 'close deadline', true)).catch(() => {});
     await this.connection.stop();
