@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryResult, WebhookEvent } from '../src/core/types.js';
-import { thrown, until } from './helpers/durable.js';
+import { answerAllButWorkerA, killWorkerHoldingJobs, thrown, until } from './helpers/durable.js';
 import { bullmqBackend, type DurableBackend, postgresBackend } from './helpers/durable-backends.js';
 import { ldEvent } from './helpers/events.js';
 import { attemptOnceEach, deliverHostileEvents, sharedJobs } from './helpers/fan-out.js';
@@ -148,6 +148,28 @@ describe.each<[string, () => DurableBackend]>([
       expect(w.receiver.requests).toHaveLength(2);
       expect(await w.jobs()).toHaveLength(1);
     });
+  });
+
+  describe('a SIGKILLed worker, all options at their defaults', () => {
+    it('holding deliveries, retries and lane deferrals: another worker delivers all of them within 60 s', async () => {
+      const refused = new Set<unknown>();
+      const w = await world(answerAllButWorkerA(refused));
+      // An emitter with the dispatcher's defaults too.
+      const emitter = w.freshEmitter();
+      cleanups.push(() => emitter.close());
+      const run = await killWorkerHoldingJobs({
+        emitter,
+        receiver: w.receiver,
+        refused,
+        fork: (name) => w.spawnWorker(name, { defaults: true }),
+        deferred: () => w.hasDeferred(),
+      });
+
+      expect(run.queued).toEqual(run.queued.map(() => 'queued'));
+      expect(run.reportedByA).toEqual([]);
+      expect(run.resumedAfterMs).toBeLessThan(60_000);
+      expect(run.deliveredByB).toEqual(run.expected);
+    }, 150_000);
   });
 
   describe('one setup for every emitter and worker (postgresWebhooks, bullmqWebhooks)', () => {

@@ -1,8 +1,8 @@
-// The Postgres durable path configured once: the jobs a worker re-inserts keep their own options, a killed worker's
-// deliveries come back within a minute with default options, and `postgresWebhooks()` builds emitters and workers
-// that share the store, the queue, the delivery log and the job options. Real Postgres, real loopback receivers.
+// The Postgres durable path configured once: the jobs a worker re-inserts keep their own options, and
+// `postgresWebhooks()` writes the same job options from every process. The cases it shares with `bullmqWebhooks()`
+// (the shared delivery log, per-process overrides refused, a SIGKILLed worker with default options) run over both
+// backends in test/durable-queues.test.ts. Real Postgres, real loopback receivers.
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryResult } from '../src/core/types.js';
@@ -14,21 +14,11 @@ import {
   postgresStore,
   postgresWebhooks,
 } from '../src/postgres/index.js';
-import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
-import {
-  answerAllButWorkerA,
-  bundleFixture,
-  type ForkedWorker,
-  forkWorker,
-  killWorkerHoldingJobs,
-  until,
-} from './helpers/durable.js';
+import { until } from './helpers/durable.js';
 import { ldEvent } from './helpers/events.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WORKER_BUNDLE = `${ROOT}node_modules/.cache/webhook-dispatcher-tests/pg-webhooks-worker.mjs`;
 const BOSS_SCHEMA = 'wd_test_pgwebhooks';
 
 let postgres: TestPostgres;
@@ -37,7 +27,6 @@ let pool: pg.Pool;
 beforeAll(async () => {
   postgres = await startPostgres();
   pool = new pg.Pool({ connectionString: postgres.url, max: 10 });
-  await bundleFixture(`${ROOT}test/fixtures/pg-worker.ts`, WORKER_BUNDLE);
 }, 60_000);
 
 afterAll(async () => {
@@ -87,50 +76,6 @@ async function place(respond?: Responder): Promise<Place> {
       ).rows,
   };
 }
-
-/** A worker process with the library's defaults (test/fixtures/pg-worker.ts), ready to take jobs. */
-async function forkDefaultWorker(p: Place, name: string): Promise<ForkedWorker> {
-  const config: PgWorkerFixtureConfig = {
-    name,
-    databaseUrl: postgres.url,
-    schema: BOSS_SCHEMA,
-    queueName: p.queueName,
-    table: p.table,
-    concurrency: 64,
-    expireInSeconds: 0,
-    defaults: true,
-  };
-  const worker = await forkWorker(WORKER_BUNDLE, config);
-  cleanups.push(worker.kill);
-  return worker;
-}
-
-describe('a SIGKILLed pg-boss worker, all options at their defaults', () => {
-  it('holding deliveries, retries and lane deferrals: another worker delivers all of them within 60 s', async () => {
-    const refused = new Set<unknown>();
-    const p = await place(answerAllButWorkerA(refused));
-    const emitter = createWebhookDispatcher({
-      store: postgresStore({ pool, table: p.table }),
-      queue: pgBossQueue({ pool, schema: BOSS_SCHEMA, queueName: p.queueName }),
-      allowPrivateNetworks: true,
-    });
-    cleanups.push(() => emitter.close());
-
-    const run = await killWorkerHoldingJobs({
-      emitter,
-      receiver: p.receiver,
-      refused,
-      fork: (name) => forkDefaultWorker(p, name),
-      // Worker a delivers nothing: a completed job is one it re-inserted (3 retries at most, and lane deferrals).
-      deferred: async () => (await p.jobs()).filter((j) => j.state === 'completed').length > 3,
-    });
-
-    expect(run.queued).toEqual(run.queued.map(() => 'queued'));
-    expect(run.reportedByA).toEqual([]);
-    expect(run.resumedAfterMs).toBeLessThan(60_000);
-    expect(run.deliveredByB).toEqual(run.expected);
-  }, 150_000);
-});
 
 describe('jobs a pg-boss worker re-inserts', () => {
   it("keep the options the emitter wrote into the job, not the worker's (retries and lane deferrals)", async () => {

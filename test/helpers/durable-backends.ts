@@ -66,8 +66,17 @@ export interface QueueWorld {
   workerQueue(): WorkerQueue;
   /** `createWebhookWorker` in this process on the world's queue and store, ready; outcomes go to `seen`. */
   inProcessWorker(seen: DeliveryResult[]): Promise<{ dispatcher: WebhookDispatcher; close(): Promise<void> }>;
-  /** A worker fixture process on the world's queue and store. */
-  spawnWorker(name: string): Promise<WorkerProcess>;
+  /**
+   * A worker fixture process on the world's queue and store: tuned for the tests (8 at once, quick recovery), or
+   * with `defaults` the library's defaults (only the queue, the store and the transport given; 64 at once).
+   */
+  spawnWorker(name: string, options?: { defaults?: boolean }): Promise<WorkerProcess>;
+  /**
+   * Whether a worker that delivers nothing has put a job back to the queue, delayed (a retry or a lane deferral).
+   * pg-boss completes the job it re-inserts (3 retries at most in the SIGKILL scenario, the rest deferrals);
+   * BullMQ delays the job itself.
+   */
+  hasDeferred(): Promise<boolean>;
   /** The backend's durable setup (`postgresWebhooks`, `bullmqWebhooks`) on this world's queue, store and log. */
   setup(shared: SharedDispatcherOptions): Promise<DurableBuilders<object>>;
 }
@@ -129,6 +138,10 @@ export function postgresBackend(): DurableBackend {
             state: row.state === 'created' ? 'waiting' : row.state,
           }));
         },
+        async hasDeferred() {
+          const sql = `SELECT count(*)::int AS n FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND state = 'completed'`;
+          return (await pool.query(sql, [queueName])).rows[0].n > 3;
+        },
         async storedBody(ref) {
           const sql = `SELECT body FROM ${BOSS_SCHEMA}.webhook_event_bodies WHERE key = $1`;
           return (await pool.query(sql, [ref])).rows[0]?.body ?? null;
@@ -151,15 +164,16 @@ export function postgresBackend(): DurableBackend {
           await worker.ready();
           return worker;
         },
-        spawnWorker: (name) => {
+        spawnWorker: (name, options) => {
           const config: PgWorkerFixtureConfig = {
             name,
             databaseUrl: postgres.url,
             schema: BOSS_SCHEMA,
             queueName,
             table,
-            concurrency: 8,
-            expireInSeconds: 300,
+            ...(options?.defaults
+              ? { concurrency: 64, expireInSeconds: 0, defaults: true }
+              : { concurrency: 8, expireInSeconds: 300 }),
           };
           return spawnWorkerProcess(bundle, config, cleanups);
         },
@@ -233,6 +247,7 @@ export function bullmqBackend(): DurableBackend {
           );
           return byState.flat();
         },
+        hasDeferred: async () => (await inspect.getDelayedCount()) > 0,
         storedBody: (ref) => client.get(`${PREFIX}:${queueName}:wd:body:${ref}`),
         freshEmitter: () =>
           createWebhookDispatcher({
@@ -252,17 +267,17 @@ export function bullmqBackend(): DurableBackend {
           await worker.ready();
           return worker;
         },
-        spawnWorker: (name) => {
+        spawnWorker: (name, options) => {
           const config: WorkerFixtureConfig = {
             name,
             redisUrl: redis.url,
             queueName,
             prefix: PREFIX,
             storeKey,
-            concurrency: 8,
-            // Short locks so a killed worker's jobs come back within about two seconds.
-            lockDuration: 1500,
-            stalledInterval: 500,
+            ...(options?.defaults
+              ? { concurrency: 64, lockDuration: 0, stalledInterval: 0, defaults: true }
+              : // Short locks so a killed worker's jobs come back within about two seconds.
+                { concurrency: 8, lockDuration: 1500, stalledInterval: 500 }),
           };
           return spawnWorkerProcess(bundle, config, cleanups);
         },

@@ -1,47 +1,12 @@
 // Helpers of the durable-queue tests (test/durable-queues.test.ts and the backend files beside it): a forked
-// worker process (test/fixtures/*-worker.ts, bundled by the test), polling for a condition, and the scenario of a
-// worker SIGKILLed while it holds jobs.
+// worker process (test/fixtures/*-worker.ts, bundled by `bundleFixture`), polling for a condition, and the scenario
+// of a worker SIGKILLed while it holds jobs.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { DeliveryResult } from '../../src/core/types.js';
 import type { WebhookDispatcher } from '../../src/index.js';
 import type { Receiver, Responder } from './receiver.js';
-
-export interface ForkedWorker {
-  child: ChildProcess;
-  /** Every DeliveryResult the worker reported. */
-  results: DeliveryResult[];
-  /** SIGKILL, and wait for the exit; nothing if it has already exited. */
-  kill(): Promise<void>;
-}
-
-/** Forks a worker fixture with its config as JSON and resolves once it says it is ready to take jobs. */
-export async function forkWorker(bundle: string, config: { name: string }): Promise<ForkedWorker> {
-  const child = fork(bundle, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const results: DeliveryResult[] = [];
-  const exited = once(child, 'exit');
-  const kill = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGKILL');
-    await exited;
-  };
-  const ready = new Promise<void>((resolve) => {
-    child.on('message', (message: { type: string; result?: DeliveryResult }) => {
-      if (message.type === 'ready') resolve();
-      if (message.type === 'delivery' && message.result) results.push(message.result);
-    });
-  });
-  const early = exited.then(() =>
-    Promise.reject(new Error(`worker ${config.name} exited before it was ready`)),
-  );
-  await Promise.race([ready, early]).catch(async (error) => {
-    await kill();
-    throw error;
-  });
-  early.catch(() => {});
-  return { child, results, kill };
-}
 
 export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
   const deadline = Date.now() + timeoutMs;
@@ -83,7 +48,7 @@ export interface KillScenario {
   /** The set given to `answerAllButWorkerA`. */
   refused: Set<unknown>;
   /** Forks a worker with default options. */
-  fork(name: string): Promise<ForkedWorker>;
+  fork(name: string): Promise<WorkerProcess>;
   /** Whether worker a has deferred a job back to the queue (its full lane). */
   deferred(): Promise<boolean>;
 }
