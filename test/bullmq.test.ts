@@ -529,45 +529,6 @@ describe('createWebhookWorker', () => {
     );
   }, 30_000);
 
-  it('leaves a delivery cut off by close({ deadlineMs }) in Redis, and another worker delivers it', async () => {
-    let answer = false;
-    const w = await world((_request, _n, res) => {
-      if (!answer) return 'handled';
-      res.statusCode = 200;
-      res.end('ok');
-      return 'handled';
-    });
-    await w.dispatcher.webhooks.create({ url: w.receiver.url });
-    const workerOptions = {
-      connection: { url: redis.url },
-      queueName: w.queueName,
-      prefix: PREFIX,
-      store: w.store,
-      allowPrivateNetworks: true,
-      retry: 0,
-      jobOptions: { backoff: 10 },
-    };
-    const first = createWebhookWorker(workerOptions);
-    await first.ready();
-    const [queued] = await w.dispatcher.emit(ldEvent());
-    await w.receiver.waitFor(1);
-
-    await first.close({ deadlineMs: 100 });
-    const job = await w.inspect.getJob(queued?.deliveryId as string);
-    expect(['delayed', 'waiting']).toContain(await job?.getState());
-
-    answer = true;
-    const seen: DeliveryResult[] = [];
-    const second = createWebhookWorker({ ...workerOptions, onDelivery: (result) => seen.push(result) });
-    cleanups.push(() => second.close());
-    await until(() => seen.length === 1, 'the second worker to deliver');
-    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered' });
-    expect(w.receiver.requests.map((r) => header(r.headers['webhook-id']))).toEqual([
-      queued?.deliveryId,
-      queued?.deliveryId,
-    ]);
-  });
-
   it('refuses to start without the shared store, and bullmqQueue without a connection', () => {
     expect(() => createWebhookWorker({ connection: { url: redis.url } } as never)).toThrow(OptionsError);
     expect(() => createWebhookWorker({ connection: { url: redis.url } } as never)).toThrow(/`store`/);

@@ -11,6 +11,7 @@ import { ldEvent } from './helpers/events.js';
 import { attemptOnceEach, deliverHostileEvents, sharedJobs } from './helpers/fan-out.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -147,6 +148,40 @@ describe.each<[string, () => DurableBackend]>([
       expect(tested).toMatchObject({ outcome: 'delivered', attempts: 1 });
       expect(w.receiver.requests).toHaveLength(2);
       expect(await w.jobs()).toHaveLength(1);
+    });
+  });
+
+  describe('close({ deadlineMs }) of a worker', () => {
+    it('leaves a delivery cut off by close({ deadlineMs }) in the queue, and another worker delivers it', async () => {
+      let answer = false;
+      const w = await world((_request, _n, res) => {
+        if (!answer) return 'handled';
+        res.statusCode = 200;
+        res.end('ok');
+        return 'handled';
+      });
+      await w.dispatcher.webhooks.create({ url: w.receiver.url });
+      const first = w.quickWorker();
+      await first.ready();
+      const [queued] = await w.dispatcher.emit(ldEvent());
+      await w.receiver.waitFor(1);
+
+      const closing = Date.now();
+      await first.close({ deadlineMs: 100 });
+      expect(Date.now() - closing).toBeLessThan(3000);
+      const [job] = await w.jobs();
+      expect(backend.interruptedStates).toContain(job?.state);
+
+      answer = true;
+      const seen: DeliveryResult[] = [];
+      const second = w.quickWorker((result) => seen.push(result));
+      cleanups.push(() => second.close());
+      await until(() => seen.length === 1, 'the second worker to deliver');
+      expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered' });
+      expect(w.receiver.requests.map((r) => header(r.headers['webhook-id']))).toEqual([
+        queued?.deliveryId,
+        queued?.deliveryId,
+      ]);
     });
   });
 

@@ -67,6 +67,15 @@ export interface QueueWorld {
   /** `createWebhookWorker` in this process on the world's queue and store, ready; outcomes go to `seen`. */
   inProcessWorker(seen: DeliveryResult[]): Promise<{ dispatcher: WebhookDispatcher; close(): Promise<void> }>;
   /**
+   * `createWebhookWorker` in this process on the world's queue and store (`retry: 0`), not started: one whose job,
+   * when interrupted, runs again at once (pg-boss: `retryDelay: 0`, polling every 200 ms; BullMQ: a 10 ms backoff).
+   */
+  quickWorker(onDelivery?: (result: DeliveryResult) => void): {
+    dispatcher: WebhookDispatcher;
+    ready(): Promise<void>;
+    close(options?: { deadlineMs?: number }): Promise<void>;
+  };
+  /**
    * A worker fixture process on the world's queue and store: tuned for the tests (8 at once, quick recovery), or
    * with `defaults` the library's defaults (only the queue, the store and the transport given; 64 at once).
    */
@@ -88,6 +97,8 @@ export interface DurableBackend {
   world(cleanups: Cleanups, respond?: Responder): Promise<QueueWorld>;
   /** The job id of a delivery (the queue's own form of the `webhook-id`). */
   jobIdOf(deliveryId: string): string;
+  /** The states of a job whose delivery a close with a deadline cut off: it waits to run again. */
+  interruptedStates: string[];
   /** The peer packages the core entry must not import. */
   peers: RegExp;
 }
@@ -153,6 +164,16 @@ export function postgresBackend(): DurableBackend {
             allowPrivateNetworks: true,
           }),
         workerQueue: () => pgBossQueue({ ...queueOptions, worker: { pollingIntervalMs: 100 } }),
+        quickWorker: (onDelivery) =>
+          pgWorker({
+            ...queueOptions,
+            store,
+            allowPrivateNetworks: true,
+            retry: 0,
+            pollingIntervalMs: 200,
+            jobOptions: { retryDelay: 0 },
+            onDelivery,
+          }),
         async inProcessWorker(seen) {
           const worker = pgWorker({
             ...queueOptions,
@@ -192,6 +213,7 @@ export function postgresBackend(): DurableBackend {
       };
     },
     jobIdOf: jobIdFor,
+    interruptedStates: ['retry'],
     peers: /^(pg|pg-boss)(\/|$)/,
   };
 }
@@ -256,6 +278,15 @@ export function bullmqBackend(): DurableBackend {
             allowPrivateNetworks: true,
           }),
         workerQueue: () => bullmqQueue({ ...queueOptions, worker: true }),
+        quickWorker: (onDelivery) =>
+          bullmqWorker({
+            ...queueOptions,
+            store,
+            allowPrivateNetworks: true,
+            retry: 0,
+            jobOptions: { backoff: 10 },
+            onDelivery,
+          }),
         async inProcessWorker(seen) {
           const worker = bullmqWorker({
             ...queueOptions,
@@ -292,6 +323,7 @@ export function bullmqBackend(): DurableBackend {
       };
     },
     jobIdOf: (deliveryId) => deliveryId,
+    interruptedStates: ['delayed', 'waiting'],
     peers: /^(bullmq|ioredis)(\/|$)/,
   };
 }
