@@ -91,9 +91,9 @@ describe.each<[string, () => DurableBackend]>([
       await until(async () => (await retries()).length === 2, 'the retries');
       const retried = await retries();
       const ref = retried[0]?.data.eventBodyRef as string;
-      expect(retried.map((j) => [j.data.eventBodyRef, j.data.eventBody])).toEqual([
-        [ref, undefined],
-        [ref, undefined],
+      expect(retried.map((j) => [j.state, j.data.eventBodyRef, j.data.eventBody])).toEqual([
+        [backend.retryState, ref, undefined],
+        [backend.retryState, ref, undefined],
       ]);
       expect(await w.storedBody(ref)).toBe(JSON.stringify(event));
     });

@@ -97,6 +97,8 @@ export interface DurableBackend {
   world(cleanups: Cleanups, respond?: Responder): Promise<QueueWorld>;
   /** The job id of a delivery (the queue's own form of the `webhook-id`). */
   jobIdOf(deliveryId: string): string;
+  /** The state of a retry's job until it is due (pg-boss: a new row, created; BullMQ: the same job, delayed). */
+  retryState: string;
   /** The states of a job whose delivery a close with a deadline cut off: it waits to run again. */
   interruptedStates: string[];
   /** The peer packages the core entry must not import. */
@@ -213,6 +215,7 @@ export function postgresBackend(): DurableBackend {
       };
     },
     jobIdOf: jobIdFor,
+    retryState: 'waiting',
     interruptedStates: ['retry'],
     peers: /^(pg|pg-boss)(\/|$)/,
   };
@@ -323,6 +326,7 @@ export function bullmqBackend(): DurableBackend {
       };
     },
     jobIdOf: (deliveryId) => deliveryId,
+    retryState: 'delayed',
     interruptedStates: ['delayed', 'waiting'],
     peers: /^(bullmq|ioredis)(\/|$)/,
   };
