@@ -68,3 +68,27 @@ export function toView(webhook: StoredWebhook): WebhookView {
       .map((key) => [key, view[key as keyof WebhookView]]),
   ) as WebhookView;
 }
+
+/** `WebhookInput` fields a saved webhook carries. */
+const INPUT_FIELDS = [
+  'url',
+  'name',
+  'on',
+  'secret',
+  'signatureScheme',
+  'statements',
+  'events',
+  'contentType',
+  'bodyTemplate',
+  'templateEscape',
+  'headers',
+  'tags',
+  'rateLimit',
+] as const;
+
+/** The fields of a saved webhook as `create` would take them, for previewing an edit. */
+export function savedInput(saved: StoredWebhook): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const key of INPUT_FIELDS) if (saved[key] !== undefined) input[key] = saved[key];
+  return input;
+}
