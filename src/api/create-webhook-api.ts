@@ -1,6 +1,7 @@
 import { describe } from '../core/describe.js';
 import { numberOption, OptionsError } from '../index.js';
 import type { AdminDispatcher } from './admin-dispatcher.js';
+import { IdempotencyCache, type IdempotencyOptions } from './idempotency.js';
 import { createOpenApiDocument } from './openapi.js';
 import { type PortalOptions, portalRoutes } from './portal/index.js';
 import type { ApiServices } from './route.js';
@@ -24,6 +25,12 @@ export interface WebhookApiOptions {
   tenantTimeoutMs?: number;
   /** Serve the portal page at `GET /` (and its assets at `/assets/*`). @default false */
   portal?: boolean | PortalOptions;
+  /**
+   * `Idempotency-Key` on POST routes: the same key (per tenant) with the same request within `ttlMs` answers the
+   * first response again, with another request 422. Kept in memory, in this process, bounded by count and bytes.
+   * `false` ignores the header. @default { ttlMs: 86_400_000, maxEntries: 10_000, maxBytes: 16_777_216 }
+   */
+  idempotency?: IdempotencyOptions | false;
   /** Called with every error that answered 500 (the response itself says only "Internal error"). */
   onError?: (error: unknown, request: Request) => void;
 }
@@ -87,6 +94,8 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
   const tenantTimeoutMs = numberOption('tenantTimeoutMs', options.tenantTimeoutMs, 10_000, {
     positive: true,
   });
+  const idempotency =
+    options.idempotency === false ? undefined : new IdempotencyCache(options.idempotency ?? {});
   let openApi: string | undefined;
   const services: ApiServices = {
     dispatcher: options.dispatcher,
@@ -94,7 +103,7 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
     basePath,
     maxBodyBytes,
     openApi: () => {
-      openApi ??= JSON.stringify(createOpenApiDocument({ basePath }));
+      openApi ??= JSON.stringify(createOpenApiDocument({ basePath, idempotency: idempotency !== undefined }));
       return openApi;
     },
   };
@@ -102,6 +111,7 @@ export function createWebhookApi(options: WebhookApiOptions): WebhookApiHandler 
     basePath,
     portal: options.portal ? portalRoutes(options.portal === true ? {} : options.portal) : [],
     services,
+    idempotency,
     onError: options.onError,
   });
   const handle = (request: Request, context: { raw?: unknown } = {}) => router.handle(request, context.raw);

@@ -12,7 +12,18 @@ export interface OpenApiDocumentOptions {
   title?: string;
   /** The API's version. @default the package version */
   version?: string;
+  /** POST operations take an `Idempotency-Key` header (`createWebhookApi({ idempotency })`). @default true */
+  idempotency?: boolean;
 }
+
+const IDEMPOTENCY_KEY = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+  description:
+    'Per tenant: a repeat with the same request within 24 h answers the first response again (`Idempotent-Replayed: true`); another request with the key answers 422 `ERR_IDEMPOTENCY_KEY_REUSED`.',
+};
 
 /** A TypeBox schema as plain JSON Schema (TypeBox's symbol keys dropped), with component references in place. */
 function plain(schema: TSchema, components: Map<TSchema, string>, root = true): unknown {
@@ -29,10 +40,11 @@ function plain(schema: TSchema, components: Map<TSchema, string>, root = true): 
 }
 
 /** The document's `paths`, derived from the route table: one operation per documented route. */
-function paths(routes: readonly Route[]): Record<string, Record<string, unknown>> {
+function paths(routes: readonly Route[], idempotency: boolean): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    if (route.openapi === undefined) continue;
+    const { openapi } = route;
+    if (openapi === undefined) continue;
     const path = route.path.replace(/:(\w+)/g, '{$1}');
     out[path] ??= {};
     const item = out[path];
@@ -46,7 +58,10 @@ function paths(routes: readonly Route[]): Record<string, Record<string, unknown>
         description,
       }));
     }
-    item[route.method.toLowerCase()] = route.openapi;
+    item[route.method.toLowerCase()] =
+      idempotency && route.method === 'POST'
+        ? { ...openapi, parameters: [...((openapi.parameters as unknown[]) ?? []), IDEMPOTENCY_KEY] }
+        : openapi;
   }
   return out;
 }
@@ -71,7 +86,7 @@ export function createOpenApiDocument(options: OpenApiDocumentOptions = {}): Rec
         "Manage the webhooks of the request's tenant. Another tenant's webhooks and deliveries answer 404. Errors are `{ error: { code, message, field? } }`.",
     },
     servers: [{ url: options.basePath || '/' }],
-    paths: paths(ROUTES),
+    paths: paths(ROUTES, options.idempotency ?? true),
     components: { schemas },
   };
 }

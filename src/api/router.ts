@@ -1,5 +1,6 @@
 import { ApiError, toApiError } from './errors.js';
 import { errorResponse } from './http.js';
+import type { IdempotencyCache } from './idempotency.js';
 import type { PortalRoute } from './portal/index.js';
 import type { ApiServices, Route } from './route.js';
 
@@ -12,6 +13,8 @@ export interface RouterOptions {
   basePath: string;
   portal: PortalRoute[];
   services: ApiServices;
+  /** Undefined: `Idempotency-Key` is ignored. */
+  idempotency: IdempotencyCache | undefined;
   onError: ((error: unknown, request: Request) => void) | undefined;
 }
 
@@ -54,7 +57,7 @@ export class Router {
   }
 
   async #route(request: Request, url: URL, raw: unknown): Promise<Response> {
-    const { basePath, services } = this.#options;
+    const { basePath, services, idempotency } = this.#options;
     const notFound = () => new ApiError(404, 'ERR_NOT_FOUND', `No route ${request.method} ${url.pathname}`);
     const below = this.#below(url.pathname);
     if (below === undefined) throw notFound();
@@ -77,7 +80,11 @@ export class Router {
       );
     }
     const tenant = await services.guard.resolve(request, raw);
-    return await found.route.handle({ request, url, params: found.params, tenant, api: services });
+    const run = (req: Request) =>
+      found.route.handle({ request: req, url, params: found.params, tenant, api: services });
+    const key = request.headers.get('idempotency-key');
+    if (key === null || request.method !== 'POST' || idempotency === undefined) return await run(request);
+    return await idempotency.run(tenant, key, request, services.maxBodyBytes, run);
   }
 
   /** The path below basePath and its segments, decoded; undefined when outside it or not decodable. */
