@@ -1,4 +1,7 @@
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { describe, WebhookValidationError } from '../core/errors.js';
+import { expectation } from '../core/schema-words.js';
 import { findUnstorableField, unstorableExpectation } from '../core/storable-text.js';
 import type {
   PolicyAccess,
@@ -10,6 +13,13 @@ import type {
   WebhookPatch,
 } from '../core/types.js';
 import { VERSION } from '../core/version.js';
+import {
+  CREDENTIAL_FIELDS,
+  FIELD_DEFAULTS,
+  INPUT_FIELDS,
+  WEBHOOK_FIELDS,
+  type WebhookFieldName,
+} from '../core/webhook-fields.js';
 import { validateContentType, validateHeaders } from '../rendering/header-rules.js';
 import { generateSecret } from '../rendering/sign.js';
 import { generateStandardSecret, isStandardWebhookSecret } from '../rendering/standard-webhooks.js';
@@ -25,7 +35,15 @@ import { policyIndexKeys } from '../routing/policy/index-keys.js';
 import { createPolicyMatcher } from '../routing/policy/matcher.js';
 import { type AddressPolicy, checkUrl } from '../transport/ssrf.js';
 
-const FIELDS = new Set<string>([
+/** What `create` and `update` accept: the declared input fields (core/webhook-fields.ts). */
+const FIELDS = new Set<string>(INPUT_FIELDS);
+/** Fields a saved record carries besides `id`, `url` and its timestamps. */
+const STORED_FIELDS = (Object.keys(WEBHOOK_FIELDS) as WebhookFieldName[]).filter((key) => {
+  const { access } = WEBHOOK_FIELDS[key];
+  return access !== 'shown' && access !== 'switch' && !['id', 'url', 'createdAt', 'updatedAt'].includes(key);
+});
+/** Input fields `buildWebhook` validates with rules of their own; any other declared one is checked by its schema. */
+const OWN_RULES = new Set<string>([
   'url',
   'name',
   'on',
@@ -42,6 +60,28 @@ const FIELDS = new Set<string>([
   'tenant',
   'rateLimit',
 ]);
+const CREDENTIALS = new Set<string>(CREDENTIAL_FIELDS);
+
+/**
+ * A declared input field without rules of its own (a field added to the declaration): set when given and valid by
+ * its schema, removed when `null`. A credential's value is never echoed in the message.
+ */
+function applyDeclaredFields(record: Record<string, unknown>, patch: Record<string, unknown>): void {
+  for (const key of INPUT_FIELDS) {
+    if (OWN_RULES.has(key) || !(key in patch) || patch[key] === undefined) continue;
+    const value = patch[key];
+    if (value === null) {
+      delete record[key];
+      continue;
+    }
+    const schema: TSchema = WEBHOOK_FIELDS[key].schema;
+    if (!Value.Check(schema, value)) {
+      const got = CREDENTIALS.has(key) ? `a value of type ${typeof value}` : describe(value);
+      throw new WebhookValidationError(key, `Expected \`${key}\` to be ${expectation(schema)}, got ${got}`);
+    }
+    record[key] = structuredClone(value);
+  }
+}
 /** Deliveries per second at most that `rateLimit` accepts (the lane keeps one timestamp per delivery of a second). */
 export const MAX_RATE_LIMIT = 10_000;
 /** Sent as `User-Agent` unless a webhook sets its own. */
@@ -124,29 +164,17 @@ export function buildWebhook(
       validateTenant(patch.tenant);
     }
   }
-  const webhook: Webhook = {
-    id: context.id,
-    url,
-    on: existing?.on ?? true,
-    signatureScheme: existing?.signatureScheme ?? 'launchdarkly',
-    events: existing?.events ?? [],
-    contentType: existing?.contentType ?? 'application/json',
-    headers: existing?.headers ?? {},
-    tags: existing?.tags ?? [],
-    createdAt: existing?.createdAt ?? context.now,
-    updatedAt: context.now,
-  };
-  const keep = <K extends keyof Webhook>(key: K) => {
-    if (existing?.[key] !== undefined && !cleared(key as keyof WebhookInput)) webhook[key] = existing[key];
-  };
-  keep('name');
-  keep('tenant');
-  keep('rateLimit');
-  keep('disabled');
-  keep('secret');
-  keep('statements');
-  keep('bodyTemplate');
-  keep('templateEscape');
+  const webhook = { id: context.id, url } as Webhook;
+  const record = webhook as unknown as Record<string, unknown>;
+  // Every other stored field: kept from the existing webhook unless cleared, else its declared default.
+  for (const key of STORED_FIELDS) {
+    const old = (existing as Record<string, unknown> | undefined)?.[key];
+    if (old !== undefined && !cleared(key as keyof WebhookInput)) record[key] = old;
+    else if (FIELD_DEFAULTS[key] !== undefined) record[key] = structuredClone(FIELD_DEFAULTS[key]);
+  }
+  webhook.createdAt = existing?.createdAt ?? context.now;
+  webhook.updatedAt = context.now;
+  applyDeclaredFields(record, patch as Record<string, unknown>);
 
   if (has('name')) {
     if (typeof patch.name !== 'string') throw invalid('name', 'a string', patch.name);
