@@ -1,3 +1,4 @@
+import type { CompiledWebhook } from '../core/compiled-webhook.js';
 import { errorText } from '../core/errors.js';
 import type {
   DeliveryError,
@@ -10,7 +11,6 @@ import type { DeliveryAttempt, DeliveryLog } from '../log/delivery-log.js';
 import { redactBody, redactResponseHeaders, requestForLog } from '../log/delivery-log.js';
 import { recordAttempt } from '../log/storable-attempt.js';
 import { TransportError } from '../transport/errors.js';
-import type { CompiledWebhook } from '../webhooks/webhook.js';
 import { Attempt, type AttemptOutcome } from './attempt.js';
 import type { HealthPolicy, HealthTransition } from './health.js';
 import type { AttemptSpan, EngineGauges, SafeInstrumentation } from './instrumentation.js';

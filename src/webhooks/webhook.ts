@@ -1,10 +1,10 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import type { CompiledPolicy, CompiledWebhook } from '../core/compiled-webhook.js';
 import { describe, WebhookValidationError } from '../core/errors.js';
 import { expectation } from '../core/schema-words.js';
 import { findUnstorableField, unstorableExpectation } from '../core/storable-text.js';
 import type {
-  PolicyAccess,
   SignatureScheme,
   Statement,
   TemplateEscape,
@@ -23,14 +23,8 @@ import {
 import { validateContentType, validateHeaders } from '../rendering/header-rules.js';
 import { generateSecret } from '../rendering/sign.js';
 import { generateStandardSecret, isStandardWebhookSecret } from '../rendering/standard-webhooks.js';
-import {
-  assertTemplateNames,
-  type CompiledTemplate,
-  compileTemplate,
-  TEMPLATE_ESCAPES,
-  type TemplateWebhook,
-} from '../rendering/template.js';
-import { compileEventFilter, type EventFilter } from '../routing/event-filter.js';
+import { assertTemplateNames, compileTemplate, TEMPLATE_ESCAPES } from '../rendering/template.js';
+import { compileEventFilter } from '../routing/event-filter.js';
 import { policyIndexKeys } from '../routing/policy/index-keys.js';
 import { createPolicyMatcher } from '../routing/policy/matcher.js';
 import { type AddressPolicy, checkUrl } from '../transport/ssrf.js';
@@ -358,31 +352,7 @@ function applySecret(webhook: Webhook, patch: WebhookPatch): void {
   assertSecretFits(webhook);
 }
 
-/** A compiled policy, shared by every webhook with the same statements. */
-export interface CompiledPolicy {
-  allows(access: PolicyAccess): boolean;
-  /** Literal first-segment scopes an access must have to be allowed; undefined when any access may be. */
-  indexKeys: string[] | undefined;
-  /** Whether an event without accesses passes: true for the default policy only (see `compileDefaultPolicy`). */
-  passesWithoutAccesses: boolean;
-}
-
-/** A webhook with everything the hot path needs prepared once, at save time. */
-export interface CompiledWebhook {
-  webhook: Readonly<Webhook>;
-  /** Creation order, for stable result order across index buckets. */
-  seq: number;
-  types: EventFilter;
-  /** Undefined: the webhook filters by event type only. */
-  policy: CompiledPolicy | undefined;
-  /** The key `policy` is shared under (its statements' JSON); undefined for the default policy and none. */
-  policyKey: string | undefined;
-  template: CompiledTemplate | undefined;
-  /** The request headers every delivery of this webhook starts from. */
-  headers: Readonly<Record<string, string>>;
-  /** `webhook` of the template context. */
-  templateWebhook: TemplateWebhook;
-}
+export type { CompiledPolicy, CompiledWebhook } from '../core/compiled-webhook.js';
 
 export interface CompileContext {
   defaultPolicy: CompiledPolicy;
