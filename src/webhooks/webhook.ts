@@ -21,13 +21,12 @@ import {
   type WebhookFieldName,
 } from '../core/webhook-fields.js';
 import { validateContentType, validateHeaders } from '../rendering/header-rules.js';
-import { generateSecret } from '../rendering/sign.js';
-import { generateStandardSecret, isStandardWebhookSecret } from '../rendering/standard-webhooks.js';
 import { assertTemplateNames, compileTemplate, TEMPLATE_ESCAPES } from '../rendering/template.js';
 import { compileEventFilter } from '../routing/event-filter.js';
 import { policyIndexKeys } from '../routing/policy/index-keys.js';
 import { createPolicyMatcher } from '../routing/policy/matcher.js';
 import { type AddressPolicy, checkUrl } from '../transport/ssrf.js';
+import { applySecret, assertSecretFits, rotateSecrets } from './webhook-secret.js';
 
 /** What `create` and `update` accept: the declared input fields (core/webhook-fields.ts). */
 const FIELDS = new Set<string>(INPUT_FIELDS);
@@ -193,6 +192,14 @@ export function buildWebhook(
   applySecret(webhook, patch);
   rotateSecrets(webhook, existing, context.now, context.secretRotationMs ?? 0);
 
+  applyFilterAndBody(webhook, patch);
+  return webhook;
+}
+
+/** What is sent, and for which events: the policy, the event types, the body and its headers, the tags. */
+function applyFilterAndBody(webhook: Webhook, patch: WebhookPatch): void {
+  const has = (key: keyof WebhookPatch) => patch[key] !== undefined && patch[key] !== null;
+  const cleared = (key: keyof WebhookPatch) => patch[key] === null;
   if (cleared('statements') || (Array.isArray(patch.statements) && patch.statements.length === 0)) {
     // `[]` reads as "no policy of its own", exactly like an absent field.
     delete webhook.statements;
@@ -222,7 +229,6 @@ export function buildWebhook(
     webhook.headers = patch.headers == null ? {} : validateHeaders(patch.headers, 'headers');
   }
   if (has('tags') || cleared('tags')) webhook.tags = patch.tags == null ? [] : stringList('tags', patch.tags);
-  return webhook;
 }
 
 /** Header names are written in brackets in field paths, as `validateHeaders` names them. */
@@ -278,78 +284,6 @@ export function validateTenant(value: unknown, field = 'tenant'): string {
     );
   }
   return value;
-}
-
-/** Old secrets kept signing at most (Svix keeps 10). */
-const MAX_PREVIOUS_SECRETS = 10;
-
-/**
- * Keeps a replaced secret signing for `rotationMs`; drops expired ones. Only the Standard Webhooks scheme can carry
- * several signatures, so only its (valid `whsec_`) secrets are kept.
- */
-function rotateSecrets(
-  webhook: Webhook,
-  existing: Webhook | undefined,
-  now: string,
-  rotationMs: number,
-): void {
-  delete webhook.previousSecrets;
-  if (webhook.secret === undefined || webhook.signatureScheme === 'launchdarkly') return;
-  const nowMs = Date.parse(now);
-  const kept = (existing?.previousSecrets ?? []).filter(
-    (old) =>
-      Date.parse(old.expiresAt) > nowMs &&
-      old.secret !== webhook.secret &&
-      isStandardWebhookSecret(old.secret),
-  );
-  const old = existing?.secret;
-  if (old !== undefined && old !== webhook.secret && rotationMs > 0 && isStandardWebhookSecret(old)) {
-    kept.unshift({ secret: old, expiresAt: new Date(nowMs + rotationMs).toISOString() });
-  }
-  if (kept.length > 0) webhook.previousSecrets = kept.slice(0, MAX_PREVIOUS_SECRETS);
-}
-
-/** Whether `secret` can sign with `scheme`: any string for LaunchDarkly's, `whsec_` + base64 for the others. */
-function fitsScheme(secret: string, scheme: SignatureScheme): boolean {
-  return scheme === 'launchdarkly' || isStandardWebhookSecret(secret);
-}
-
-function assertSecretFits(webhook: Webhook): void {
-  if (webhook.secret !== undefined && !fitsScheme(webhook.secret, webhook.signatureScheme)) {
-    throw new WebhookValidationError(
-      'secret',
-      `Expected \`secret\` to be a Standard Webhooks secret ("whsec_" + base64) for signatureScheme "${webhook.signatureScheme}"; pass \`sign: true\` to generate one`,
-    );
-  }
-}
-
-/** `secret` wins; `secret: null` or `sign: false` remove it; `sign: true` generates one when none fits the scheme. */
-function applySecret(webhook: Webhook, patch: WebhookPatch): void {
-  const { sign, secret } = patch;
-  if (sign !== undefined && sign !== null && typeof sign !== 'boolean')
-    throw invalid('sign', 'a boolean', sign);
-  if (secret !== undefined && secret !== null) {
-    // The value is never echoed: it may be a real secret of the wrong type.
-    if (typeof secret !== 'string' || secret.length === 0) {
-      throw new WebhookValidationError(
-        'secret',
-        `Expected \`secret\` to be a non-empty string, got ${secret === '' ? 'an empty string' : `a value of type ${typeof secret}`}`,
-      );
-    }
-    if (sign === false) {
-      throw new WebhookValidationError('sign', 'Expected `sign` not to be false when `secret` is given');
-    }
-    webhook.secret = secret;
-  } else if (secret === null || sign === false) {
-    delete webhook.secret;
-  }
-  if (
-    sign === true &&
-    (webhook.secret === undefined || !fitsScheme(webhook.secret, webhook.signatureScheme))
-  ) {
-    webhook.secret = webhook.signatureScheme === 'launchdarkly' ? generateSecret() : generateStandardSecret();
-  }
-  assertSecretFits(webhook);
 }
 
 export type { CompiledPolicy, CompiledWebhook } from '../core/compiled-webhook.js';
