@@ -169,4 +169,15 @@ describe('admin API: Idempotency-Key', () => {
     const without = createOpenApiDocument({ idempotency: false }) as typeof document;
     expect(JSON.stringify(without)).not.toContain('Idempotency-Key');
   });
+
+  it.each(['express', 'fastify'] as const)('replays through the %s adapter too', async (kind) => {
+    const api = await startApi(kind);
+    const first = await create(api, 'adapter');
+    const again = await create(api, 'adapter');
+    expect(first.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+    expect((await create(api, 'adapter', { ...hook, name: 'Other' })).status).toBe(422);
+    expect(await count(api)).toBe(1);
+  });
 });
