@@ -15,7 +15,13 @@ import {
   VIEW_FIELDS,
   WEBHOOK_FIELDS,
 } from '../src/core/webhook-fields.js';
-import { createWebhookDispatcher, type Webhook, type WebhookInput } from '../src/index.js';
+import {
+  createWebhookDispatcher,
+  type Webhook,
+  type WebhookInput,
+  WebhookValidationError,
+} from '../src/index.js';
+import { applyDeclaredFields } from '../src/webhooks/webhook.js';
 import { startApi } from './helpers/api.js';
 import { open } from './helpers/setup.js';
 
@@ -153,6 +159,29 @@ describe('the webhook field declaration', () => {
     expect(schemas.view.properties).not.toHaveProperty('clientCertificate');
     expect(schemas.document.properties).toHaveProperty('clientCertificate');
     expect(Value.Check(schemas.mergePatch, { ordering: null, clientCertificate: null })).toBe(true);
+    // webhooks.create()/update() validate and keep it by its schema, naming the field; a credential is not echoed.
+    const record: Record<string, unknown> = {};
+    applyDeclaredFields(
+      record,
+      { ordering: 'fifo', clientCertificate: certificate, name: 'own rules' },
+      fields,
+    );
+    expect(record).toEqual({ ordering: 'fifo', clientCertificate: certificate });
+    expect(() => applyDeclaredFields({}, { ordering: 'lifo' }, fields)).toThrow(
+      expect.objectContaining({ field: 'ordering', message: 'Expected `ordering` to be "fifo", got "lifo"' }),
+    );
+    const refused = (() => {
+      try {
+        applyDeclaredFields({}, { clientCertificate: '-----BEGIN PRIVATE KEY-----' }, fields);
+      } catch (error) {
+        return error as WebhookValidationError;
+      }
+    })();
+    expect(refused).toBeInstanceOf(WebhookValidationError);
+    expect(refused?.field).toBe('clientCertificate');
+    expect(refused?.message).not.toContain('PRIVATE KEY');
+    applyDeclaredFields(record, { clientCertificate: null }, fields);
+    expect(record).toEqual({ ordering: 'fifo' });
     // The real declaration has neither, so nothing leaked into the shipped schemas.
     expect(deriveWebhookSchemas(WEBHOOK_FIELDS).view.properties).not.toHaveProperty('ordering');
   });

@@ -14,8 +14,9 @@ import type {
 } from '../core/types.js';
 import { VERSION } from '../core/version.js';
 import {
-  CREDENTIAL_FIELDS,
+  deriveFieldLists,
   FIELD_DEFAULTS,
+  type FieldSpec,
   INPUT_FIELDS,
   WEBHOOK_FIELDS,
   type WebhookFieldName,
@@ -53,28 +54,35 @@ const OWN_RULES = new Set<string>([
   'tenant',
   'rateLimit',
 ]);
-const CREDENTIALS = new Set<string>(CREDENTIAL_FIELDS);
 
 /**
  * A declared input field without rules of its own (a field added to the declaration): set when given and valid by
- * its schema, removed when `null`. A credential's value is never echoed in the message.
+ * its schema, removed when `null`. A credential's value is never echoed in the message. `fields` is the declaration
+ * (another one only in the test that adds a field to a copy).
  */
-function applyDeclaredFields(record: Record<string, unknown>, patch: Record<string, unknown>): void {
-  for (const key of INPUT_FIELDS) {
+export function applyDeclaredFields(
+  record: Record<string, unknown>,
+  patch: Record<string, unknown>,
+  fields: Record<string, FieldSpec> = WEBHOOK_FIELDS,
+): void {
+  const lists = fields === WEBHOOK_FIELDS ? DECLARED : deriveFieldLists(fields);
+  for (const key of lists.input) {
     if (OWN_RULES.has(key) || !(key in patch) || patch[key] === undefined) continue;
     const value = patch[key];
     if (value === null) {
       delete record[key];
       continue;
     }
-    const schema: TSchema = WEBHOOK_FIELDS[key].schema;
+    const schema: TSchema = fields[key]!.schema;
     if (!Value.Check(schema, value)) {
-      const got = CREDENTIALS.has(key) ? `a value of type ${typeof value}` : describe(value);
+      const got = lists.credential.includes(key) ? `a value of type ${typeof value}` : describe(value);
       throw new WebhookValidationError(key, `Expected \`${key}\` to be ${expectation(schema)}, got ${got}`);
     }
     record[key] = structuredClone(value);
   }
 }
+const DECLARED = deriveFieldLists<string>(WEBHOOK_FIELDS);
+
 /** Deliveries per second at most that `rateLimit` accepts (the lane keeps one timestamp per delivery of a second). */
 export const MAX_RATE_LIMIT = 10_000;
 /** Sent as `User-Agent` unless a webhook sets its own. */
