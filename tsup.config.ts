@@ -4,6 +4,7 @@ import { PORTAL_SOURCES, refreshPortalAssets } from './src/api/portal/bundle.js'
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    extend: 'src/extend.ts',
     bullmq: 'src/bullmq/index.ts',
     otel: 'src/otel/index.ts',
     postgres: 'src/postgres/index.ts',
@@ -32,15 +33,19 @@ export default defineConfig({
       },
     },
     {
-      // The entries other than the core (`/bullmq`, `/otel`, `/receiver`, ...) use it through `src/index.ts`; they must load the one built
-      // core module (`./index.js` beside them), not carry a second copy whose classes would fail `instanceof` checks.
+      // The entries other than the core (`/bullmq`, `/otel`, `/receiver`, ...) use it through `src/index.ts` and
+      // `src/extend.ts`; they must load those built modules (`./index.js`, `./extend.js` beside them), not carry a
+      // second copy whose classes would fail `instanceof` checks.
       name: 'core-entry-external',
       setup(build) {
         // With splitting, tsup builds the CJS files as ESM and converts them after: the extension tells them apart.
-        const core = build.initialOptions.outExtension?.['.js'] === '.cjs' ? './index.cjs' : './index.js';
-        build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
+        const extension = build.initialOptions.outExtension?.['.js'] === '.cjs' ? '.cjs' : '.js';
+        build.onResolve({ filter: /^(?:\.\.\/)+(?:index|extend)\.js$/ }, (args) =>
           /[\\/]src[\\/](?:bullmq|otel|receiver|api|postgres|durable)[\\/]/.test(args.importer)
-            ? { path: core, external: true }
+            ? {
+                path: `./${args.path.endsWith('extend.js') ? 'extend' : 'index'}${extension}`,
+                external: true,
+              }
             : undefined,
         );
       },

@@ -21,8 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
-import { createWebhookDispatcher, deliveryIdFor } from 'webhook-dispatcher';
+import { createWebhookDispatcher } from 'webhook-dispatcher';
 import { bullmqQueue, createWebhookWorker, redisStore } from 'webhook-dispatcher/bullmq';
+import { deliveryIdFor } from 'webhook-dispatcher/extend';
 
 const SELF = fileURLToPath(import.meta.url);
 const arg = (name, fallback) => {

@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { Agent, request } from 'undici';
-import { createWebhookDispatcher, deliveryIdFor } from 'webhook-dispatcher';
+import { createWebhookDispatcher } from 'webhook-dispatcher';
+import { deliveryIdFor } from 'webhook-dispatcher/extend';
 import { migrate, pgBossQueue, postgresStore } from 'webhook-dispatcher/postgres';
 
 const SELF = fileURLToPath(import.meta.url);

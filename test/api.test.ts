@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { type AdminDispatcher, createWebhookApi } from '../src/api/index.js';
-import { OptionsError, UNLEASH_EVENT_TYPES, type WebhookDispatcher } from '../src/index.js';
+import { OptionsError } from '../src/extend.js';
+import { UNLEASH_EVENT_TYPES, type WebhookDispatcher } from '../src/index.js';
 import { startApi, tenantFromToken } from './helpers/api.js';
 import { startReceiver } from './helpers/receiver.js';
 import { open } from './helpers/setup.js';
@@ -518,7 +519,7 @@ describe('admin API: hostile resolvers and options', () => {
         ...api.dispatcher,
         webhooks: {
           ...api.dispatcher.webhooks,
-          page: () => Promise.reject(new TypeError('connection reset by peer 10.0.0.7')),
+          list: () => Promise.reject(new TypeError('connection reset by peer 10.0.0.7')),
         },
       },
       tenant: tenantFromToken,

@@ -1,31 +1,10 @@
-// The BullMQ durable path configured once: `bullmqWebhooks()` builds emitters and workers that share the store, the
-// queue, the delivery log and the retry policy, and a killed worker's deliveries come back within a minute with
-// default options. Real Redis, real loopback receivers, real worker processes.
-import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
-import { build } from 'esbuild';
+// The BullMQ durable path configured once: what only `bullmqWebhooks()` checks. The cases it shares with
+// `postgresWebhooks()` (the shared delivery log, per-process overrides refused, a SIGKILLed worker with default
+// options) run over both backends in test/durable-queues.test.ts. Real Redis.
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bullmqQueue, bullmqWebhooks, redisStore } from '../src/bullmq/index.js';
-import type { DeliveryResult } from '../src/core/types.js';
-import { createWebhookDispatcher } from '../src/index.js';
-import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
-import {
-  answerAllButWorkerA,
-  type ForkedWorker,
-  forkWorker,
-  killWorkerHoldingJobs,
-  thrown,
-  until,
-} from './helpers/durable.js';
-import { ldEvent } from './helpers/events.js';
-import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bullmqWebhooks } from '../src/bullmq/index.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WORKER_BUNDLE = `${ROOT}node_modules/.cache/webhook-dispatcher-tests/bullmq-webhooks-worker.mjs`;
-const PREFIX = 'wd-webhooks';
 
 let redis: TestRedis;
 let client: Redis;
@@ -33,16 +12,6 @@ let client: Redis;
 beforeAll(async () => {
   redis = await startRedis();
   client = new Redis(redis.url);
-  await build({
-    entryPoints: [`${ROOT}test/fixtures/bullmq-worker.ts`],
-    outfile: WORKER_BUNDLE,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
 }, 60_000);
 
 afterAll(async () => {
@@ -50,123 +19,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-interface Place {
-  queueName: string;
-  storeKey: string;
-  receiver: Receiver;
-}
-
-/** A queue name, a webhooks hash and a receiver of this test's own. */
-async function place(respond?: Responder): Promise<Place> {
-  const queueName = `deliveries-${randomUUID()}`;
-  const storeKey = `${PREFIX}:${queueName}:webhooks`;
-  const receiver = await startReceiver(respond);
-  cleanups.push(async () => {
-    await receiver.close();
-    const inspect = new Queue(queueName, { connection: { url: redis.url }, prefix: PREFIX });
-    await inspect.obliterate({ force: true });
-    await inspect.close();
-    await client.del(storeKey);
-  });
-  return { queueName, storeKey, receiver };
-}
-
-/** A worker process with the library's defaults (test/fixtures/bullmq-worker.ts), ready to take jobs. */
-async function forkDefaultWorker(p: Place, name: string): Promise<ForkedWorker> {
-  const config: WorkerFixtureConfig = {
-    name,
-    redisUrl: redis.url,
-    queueName: p.queueName,
-    prefix: PREFIX,
-    storeKey: p.storeKey,
-    concurrency: 64,
-    lockDuration: 0,
-    stalledInterval: 0,
-    defaults: true,
-  };
-  const worker = await forkWorker(WORKER_BUNDLE, config);
-  cleanups.push(worker.kill);
-  return worker;
-}
-
-describe('a SIGKILLed BullMQ worker, all options at their defaults', () => {
-  it('holding deliveries, retries and lane deferrals: another worker delivers all of them within 60 s', async () => {
-    const refused = new Set<unknown>();
-    const p = await place(answerAllButWorkerA(refused));
-    const emitter = createWebhookDispatcher({
-      store: redisStore({ client, key: p.storeKey }),
-      queue: bullmqQueue({ connection: { url: redis.url }, queueName: p.queueName, prefix: PREFIX }),
-      allowPrivateNetworks: true,
-    });
-    cleanups.push(() => emitter.close());
-    const inspect = new Queue(p.queueName, { connection: { url: redis.url }, prefix: PREFIX });
-    cleanups.push(() => inspect.close());
-
-    const run = await killWorkerHoldingJobs({
-      emitter,
-      receiver: p.receiver,
-      refused,
-      fork: (name) => forkDefaultWorker(p, name),
-      // A retry and a lane deferral are the same job, delayed in Redis.
-      deferred: async () => (await inspect.getDelayedCount()) > 0,
-    });
-
-    expect(run.queued).toEqual(run.queued.map(() => 'queued'));
-    expect(run.reportedByA).toEqual([]);
-    expect(run.resumedAfterMs).toBeLessThan(60_000);
-    expect(run.deliveredByB).toEqual(run.expected);
-  }, 150_000);
-});
-
 describe('bullmqWebhooks(): emitters and workers from one set of options', () => {
-  it("a worker records to the shared delivery log: the emitter's deliveries.get() and list() find what it delivered", async () => {
-    const p = await place((_request, n) => (n === 0 ? 503 : 200));
-    const webhooks = bullmqWebhooks({
-      connection: { url: redis.url },
-      client,
-      queueName: p.queueName,
-      prefix: PREFIX,
-      storeKey: p.storeKey,
-      deliveryLogOptions: { prefix: `${PREFIX}:${p.queueName}:log` },
-      allowPrivateNetworks: true,
-      retry: { retries: 1, delayMs: 50, jitter: 0 },
-    });
-    const emitter = webhooks.dispatcher();
-    cleanups.push(() => emitter.close());
-    const seen: DeliveryResult[] = [];
-    const worker = webhooks.worker({ onDelivery: (result) => seen.push(result) });
-    cleanups.push(() => worker.close({ deadlineMs: 1000 }));
-    const hook = await emitter.webhooks.create({ url: p.receiver.url });
-
-    const [queued] = await emitter.emit(ldEvent());
-    await until(() => seen.length === 1, 'the worker to deliver');
-
-    // The retry policy is the setup's: one retry after the 503.
-    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered', attempts: 2 });
-    const record = await emitter.deliveries.get(queued?.deliveryId as string);
-    expect(record).toMatchObject({ deliveryId: queued?.deliveryId, webhookId: hook.id, status: 'delivered' });
-    expect(record?.attempts.map((attempt) => attempt.status)).toEqual([200, 503]);
-    const page = await emitter.deliveries.list(hook.id);
-    expect(page.items.map((d) => d.deliveryId)).toEqual([queued?.deliveryId]);
-  }, 30_000);
-
-  it('refuses a per-process override of what the setup shares, naming the option', () => {
-    const webhooks = bullmqWebhooks({ connection: { url: redis.url }, client });
-    for (const key of ['store', 'queue', 'deliveryLog', 'retry', 'timeoutMs', 'storeTimeoutMs']) {
-      expect(thrown(() => webhooks.dispatcher({ [key]: undefined } as never))).toMatchObject({
-        name: 'OptionsError',
-        field: key,
-      });
-      expect(thrown(() => webhooks.worker({ [key]: undefined } as never))).toMatchObject({ field: key });
-    }
-    // The types refuse them too.
-    // @ts-expect-error `retry` is the setup's, not one process's
-    expect(() => webhooks.worker({ retry: 2 })).toThrow(/`retry` is shared by every emitter and worker/);
+  it('refuses bad setup options, naming the field', () => {
     expect(() => bullmqWebhooks({ connection: { url: redis.url }, client: undefined as never })).toThrow(
       /client/,
     );

@@ -1,9 +1,6 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,22 +11,12 @@ import {
   redisStore,
 } from '../src/bullmq/index.js';
 import type { DeliveryResult, Webhook, WebhookEvent, WebhookStore } from '../src/core/types.js';
-import {
-  createWebhookDispatcher,
-  deliveryIdFor,
-  OptionsError,
-  type WebhookDispatcher,
-} from '../src/index.js';
+import { deliveryIdFor, OptionsError } from '../src/extend.js';
+import { createWebhookDispatcher, type WebhookDispatcher } from '../src/index.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';
+import { bundleFixture, spawnWorkerProcess, type WorkerProcess } from './helpers/durable.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
-import {
-  attemptOnceEach,
-  bigFanOut,
-  deliverHostileEvents,
-  expectSignedCopies,
-  peakRssGrowth,
-  sharedJobs,
-} from './helpers/fan-out.js';
+import { bigFanOut, expectSignedCopies, peakRssGrowth } from './helpers/fan-out.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { startRedis, startRoundTripProxy, type TestRedis } from './helpers/redis.js';
 
@@ -47,16 +34,7 @@ beforeAll(async () => {
   redis = await startRedis();
   client = new Redis(redis.url);
   // The worker processes run the TypeScript sources, bundled once per run (packages stay external).
-  await build({
-    entryPoints: [`${ROOT}test/fixtures/bullmq-worker.ts`],
-    outfile: WORKER_BUNDLE,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
+  await bundleFixture(`${ROOT}test/fixtures/bullmq-worker.ts`, WORKER_BUNDLE);
 }, 60_000);
 
 afterAll(async () => {
@@ -99,14 +77,6 @@ async function world(respond?: Parameters<typeof startReceiver>[0]): Promise<Wor
   return { queueName, storeKey, store, queue, dispatcher, receiver, inspect };
 }
 
-interface WorkerProcess {
-  child: ChildProcess;
-  results: DeliveryResult[];
-  /** Resolves once `count` results were reported by this worker. */
-  waitForResults(count: number): Promise<void>;
-  kill(): Promise<void>;
-}
-
 async function spawnWorker(
   w: World,
   name: string,
@@ -123,54 +93,7 @@ async function spawnWorker(
     stalledInterval: STALLED_INTERVAL,
     ...(options.schedule ? { schedule: options.schedule } : {}),
   };
-  const child = fork(WORKER_BUNDLE, [JSON.stringify(config)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const results: DeliveryResult[] = [];
-  const waiters: { count: number; resolve: () => void }[] = [];
-  child.on('message', (message: { type: string; result?: DeliveryResult }) => {
-    if (message.type !== 'delivery' || !message.result) return;
-    results.push(message.result);
-    for (const waiter of waiters.filter((x) => results.length >= x.count)) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  });
-  const exited = once(child, 'exit');
-  const kill = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGKILL');
-    await exited;
-  };
-  cleanups.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.disconnect();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  });
-  await Promise.race([
-    new Promise<void>((resolve) => {
-      const onReady = (message: { type: string }) => {
-        if (message.type !== 'ready') return;
-        child.off('message', onReady);
-        resolve();
-      };
-      child.on('message', onReady);
-    }),
-    exited.then(([code]) => {
-      throw new Error(`worker ${name} exited with ${code} before it was ready`);
-    }),
-  ]);
-  return {
-    child,
-    results,
-    waitForResults: (count) =>
-      results.length >= count
-        ? Promise.resolve()
-        : new Promise((resolve) => waiters.push({ count, resolve })),
-    kill,
-  };
+  return spawnWorkerProcess(WORKER_BUNDLE, config, cleanups);
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
@@ -199,53 +122,6 @@ async function inProcessWorker(w: World, seen: DeliveryResult[]) {
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 describe('bullmqQueue: emit', () => {
-  it('persists one job per matched webhook, keyed by delivery id, and resolves with queued results', async () => {
-    const w = await world();
-    const a = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
-    const b = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
-    const event = ldEvent();
-
-    const results = await w.dispatcher.emit(event);
-
-    expect(results.map((r) => [r.webhookId, r.outcome, r.ok, r.attempts])).toEqual([
-      [a.id, 'queued', false, 0],
-      [b.id, 'queued', false, 0],
-    ]);
-    const job = await w.inspect.getJob(results[0]?.deliveryId as string);
-    // The two jobs refer to the event's body, stored once.
-    const eventBodyRef = job?.data.eventBodyRef as string;
-    expect(job?.data).toEqual({
-      deliveryId: results[0]?.deliveryId,
-      webhookId: a.id,
-      eventId: event._id,
-      eventBodyRef,
-    });
-    expect(await client.get(`${PREFIX}:${w.queueName}:wd:body:${eventBodyRef}`)).toBe(JSON.stringify(event));
-    expect(await w.inspect.getWaitingCount()).toBe(2);
-    expect(w.receiver.requests).toHaveLength(0);
-  });
-
-  it('queues the jobs of an emit called just before close(), also in a fresh emitter still loading the store', async () => {
-    const w = await world();
-    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
-    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
-    const warm = w.dispatcher.emit(ldEvent('production', { _id: 'warm' }));
-    await w.dispatcher.close();
-    // A fresh process: its first emit waits for the store's first load when close() is called.
-    const fresh = createWebhookDispatcher({
-      store: redisStore({ client, key: w.storeKey }),
-      queue: bullmqQueue({ connection: { url: redis.url }, queueName: w.queueName, prefix: PREFIX }),
-      allowPrivateNetworks: true,
-    });
-    const cold = fresh.emit(ldEvent('production', { _id: 'cold' }));
-    await fresh.close();
-
-    const results = [...(await warm), ...(await cold)];
-    expect(results.map((r) => r.outcome)).toEqual(['queued', 'queued', 'queued', 'queued']);
-    const jobs = await w.inspect.getJobs(['waiting']);
-    expect(jobs.map((job) => job.id).sort()).toEqual(results.map((r) => r.deliveryId).sort());
-  });
-
   it('does not queue a duplicate emit of the same event twice, even after the first was delivered', async () => {
     const w = await world();
     await w.dispatcher.webhooks.create({ url: w.receiver.url });
@@ -438,34 +314,6 @@ describe('bullmqQueue: the event body stored once per emit', () => {
       'the body to go',
     );
   });
-
-  it("gives a worker each fan-out job with its event read back, and keeps a retried job's reference to the same body", async () => {
-    const w = await world();
-    const event = ldEvent();
-    const jobs = sharedJobs(event as WebhookEvent & { _id: string }, ['hook1', 'hook2']);
-    const queue = bullmqQueue({
-      connection: { url: redis.url },
-      queueName: w.queueName,
-      prefix: PREFIX,
-      worker: true,
-    });
-    cleanups.push(() => queue.close());
-    await attemptOnceEach(queue, jobs);
-
-    await until(async () => (await w.inspect.getDelayedCount()) === 2, 'the retries');
-    const retried = await w.inspect.getJobs(['delayed']);
-    const ref = retried[0]?.data.eventBodyRef as string;
-    expect(retried.map((j) => [j.data.attempt, j.data.eventBodyRef, j.data.eventBody])).toEqual([
-      [1, ref, undefined],
-      [1, ref, undefined],
-    ]);
-    expect(await client.get(`${PREFIX}:${w.queueName}:wd:body:${ref}`)).toBe(JSON.stringify(event));
-  });
-
-  it('carries NUL and lone surrogates in event data faithfully, in a fan-out and in a job of its own', async () => {
-    const w = await world();
-    await deliverHostileEvents(w, () => spawnWorker(w, 'one'));
-  });
 });
 
 describe('createWebhookWorker', () => {
@@ -559,35 +407,6 @@ describe('createWebhookWorker', () => {
     expect(first.results).toEqual([]);
   });
 
-  it('honours at send time a webhook switched off, changed or deleted after enqueue', async () => {
-    const w = await world();
-    const off = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/off` });
-    const changed = await w.dispatcher.webhooks.create({
-      url: `${w.receiver.url}/changed`,
-      bodyTemplate: 'v1',
-    });
-    const deleted = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/deleted` });
-    const queued = await w.dispatcher.emit(ldEvent());
-    expect(queued.map((r) => r.outcome)).toEqual(['queued', 'queued', 'queued']);
-
-    await w.dispatcher.webhooks.update(off.id, { on: false });
-    await w.dispatcher.webhooks.update(changed.id, {
-      bodyTemplate: 'v2 {{event.kind}}',
-      contentType: 'text/plain',
-    });
-    await w.dispatcher.webhooks.delete(deleted.id);
-    const worker = await spawnWorker(w, 'one');
-    await worker.waitForResults(3);
-
-    const byId = new Map(worker.results.map((r) => [r.webhookId, r]));
-    expect(byId.get(off.id)).toMatchObject({ outcome: 'skipped', reason: 'the webhook is switched off' });
-    expect(byId.get(deleted.id)).toMatchObject({ outcome: 'skipped', attempts: 0 });
-    expect(byId.get(changed.id)).toMatchObject({ outcome: 'delivered' });
-    expect(w.receiver.requests.map((r) => [r.url, r.body, r.headers['content-type']])).toEqual([
-      ['/changed', 'v2 flag', 'text/plain'],
-    ]);
-  });
-
   it('loses nothing when one of two workers is SIGKILLed mid-delivery: the other redelivers its jobs with the same webhook-id', async () => {
     // Worker "a" never gets an answer, so its jobs are certainly mid-delivery when it is killed.
     const w = await world((request, _n, res) => {
@@ -618,19 +437,6 @@ describe('createWebhookWorker', () => {
     expect(b.results.every((r) => r.outcome === 'delivered')).toBe(true);
     await until(async () => (await w.inspect.getCompletedCount()) === 40, 'every job to complete');
     expect(await w.inspect.getFailedCount()).toBe(0);
-  });
-
-  it('runs in this process too: createWebhookWorker delivers what its own dispatcher emits', async () => {
-    const w = await world();
-    const hook = await w.dispatcher.webhooks.create({ url: w.receiver.url });
-    const seen: DeliveryResult[] = [];
-    const worker = await inProcessWorker(w, seen);
-
-    const [queued] = await worker.dispatcher.emit(ldEvent());
-    await until(() => seen.length === 1, 'the delivery');
-
-    expect(queued).toMatchObject({ webhookId: hook.id, outcome: 'queued' });
-    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered', ok: true });
   });
 
   it('takes each job’s webhook from its watched index, not a store read per delivery, and still honours a change made elsewhere', async () => {
@@ -719,45 +525,6 @@ describe('createWebhookWorker', () => {
     );
   }, 30_000);
 
-  it('leaves a delivery cut off by close({ deadlineMs }) in Redis, and another worker delivers it', async () => {
-    let answer = false;
-    const w = await world((_request, _n, res) => {
-      if (!answer) return 'handled';
-      res.statusCode = 200;
-      res.end('ok');
-      return 'handled';
-    });
-    await w.dispatcher.webhooks.create({ url: w.receiver.url });
-    const workerOptions = {
-      connection: { url: redis.url },
-      queueName: w.queueName,
-      prefix: PREFIX,
-      store: w.store,
-      allowPrivateNetworks: true,
-      retry: 0,
-      jobOptions: { backoff: 10 },
-    };
-    const first = createWebhookWorker(workerOptions);
-    await first.ready();
-    const [queued] = await w.dispatcher.emit(ldEvent());
-    await w.receiver.waitFor(1);
-
-    await first.close({ deadlineMs: 100 });
-    const job = await w.inspect.getJob(queued?.deliveryId as string);
-    expect(['delayed', 'waiting']).toContain(await job?.getState());
-
-    answer = true;
-    const seen: DeliveryResult[] = [];
-    const second = createWebhookWorker({ ...workerOptions, onDelivery: (result) => seen.push(result) });
-    cleanups.push(() => second.close());
-    await until(() => seen.length === 1, 'the second worker to deliver');
-    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered' });
-    expect(w.receiver.requests.map((r) => header(r.headers['webhook-id']))).toEqual([
-      queued?.deliveryId,
-      queued?.deliveryId,
-    ]);
-  });
-
   it('refuses to start without the shared store, and bullmqQueue without a connection', () => {
     expect(() => createWebhookWorker({ connection: { url: redis.url } } as never)).toThrow(OptionsError);
     expect(() => createWebhookWorker({ connection: { url: redis.url } } as never)).toThrow(/`store`/);
@@ -799,25 +566,5 @@ describe('redisStore', () => {
   it('accepts an ioredis client as it is', () => {
     const accepts: RedisStoreClient = client;
     expect(typeof accepts.hget).toBe('function');
-  });
-});
-
-describe('packaging', () => {
-  it('keeps bullmq and ioredis out of the core entry', async () => {
-    const result = await build({
-      entryPoints: [`${ROOT}src/index.ts`],
-      bundle: true,
-      packages: 'external',
-      platform: 'node',
-      format: 'esm',
-      write: false,
-      metafile: true,
-      logLevel: 'error',
-    });
-    const imports = Object.values(result.metafile.outputs).flatMap((output) =>
-      output.imports.map((i) => i.path),
-    );
-    expect(imports).toContain('undici');
-    expect(imports.filter((path) => /^(bullmq|ioredis)(\/|$)/.test(path))).toEqual([]);
   });
 });

@@ -2,12 +2,12 @@
 // deadline passes), every call after it rejects, and `close({ deadlineMs })` returns on time whatever the store,
 // the delivery log or the transport does.
 import { describe, expect, it } from 'vitest';
+import { memoryQueue } from '../src/extend.js';
 import {
   createWebhookDispatcher,
   type DeliveryLog,
   type DeliveryResult,
   memoryDeliveryLog,
-  memoryQueue,
   memoryStore,
   type Transport,
   type WebhookDispatcher,

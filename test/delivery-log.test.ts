@@ -1,18 +1,17 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { type DeliveryAttempt, requestForLog } from '../src/extend.js';
 import {
-  type DeliveryAttempt,
   type DeliveryLog,
   type DeliveryRecord,
   type DeliveryResult,
   generateStandardSecret,
   memoryDeliveryLog,
-  requestForLog,
 } from '../src/index.js';
-import { truncateUtf8 } from '../src/log/delivery-log.js';
+import { MAX_SCANNED, truncateUtf8 } from '../src/log/delivery-log.js';
 import { parseIsoTime } from '../src/log/iso-time.js';
-import { attemptOf, deliveryLogContract } from './helpers/delivery-log-contract.js';
+import { attemptOf, deliveryLogContract, T0 } from './helpers/delivery-log-contract.js';
 import { ldEvent } from './helpers/events.js';
 import { setup } from './helpers/setup.js';
 
@@ -178,7 +177,7 @@ describe('dispatcher.deliveries.list', () => {
 });
 
 deliveryLogContract('memoryDeliveryLog', async (options) => {
-  let t = Date.UTC(2026, 0, 15);
+  let t = T0;
   const log = memoryDeliveryLog({ ...options, now: () => t });
   return {
     log,
@@ -188,7 +187,68 @@ deliveryLogContract('memoryDeliveryLog', async (options) => {
   };
 });
 
+describe('the log behind a dispatcher: failed deliveries across webhooks and tenants', () => {
+  it('finds the failed deliveries of three webhooks in two tenants, tenant scoped, and figures that match the receiver', async () => {
+    const log = memoryDeliveryLog();
+    const { receiver, dispatcher } = await setup((req) => (req.url?.startsWith('/fail') ? 503 : 200), {
+      deliveryLog: log,
+      retry: { retries: 0 },
+    });
+    const since = Date.now();
+    const acmeFail = await dispatcher.webhooks.create({ url: `${receiver.url}/fail-acme`, tenant: 'acme' });
+    const acmeOk = await dispatcher.webhooks.create({ url: `${receiver.url}/ok-acme`, tenant: 'acme' });
+    const globexFail = await dispatcher.webhooks.create({
+      url: `${receiver.url}/fail-globex`,
+      tenant: 'globex',
+    });
+    for (let i = 0; i < 3; i++) {
+      await dispatcher.emit(ldEvent('production', { _id: `acme-${i}` }), { tenant: 'acme' });
+      await dispatcher.emit(ldEvent('production', { _id: `globex-${i}` }), { tenant: 'globex' });
+    }
+    await receiver.waitFor(9);
+    await expect.poll(async () => (await log.search({ since })).items.length).toBe(9);
+
+    const acme = await log.findFailed({ since, tenant: 'acme' });
+    expect(acme.items).toHaveLength(3);
+    expect(acme.items.every((r) => r.webhookId === acmeFail.id && r.tenant === 'acme')).toBe(true);
+    const everyFailed = await log.findFailed({ since });
+    expect(new Set(everyFailed.items.map((r) => r.webhookId))).toEqual(new Set([acmeFail.id, globexFail.id]));
+    expect((await log.search({ tenant: 'globex' })).items.every((r) => r.tenant === 'globex')).toBe(true);
+
+    const seen = (path: string) => receiver.requests.filter((r) => r.url === path).length;
+    expect(await log.webhookStats(acmeOk.id)).toMatchObject({
+      delivered: seen('/ok-acme'),
+      failed: 0,
+      successRate: 1,
+    });
+    const failing = await log.webhookStats(globexFail.id, { since });
+    expect(failing).toMatchObject({
+      delivered: 0,
+      failed: seen('/fail-globex'),
+      successRate: 0,
+      lastDeliveredAt: null,
+    });
+    expect(failing.p50Ms).toBeGreaterThan(0);
+  });
+});
+
 describe('memoryDeliveryLog', () => {
+  it('bounds a filtered read: a short page with a cursor after MAX_SCANNED skipped deliveries, then the rest', async () => {
+    const log = memoryDeliveryLog({ perWebhook: 20_000 });
+    await log.record(attemptOf('w1', 'failed-oldest', T0, { ok: false, status: 500 }));
+    for (let i = 0; i < MAX_SCANNED + 10; i++) await log.record(attemptOf(`w${i % 7}`, `ok${i}`, T0 + 1 + i));
+    const first = await log.search({ status: 'failed' });
+    expect(first.items).toEqual([]);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = await log.search({ status: 'failed', cursor: first.nextCursor });
+    expect(second.items.map((r) => r.deliveryId)).toEqual(['failed-oldest']);
+    expect(second.nextCursor).toBeUndefined();
+    const refs = await log.findFailed({ since: T0 });
+    expect(refs).toEqual({ items: [], nextCursor: expect.any(String) });
+    const rest = await log.findFailed({ since: T0, cursor: refs.nextCursor });
+    expect(rest.items.map((r) => r.deliveryId)).toEqual(['failed-oldest']);
+  });
+
   it('drops the history of the least recently written webhook beyond maxWebhooks', async () => {
     const log = memoryDeliveryLog({ perWebhook: 2, maxWebhooks: 2 });
     await log.record(attempt('a', 1));

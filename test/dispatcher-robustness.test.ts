@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { DeliveryRequest } from '../src/extend.js';
 import {
   createWebhookDispatcher,
-  type DeliveryRequest,
   type DeliveryResult,
   generateStandardSecret,
   memoryStore,

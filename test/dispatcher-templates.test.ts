@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { VERSION } from '../src/core/version.js';
+import { TemplateError } from '../src/extend.js';
 import {
   memoryStore,
-  TemplateError,
   verifySignature,
   verifyStandardWebhook,
   type WebhookDispatcherOptions,

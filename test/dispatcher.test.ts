@@ -340,7 +340,7 @@ describe('close', () => {
 
 describe('deliveryIdFor', () => {
   it('reads plain ids as they are and hashes anything else into a header-safe id', async () => {
-    const { deliveryIdFor } = await import('../src/index.js');
+    const { deliveryIdFor } = await import('../src/extend.js');
     expect(deliveryIdFor('27332', 'a1b2')).toBe('msg_a1b2_27332');
     const odd = deliveryIdFor('evt 1\r\nX-Injected: 1', 'a1b2');
     expect(odd).toMatch(/^msg_h\.[\w-]{24}$/);

@@ -37,26 +37,29 @@ try {
   checks.verify = error.constructor === SignatureVerificationError && error instanceof WebhookError;
 }
 checks.subclass = Object.getPrototypeOf(WebhookRequestError) === WebhookError;
+checks.extend = Object.getPrototypeOf(OptionsError) === WebhookError;
 console.log(JSON.stringify(checks));
 `;
-const expected = { options: true, verify: true, subclass: true };
+const expected = { options: true, verify: true, subclass: true, extend: true };
 
 describe('the built error classes', () => {
   it.each(['.js', '.cjs'] as const)('are defined in one %s file', async (extension) => {
     expect(await definitionsIn(extension)).toHaveLength(1);
   });
 
-  it('are the same classes in the root and the receiver entry (ESM)', async () => {
+  it('are the same classes in the root, `/extend` and the receiver entry (ESM)', async () => {
     const load = `
-import { OptionsError, SignatureVerificationError, WebhookError } from '${dist}index.js';
+import { SignatureVerificationError, WebhookError } from '${dist}index.js';
+import { OptionsError } from '${dist}extend.js';
 import { memoryDedupeStore, verifyWebhook, WebhookRequestError } from '${dist}receiver.js';`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', load + checks]);
     expect(JSON.parse(stdout)).toEqual(expected);
   });
 
-  it('are the same classes in the root and the receiver entry (CommonJS)', async () => {
+  it('are the same classes in the root, `/extend` and the receiver entry (CommonJS)', async () => {
     const load = `
-const { OptionsError, SignatureVerificationError, WebhookError } = require('${dist}index.cjs');
+const { SignatureVerificationError, WebhookError } = require('${dist}index.cjs');
+const { OptionsError } = require('${dist}extend.cjs');
 const { memoryDedupeStore, verifyWebhook, WebhookRequestError } = require('${dist}receiver.cjs');`;
     const { stdout } = await run(process.execPath, [
       '--input-type=commonjs',

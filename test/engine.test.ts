@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DeliveryRequest, TransportResponse } from '../src/extend.js';
 import {
   createWebhookDispatcher,
-  type DeliveryRequest,
   type Transport,
-  type TransportResponse,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
 } from '../src/index.js';

@@ -4,17 +4,20 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as source from '../src/index.js';
+import * as extendSource from '../src/extend.js';
 import {
   BlockedAddressError,
-  DispatcherClosedError,
   InvalidEventError,
-  isTransportError,
-  isWebhookError,
   OptionsError,
   PolicyError,
-  SignatureVerificationError,
   TemplateError,
+} from '../src/extend.js';
+import type * as source from '../src/index.js';
+import {
+  DispatcherClosedError,
+  isTransportError,
+  isWebhookError,
+  SignatureVerificationError,
   TransportError,
   WebhookError,
   WebhookNotFoundError,
@@ -22,7 +25,8 @@ import {
 } from '../src/index.js';
 import { toTransportError } from '../src/transport/errors.js';
 
-type Api = typeof source;
+// The root entry and `/extend` together: the error classes are split between them.
+type Api = typeof source & typeof extendSource;
 const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
 let built: string;
@@ -35,8 +39,9 @@ beforeAll(async () => {
   mkdirSync(join(root, '.vitest'), { recursive: true });
   built = mkdtempSync(join(root, '.vitest', 'dual-build-'));
   await run('npx', ['tsup', '--out-dir', built, '--no-dts', '--silent'], { cwd: root });
-  esm = (await import(join(built, 'index.js'))) as Api;
-  cjs = createRequire(import.meta.url)(join(built, 'index.cjs')) as Api;
+  esm = { ...(await import(join(built, 'index.js'))), ...(await import(join(built, 'extend.js'))) } as Api;
+  const require = createRequire(import.meta.url);
+  cjs = { ...require(join(built, 'index.cjs')), ...require(join(built, 'extend.cjs')) } as Api;
 }, 60_000);
 
 afterAll(() => {
@@ -57,7 +62,7 @@ describe('WebhookError across the ESM and CJS builds', () => {
     expect(new cjs.TransportError('ECONNRESET', 'x')).toBeInstanceOf(esm.TransportError);
     expect(new cjs.TransportError('ECONNRESET', 'x')).toBeInstanceOf(esm.WebhookError);
     expect(new cjs.PolicyError('statements', 'x')).toBeInstanceOf(esm.WebhookValidationError);
-    expect(new cjs.PolicyError('statements', 'x')).toBeInstanceOf(source.PolicyError);
+    expect(new cjs.PolicyError('statements', 'x')).toBeInstanceOf(extendSource.PolicyError);
   });
 
   it('keeps the class hierarchy: an error is not an instance of a sibling or of a subclass', () => {

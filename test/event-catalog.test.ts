@@ -1,16 +1,18 @@
 import Mustache from 'mustache';
 import { describe, expect, it } from 'vitest';
 import {
-  defineEventCatalog,
   isEventCatalog,
   LAUNCHDARKLY_ACTIONS,
-  LAUNCHDARKLY_EVENT_KINDS,
   OptionsError,
   sampleEventFrom,
   suggest,
-  UNLEASH_EVENT_TYPES,
   validateEventTypes,
   validateTemplateFields,
+} from '../src/extend.js';
+import {
+  defineEventCatalog,
+  LAUNCHDARKLY_EVENT_KINDS,
+  UNLEASH_EVENT_TYPES,
   WebhookValidationError,
 } from '../src/index.js';
 

@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DispatcherEvents, TransportResponse } from '../src/extend.js';
 import {
   createWebhookDispatcher,
-  type DispatcherEvents,
   memoryStore,
   type Transport,
-  type TransportResponse,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
 } from '../src/index.js';

@@ -1,10 +1,10 @@
 // Transports, callbacks and stores that throw odd values or answer odd results: each ends as a recorded outcome or
 // a logged error, never as an unhandled rejection (which ends a Node process by default).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { memoryQueue } from '../src/extend.js';
 import {
   createWebhookDispatcher,
   type DeliveryResult,
-  memoryQueue,
   memoryStore,
   type Transport,
   type WebhookDispatcher,

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { InvalidEventError, PolicyError } from '../src/extend.js';
 import {
   createWebhookDispatcher,
-  InvalidEventError,
-  PolicyError,
   type Statement,
   type WebhookDispatcherOptions,
   type WebhookEvent,

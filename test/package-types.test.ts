@@ -144,6 +144,7 @@ export const both = [createWebhookDispatcher, verifyWebhook];
 // The Node-facing entries (`/api`, `/bullmq`, `/postgres`) need `@types/node`, so only the node cases compile it.
 const EVERY_ENTRY = `
 import { createWebhookDispatcher, type WebhookDispatcherOptions } from 'webhook-dispatcher';
+import { numberOption, type DeliveryQueue } from 'webhook-dispatcher/extend';
 import { createWebhookApi, toNodeHandler, type WebhookApiOptions } from 'webhook-dispatcher/api';
 import { bullmqQueue, redisStore, type RedisStoreOptions } from 'webhook-dispatcher/bullmq';
 import { openTelemetry, type OpenTelemetryOptions } from 'webhook-dispatcher/otel';
@@ -152,10 +153,10 @@ import { verifyWebhookRequest, type VerifiedWebhook } from 'webhook-dispatcher/r
 
 export const values = [
   createWebhookDispatcher, createWebhookApi, toNodeHandler, bullmqQueue, redisStore, openTelemetry, migrate,
-  postgresStore, postgresStore.migrate, verifyWebhookRequest,
+  postgresStore, postgresStore.migrate, verifyWebhookRequest, numberOption,
 ];
 export type Types = [
-  WebhookDispatcherOptions, WebhookApiOptions, RedisStoreOptions, OpenTelemetryOptions, PostgresStoreOptions,
+  WebhookDispatcherOptions, DeliveryQueue, WebhookApiOptions, RedisStoreOptions, OpenTelemetryOptions, PostgresStoreOptions,
   VerifiedWebhook,
 ];
 export const migrating = (pool: Parameters<typeof migrate>[0]): Promise<void> => postgresStore.migrate(pool);

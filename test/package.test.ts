@@ -74,3 +74,21 @@ describe('the packed package', () => {
     expect(VERSION).toBe(pkg.version);
   });
 });
+
+describe('the API reference (`npm run docs:api`)', () => {
+  it('documents every entry of the exports map, from the sources tsup builds', async () => {
+    const typedoc = JSON.parse(await readFile(join(root, 'typedoc.json'), 'utf8'));
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+    const tsup = await readFile(join(root, 'tsup.config.ts'), 'utf8');
+    const sources = Object.fromEntries(
+      [...tsup.matchAll(/^\s+(\w+): '(src\/[\w/]+\.ts)'/gm)].map((m) => [m[1], m[2]]),
+    );
+    const entries = Object.keys(pkg.exports)
+      .filter((key) => key !== './package.json')
+      .map((key) => (key === '.' ? 'index' : key.slice(2)));
+    expect(entries).toContain('extend');
+    expect([...typedoc.entryPoints].sort()).toEqual(entries.map((entry) => sources[entry]).sort());
+    expect(typedoc.out).toBe('docs/api');
+    expect(pkg.scripts['docs:api']).toBe('typedoc');
+  });
+});

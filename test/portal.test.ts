@@ -146,7 +146,7 @@ describe('webhook portal', () => {
     expect(secret.length).toBeGreaterThanOrEqual(32);
     expect(await focusedId(page)).toBe('wp-secret-value');
 
-    const [saved] = (await dispatcher.webhooks.page({ tenant: 'acme' })).items;
+    const [saved] = await dispatcher.webhooks.list({ tenant: 'acme' });
     expect(saved).toMatchObject({
       name: 'Prod flag changes',
       url: `${receiver.url}/hooks/flags`,
@@ -308,7 +308,7 @@ describe('webhook portal', () => {
     );
     await page.getByRole('button', { name: 'Save settings' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'Edit webhook' }).isVisible()).toBe(true);
-    const [saved] = (await dispatcher.webhooks.page({ tenant: 'acme' })).items;
+    const [saved] = await dispatcher.webhooks.list({ tenant: 'acme' });
     expect(saved?.events).toEqual(['feature-created', 'change-request-*']);
     expect(await page.getByLabel('Event types (comma-separated)').inputValue()).toBe(
       'feature-created, change-request-*',
@@ -540,7 +540,7 @@ describe('webhook portal', () => {
     await stop('#wp-save');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByRole('heading', { name: 'Edit webhook' }).isVisible()).toBe(true);
-    const [saved] = (await dispatcher.webhooks.page({ tenant: 'acme' })).items;
+    const [saved] = await dispatcher.webhooks.list({ tenant: 'acme' });
     expect(saved).toMatchObject({
       name: 'Keyboard hook',
       url: `${receiver.url}/kb`,

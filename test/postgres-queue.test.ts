@@ -1,20 +1,12 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryResult, WebhookStore } from '../src/core/types.js';
-import {
-  createWebhookDispatcher,
-  type DeliveryEngine,
-  type DeliveryJob,
-  deliveryIdFor,
-  OptionsError,
-  type WebhookDispatcher,
-  WebhookError,
-} from '../src/index.js';
+import { type DeliveryEngine, type DeliveryJob, deliveryIdFor, OptionsError } from '../src/extend.js';
+import { createWebhookDispatcher, type WebhookDispatcher, WebhookError } from '../src/index.js';
 import {
   createWebhookWorker,
   jobIdFor,
@@ -25,14 +17,9 @@ import {
 } from '../src/postgres/index.js';
 import type { PgEmitterFixtureConfig } from './fixtures/pg-emitter.js';
 import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
+import { bundleFixture, spawnWorkerProcess, type WorkerProcess } from './helpers/durable.js';
 import { ldEvent } from './helpers/events.js';
-import {
-  attemptOnceEach,
-  bigFanOut,
-  deliverHostileEvents,
-  expectSignedCopies,
-  peakRssGrowth,
-} from './helpers/fan-out.js';
+import { bigFanOut, expectSignedCopies, peakRssGrowth } from './helpers/fan-out.js';
 import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 
@@ -47,26 +34,8 @@ let pool: pg.Pool;
 beforeAll(async () => {
   postgres = await startPostgres();
   pool = new pg.Pool({ connectionString: postgres.url, max: 10 });
-  await build({
-    entryPoints: [`${ROOT}test/fixtures/pg-emitter.ts`],
-    outfile: EMITTER_BUNDLE,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
-  await build({
-    entryPoints: [`${ROOT}test/fixtures/pg-worker.ts`],
-    outfile: WORKER_BUNDLE,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
+  await bundleFixture(`${ROOT}test/fixtures/pg-emitter.ts`, EMITTER_BUNDLE);
+  await bundleFixture(`${ROOT}test/fixtures/pg-worker.ts`, WORKER_BUNDLE);
 }, 60_000);
 
 afterAll(async () => {
@@ -123,13 +92,6 @@ async function world(
   };
 }
 
-interface WorkerProcess {
-  child: ChildProcess;
-  results: DeliveryResult[];
-  waitForResults(count: number): Promise<void>;
-  kill(): Promise<void>;
-}
-
 async function spawnWorker(
   w: World,
   name: string,
@@ -145,53 +107,7 @@ async function spawnWorker(
     expireInSeconds: options.expireInSeconds ?? 300,
     retry: options.retry,
   };
-  const child = fork(WORKER_BUNDLE, [JSON.stringify(config)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const results: DeliveryResult[] = [];
-  const waiters: { count: number; resolve: () => void }[] = [];
-  child.on('message', (message: { type: string; result?: DeliveryResult }) => {
-    if (message.type !== 'delivery' || !message.result) return;
-    results.push(message.result);
-    for (const waiter of waiters.filter((x) => results.length >= x.count)) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  });
-  const exited = once(child, 'exit');
-  cleanups.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.disconnect();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  });
-  await Promise.race([
-    new Promise<void>((resolve) => {
-      const onReady = (message: { type: string }) => {
-        if (message.type !== 'ready') return;
-        child.off('message', onReady);
-        resolve();
-      };
-      child.on('message', onReady);
-    }),
-    exited.then(([code]) => {
-      throw new Error(`worker ${name} exited with ${code} before it was ready`);
-    }),
-  ]);
-  return {
-    child,
-    results,
-    waitForResults: (count) =>
-      results.length >= count
-        ? Promise.resolve()
-        : new Promise((resolve) => waiters.push({ count, resolve })),
-    kill: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return spawnWorkerProcess(WORKER_BUNDLE, config, cleanups);
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
@@ -234,54 +150,6 @@ function jobsFor(event: ReturnType<typeof ldEvent>, webhookIds: string[]): Deliv
 }
 
 describe('pgBossQueue: emit', () => {
-  it('persists one job per matched webhook, its id derived from the webhook-id, and resolves with queued results', async () => {
-    const w = await world();
-    const a = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
-    const b = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
-    const event = ldEvent();
-
-    const results = await w.dispatcher.emit(event);
-
-    expect(results.map((r) => [r.webhookId, r.outcome, r.ok, r.attempts])).toEqual([
-      [a.id, 'queued', false, 0],
-      [b.id, 'queued', false, 0],
-    ]);
-    const jobs = await w.jobs();
-    expect(jobs.map((j) => j.id).sort()).toEqual(results.map((r) => jobIdFor(r.deliveryId)).sort());
-    // The two jobs refer to the event's body, stored once.
-    const eventBodyRef = jobs[0]?.data.eventBodyRef as string;
-    expect(jobs.find((j) => j.id === jobIdFor(results[0]?.deliveryId as string))?.data).toEqual({
-      deliveryId: results[0]?.deliveryId,
-      webhookId: a.id,
-      eventId: event._id,
-      eventBodyRef,
-    });
-    expect(await storedBodies(eventBodyRef)).toEqual([JSON.stringify(event)]);
-    expect(jobs.every((j) => j.state === 'created')).toBe(true);
-    expect(w.receiver.requests).toHaveLength(0);
-  });
-
-  it('queues the jobs of an emit called just before close(), also in a fresh emitter still loading the store', async () => {
-    const w = await world();
-    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
-    await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/b` });
-    const warm = w.dispatcher.emit(ldEvent('production', { _id: 'warm' }));
-    await w.dispatcher.close();
-    // A fresh process: its first emit waits for the store's first load when close() is called.
-    const fresh = createWebhookDispatcher({
-      store: postgresStore({ pool, table: w.table }),
-      queue: pgBossQueue({ pool, schema: BOSS_SCHEMA, queueName: w.queueName }),
-      allowPrivateNetworks: true,
-    });
-    const cold = fresh.emit(ldEvent('production', { _id: 'cold' }));
-    await fresh.close();
-
-    const results = [...(await warm), ...(await cold)];
-    expect(results.map((r) => r.outcome)).toEqual(['queued', 'queued', 'queued', 'queued']);
-    const jobs = await w.jobs();
-    expect(jobs.map((j) => j.id).sort()).toEqual(results.map((r) => jobIdFor(r.deliveryId)).sort());
-  });
-
   it('writes a fan-out as one batched insert', async () => {
     const w = await world();
     await w.queue.ready();
@@ -455,34 +323,6 @@ describe('pgBossQueue: the event body stored once per emit', () => {
     expectSignedCopies(w.receiver.requests, ['/0', '/1', '/2'], eventBody, 'shh');
   }, 180_000);
 
-  it('carries NUL and lone surrogates in event data faithfully, in a fan-out and in a job of its own', async () => {
-    const w = await world();
-    await deliverHostileEvents(w, () => spawnWorker(w, 'one'));
-  });
-
-  it("gives a worker each fan-out job with its event read back, and writes a job's retry referring to the same body", async () => {
-    const w = await world();
-    const event = ldEvent();
-    const jobs = jobsFor(event, ['hook1', 'hook2']);
-    const queue = pgBossQueue({
-      pool,
-      schema: BOSS_SCHEMA,
-      queueName: w.queueName,
-      worker: { pollingIntervalMs: 100 },
-    });
-    cleanups.push(() => queue.close());
-    await attemptOnceEach(queue, jobs);
-
-    await until(async () => (await w.jobs()).filter((j) => j.data.attempt === 1).length === 2, 'the retries');
-    const retries = (await w.jobs()).filter((j) => j.data.attempt === 1);
-    const ref = retries[0]?.data.eventBodyRef as string;
-    expect(retries.map((j) => [j.data.eventBodyRef, j.data.eventBody])).toEqual([
-      [ref, undefined],
-      [ref, undefined],
-    ]);
-    expect(await storedBodies(ref)).toEqual([JSON.stringify(event)]);
-  });
-
   it('removes a stored body once no job needs it, and keeps it while one does', async () => {
     const w = await world();
     await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/a` });
@@ -550,24 +390,6 @@ describe('createWebhookWorker (pg-boss)', () => {
     await until(async () => (await w.jobs())[0]?.state === 'completed', 'the job to complete');
   });
 
-  it('honours at send time a webhook switched off or deleted after enqueue (the store is read then)', async () => {
-    const w = await world();
-    const off = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/off` });
-    const deleted = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/deleted` });
-    const kept = await w.dispatcher.webhooks.create({ url: `${w.receiver.url}/kept` });
-    await w.dispatcher.emit(ldEvent());
-    await w.dispatcher.webhooks.update(off.id, { on: false });
-    await w.dispatcher.webhooks.delete(deleted.id);
-    const worker = await spawnWorker(w, 'one');
-    await worker.waitForResults(3);
-
-    const byId = new Map(worker.results.map((r) => [r.webhookId, r]));
-    expect(byId.get(off.id)).toMatchObject({ outcome: 'skipped' });
-    expect(byId.get(deleted.id)).toMatchObject({ outcome: 'skipped' });
-    expect(byId.get(kept.id)).toMatchObject({ outcome: 'delivered' });
-    expect(w.receiver.requests.map((r) => r.url)).toEqual(['/kept']);
-  });
-
   it('loses nothing when one of two workers is SIGKILLed mid-delivery: the other redelivers its jobs with the same webhook-id', async () => {
     // Worker "a" never gets an answer, so its jobs are certainly mid-delivery when it is killed.
     // The emitter writes each job's expiry: a job held longer than 2 s is taken to be a dead worker's.
@@ -608,72 +430,6 @@ describe('createWebhookWorker (pg-boss)', () => {
       'every job to complete',
     );
   }, 60_000);
-
-  it('runs in this process too: createWebhookWorker delivers what its own dispatcher emits, and test() at once', async () => {
-    const w = await world();
-    const hook = await w.dispatcher.webhooks.create({ url: w.receiver.url });
-    const seen: DeliveryResult[] = [];
-    const worker = createWebhookWorker({
-      pool,
-      schema: BOSS_SCHEMA,
-      queueName: w.queueName,
-      store: w.store,
-      allowPrivateNetworks: true,
-      onDelivery: (result) => seen.push(result),
-    });
-    cleanups.push(() => worker.close());
-    await worker.ready();
-
-    const [queued] = await worker.dispatcher.emit(ldEvent());
-    await until(() => seen.length === 1, 'the delivery');
-    expect(queued).toMatchObject({ webhookId: hook.id, outcome: 'queued' });
-    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered', ok: true });
-
-    const tested = await worker.dispatcher.test(hook.id);
-    expect(tested).toMatchObject({ outcome: 'delivered', attempts: 1 });
-    expect(w.receiver.requests).toHaveLength(2);
-  });
-
-  it('leaves a delivery cut off by close({ deadlineMs }) in the queue, and another worker delivers it', async () => {
-    let answer = false;
-    const w = await world((_request, _n, res) => {
-      if (!answer) return 'handled';
-      res.statusCode = 200;
-      res.end('ok');
-      return 'handled';
-    });
-    await w.dispatcher.webhooks.create({ url: w.receiver.url });
-    const workerOptions = {
-      pool,
-      schema: BOSS_SCHEMA,
-      queueName: w.queueName,
-      store: w.store,
-      allowPrivateNetworks: true,
-      retry: 0,
-      pollingIntervalMs: 200,
-      jobOptions: { retryDelay: 0 },
-    };
-    const first = createWebhookWorker(workerOptions);
-    await first.ready();
-    const [queued] = await w.dispatcher.emit(ldEvent());
-    await w.receiver.waitFor(1);
-
-    const closing = Date.now();
-    await first.close({ deadlineMs: 100 });
-    expect(Date.now() - closing).toBeLessThan(3000);
-    expect((await w.jobs()).map((j) => j.state)).toEqual(['retry']);
-
-    answer = true;
-    const seen: DeliveryResult[] = [];
-    const second = createWebhookWorker({ ...workerOptions, onDelivery: (result) => seen.push(result) });
-    cleanups.push(() => second.close());
-    await until(() => seen.length === 1, 'the second worker to deliver');
-    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered' });
-    expect(w.receiver.requests.map((r) => header(r.headers['webhook-id']))).toEqual([
-      queued?.deliveryId,
-      queued?.deliveryId,
-    ]);
-  });
 
   it('starts several workers at once on a fresh database: the losers of pg-boss install and createQueue races try again', async () => {
     // Without the retry one start in two or three rounds failed with a duplicate pg_namespace key (CREATE
@@ -884,26 +640,6 @@ function queuedResultOf(job: DeliveryJob) {
     durationMs: 0,
   };
 }
-
-describe('packaging', () => {
-  it('keeps pg and pg-boss out of the core entry', async () => {
-    const result = await build({
-      entryPoints: [`${ROOT}src/index.ts`],
-      bundle: true,
-      packages: 'external',
-      platform: 'node',
-      format: 'esm',
-      write: false,
-      metafile: true,
-      logLevel: 'error',
-    });
-    const imports = Object.values(result.metafile.outputs).flatMap((output) =>
-      output.imports.map((i) => i.path),
-    );
-    expect(imports).toContain('undici');
-    expect(imports.filter((path) => /^(pg|pg-boss)(\/|$)/.test(path))).toEqual([]);
-  });
-});
 
 describe('through the dispatcher', () => {
   it('emit(event, { transaction }): rollback sends nothing, commit sends everything, once, written in one insert', async () => {

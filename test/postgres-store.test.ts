@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Webhook } from '../src/core/types.js';
-import { createWebhookDispatcher, type DeliveryAttempt } from '../src/index.js';
+import type { DeliveryAttempt } from '../src/extend.js';
+import { createWebhookDispatcher } from '../src/index.js';
 import { migrate, migrationSql, postgresDeliveryLog, postgresStore } from '../src/postgres/index.js';
+import { deliveryLogContract, T0 } from './helpers/delivery-log-contract.js';
 import { ldEvent, webhookRecord } from './helpers/events.js';
 import { startOutageProxy, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startReceiver } from './helpers/receiver.js';
@@ -273,7 +275,73 @@ describe('postgresStore', () => {
   });
 });
 
+deliveryLogContract('postgresDeliveryLog', async (options) => {
+  const { deliveriesTable } = await tables();
+  let t = T0;
+  const log = postgresDeliveryLog({ pool, deliveriesTable, now: () => t, ...options });
+  cleanups.push(() => log.close());
+  return {
+    log,
+    advance: async (ms) => {
+      t += ms;
+    },
+  };
+});
+
 describe('postgresDeliveryLog', () => {
+  it('migrate() upgrades a deliveries table made before the cross-webhook reads, which then read through its indexes', async () => {
+    const table = `webhooks_${randomUUID().slice(0, 8)}`;
+    const deliveriesTable = `${table}_log`;
+    cleanups.push(() =>
+      pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}_rates, ${table}, ${deliveriesTable}`),
+    );
+    // The table as the first version made it: no tenant column, only the per-webhook and age indexes.
+    await pool.query(`CREATE TABLE ${deliveriesTable} (delivery_id text PRIMARY KEY, webhook_id text NOT NULL,
+      event_id text NOT NULL, event_type text, status text NOT NULL, created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL, attempts jsonb NOT NULL)`);
+    await pool.query(
+      `INSERT INTO ${deliveriesTable} VALUES ('old', 'w1', 'e1', NULL, 'failed', now(), now(), '[]'::jsonb)`,
+    );
+    await migrate(pool, { table, deliveriesTable });
+    const { rows } = await pool.query<{ indexname: string }>(
+      'SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY indexname',
+      [deliveriesTable],
+    );
+    expect(rows.map((r) => r.indexname.slice(deliveriesTable.length))).toEqual(
+      expect.arrayContaining(['_created', '_tenant_created', '_failed_created']),
+    );
+    const log = postgresDeliveryLog({ pool, deliveriesTable });
+    cleanups.push(() => log.close());
+    await log.record({
+      deliveryId: 'new',
+      webhookId: 'w2',
+      eventId: 'e2',
+      tenant: 'acme',
+      attempt: 1,
+      startedAt: new Date().toISOString(),
+      durationMs: 1,
+      ok: false,
+      request: { url: 'https://example.com/hook', headers: {} },
+    });
+    expect((await log.findFailed({ since: 0 })).items.map((r) => r.deliveryId)).toEqual(['new', 'old']);
+    expect((await log.search({ tenant: 'acme' })).items.map((r) => r.deliveryId)).toEqual(['new']);
+    // With sequential scans priced out, the planner shows which index a tenant's failed page reads.
+    const client = await pool.connect();
+    try {
+      await client.query('SET enable_seqscan = off');
+      const plan = await client.query(
+        `EXPLAIN SELECT * FROM ${deliveriesTable} WHERE tenant = $1 AND status = 'failed'
+         ORDER BY created_at DESC, delivery_id DESC LIMIT 51`,
+        ['acme'],
+      );
+      expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(
+        /Index Scan using \S+_(tenant|failed)_created/,
+      );
+    } finally {
+      client.release();
+    }
+  });
+
   /** An ISO time `seconds` after a base one minute ago (inside the default 7-day retention). */
   const base = Date.now() - 60_000;
   const at = (seconds: number) => new Date(base + seconds * 1000).toISOString();

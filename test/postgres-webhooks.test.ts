@@ -1,9 +1,8 @@
-// The Postgres durable path configured once: the jobs a worker re-inserts keep their own options, a killed worker's
-// deliveries come back within a minute with default options, and `postgresWebhooks()` builds emitters and workers
-// that share the store, the queue, the delivery log and the job options. Real Postgres, real loopback receivers.
+// The Postgres durable path configured once: the jobs a worker re-inserts keep their own options, and
+// `postgresWebhooks()` writes the same job options from every process. The cases it shares with `bullmqWebhooks()`
+// (the shared delivery log, per-process overrides refused, a SIGKILLed worker with default options) run over both
+// backends in test/durable-queues.test.ts. Real Postgres, real loopback receivers.
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryResult } from '../src/core/types.js';
@@ -15,21 +14,11 @@ import {
   postgresStore,
   postgresWebhooks,
 } from '../src/postgres/index.js';
-import type { PgWorkerFixtureConfig } from './fixtures/pg-worker.js';
-import {
-  answerAllButWorkerA,
-  type ForkedWorker,
-  forkWorker,
-  killWorkerHoldingJobs,
-  thrown,
-  until,
-} from './helpers/durable.js';
+import { until } from './helpers/durable.js';
 import { ldEvent } from './helpers/events.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WORKER_BUNDLE = `${ROOT}node_modules/.cache/webhook-dispatcher-tests/pg-webhooks-worker.mjs`;
 const BOSS_SCHEMA = 'wd_test_pgwebhooks';
 
 let postgres: TestPostgres;
@@ -38,16 +27,6 @@ let pool: pg.Pool;
 beforeAll(async () => {
   postgres = await startPostgres();
   pool = new pg.Pool({ connectionString: postgres.url, max: 10 });
-  await build({
-    entryPoints: [`${ROOT}test/fixtures/pg-worker.ts`],
-    outfile: WORKER_BUNDLE,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
 }, 60_000);
 
 afterAll(async () => {
@@ -97,50 +76,6 @@ async function place(respond?: Responder): Promise<Place> {
       ).rows,
   };
 }
-
-/** A worker process with the library's defaults (test/fixtures/pg-worker.ts), ready to take jobs. */
-async function forkDefaultWorker(p: Place, name: string): Promise<ForkedWorker> {
-  const config: PgWorkerFixtureConfig = {
-    name,
-    databaseUrl: postgres.url,
-    schema: BOSS_SCHEMA,
-    queueName: p.queueName,
-    table: p.table,
-    concurrency: 64,
-    expireInSeconds: 0,
-    defaults: true,
-  };
-  const worker = await forkWorker(WORKER_BUNDLE, config);
-  cleanups.push(worker.kill);
-  return worker;
-}
-
-describe('a SIGKILLed pg-boss worker, all options at their defaults', () => {
-  it('holding deliveries, retries and lane deferrals: another worker delivers all of them within 60 s', async () => {
-    const refused = new Set<unknown>();
-    const p = await place(answerAllButWorkerA(refused));
-    const emitter = createWebhookDispatcher({
-      store: postgresStore({ pool, table: p.table }),
-      queue: pgBossQueue({ pool, schema: BOSS_SCHEMA, queueName: p.queueName }),
-      allowPrivateNetworks: true,
-    });
-    cleanups.push(() => emitter.close());
-
-    const run = await killWorkerHoldingJobs({
-      emitter,
-      receiver: p.receiver,
-      refused,
-      fork: (name) => forkDefaultWorker(p, name),
-      // Worker a delivers nothing: a completed job is one it re-inserted (3 retries at most, and lane deferrals).
-      deferred: async () => (await p.jobs()).filter((j) => j.state === 'completed').length > 3,
-    });
-
-    expect(run.queued).toEqual(run.queued.map(() => 'queued'));
-    expect(run.reportedByA).toEqual([]);
-    expect(run.resumedAfterMs).toBeLessThan(60_000);
-    expect(run.deliveredByB).toEqual(run.expected);
-  }, 150_000);
-});
 
 describe('jobs a pg-boss worker re-inserts', () => {
   it("keep the options the emitter wrote into the job, not the worker's (retries and lane deferrals)", async () => {
@@ -197,38 +132,6 @@ describe('jobs a pg-boss worker re-inserts', () => {
 });
 
 describe('postgresWebhooks(): emitters and workers from one set of options', () => {
-  it("a worker records to the shared delivery log: the emitter's deliveries.get() and list() find what it delivered", async () => {
-    const p = await place();
-    const webhooks = postgresWebhooks({
-      pool,
-      table: p.table,
-      deliveriesTable: p.deliveriesTable,
-      bossSchema: BOSS_SCHEMA,
-      queueName: p.queueName,
-      allowPrivateNetworks: true,
-    });
-    await webhooks.migrate();
-    const emitter = webhooks.dispatcher();
-    cleanups.push(() => emitter.close());
-    const seen: DeliveryResult[] = [];
-    const worker = webhooks.worker({ onDelivery: (result) => seen.push(result) });
-    cleanups.push(() => worker.close({ deadlineMs: 1000 }));
-    const hook = await emitter.webhooks.create({ url: p.receiver.url });
-
-    const [queued] = await emitter.emit(ldEvent());
-    await until(() => seen.length === 1, 'the worker to deliver');
-
-    expect(queued).toMatchObject({ outcome: 'queued' });
-    expect(seen[0]).toMatchObject({ deliveryId: queued?.deliveryId, outcome: 'delivered' });
-    expect(await emitter.deliveries.get(queued?.deliveryId as string)).toMatchObject({
-      deliveryId: queued?.deliveryId,
-      webhookId: hook.id,
-      status: 'delivered',
-    });
-    const page = await emitter.deliveries.list(hook.id);
-    expect(page.items.map((d) => d.deliveryId)).toEqual([queued?.deliveryId]);
-  }, 30_000);
-
   it('writes the same job options from every process, derived from its own timeoutMs, and keeps them on re-insert', async () => {
     const p = await place((_request, n) => (n === 0 ? 503 : 200));
     const webhooks = postgresWebhooks({
@@ -264,18 +167,7 @@ describe('postgresWebhooks(): emitters and workers from one set of options', () 
     ]);
   }, 30_000);
 
-  it('refuses a per-process override of what the setup shares, naming the option', () => {
-    const webhooks = postgresWebhooks({ pool });
-    for (const key of ['store', 'queue', 'deliveryLog', 'retry', 'timeoutMs', 'storeTimeoutMs']) {
-      expect(thrown(() => webhooks.dispatcher({ [key]: undefined } as never))).toMatchObject({
-        name: 'OptionsError',
-        field: key,
-      });
-      expect(thrown(() => webhooks.worker({ [key]: undefined } as never))).toMatchObject({ field: key });
-    }
-    // The types refuse them too.
-    // @ts-expect-error `retry` is the setup's, not one process's
-    expect(() => webhooks.worker({ retry: 2 })).toThrow(/`retry` is shared by every emitter and worker/);
+  it('refuses bad setup options, naming the field', () => {
     expect(() => postgresWebhooks({ pool: undefined as never })).toThrow(/pool/);
     expect(() => postgresWebhooks({ pool, maintenanceIntervalSeconds: 0 })).toThrow(
       /maintenanceIntervalSeconds/,

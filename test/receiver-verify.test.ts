@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OptionsError, SignatureVerificationError, WebhookError } from '../src/index.js';
+import { OptionsError } from '../src/extend.js';
+import { SignatureVerificationError, WebhookError } from '../src/index.js';
 import {
   fetchWebhookHandler,
   memoryDedupeStore,

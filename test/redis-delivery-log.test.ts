@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisDeliveryLog } from '../src/bullmq/index.js';
-import { createWebhookDispatcher, OptionsError } from '../src/index.js';
+import { OptionsError } from '../src/extend.js';
+import { createWebhookDispatcher } from '../src/index.js';
 import { attemptOf, deliveryLogContract } from './helpers/delivery-log-contract.js';
 import { ldEvent } from './helpers/events.js';
 import { startReceiver } from './helpers/receiver.js';
@@ -32,6 +33,21 @@ deliveryLogContract('redisDeliveryLog', async (options) => ({
 }));
 
 describe('redisDeliveryLog', () => {
+  it('sweeps expired deliveries out of the cross-webhook sets as it writes, even when nobody reads them', async () => {
+    const prefix = freshPrefix();
+    const log = redisDeliveryLog({ client, prefix, maxAgeMs: 200 });
+    for (let i = 0; i < 20; i++)
+      await log.record(attemptOf(`w${i % 4}`, `old${i}`, Date.now(), { tenant: 't' }));
+    expect(await client.zcard(`${prefix}:all`)).toBe(20);
+    await sleep(300);
+    for (let i = 0; i < 20; i++) await log.record(attemptOf('w9', `new${i}`, Date.now(), { tenant: 't' }));
+    expect(await client.zcard(`${prefix}:all`)).toBe(20);
+    expect(await client.zcard(`${prefix}:t:t`)).toBe(20);
+    expect(await client.pttl(`${prefix}:all`)).toBeGreaterThan(0);
+    expect(await client.pttl(`${prefix}:st:t`)).toBeGreaterThan(0);
+    expect(await client.pttl(`${prefix}:s:all`)).toBeGreaterThan(0);
+  });
+
   it('stores a body shared by the attempts of a delivery once, and expires every key', async () => {
     const prefix = freshPrefix();
     const log = redisDeliveryLog({ client, prefix, maxAgeMs: 60_000 });

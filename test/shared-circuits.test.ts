@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { CircuitStore, SharedCircuit } from '../src/extend.js';
 import {
-  type CircuitStore,
   createWebhookDispatcher,
   memoryStore,
-  type SharedCircuit,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
   type WebhookStore,

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { bullmqQueue, createWebhookWorker as createBullmqWorker, redisStore } from '../src/bullmq/index.js';
+import type { RateLimitStore } from '../src/extend.js';
 import {
   createWebhookDispatcher,
-  type RateLimitStore,
   type Webhook,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,

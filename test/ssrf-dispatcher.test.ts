@@ -1,7 +1,7 @@
 import dns from 'node:dns';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BlockedAddressError } from '../src/extend.js';
 import {
-  BlockedAddressError,
   createWebhookDispatcher,
   fetchTransport,
   httpTransport,

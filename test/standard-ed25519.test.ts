@@ -2,11 +2,10 @@ import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { OptionsError, publicKeyOf } from '../src/extend.js';
 import {
   createSigningKeyPair,
   generateStandardSecret,
-  OptionsError,
-  publicKeyOf,
   SignatureVerificationError,
   signStandardWebhook,
   verifyStandardWebhook,

@@ -3,10 +3,10 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisDeliveryLog, redisStore } from '../src/bullmq/index.js';
+import { InvalidEventError } from '../src/extend.js';
 import {
   type DeliveryLog,
   httpTransport,
-  InvalidEventError,
   memoryDeliveryLog,
   memoryStore,
   type WebhookInput,

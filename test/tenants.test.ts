@@ -109,7 +109,7 @@ describe('tenants: isolation', () => {
     expect(await dispatcher.test(hook.id)).toMatchObject({ ok: true, tenant: 'acme' });
   });
 
-  it('lists and pages one tenant\u2019s webhooks, oldest first', async () => {
+  it('lists one tenant\u2019s webhooks, oldest first', async () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const dispatcher = dispatcherWith(recorder().transport, { now: () => (now += 1000) });
     for (let i = 0; i < 5; i++)
@@ -126,14 +126,8 @@ describe('tenants: isolation', () => {
     ]);
     expect(await dispatcher.webhooks.list({ tenant: null })).toHaveLength(1);
     expect(await dispatcher.webhooks.list()).toHaveLength(7);
-    const first = await dispatcher.webhooks.page({ tenant: 'acme', limit: 2 });
-    expect(first.items.map((w) => w.name)).toEqual(['a0', 'a1']);
-    const second = await dispatcher.webhooks.page({ tenant: 'acme', limit: 2, cursor: first.nextCursor });
-    expect(second.items.map((w) => w.name)).toEqual(['a2', 'a3']);
-    const last = await dispatcher.webhooks.page({ tenant: 'acme', limit: 2, cursor: second.nextCursor });
-    expect(last).toMatchObject({ items: [{ name: 'a4' }] });
-    expect(last.nextCursor).toBeUndefined();
-    await expect(dispatcher.webhooks.page({ cursor: 'garbage' })).rejects.toMatchObject({ field: 'cursor' });
+    // One way to list: `list` answers every match; paging is the admin API's (`GET /webhooks?limit&cursor`).
+    expect(Object.keys(dispatcher.webhooks)).not.toContain('page');
   });
 
   it('maxWebhooksPerTenant refuses one more with ERR_TENANT_LIMIT', async () => {

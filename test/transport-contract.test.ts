@@ -2,14 +2,8 @@ import { getEventListeners, once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  fetchTransport,
-  httpTransport,
-  type Transport,
-  TransportError,
-  type TransportResponse,
-  WebhookError,
-} from '../src/index.js';
+import type { TransportResponse } from '../src/extend.js';
+import { fetchTransport, httpTransport, type Transport, TransportError, WebhookError } from '../src/index.js';
 
 // The contract every built-in transport keeps, checked against the same real loopback servers through both:
 // the same code for the same failure, the caller's signal honoured, headers in one shape, nothing left behind.

@@ -2,12 +2,8 @@ import type { LookupAddress } from 'node:dns';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createWebhookDispatcher,
-  fetchTransport,
-  type GuardedLookupOptions,
-  verifySignature,
-} from '../src/index.js';
+import type { GuardedLookupOptions } from '../src/extend.js';
+import { createWebhookDispatcher, fetchTransport, verifySignature } from '../src/index.js';
 import { ldEvent } from './helpers/events.js';
 
 const received: { headers: Headers; body: string }[] = [];

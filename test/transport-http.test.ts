@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { httpTransport, type Transport, TransportError, type TransportResponse } from '../src/index.js';
+import type { TransportResponse } from '../src/extend.js';
+import { httpTransport, type Transport, TransportError } from '../src/index.js';
 
 interface TestServer {
   url: string;

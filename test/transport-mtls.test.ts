@@ -7,13 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createWebhookDispatcher,
-  httpTransport,
-  OptionsError,
-  type Transport,
-  TransportError,
-} from '../src/index.js';
+import { OptionsError } from '../src/extend.js';
+import { createWebhookDispatcher, httpTransport, type Transport, TransportError } from '../src/index.js';
 import type { ClientCertificate } from '../src/transport/client-certificate.js';
 import { ldEvent } from './helpers/events.js';
 import { open } from './helpers/setup.js';

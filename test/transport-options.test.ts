@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assertKnownKeys, closest } from '../src/core/option-checks.js';
-import { fetchTransport, httpTransport, OptionsError } from '../src/index.js';
+import { OptionsError } from '../src/extend.js';
+import { fetchTransport, httpTransport } from '../src/index.js';
 
 /** The OptionsError `fn` throws; fails the test when it throws nothing or something else. */
 function refusal(fn: () => unknown): OptionsError {

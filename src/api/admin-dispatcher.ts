@@ -35,10 +35,8 @@ export interface AdminDispatcher {
   readonly webhooks: {
     create(input: WebhookInput & { tenant?: string }): Promise<StoredWebhook>;
     get(id: string): Promise<StoredWebhook | undefined>;
-    page(options: { tenant: string | null; cursor?: string; limit?: number }): Promise<{
-      items: StoredWebhook[];
-      nextCursor?: string;
-    }>;
+    /** Oldest first (by `createdAt`, then `id`): the route pages over it. */
+    list(options: { tenant: string | null }): Promise<StoredWebhook[]>;
     update(id: string, patch: WebhookPatch): Promise<StoredWebhook>;
     delete(id: string): Promise<boolean>;
     rotateSecret(id: string): Promise<StoredWebhook>;

@@ -12,6 +12,8 @@ export type ApiErrorCode =
   | 'ERR_UNSUPPORTED_MEDIA_TYPE'
   | 'ERR_BODY_TOO_LARGE'
   | 'ERR_TENANT_RESOLVER'
+  | 'ERR_INVALID_IDEMPOTENCY_KEY'
+  | 'ERR_IDEMPOTENCY_KEY_REUSED'
   | 'ERR_INTERNAL';
 
 /** An answer the API gives instead of a result: status, stable code, message, and the field when there is one. */

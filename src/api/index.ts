@@ -1,5 +1,5 @@
 // `webhook-dispatcher/api`: the admin HTTP API, its OpenAPI document and server adapters. Its own entry, so the
-// core stays free of TypeBox, fast-json-patch and the portal's assets.
+// core stays free of fast-json-patch and the portal's assets.
 
 export type { AdminDeliveryRecord, AdminDispatcher } from './admin-dispatcher.js';
 export type { TenantResolver, WebhookApiHandler, WebhookApiOptions } from './create-webhook-api.js';

@@ -1,24 +1,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { VERSION } from '../core/version.js';
-import {
-  DeliveryPage,
-  DeliveryRecord,
-  DeliveryResult,
-  ErrorBody,
-  EventTypeList,
-  JsonPatch,
-  JsonPatchOperation,
-  PreviewedRequest,
-  RecoverAccepted,
-  RecoverBody,
-  RedeliverBody,
-  Statement,
-  Webhook,
-  WebhookCreate,
-  WebhookMergePatch,
-  WebhookPage,
-  WebhookWithSecret,
-} from './schemas.js';
+import { COMPONENTS } from './openapi-parts.js';
+import type { Route } from './route.js';
+import { ROUTES } from './route-table.js';
 
 /** Options of `createOpenApiDocument()`. */
 export interface OpenApiDocumentOptions {
@@ -28,7 +12,18 @@ export interface OpenApiDocumentOptions {
   title?: string;
   /** The API's version. @default the package version */
   version?: string;
+  /** POST operations take an `Idempotency-Key` header (`createWebhookApi({ idempotency })`). @default true */
+  idempotency?: boolean;
 }
+
+const IDEMPOTENCY_KEY = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+  description:
+    'Per tenant: a repeat with the same request within 24 h answers the first response again (`Idempotent-Replayed: true`); another request with the key answers 422 `ERR_IDEMPOTENCY_KEY_REUSED`.',
+};
 
 /** A TypeBox schema as plain JSON Schema (TypeBox's symbol keys dropped), with component references in place. */
 function plain(schema: TSchema, components: Map<TSchema, string>, root = true): unknown {
@@ -44,223 +39,31 @@ function plain(schema: TSchema, components: Map<TSchema, string>, root = true): 
   return out;
 }
 
-const COMPONENTS: Record<string, TSchema> = {
-  Webhook,
-  WebhookWithSecret,
-  WebhookCreate,
-  WebhookMergePatch,
-  WebhookPage,
-  Statement,
-  JsonPatch,
-  JsonPatchOperation,
-  DeliveryResult,
-  RecoverAccepted,
-  DeliveryRecord,
-  DeliveryPage,
-  RecoverRequest: RecoverBody,
-  RedeliverRequest: RedeliverBody,
-  EventTypeList,
-  PreviewedRequest,
-  Error: ErrorBody,
-};
-
-const ref = (name: keyof typeof COMPONENTS) => ({ $ref: `#/components/schemas/${name}` });
-const content = (name: keyof typeof COMPONENTS) => ({ 'application/json': { schema: ref(name) } });
-const ok = (description: string, name: keyof typeof COMPONENTS) => ({ description, content: content(name) });
-const error = (description: string) => ({ description, content: content('Error') });
-
-const ERRORS = {
-  '401': error('The tenant resolver refused the request.'),
-  '404': error("No such webhook or delivery for this tenant (another tenant's is a 404 too)."),
-};
-const BODY_ERRORS = {
-  '400': error('Malformed JSON or patch.'),
-  '413': error('Body larger than maxBodyBytes.'),
-  '415': error('Unsupported Content-Type.'),
-  '422': error('Validation failed; `error.field` names the field.'),
-};
-const idParameter = (name: string, description: string) => ({
-  name,
-  in: 'path',
-  required: true,
-  schema: { type: 'string' },
-  description,
-});
-const queryParameter = (name: string, schema: object, description: string) => ({
-  name,
-  in: 'query',
-  required: false,
-  schema,
-  description,
-});
-const page = [
-  queryParameter('limit', { type: 'integer', minimum: 1, maximum: 100, default: 50 }, 'Page size.'),
-  queryParameter('cursor', { type: 'string' }, '`nextCursor` of the previous page.'),
-];
-
-function paths() {
-  const webhookId = idParameter('id', 'Webhook id.');
-  const deliveryId = idParameter('id', 'Delivery id (the `webhook-id` header of its requests).');
-  return {
-    '/webhooks': {
-      get: {
-        operationId: 'listWebhooks',
-        summary: "List the tenant's webhooks",
-        parameters: page,
-        responses: {
-          '200': ok('A page of webhooks.', 'WebhookPage'),
-          '400': error('Bad query.'),
-          '401': ERRORS['401'],
-        },
-      },
-      post: {
-        operationId: 'createWebhook',
-        summary: 'Create a webhook',
-        requestBody: { required: true, content: content('WebhookCreate') },
-        responses: {
-          '201': {
-            description: 'Created; `secret` is shown in this response only.',
-            headers: { Location: { schema: { type: 'string' } } },
-            content: content('WebhookWithSecret'),
-          },
-          ...BODY_ERRORS,
-          '401': ERRORS['401'],
-          '409': error('Tenant limit reached.'),
-        },
-      },
-    },
-    '/webhooks/{id}': {
-      parameters: [webhookId],
-      get: {
-        operationId: 'getWebhook',
-        summary: 'Get a webhook',
-        responses: { '200': ok('The webhook (never its secret).', 'Webhook'), ...ERRORS },
-      },
-      patch: {
-        operationId: 'updateWebhook',
-        summary: 'Update a webhook with a JSON Patch (RFC 6902) or a merge patch (RFC 7386)',
-        requestBody: {
-          required: true,
-          content: {
-            'application/json-patch+json': { schema: ref('JsonPatch') },
-            'application/merge-patch+json': { schema: ref('WebhookMergePatch') },
-            'application/json': { schema: ref('WebhookMergePatch') },
-          },
-        },
-        responses: {
-          '200': ok(
-            'The updated webhook; `secret` only when this patch set or generated one.',
-            'WebhookWithSecret',
-          ),
-          ...BODY_ERRORS,
-          ...ERRORS,
-          '409': error('A JSON Patch `test` operation failed.'),
-        },
-      },
-      delete: {
-        operationId: 'deleteWebhook',
-        summary: 'Delete a webhook',
-        responses: { '204': { description: 'Deleted.' }, ...ERRORS },
-      },
-    },
-    '/webhooks/preview': {
-      post: {
-        operationId: 'previewWebhook',
-        summary:
-          'The exact request an unsaved webhook would get (a form\u2019s live preview); nothing is saved',
-        description:
-          'The body is a WebhookCreate, plus optional `id` (preview an edit of a saved webhook: the body\u2019s fields ' +
-          'over its own) and `event` (default: the sample `test` would send). Validated like a save.',
-        requestBody: { required: true, content: content('WebhookCreate') },
-        responses: {
-          '200': ok('The request, as it would be sent.', 'PreviewedRequest'),
-          ...BODY_ERRORS,
-          ...ERRORS,
-        },
-      },
-    },
-    '/webhooks/{id}/test': {
-      parameters: [webhookId],
-      post: {
-        operationId: 'testWebhook',
-        summary: 'Send a sample event',
-        responses: { '200': ok('The delivery result.', 'DeliveryResult'), ...ERRORS },
-      },
-    },
-    '/webhooks/{id}/rotate-secret': {
-      parameters: [webhookId],
-      post: {
-        operationId: 'rotateWebhookSecret',
-        summary: 'Replace the signing secret',
-        responses: {
-          '200': ok('The webhook with its new `secret`, shown in this response only.', 'WebhookWithSecret'),
-          ...ERRORS,
-        },
-      },
-    },
-    '/webhooks/{id}/deliveries': {
-      parameters: [webhookId],
-      get: {
-        operationId: 'listDeliveries',
-        summary: "List a webhook's deliveries, newest first",
-        parameters: [
-          queryParameter(
-            'status',
-            { type: 'string', enum: ['delivered', 'failed'] },
-            'Of the latest attempt.',
-          ),
-          queryParameter('since', { type: 'string' }, 'ISO-8601 or epoch ms (by creation).'),
-          queryParameter('until', { type: 'string' }, 'ISO-8601 or epoch ms, exclusive.'),
-          ...page,
-        ],
-        responses: {
-          '200': ok('A page of deliveries.', 'DeliveryPage'),
-          '400': error('Bad query.'),
-          ...ERRORS,
-        },
-      },
-    },
-    '/webhooks/{id}/recover': {
-      parameters: [webhookId],
-      post: {
-        operationId: 'recoverWebhook',
-        summary: 'Resend the deliveries still failed in a time window',
-        requestBody: { required: true, content: content('RecoverRequest') },
-        responses: {
-          '202': ok(
-            'How many deliveries were queued; the re-sends go on through the lanes.',
-            'RecoverAccepted',
-          ),
-          ...BODY_ERRORS,
-          ...ERRORS,
-        },
-      },
-    },
-    '/deliveries/{id}': {
-      parameters: [deliveryId],
-      get: {
-        operationId: 'getDelivery',
-        summary: 'Get a delivery with its attempts',
-        responses: { '200': ok('The delivery.', 'DeliveryRecord'), ...ERRORS },
-      },
-    },
-    '/deliveries/{id}/redeliver': {
-      parameters: [deliveryId],
-      post: {
-        operationId: 'redeliver',
-        summary: 'Send a delivery again',
-        requestBody: { required: false, content: content('RedeliverRequest') },
-        responses: { '200': ok('The delivery result.', 'DeliveryResult'), ...BODY_ERRORS, ...ERRORS },
-      },
-    },
-    '/event-types': {
-      get: {
-        operationId: 'listEventTypes',
-        summary: "The dispatcher's event catalog",
-        responses: { '200': ok('The event types.', 'EventTypeList'), '401': ERRORS['401'] },
-      },
-    },
-  };
+/** The document's `paths`, derived from the route table: one operation per documented route. */
+function paths(routes: readonly Route[], idempotency: boolean): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const { openapi } = route;
+    if (openapi === undefined) continue;
+    const path = route.path.replace(/:(\w+)/g, '{$1}');
+    out[path] ??= {};
+    const item = out[path];
+    const params = Object.entries(route.params ?? {});
+    if (params.length > 0) {
+      item.parameters = params.map(([name, description]) => ({
+        name,
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+        description,
+      }));
+    }
+    item[route.method.toLowerCase()] =
+      idempotency && route.method === 'POST'
+        ? { ...openapi, parameters: [...((openapi.parameters as unknown[]) ?? []), IDEMPOTENCY_KEY] }
+        : openapi;
+  }
+  return out;
 }
 
 /**
@@ -269,10 +72,10 @@ function paths() {
  */
 export function createOpenApiDocument(options: OpenApiDocumentOptions = {}): Record<string, unknown> {
   const components = new Map<TSchema, string>(
-    Object.entries(COMPONENTS).map(([name, schema]) => [schema, name]),
+    Object.entries(COMPONENTS).map(([name, schema]) => [schema as TSchema, name]),
   );
   const schemas = Object.fromEntries(
-    Object.entries(COMPONENTS).map(([name, schema]) => [name, plain(schema, components)]),
+    Object.entries(COMPONENTS).map(([name, schema]) => [name, plain(schema as TSchema, components)]),
   );
   return {
     openapi: '3.1.0',
@@ -283,7 +86,7 @@ export function createOpenApiDocument(options: OpenApiDocumentOptions = {}): Rec
         "Manage the webhooks of the request's tenant. Another tenant's webhooks and deliveries answer 404. Errors are `{ error: { code, message, field? } }`.",
     },
     servers: [{ url: options.basePath || '/' }],
-    paths: paths(),
+    paths: paths(ROUTES, options.idempotency ?? true),
     components: { schemas },
   };
 }

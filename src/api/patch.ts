@@ -1,6 +1,7 @@
 import jsonpatch from 'fast-json-patch';
 import { isPlainObject } from '../core/describe.js';
 import type { WebhookPatch } from '../core/types.js';
+import { CREDENTIAL_FIELDS, EDITABLE_FIELDS } from '../core/webhook-fields.js';
 import { ApiError } from './errors.js';
 import { JsonPatch, READ_ONLY_FIELDS, WebhookDocument, type WebhookView } from './schemas.js';
 import { check } from './validate.js';
@@ -152,22 +153,6 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
   return result;
 }
 
-const EDITABLE = [
-  'url',
-  'name',
-  'on',
-  'statements',
-  'events',
-  'contentType',
-  'bodyTemplate',
-  'templateEscape',
-  'headers',
-  'tags',
-  'signatureScheme',
-  'rateLimit',
-  'ordering',
-] as const;
-
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -186,7 +171,7 @@ export function toWebhookPatch(before: WebhookView, after: unknown, saved: Store
   }
   check(WebhookDocument, after, { status: 422, code: 'ERR_INVALID_WEBHOOK' });
   const patch: Record<string, unknown> = {};
-  for (const field of EDITABLE) {
+  for (const field of EDITABLE_FIELDS) {
     const old = before[field as keyof WebhookView];
     const value = after[field];
     if (value === undefined) {
@@ -196,6 +181,10 @@ export function toWebhookPatch(before: WebhookView, after: unknown, saved: Store
     }
   }
   if (isPlainObject(patch.headers)) patch.headers = restoreRedacted(patch.headers, saved.headers);
+  // Credentials are never read back, so a patch that names one sets it (`secret` is handled with `signed` below).
+  for (const field of CREDENTIAL_FIELDS) {
+    if (field !== 'secret' && after[field] !== undefined) patch[field] = structuredClone(after[field]);
+  }
   if (after.secret !== undefined) {
     if (after.signed === false) {
       throw new ApiError(

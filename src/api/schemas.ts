@@ -1,124 +1,103 @@
-// The one source of the admin API's shapes: these TypeBox schemas validate request bodies and queries, give the
+// The admin API's shapes. The webhook's own come from its one field declaration (core/webhook-fields.ts); these
+// TypeBox schemas validate request bodies and queries, give the
 // TypeScript types (`Static<...>`), and are the components of the OpenAPI document (openapi.ts).
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import type { Webhook as Webhook_ } from '../core/types.js';
+import { deriveFieldLists, type FieldSpec, StatementSchema, WEBHOOK_FIELDS } from '../core/webhook-fields.js';
 
-const StringList = (description: string) => Type.Array(Type.String({ minLength: 1 }), { description });
+/** Read-only members are accepted in a merge patch only when they equal the current values. */
+export { READ_ONLY_FIELDS } from '../core/webhook-fields.js';
 
-export const Statement = Type.Object(
-  {
-    effect: Type.Union([Type.Literal('allow'), Type.Literal('deny')]),
-    actions: Type.Optional(StringList('Action names or globs (`update*`).')),
-    notActions: Type.Optional(StringList('Every action except these.')),
-    resources: Type.Optional(StringList('Resource specifiers (`proj/*:env/production:flag/*`).')),
-    notResources: Type.Optional(StringList('Every resource except these.')),
-  },
-  {
-    additionalProperties: false,
-    description:
-      'A LaunchDarkly policy statement: exactly one of actions/notActions and one of resources/notResources.',
-  },
-);
+export const Statement = StatementSchema;
 
-const SignatureScheme = Type.Union(
-  [Type.Literal('launchdarkly'), Type.Literal('standard'), Type.Literal('both')],
-  { description: 'Which signature headers deliveries carry.' },
-);
-const TemplateEscape = Type.Union([Type.Literal('json'), Type.Literal('html'), Type.Literal('none')], {
-  description: 'Escaping of `{{x}}` in bodyTemplate.',
-});
-const Headers = Type.Record(Type.String(), Type.String(), {
-  description: 'Extra request headers. Values of credential-like headers are shown as "<redacted>".',
-});
+const nullable = (schema: TSchema) => Type.Union([schema, Type.Null()]);
+/** A record field (`headers`) merges member by member in a merge patch: a null member removes that entry. */
+const isRecord = (schema: TSchema) => schema.type === 'object' && schema.patternProperties !== undefined;
 
-/** Fields a client sets, with their descriptions; shared by create, merge patch and the read representation. */
-const editable = {
-  url: Type.String({ minLength: 1, description: 'Absolute http(s) URL the POST goes to.' }),
-  name: Type.String({ description: 'Human-readable name.' }),
-  on: Type.Boolean({ description: 'Deliveries happen only while on.' }),
-  statements: Type.Array(Statement, { description: 'LaunchDarkly policy statements.' }),
-  events: StringList('Event types or globs (`change-request-*`); empty = every type.'),
-  contentType: Type.String({ minLength: 1, description: 'Content-Type of the body.' }),
-  bodyTemplate: Type.String({ description: 'Mustache template of the body.' }),
-  templateEscape: TemplateEscape,
-  headers: Headers,
-  tags: StringList('Free-form tags.'),
-  signatureScheme: SignatureScheme,
-  rateLimit: Type.Number({ exclusiveMinimum: 0, description: 'Deliveries per second at most.' }),
-  ordering: Type.Literal('fifo', {
-    description: 'fifo: deliveries arrive in emit order, one at a time. Absent: unordered.',
-  }),
-};
-const writeOnly = {
-  sign: Type.Boolean({ description: 'Sign deliveries; true without secret generates one.' }),
-  secret: Type.String({
-    minLength: 1,
-    writeOnly: true,
-    description: 'Signing secret (implies sign). Shown once: in the response that set or generated it.',
-  }),
-};
 const TenantField = Type.String({
   description: "Ignored when equal to the request's tenant, refused (422) otherwise: the server sets it.",
 });
 
-export const WebhookCreate = Type.Object(
-  {
-    url: editable.url,
-    ...Object.fromEntries(
-      Object.entries({ ...editable, ...writeOnly })
-        .filter(([key]) => key !== 'url')
-        .map(([key, schema]) => [key, Type.Optional(schema)]),
+/** The description of a shown field in a merge patch: what setting it does. */
+const PATCHED_AS: Record<string, string> = { signed: 'false removes the secret, true generates one.' };
+
+function mergePatchMember(name: string, spec: FieldSpec): TSchema {
+  if (spec.access === 'read-only') return Type.Optional(Type.Unknown({ readOnly: true }));
+  if (spec.access === 'shown') {
+    return Type.Optional(Type.Boolean({ description: PATCHED_AS[name] ?? spec.schema.description }));
+  }
+  // A required field, or one that null cannot clear (`on`), takes a value only.
+  if (spec.required || spec.noClear) return Type.Optional(spec.schema);
+  if (isRecord(spec.schema)) {
+    const values = spec.schema.patternProperties as Record<string, TSchema>;
+    const value = Object.values(values)[0]!;
+    return Type.Optional(
+      nullable(
+        Type.Record(Type.String(), nullable(value), {
+          description: 'Merged into the headers: a null value removes that header.',
+        }),
+      ),
+    );
+  }
+  return Type.Optional(nullable(spec.schema));
+}
+
+/**
+ * The admin API's webhook schemas, derived from a field declaration: the create body, the read representation, the
+ * document a JSON Patch applies to, and the merge patch. Exported for the test that adds a field to a copy.
+ */
+export function deriveWebhookSchemas(fields: Record<string, FieldSpec>) {
+  const lists = deriveFieldLists(fields);
+  /** The create body: the input fields, `url` required; a create-only field (`tenant`) is the server's to set. */
+  const create = Type.Object(
+    Object.fromEntries(
+      lists.input.map((name) => {
+        const spec = fields[name]!;
+        if (spec.createOnly) return [name, Type.Optional(TenantField)];
+        return [name, spec.required ? spec.schema : Type.Optional(spec.schema)];
+      }),
     ),
-    tenant: Type.Optional(TenantField),
-  } as { url: typeof editable.url } & Record<string, TSchema>,
-  { additionalProperties: false, title: 'WebhookCreate' },
-);
+    { additionalProperties: false, title: 'WebhookCreate' },
+  );
 
-const Disabled = Type.Object(
-  {
-    at: Type.String({ description: 'ISO-8601 time it was switched off.' }),
-    reason: Type.String({ description: '`failing`, `gone`, or a reason of the host.' }),
-  },
-  {
-    readOnly: true,
-    description: 'Set when endpoint health switched the webhook off; cleared by setting on: true.',
-  },
-);
+  /** The read representation: what a read shows, in its order; credentials never. */
+  const view = Type.Object(
+    Object.fromEntries(
+      lists.view.map((name) => {
+        const schema: TSchema = fields[name]!.schema;
+        const always = (lists.alwaysShown as string[]).includes(name);
+        return [name, always ? schema : (Type.Optional(schema) as TSchema)];
+      }),
+    ),
+    { additionalProperties: false, title: 'Webhook' },
+  );
 
-/** Fields the server maintains: a patch that changes them is refused (422). */
-export const READ_ONLY_FIELDS = ['id', 'tenant', 'createdAt', 'updatedAt', 'disabled'] as const;
+  /** The document a JSON Patch applies to: the representation plus the write-only credentials (`secret`). */
+  const document = Type.Object(
+    {
+      ...view.properties,
+      ...Object.fromEntries(lists.credential.map((name) => [name, Type.Optional(fields[name]!.schema)])),
+    },
+    { additionalProperties: false },
+  );
 
-export const Webhook = Type.Object(
-  {
-    id: Type.String({ readOnly: true }),
-    tenant: Type.Optional(Type.String({ readOnly: true })),
-    url: editable.url,
-    name: Type.Optional(editable.name),
-    on: editable.on,
-    signed: Type.Boolean({
-      description: 'True when deliveries are signed. The secret itself is never shown on reads.',
-    }),
-    signatureScheme: editable.signatureScheme,
-    statements: Type.Optional(editable.statements),
-    events: editable.events,
-    contentType: editable.contentType,
-    bodyTemplate: Type.Optional(editable.bodyTemplate),
-    templateEscape: Type.Optional(editable.templateEscape),
-    headers: editable.headers,
-    tags: editable.tags,
-    rateLimit: Type.Optional(editable.rateLimit),
-    ordering: Type.Optional(editable.ordering),
-    disabled: Type.Optional(Disabled),
-    createdAt: Type.String({ readOnly: true }),
-    updatedAt: Type.String({ readOnly: true }),
-  },
-  { additionalProperties: false, title: 'Webhook' },
-);
+  const mergePatch = Type.Object(
+    Object.fromEntries(Object.entries(fields).map(([name, spec]) => [name, mergePatchMember(name, spec)])),
+    {
+      additionalProperties: false,
+      title: 'WebhookMergePatch',
+      description:
+        'RFC 7386 merge patch: members set fields, null clears an optional one. Read-only members must equal the current values.',
+    },
+  );
+  return { create, view, document, mergePatch };
+}
 
-/** The document a JSON Patch applies to: the representation plus the write-only `secret`. */
-export const WebhookDocument = Type.Object(
-  { ...Webhook.properties, secret: Type.Optional(writeOnly.secret) },
-  { additionalProperties: false },
-);
+const schemas = deriveWebhookSchemas(WEBHOOK_FIELDS);
+export const WebhookCreate = schemas.create;
+export const Webhook = schemas.view;
+export const WebhookDocument = schemas.document;
+export const WebhookMergePatch = schemas.mergePatch;
 
 export const WebhookWithSecret = Type.Object(
   {
@@ -126,36 +105,6 @@ export const WebhookWithSecret = Type.Object(
     secret: Type.Optional(Type.String({ description: 'Shown in this response only: store it now.' })),
   },
   { additionalProperties: false, title: 'WebhookWithSecret' },
-);
-
-const nullable = (schema: TSchema) => Type.Union([schema, Type.Null()]);
-export const WebhookMergePatch = Type.Object(
-  {
-    url: Type.Optional(editable.url),
-    on: Type.Optional(editable.on),
-    signed: Type.Optional(Type.Boolean({ description: 'false removes the secret, true generates one.' })),
-    ...Object.fromEntries(
-      Object.entries({ ...editable, ...writeOnly })
-        .filter(([key]) => key !== 'url' && key !== 'on' && key !== 'headers')
-        .map(([key, schema]) => [key, Type.Optional(nullable(schema))]),
-    ),
-    headers: Type.Optional(
-      nullable(
-        Type.Record(Type.String(), nullable(Type.String()), {
-          description: 'Merged into the headers: a null value removes that header.',
-        }),
-      ),
-    ),
-    ...Object.fromEntries(
-      READ_ONLY_FIELDS.map((key) => [key, Type.Optional(Type.Unknown({ readOnly: true }))]),
-    ),
-  } as Record<string, TSchema>,
-  {
-    additionalProperties: false,
-    title: 'WebhookMergePatch',
-    description:
-      'RFC 7386 merge patch: members set fields, null clears an optional one. Read-only members must equal the current values.',
-  },
 );
 
 const JsonPointer = Type.String({
@@ -364,7 +313,14 @@ export const DeliveryListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export type WebhookView = Static<typeof Webhook>;
+/**
+ * The read representation (`GET /webhooks/:id`): a saved webhook without its credentials, with `signed`. Its members
+ * are the declared view fields (test/webhook-fields.test.ts checks the two agree).
+ */
+export type WebhookView = Omit<Webhook_, 'secret' | 'previousSecrets' | 'disabled'> & {
+  signed: boolean;
+  disabled?: { at: string; reason: string };
+};
 export type WebhookCreateBody = Static<typeof WebhookCreate>;
 export type JsonPatchBody = Static<typeof JsonPatch>;
 export type ApiErrorBody = Static<typeof ErrorBody>;

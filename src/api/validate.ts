@@ -2,7 +2,10 @@ import type { TSchema } from '@sinclair/typebox';
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { describe } from '../core/describe.js';
+import { expectation } from '../core/schema-words.js';
 import { ApiError } from './errors.js';
+
+export { expectation };
 
 /** `/statements/0/resources/1` -> `statements[0].resources[1]` (the library's field paths). */
 export function fieldOf(pointer: string, prefix = ''): string {
@@ -14,45 +17,6 @@ export function fieldOf(pointer: string, prefix = ''): string {
     else field += `[${JSON.stringify(part)}]`;
   }
   return field;
-}
-
-/** What a schema expects, in words: `a boolean`, `one of "allow", "deny"`, `an integer from 1 to 100`. */
-export function expectation(schema: TSchema): string {
-  if ('const' in schema) return JSON.stringify(schema.const);
-  if (Array.isArray(schema.anyOf)) {
-    const options = (schema.anyOf as TSchema[]).filter((option) => option.type !== 'null');
-    const nullable = options.length < schema.anyOf.length ? ' or null' : '';
-    if (options.every((option) => 'const' in option)) {
-      return `one of ${options.map((option) => JSON.stringify(option.const)).join(', ')}${nullable}`;
-    }
-    return `${options.map(expectation).join(' or ')}${nullable}`;
-  }
-  switch (schema.type) {
-    case 'string':
-      return (schema.minLength ?? 0) > 0 ? 'a non-empty string' : 'a string';
-    case 'boolean':
-      return 'a boolean';
-    case 'number':
-      return schema.exclusiveMinimum === 0 ? 'a positive number' : 'a number';
-    case 'integer':
-      return schema.maximum === undefined
-        ? 'an integer'
-        : `an integer from ${schema.minimum ?? 0} to ${schema.maximum}`;
-    case 'array':
-      return schema.items ? `an array of ${plural(schema.items as TSchema)}` : 'an array';
-    case 'object':
-      return 'an object';
-    case 'null':
-      return 'null';
-    default:
-      return 'a valid value';
-  }
-}
-
-function plural(schema: TSchema): string {
-  if (schema.type === 'string') return (schema.minLength ?? 0) > 0 ? 'non-empty strings' : 'strings';
-  if (schema.type === 'object') return schema.title ? `${schema.title} objects` : 'objects';
-  return 'valid items';
 }
 
 const SECRET_FIELD = /secret|auth|token|key|cookie|pass|session|signature/i;

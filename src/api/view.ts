@@ -1,4 +1,10 @@
 import type { Webhook } from '../core/types.js';
+import {
+  SAVED_INPUT_FIELDS,
+  VIEW_FIELDS,
+  WEBHOOK_FIELDS,
+  type WebhookFieldName,
+} from '../core/webhook-fields.js';
 import { isSensitiveHeader } from '../rendering/sensitive-headers.js';
 import type { WebhookView } from './schemas.js';
 
@@ -12,61 +18,41 @@ export type StoredWebhook = Webhook & {
   disabled?: { at: string; reason: string };
 };
 
+/** How a read shows the fields that are not shown as saved: a derived flag, redacted values, a subset. */
+const SHOWN: Partial<Record<WebhookFieldName, (webhook: StoredWebhook) => unknown>> = {
+  signed: (webhook) => typeof webhook.secret === 'string',
+  headers: (webhook) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(webhook.headers ?? {})) {
+      headers[name] = isSensitiveHeader(name) ? REDACTED : value;
+    }
+    return headers;
+  },
+  disabled: ({ disabled }) =>
+    disabled === undefined ? undefined : { at: disabled.at, reason: disabled.reason },
+};
+
 /**
- * The read representation: listed fields only (so a field added to records later is not shown by accident),
- * `signed` instead of the secret, credential-like header values redacted.
+ * The read representation: the declared view fields only (so a field added to records later is not shown by
+ * accident), in the declaration's order; `signed` instead of the secret, credential-like header values redacted.
  */
 export function toView(webhook: StoredWebhook): WebhookView {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(webhook.headers ?? {})) {
-    headers[name] = isSensitiveHeader(name) ? REDACTED : value;
+  const view: Record<string, unknown> = {};
+  for (const name of VIEW_FIELDS) {
+    const shown = SHOWN[name];
+    const saved = shown ? shown(webhook) : (webhook as unknown as Record<string, unknown>)[name];
+    const value = saved ?? (WEBHOOK_FIELDS[name] as { default?: unknown }).default;
+    if (value !== undefined) view[name] = typeof value === 'object' ? structuredClone(value) : value;
   }
-  const view: WebhookView = {
-    id: webhook.id,
-    url: webhook.url,
-    on: webhook.on,
-    signed: typeof webhook.secret === 'string',
-    signatureScheme: webhook.signatureScheme,
-    events: [...(webhook.events ?? [])],
-    contentType: webhook.contentType,
-    headers,
-    tags: [...(webhook.tags ?? [])],
-    createdAt: webhook.createdAt,
-    updatedAt: webhook.updatedAt,
-  };
-  if (webhook.tenant !== undefined) view.tenant = webhook.tenant;
-  if (webhook.name !== undefined) view.name = webhook.name;
-  if (webhook.statements !== undefined) view.statements = structuredClone(webhook.statements);
-  if (webhook.bodyTemplate !== undefined) view.bodyTemplate = webhook.bodyTemplate;
-  if (webhook.templateEscape !== undefined) view.templateEscape = webhook.templateEscape;
-  if (webhook.rateLimit !== undefined) view.rateLimit = webhook.rateLimit;
-  if (webhook.ordering !== undefined) view.ordering = webhook.ordering;
-  if (webhook.disabled !== undefined)
-    view.disabled = { at: webhook.disabled.at, reason: webhook.disabled.reason };
-  // Key order as in the schema, for readable responses.
-  return Object.fromEntries(
-    [
-      'id',
-      'tenant',
-      'name',
-      'url',
-      'on',
-      'signed',
-      'signatureScheme',
-      'statements',
-      'events',
-      'contentType',
-      'bodyTemplate',
-      'templateEscape',
-      'headers',
-      'tags',
-      'rateLimit',
-      'ordering',
-      'disabled',
-      'createdAt',
-      'updatedAt',
-    ]
-      .filter((key) => key in view)
-      .map((key) => [key, view[key as keyof WebhookView]]),
-  ) as WebhookView;
+  return view as WebhookView;
+}
+
+/** The fields of a saved webhook as `create` would take them, for previewing an edit. */
+export function savedInput(saved: StoredWebhook): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const key of SAVED_INPUT_FIELDS) {
+    const value = (saved as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) input[key] = value;
+  }
+  return input;
 }

@@ -2,15 +2,33 @@
 
 import {
   type DeliveryAttempt,
-  type DeliveryLog,
-  type DeliveryRecord,
+  type DeliveryRefPage,
+  type DeliverySearch,
+  type DeliveryStatsQuery,
   type DeliveryStatus,
   encodeDeliveryCursor,
+  type FailedDeliveryQuery,
+  type NormalizedDeliveryQuery,
   normalizeDeliveryAttempt,
   normalizeDeliveryQuery,
   OptionsError,
+} from '../extend.js';
+import type {
+  DeliveryLog,
+  DeliveryPage,
+  DeliveryQuery,
+  DeliveryRecord,
+  WebhookDeliveryStats,
 } from '../index.js';
+import {
+  deliveryStatsOf,
+  MAX_SCANNED,
+  STATS_MAX_DELIVERIES,
+  type StatsSample,
+} from '../log/delivery-stats.js';
 import { parseIsoTime } from '../log/iso-time.js';
+import { scoreOf, toRecord, toRef } from './delivery-log-records.js';
+import { GET, PAGE, RECORD, STATS } from './delivery-log-scripts.js';
 
 /** Longest retention accepted (about 100 years). */
 const MAX_RETENTION_MS = 36_500 * 86_400_000;
@@ -68,189 +86,16 @@ export interface RedisDeliveryLogOptions {
   maxBodyBytes?: number;
 }
 
-// Keys: <prefix>:d:<deliveryId> a hash (webhookId, eventId, tenant, eventType, createdAt, createdMs, updatedAt,
-// status, body = the first attempt's request body, b<n> = any other body), <prefix>:a:<deliveryId> a list of
-// attempts newest first, each 'R' + JSON (its body is the hash's `body`), 'B<n>:' + JSON (body in field b<n>) or
-// 'N' + JSON (no body), and <prefix>:w:<webhookId> a sorted set of delivery ids scored by createdAt (ms); Redis
-// orders equal scores by member, which gives the (createdAt, deliveryId) order of the pages.
-
-const RECORD = `
-local d, a, w = KEYS[1], KEYS[2], KEYS[3]
-local id = ARGV[1]
-if redis.call('EXISTS', d) == 0 then
-  redis.call('HSET', d, 'webhookId', ARGV[2], 'eventId', ARGV[3], 'createdAt', ARGV[6], 'createdMs', ARGV[7])
-  if ARGV[4] ~= '' then redis.call('HSET', d, 'tenant', string.sub(ARGV[4], 2)) end
-  if ARGV[5] ~= '' then redis.call('HSET', d, 'eventType', string.sub(ARGV[5], 2)) end
-  redis.call('DEL', a)
-  redis.call('ZADD', w, ARGV[7], id)
-end
-redis.call('HSET', d, 'updatedAt', ARGV[6], 'status', ARGV[8])
-local item
-if ARGV[10] == '1' then
-  local first = redis.call('HGET', d, 'body')
-  if not first then
-    redis.call('HSET', d, 'body', ARGV[11])
-    first = ARGV[11]
-  end
-  if first == ARGV[11] then
-    item = 'R' .. ARGV[9]
-  else
-    local n = redis.call('HINCRBY', d, 'bodies', 1)
-    redis.call('HSET', d, 'b' .. n, ARGV[11])
-    item = 'B' .. n .. ':' .. ARGV[9]
-  end
-else
-  item = 'N' .. ARGV[9]
-end
-redis.call('LPUSH', a, item)
-local perDelivery = tonumber(ARGV[14])
-local overflow = redis.call('LRANGE', a, perDelivery, -1)
-if #overflow > 0 then
-  for _, old in ipairs(overflow) do
-    local n = string.match(old, '^B(%d+):')
-    if n then redis.call('HDEL', d, 'b' .. n) end
-  end
-  redis.call('LTRIM', a, 0, perDelivery - 1)
-end
-local ttl = tonumber(ARGV[12])
-redis.call('PEXPIRE', d, ttl)
-redis.call('PEXPIRE', a, ttl)
-redis.call('PEXPIRE', w, ttl)
-local excess = redis.call('ZCARD', w) - tonumber(ARGV[13])
-if excess > 0 then
-  local dropped = redis.call('ZRANGE', w, 0, excess - 1)
-  redis.call('ZREMRANGEBYRANK', w, 0, excess - 1)
-  for _, old in ipairs(dropped) do
-    redis.call('DEL', ARGV[15] .. ':d:' .. old, ARGV[15] .. ':a:' .. old)
-  end
-end
-return 1
-`;
-
-const GET = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return { redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, -1) }
-`;
-
-// Walks the webhook's set newest first from the cursor (by rank, so equal times page exactly), skipping what is
-// at or after \`until\`, stopping below \`since\`; a member whose delivery expired is removed on the way.
-const LIST = `
-local w, prefix = KEYS[1], ARGV[1]
-local sinceMs, untilMs = ARGV[2], ARGV[3]
-local cursorMs, cursorId = ARGV[4], ARGV[5]
-local status, limit = ARGV[6], tonumber(ARGV[7])
-local start = 0
-if cursorId ~= '' then
-  local score = redis.call('ZSCORE', w, cursorId)
-  if score and tonumber(score) == tonumber(cursorMs) then
-    start = redis.call('ZREVRANK', w, cursorId) + 1
-  else
-    -- The cursor's delivery is gone: go on below its time.
-    start = redis.call('ZCOUNT', w, cursorMs, '+inf')
-  end
-end
-if untilMs ~= '' then
-  local above = redis.call('ZCOUNT', w, untilMs, '+inf')
-  if above > start then start = above end
-end
-local found, stale, more = {}, {}, 0
-local done = false
-while not done do
-  local chunk = redis.call('ZREVRANGE', w, start, start + 199, 'WITHSCORES')
-  if #chunk == 0 then break end
-  for i = 1, #chunk, 2 do
-    local id, score = chunk[i], tonumber(chunk[i + 1])
-    if sinceMs ~= '' and score < tonumber(sinceMs) then
-      done = true
-      break
-    end
-    local st = redis.call('HGET', prefix .. ':d:' .. id, 'status')
-    if not st then
-      stale[#stale + 1] = id
-    elseif status == '' or st == status then
-      if #found == limit then
-        more = 1
-        done = true
-        break
-      end
-      found[#found + 1] = id
-    end
-  end
-  start = start + 200
-end
-for i = 1, #stale, 500 do
-  redis.call('ZREM', w, unpack(stale, i, math.min(i + 499, #stale)))
-end
-local out = { more }
-for _, id in ipairs(found) do
-  out[#out + 1] = id
-  out[#out + 1] = redis.call('HGETALL', prefix .. ':d:' .. id)
-  out[#out + 1] = redis.call('LRANGE', prefix .. ':a:' .. id, 0, -1)
-end
-return out
-`;
-
-/** Redis writes a number as its shortest form; a score read back compares equal to the one written. */
-function scoreOf(ms: number): string {
-  return String(ms);
+interface Settings {
+  client: RedisDeliveryLogClient;
+  prefix: string;
+  maxAgeMs: number;
+  perWebhook: number;
+  perDelivery: number;
+  maxBodyBytes: number;
 }
 
-function toRecord(deliveryId: string, flat: unknown, items: unknown): DeliveryRecord | undefined {
-  if (!Array.isArray(flat) || !Array.isArray(items)) return undefined;
-  const hash = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) hash.set(String(flat[i]), String(flat[i + 1]));
-  const webhookId = hash.get('webhookId');
-  const createdAt = hash.get('createdAt');
-  if (webhookId === undefined || createdAt === undefined) return undefined;
-  const attempts: DeliveryAttempt[] = [];
-  for (const raw of items) {
-    const item = String(raw);
-    let json: string;
-    let body: string | undefined;
-    if (item.startsWith('R')) {
-      json = item.slice(1);
-      body = hash.get('body');
-    } else if (item.startsWith('B')) {
-      const colon = item.indexOf(':');
-      json = item.slice(colon + 1);
-      body = hash.get(`b${item.slice(1, colon)}`);
-    } else json = item.slice(1);
-    try {
-      const attempt = JSON.parse(json) as DeliveryAttempt;
-      if (body !== undefined) attempt.request.body = body;
-      attempts.push(attempt);
-    } catch {
-      // A value this log did not write: left out.
-    }
-  }
-  if (attempts.length === 0) return undefined;
-  const latest = attempts[0] as DeliveryAttempt;
-  const record: DeliveryRecord = {
-    deliveryId,
-    webhookId,
-    eventId: hash.get('eventId') ?? '',
-    status: hash.get('status') === 'delivered' ? 'delivered' : 'failed',
-    createdAt,
-    updatedAt: hash.get('updatedAt') ?? latest.startedAt,
-    attempts,
-  };
-  const tenant = hash.get('tenant');
-  if (tenant !== undefined) record.tenant = tenant;
-  const eventType = hash.get('eventType');
-  if (eventType !== undefined) record.eventType = eventType;
-  return record;
-}
-
-/**
- * A `DeliveryLog` in Redis, for BullMQ users: every worker and emitter reads the same history. A delivery is a hash
- * plus a list of its attempts (the request body stored once per delivery), both expiring `maxAgeMs` after the
- * latest attempt; each webhook has a sorted set of its deliveries by `createdAt`, trimmed to the newest
- * `perWebhook`. Every call is one Lua script, atomic.
- *
- * @example
- * const deliveryLog = redisDeliveryLog({ client: new Redis(process.env.REDIS_URL) });
- */
-export function redisDeliveryLog(options: RedisDeliveryLogOptions): DeliveryLog {
+function resolveSettings(options: RedisDeliveryLogOptions): Settings {
   const client = options?.client;
   if (typeof client?.eval !== 'function') {
     throw new OptionsError(
@@ -265,83 +110,167 @@ export function redisDeliveryLog(options: RedisDeliveryLogOptions): DeliveryLog 
       `Expected \`prefix\` to be a non-empty string, got ${JSON.stringify(prefix)}`,
     );
   }
-  const maxAgeMs = integerOption('maxAgeMs', options.maxAgeMs, 7 * 86_400_000, MAX_RETENTION_MS);
-  const perWebhook = integerOption('perWebhook', options.perWebhook, 1000, 10_000_000);
-  const perDelivery = integerOption('perDelivery', options.perDelivery, 100, 10_000_000);
-  const maxBodyBytes = integerOption(
-    'maxBodyBytes',
-    options.maxBodyBytes,
-    1_048_576,
-    512 * 1024 * 1024,
-    false,
-  );
-  const keys = (deliveryId: string) => [`${prefix}:d:${deliveryId}`, `${prefix}:a:${deliveryId}`];
-
   return {
-    async record(input) {
-      const attempt = normalizeDeliveryAttempt(input, maxBodyBytes);
-      const parsed = parseIsoTime(attempt.startedAt);
-      const createdMs = Number.isFinite(parsed) ? parsed : Date.now();
-      const createdAt = Number.isFinite(parsed) ? attempt.startedAt : new Date(createdMs).toISOString();
-      const body = attempt.request.body;
-      delete attempt.request.body;
-      const status: DeliveryStatus = attempt.ok ? 'delivered' : 'failed';
-      await client.eval(
-        RECORD,
-        3,
-        ...keys(attempt.deliveryId),
-        `${prefix}:w:${attempt.webhookId}`,
-        attempt.deliveryId,
-        attempt.webhookId,
-        attempt.eventId,
-        // A leading '=' tells a present empty string from an absent value.
-        attempt.tenant === undefined ? '' : `=${attempt.tenant}`,
-        attempt.eventType === undefined ? '' : `=${attempt.eventType}`,
-        createdAt,
-        scoreOf(createdMs),
-        status,
-        JSON.stringify(attempt),
-        body === undefined ? '0' : '1',
-        body ?? '',
-        String(maxAgeMs),
-        String(perWebhook),
-        String(perDelivery),
-        prefix,
-      );
-    },
+    client,
+    prefix,
+    maxAgeMs: integerOption('maxAgeMs', options.maxAgeMs, 7 * 86_400_000, MAX_RETENTION_MS),
+    perWebhook: integerOption('perWebhook', options.perWebhook, 1000, 10_000_000),
+    perDelivery: integerOption('perDelivery', options.perDelivery, 100, 10_000_000),
+    maxBodyBytes: integerOption('maxBodyBytes', options.maxBodyBytes, 1_048_576, 512 * 1024 * 1024, false),
+  };
+}
 
-    async list(webhookId, query) {
-      const q = normalizeDeliveryQuery(query);
-      const finite = (ms: number) => (Number.isFinite(ms) ? scoreOf(ms) : '');
-      const reply = await client.eval(
-        LIST,
-        1,
-        `${prefix}:w:${webhookId}`,
-        prefix,
-        finite(q.sinceMs),
-        finite(q.untilMs),
-        q.after ? scoreOf(q.after.ms) : '',
-        q.after ? q.after.id : '',
-        q.status ?? '',
-        String(q.limit),
-      );
-      if (!Array.isArray(reply)) return { items: [] };
-      const items: DeliveryRecord[] = [];
-      for (let i = 1; i + 2 < reply.length; i += 3) {
-        const record = toRecord(String(reply[i]), reply[i + 1], reply[i + 2]);
-        if (record) items.push(record);
+const finite = (ms: number) => (Number.isFinite(ms) ? scoreOf(ms) : '');
+
+/** The Redis log's calls, each one script; see {@link redisDeliveryLog}. */
+class RedisLog implements Required<DeliveryLog> {
+  constructor(private readonly s: Settings) {}
+
+  async record(input: DeliveryAttempt): Promise<void> {
+    const { client, prefix } = this.s;
+    const attempt = normalizeDeliveryAttempt(input, this.s.maxBodyBytes);
+    const parsed = parseIsoTime(attempt.startedAt);
+    const createdMs = Number.isFinite(parsed) ? parsed : Date.now();
+    const createdAt = Number.isFinite(parsed) ? attempt.startedAt : new Date(createdMs).toISOString();
+    const body = attempt.request.body;
+    delete attempt.request.body;
+    const status: DeliveryStatus = attempt.ok ? 'delivered' : 'failed';
+    await client.eval(
+      RECORD,
+      3,
+      ...this.keys(attempt.deliveryId),
+      `${prefix}:w:${attempt.webhookId}`,
+      attempt.deliveryId,
+      attempt.webhookId,
+      attempt.eventId,
+      // A leading '=' tells a present empty string from an absent value.
+      attempt.tenant === undefined ? '' : `=${attempt.tenant}`,
+      attempt.eventType === undefined ? '' : `=${attempt.eventType}`,
+      createdAt,
+      scoreOf(createdMs),
+      status,
+      JSON.stringify(attempt),
+      body === undefined ? '0' : '1',
+      body ?? '',
+      String(this.s.maxAgeMs),
+      String(this.s.perWebhook),
+      String(this.s.perDelivery),
+      prefix,
+      String(attempt.durationMs),
+    );
+  }
+
+  async list(webhookId: string, query?: DeliveryQuery): Promise<DeliveryPage> {
+    const q = normalizeDeliveryQuery(query);
+    q.webhookId = webhookId;
+    return this.page(q, false);
+  }
+
+  async get(deliveryId: string): Promise<DeliveryRecord | undefined> {
+    if (typeof deliveryId !== 'string' || deliveryId === '') return undefined;
+    const reply = await this.s.client.eval(GET, 2, ...this.keys(deliveryId));
+    if (!Array.isArray(reply)) return undefined;
+    return toRecord(deliveryId, reply[0], reply[1]);
+  }
+
+  async search(query?: DeliverySearch): Promise<DeliveryPage> {
+    return this.page(normalizeDeliveryQuery(query), false);
+  }
+
+  async findFailed(query: FailedDeliveryQuery): Promise<DeliveryRefPage> {
+    const q = normalizeDeliveryQuery(query);
+    q.status = 'failed';
+    return this.page(q, true);
+  }
+
+  async webhookStats(webhookId: string, query?: DeliveryStatsQuery): Promise<WebhookDeliveryStats> {
+    const { sinceMs } = normalizeDeliveryQuery(query as DeliveryQuery | undefined);
+    const reply = await this.s.client.eval(
+      STATS,
+      1,
+      `${this.s.prefix}:w:${webhookId}`,
+      this.s.prefix,
+      Number.isFinite(sinceMs) ? scoreOf(sinceMs) : '-inf',
+      String(STATS_MAX_DELIVERIES),
+    );
+    const samples: StatsSample[] = [];
+    if (Array.isArray(reply)) {
+      for (let i = 0; i + 2 < reply.length; i += 3) {
+        const ms = String(reply[i + 2]);
+        samples.push({
+          status: reply[i] === 'delivered' ? 'delivered' : 'failed',
+          updatedAt: String(reply[i + 1]),
+          durationMs: ms === '' ? Number.NaN : Number(ms),
+        });
       }
-      const last = items[items.length - 1];
-      return Number(reply[0]) === 1 && last
-        ? { items, nextCursor: encodeDeliveryCursor(parseIsoTime(last.createdAt), last.deliveryId) }
-        : { items };
-    },
+    }
+    return deliveryStatsOf(samples);
+  }
 
-    async get(deliveryId) {
-      if (typeof deliveryId !== 'string' || deliveryId === '') return undefined;
-      const reply = await client.eval(GET, 2, ...keys(deliveryId));
-      if (!Array.isArray(reply)) return undefined;
-      return toRecord(deliveryId, reply[0], reply[1]);
-    },
+  private keys(deliveryId: string): [string, string] {
+    return [`${this.s.prefix}:d:${deliveryId}`, `${this.s.prefix}:a:${deliveryId}`];
+  }
+
+  /** The set a query walks: its webhook's, its tenant's, or every delivery's. */
+  private setOf(q: NormalizedDeliveryQuery): string {
+    const { prefix } = this.s;
+    if (q.webhookId !== undefined) return `${prefix}:w:${q.webhookId}`;
+    if (q.tenant !== undefined) return `${prefix}:t:${q.tenant}`;
+    return `${prefix}:all`;
+  }
+
+  private async page(q: NormalizedDeliveryQuery, refs: true): Promise<DeliveryRefPage>;
+  private async page(q: NormalizedDeliveryQuery, refs: false): Promise<DeliveryPage>;
+  private async page(q: NormalizedDeliveryQuery, refs: boolean): Promise<DeliveryPage | DeliveryRefPage> {
+    const reply = await this.s.client.eval(
+      PAGE,
+      1,
+      this.setOf(q),
+      this.s.prefix,
+      finite(q.sinceMs),
+      finite(q.untilMs),
+      q.after ? scoreOf(q.after.ms) : '',
+      q.after ? q.after.id : '',
+      q.status ?? '',
+      String(q.limit),
+      q.tenant === undefined || q.webhookId === undefined ? '' : `=${q.tenant}`,
+      String(MAX_SCANNED),
+      refs ? '1' : '0',
+    );
+    if (!Array.isArray(reply)) return { items: [] };
+    const step = refs ? 2 : 3;
+    const items = [];
+    for (let i = 3; i + step - 1 < reply.length; i += step) {
+      const id = String(reply[i]);
+      const item = refs ? toRef(id, reply[i + 1]) : toRecord(id, reply[i + 1], reply[i + 2]);
+      if (item) items.push(item);
+    }
+    const page = { items } as DeliveryPage | DeliveryRefPage;
+    if (Number(reply[0]) === 1 && reply[1] !== '')
+      page.nextCursor = encodeDeliveryCursor(Number(reply[2]), String(reply[1]));
+    return page;
+  }
+}
+
+/**
+ * A `DeliveryLog` in Redis, for BullMQ users: every worker and emitter reads the same history. A delivery is a hash
+ * plus a list of its attempts (the request body stored once per delivery), both expiring `maxAgeMs` after the
+ * latest attempt; each webhook has a sorted set of its deliveries by `createdAt`, trimmed to the newest
+ * `perWebhook`, and so have each tenant and the whole log (for `search` and `findFailed`). Every call is one Lua
+ * script, atomic; a read looks at `MAX_SCANNED` (10,000) set members at most.
+ *
+ * @example
+ * const deliveryLog = redisDeliveryLog({ client: new Redis(process.env.REDIS_URL) });
+ */
+export function redisDeliveryLog(options: RedisDeliveryLogOptions): Required<DeliveryLog> {
+  const log = new RedisLog(resolveSettings(options));
+  // A plain object of bound methods: a wrapper that spreads the log keeps them.
+  return {
+    record: (attempt) => log.record(attempt),
+    list: (webhookId, query) => log.list(webhookId, query),
+    get: (deliveryId) => log.get(deliveryId),
+    search: (query) => log.search(query),
+    findFailed: (query) => log.findFailed(query),
+    webhookStats: (webhookId, query) => log.webhookStats(webhookId, query),
   };
 }

@@ -1,5 +1,6 @@
 import { parseBody, type StoredBody } from '../durable/event-bodies.js';
-import { type DeliveryJob, type DeliveryResult, unsentResult } from '../index.js';
+import { type DeliveryJob, unsentResult } from '../extend.js';
+import type { DeliveryResult } from '../index.js';
 
 /** The BullMQ job name of a delivery. */
 export const JOB_NAME = 'deliver';

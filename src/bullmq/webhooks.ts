@@ -5,9 +5,11 @@ import {
   type ProcessOverrides,
   type SharedDispatcherOptions,
 } from '../durable/durable-setup.js';
-import { OptionsError } from '../index.js';
+import { splitKeys } from '../durable/options.js';
+import { OptionsError } from '../extend.js';
 import { type RedisDeliveryLogOptions, redisDeliveryLog } from './delivery-log.js';
-import { type BullmqQueueOptions, type BullmqWorkerOptions, bullmqQueue } from './queue.js';
+import { type BullmqWorkerOptions, bullmqQueue } from './queue.js';
+import { BULLMQ_QUEUE_KEYS, type BullmqQueueOptions } from './queue-options.js';
 import { type RedisStoreClient, type RedisStoreOptions, redisStore } from './redis-store.js';
 
 /**
@@ -31,6 +33,12 @@ export interface BullmqWebhooksOptions
   /** Where the delivery log keeps its keys, and its retention. */
   deliveryLogOptions?: Omit<RedisDeliveryLogOptions, 'client'>;
 }
+
+/** How a dead worker's jobs are recovered: the same for every worker of the setup. */
+const RECOVERY_KEYS = ['lockDuration', 'stalledInterval', 'maxStalledCount'] as const;
+
+/** The options of the store and the delivery log the setup builds. */
+const PIECE_KEYS = ['client', 'storeKey', 'heartbeatMs', 'deliveryLogOptions'] as const;
 
 /** What one worker process may set for itself besides `ProcessOverrides`. */
 export type BullmqWorkerOverrides = ProcessOverrides & Pick<BullmqWorkerOptions, 'concurrency'>;
@@ -59,32 +67,11 @@ export function bullmqWebhooks(options: BullmqWebhooksOptions): BullmqWebhooks {
       'Expected `bullmqWebhooks()` options with `connection` and `client`, got nothing',
     );
   }
-  const {
-    connection,
-    queueName,
-    prefix,
-    dedupeWindowMs,
-    enqueueTimeoutMs,
-    jobOptions,
-    lockDuration,
-    stalledInterval,
-    maxStalledCount,
-    client,
-    storeKey,
-    heartbeatMs,
-    deliveryLogOptions,
-    ...shared
-  } = options;
-  const queueOptions: BullmqQueueOptions = {
-    connection,
-    queueName,
-    prefix,
-    dedupeWindowMs,
-    enqueueTimeoutMs,
-    jobOptions,
-  };
+  const [queueOptions, rest] = splitKeys(options, BULLMQ_QUEUE_KEYS);
+  const [recovery, withPieces] = splitKeys(rest, RECOVERY_KEYS);
+  const [{ client, storeKey, heartbeatMs, deliveryLogOptions }, shared] = splitKeys(withPieces, PIECE_KEYS);
   // Validated now, not at the first dispatcher() or worker() call: the queue's options, the store's and the log's.
-  bullmqQueue({ ...queueOptions, worker: { lockDuration, stalledInterval, maxStalledCount } });
+  bullmqQueue({ ...queueOptions, worker: recovery });
   const pieces = (): DurablePieces => ({
     store: redisStore({ client, key: storeKey, heartbeatMs, logger: shared.logger }),
     deliveryLog: redisDeliveryLog({ ...deliveryLogOptions, client }),
@@ -98,7 +85,7 @@ export function bullmqWebhooks(options: BullmqWebhooksOptions): BullmqWebhooks {
       bullmqQueue({
         ...queueOptions,
         logger,
-        worker: worker && { ...worker, lockDuration, stalledInterval, maxStalledCount },
+        worker: worker && { ...worker, ...recovery },
       }),
     ['concurrency'],
   );

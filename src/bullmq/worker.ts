@@ -1,6 +1,8 @@
+import { splitKeys } from '../durable/options.js';
 import { assertWorkerStore, type WebhookWorker, workerOf } from '../durable/worker.js';
 import type { WebhookDispatcherOptions, WebhookStore } from '../index.js';
 import { type BullmqQueueOptions, type BullmqWorkerOptions, bullmqQueue } from './queue.js';
+import { BULLMQ_QUEUE_KEYS, BULLMQ_WORKER_KEYS } from './queue-options.js';
 
 /**
  * Options of `createWebhookWorker()`: where the jobs are (the same `connection`, `queueName` and `prefix` as the
@@ -35,28 +37,8 @@ export type { WebhookWorker };
  */
 export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorker {
   assertWorkerStore(options?.store, 'redisStore()');
-  const {
-    connection,
-    queueName,
-    prefix,
-    dedupeWindowMs,
-    enqueueTimeoutMs,
-    jobOptions,
-    concurrency,
-    lockDuration,
-    stalledInterval,
-    maxStalledCount,
-    ...dispatcherOptions
-  } = options;
-  const queue = bullmqQueue({
-    connection,
-    queueName,
-    prefix,
-    dedupeWindowMs,
-    enqueueTimeoutMs,
-    jobOptions,
-    logger: options.logger,
-    worker: { concurrency, lockDuration, stalledInterval, maxStalledCount },
-  });
+  const [queueOptions, rest] = splitKeys(options, BULLMQ_QUEUE_KEYS);
+  const [worker, dispatcherOptions] = splitKeys(rest, BULLMQ_WORKER_KEYS);
+  const queue = bullmqQueue({ ...queueOptions, logger: options.logger, worker });
   return workerOf(queue, dispatcherOptions);
 }

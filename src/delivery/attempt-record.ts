@@ -1,8 +1,8 @@
+import type { CompiledWebhook } from '../core/compiled-webhook.js';
 import type { DeliveryRequest, Logger } from '../core/types.js';
 import type { DeliveryAttempt, DeliveryLog } from '../log/delivery-log.js';
 import { redactBody, redactResponseHeaders, requestForLog } from '../log/delivery-log.js';
 import { recordAttempt } from '../log/storable-attempt.js';
-import type { CompiledWebhook } from '../webhooks/webhook.js';
 import type { AttemptAnswer } from './attempt.js';
 import type { HostHooks } from './host-hooks.js';
 import type { DeliveryJob } from './queue.js';

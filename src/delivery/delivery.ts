@@ -1,6 +1,6 @@
+import type { CompiledWebhook } from '../core/compiled-webhook.js';
 import { errorText } from '../core/errors.js';
 import type { DeliveryError, DeliveryRequest, DeliveryResult } from '../core/types.js';
-import type { CompiledWebhook } from '../webhooks/webhook.js';
 import { Attempt, type AttemptAnswer } from './attempt.js';
 import { logAttempt } from './attempt-record.js';
 import type { EngineParts, InProcessEngine } from './engine.js';

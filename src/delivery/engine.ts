@@ -1,7 +1,7 @@
+import type { CompiledWebhook } from '../core/compiled-webhook.js';
 import type { DeliveryResult, Logger, SharedCircuit, Transport } from '../core/types.js';
 import type { DeliveryLog } from '../log/delivery-log.js';
 import { TransportError } from '../transport/errors.js';
-import type { CompiledWebhook } from '../webhooks/webhook.js';
 import type { Attempt } from './attempt.js';
 import { Delivery } from './delivery.js';
 import type { HealthPolicy, HealthTransition } from './health.js';

@@ -1,9 +1,9 @@
+import type { CompiledWebhook } from '../core/compiled-webhook.js';
 import type { DeliveryRequest, Webhook, WebhookEvent } from '../core/types.js';
 import { eventMarkdownOf } from '../rendering/event-markdown.js';
 import { signPayload } from '../rendering/sign.js';
 import { signStandardWebhook, standardSignatureHeader } from '../rendering/standard-webhooks.js';
 import { eventJsonOf } from '../rendering/template.js';
-import type { CompiledWebhook } from '../webhooks/webhook.js';
 
 /** What a body is rendered from: the event and its JSON, computed once per emit. */
 export interface BodySource {

@@ -10,7 +10,7 @@ import type {
 import type { EventCatalog } from '../events/event-catalog.js';
 import type { DeliveryPage, DeliveryQuery, DeliveryRecord } from '../log/delivery-log.js';
 import type { Explanation } from '../routing/matching.js';
-import type { ListOptions, WebhookPage } from '../webhooks/webhook-registry.js';
+import type { ListOptions } from '../webhooks/webhook-registry.js';
 import { composeDispatcher, type DispatcherParts } from './compose.js';
 import type { DispatcherEventName, DispatcherListener } from './dispatcher-events.js';
 import { resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
@@ -49,10 +49,12 @@ export interface WebhookDispatcher {
     /** Validates, saves and returns a webhook. Throws a `WebhookValidationError` naming the bad field. */
     create(input: WebhookInput): Promise<Webhook>;
     get(id: string): Promise<Webhook | undefined>;
-    /** Webhooks oldest first; `{ tenant }` only that tenant's (`null`: those without one), `{ limit, cursor }` one page. */
+    /**
+     * Every webhook, oldest first (by `createdAt`, then `id`); `{ tenant }` only that tenant's (`null`: those without
+     * one). One shape, no paging: the store is read whole either way, so a page would save nothing here; the admin
+     * API's `GET /webhooks` pages over this list for its callers.
+     */
     list(options?: ListOptions): Promise<Webhook[]>;
-    /** One page of webhooks with the cursor of the next. @default limit 50 */
-    page(options?: ListOptions): Promise<WebhookPage>;
     /** Partial update, validated like create; `null` clears an optional field. `{ on: true }` clears `disabled`. */
     update(id: string, patch: WebhookPatch): Promise<Webhook>;
     /** Replaces the secret with a new random one (the old one keeps signing for `secretRotationMs`, Standard Webhooks). */
@@ -134,8 +136,7 @@ function facade(parts: DispatcherParts): WebhookDispatcher {
         const webhook = await registry.read(id);
         return webhook && structuredClone(webhook);
       },
-      list: async (listOptions) => (await registry.page(listOptions, Number.MAX_SAFE_INTEGER)).items,
-      page: (listOptions) => registry.page(listOptions),
+      list: (listOptions) => registry.list(listOptions),
       update: (id, patch) => connection.open('webhooks.update').then(() => registry.update(id, patch)),
       rotateSecret: (id) => connection.open('webhooks.rotateSecret').then(() => rotateSecret(parts, id)),
       delete: (id) => registry.delete(id),

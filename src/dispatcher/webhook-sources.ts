@@ -1,7 +1,7 @@
+import type { CompiledWebhook } from '../core/compiled-webhook.js';
 import type { WebhookStore } from '../core/types.js';
 import type { WebhookSource } from '../delivery/engine.js';
 import type { SharedCircuits } from '../delivery/shared-circuits.js';
-import type { CompiledWebhook } from '../webhooks/webhook.js';
 import type { WebhookRegistry } from '../webhooks/webhook-registry.js';
 import type { StoreConnection } from './store-connection.js';
 

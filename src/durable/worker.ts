@@ -1,10 +1,5 @@
-import {
-  createWebhookDispatcher,
-  type DeliveryQueue,
-  OptionsError,
-  type WebhookDispatcher,
-  type WebhookDispatcherOptions,
-} from '../index.js';
+import { type DeliveryQueue, OptionsError } from '../extend.js';
+import { createWebhookDispatcher, type WebhookDispatcher, type WebhookDispatcherOptions } from '../index.js';
 
 /** What `createWebhookWorker()` returns, on either durable queue. */
 export interface WebhookWorker {

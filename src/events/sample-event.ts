@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { CompiledWebhook } from '../core/compiled-webhook.js';
 import type { PolicyAccess, WebhookEvent } from '../core/types.js';
 import { accessesOf } from '../routing/event.js';
 import { compileGlob } from '../routing/policy/glob.js';
 import { parseResourceSpecifier, type ResourceSegment } from '../routing/policy/resource.js';
-import type { CompiledWebhook } from '../webhooks/webhook.js';
 
 /** Unleash event types (reference/unleash.md), tried in order when a webhook subscribes with a glob. */
 const UNLEASH_TYPES = [

@@ -24,7 +24,8 @@ import type {
   EngineGauges,
   Instrumentation,
 } from '../delivery/instrumentation.js';
-import { OptionsError, VERSION } from '../index.js';
+import { OptionsError } from '../extend.js';
+import { VERSION } from '../index.js';
 import { checkEnd } from './attempt-end.js';
 import { DeliveryMetrics } from './metrics.js';
 import { formatTraceparent, fromEmitContext, serializeTraceState, toEmitContext } from './trace-context.js';

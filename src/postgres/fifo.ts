@@ -1,6 +1,11 @@
 // `ordering: 'fifo'` on the pg-boss queue: a place in line for each ordered job, the check that only the first of
 // its webhook runs, and the wake-up of the next when it ends. Across every worker process on the schema.
-import type { DeliveryJob } from '../index.js';
+import type PgBoss from 'pg-boss';
+import { type DeliveryJob, within } from '../extend.js';
+import { jobIdFor } from './job-id.js';
+import { type FetchedOptions, ownOptions } from './job-options.js';
+import { adapter, type PgBossConnection } from './queue-boss.js';
+import { rowFor } from './queue-producer.js';
 import type { PoolClientLike, PoolLike, Queryable } from './sql.js';
 
 /**
@@ -24,8 +29,11 @@ export interface FifoJobs {
     job: DeliveryJob,
     hold: (client: Queryable, delayMs: number) => Promise<void>,
   ): Promise<'go' | 'held'>;
-  /** A job of the webhook ended: its next held job, if it is the first in line, is made due now. */
-  promote(pool: PoolLike, webhookId: string): Promise<boolean>;
+  /**
+   * A job of the webhook ended: its next held job, if it is the first in line, is made due now, and the workers
+   * on `channel` are told at commit.
+   */
+  promote(pool: PoolLike, webhookId: string, channel: string): Promise<boolean>;
 }
 
 /** Processes starting together race in `CREATE ... IF NOT EXISTS` (a duplicate key): the second try finds it. */
@@ -118,7 +126,7 @@ export function fifoJobs(schema: string, queue: string): FifoJobs {
       });
     },
 
-    async promote(pool, webhookId) {
+    async promote(pool, webhookId, channel) {
       await prepare(pool);
       return inTransaction(pool, async (client) => {
         await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey(webhookId)]);
@@ -129,8 +137,67 @@ export function fifoJobs(schema: string, queue: string): FifoJobs {
            ) AND data ? 'held' AND start_after > now()`,
           [queue, webhookId],
         );
-        return (rowCount ?? 0) > 0;
+        const promoted = (rowCount ?? 0) > 0;
+        if (promoted) await client.query('SELECT pg_notify($1, $2)', [channel, '']);
+        return promoted;
       });
     },
   };
+}
+
+/** A fetched pg-boss row, as the consumer has it. */
+interface FetchedRow extends FetchedOptions {
+  id: string;
+}
+
+/**
+ * The consumer's gate for a job with a `sequence`: `go` when it is first in line; `held` when it was written back
+ * (delayed, marked `held`) and completed in the gate's transaction. Rejects when Postgres did not answer (the
+ * caller fails the job: it runs again later, still in its place).
+ */
+export function admitInLine(
+  connection: PgBossConnection,
+  boss: PgBoss,
+  fetched: FetchedRow,
+  job: DeliveryJob,
+): Promise<'go' | 'held'> {
+  const { name, rowOptions, enqueueTimeoutMs } = connection.options;
+  const hold = async (client: Queryable, delayMs: number) => {
+    const row = rowFor(name, job, jobIdFor(`${fetched.id}#held`), ownOptions(fetched, rowOptions), {
+      startAfterSeconds: delayMs / 1000,
+    });
+    (row.data as { held?: boolean }).held = true;
+    await boss.insert([row], { db: adapter(client) } as PgBoss.InsertOptions);
+    await boss.complete(name, fetched.id, { held: true, delayMs }, {
+      db: adapter(client),
+    } as PgBoss.ConnectionOptions);
+  };
+  return within(
+    () => connection.fifo.gate(connection.pool(), job, hold),
+    Math.max(enqueueTimeoutMs, 5000),
+    'Postgres did not answer',
+    true,
+  );
+}
+
+/** A job with a `sequence` ended: the next held one of its webhook is made due, and this process's worker woken. */
+export async function wakeNextInLine(
+  connection: PgBossConnection,
+  webhookId: string,
+  wake: () => void,
+): Promise<void> {
+  try {
+    const promoted = await within(
+      () => connection.fifo.promote(connection.pool(), webhookId, connection.channel),
+      10_000,
+      'Postgres did not answer within 10000 ms',
+      true,
+    );
+    if (promoted) wake();
+  } catch (error) {
+    // The held job runs at its own time instead (see `holdDelayMs`).
+    connection.say('warn', 'webhook-dispatcher/postgres: could not wake the next fifo job', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
 }

@@ -1,5 +1,6 @@
 import { parseBody, type StoredBody } from '../durable/event-bodies.js';
-import { type DeliveryJob, type DeliveryResult, unsentResult } from '../index.js';
+import { type DeliveryJob, unsentResult } from '../extend.js';
+import type { DeliveryResult } from '../index.js';
 
 /**
  * What a pg-boss job holds: the plain fields of a delivery job but `test`, and its event's body either inline

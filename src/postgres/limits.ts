@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type RateLimitStore, rateSpacingMicros, type Webhook } from '../index.js';
+import { type RateLimitStore, rateSpacingMicros } from '../extend.js';
+import type { Webhook } from '../index.js';
 import type { PoolLike } from './sql.js';
 
 /** A webhook row's values, in the column order `(id, tenant, record, created_at)`. */

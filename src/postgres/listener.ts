@@ -37,114 +37,141 @@ export interface Listener {
   stop(): Promise<void>;
 }
 
+/** Forgets a client: its handlers off (an error handler kept, so a late error cannot crash), released. */
+function discard(current: EventedClient, error?: Error | boolean): void {
+  current.removeAllListeners('notification');
+  current.removeAllListeners('end');
+  current.removeAllListeners('error');
+  current.on('error', () => {});
+  try {
+    current.release(error);
+  } catch {
+    // already released
+  }
+}
+
+const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
+
 /**
  * A dedicated connection taken from the pool that LISTENs on some channels, and reconnects (with backoff) when the
- * connection is lost; after a reconnection `onReconnect` says that notifications may have been missed.
+ * connection is lost; after a reconnection `onConnect` says that notifications may have been missed.
  */
-export function startListener(options: ListenerOptions): Listener {
-  const minDelay = options.minDelayMs ?? 200;
-  const maxDelay = options.maxDelayMs ?? 5000;
-  let client: EventedClient | undefined;
-  let stopped = false;
-  let delay = minDelay;
-  let timer: NodeJS.Timeout | undefined;
-  let connected = 0;
-  let heartbeat: NodeJS.Timeout | undefined;
-  let resolveReady!: () => void;
-  let rejectReady!: (error: unknown) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    resolveReady = resolve;
-    rejectReady = reject;
-  });
-  // A caller that never awaits `ready` must not see an unhandled rejection.
-  ready.catch(() => {});
+class PgListener implements Listener {
+  readonly ready: Promise<void>;
+  private client: EventedClient | undefined;
+  private stopped = false;
+  private delay: number;
+  private readonly minDelay: number;
+  private readonly maxDelay: number;
+  private timer: NodeJS.Timeout | undefined;
+  private connected = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private resolveReady!: () => void;
+  private rejectReady!: (error: unknown) => void;
 
-  const safe = (fn: () => void) => {
+  constructor(private readonly options: ListenerOptions) {
+    this.minDelay = options.minDelayMs ?? 200;
+    this.maxDelay = options.maxDelayMs ?? 5000;
+    this.delay = this.minDelay;
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    // A caller that never awaits `ready` must not see an unhandled rejection.
+    this.ready.catch(() => {});
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    const current = this.client;
+    if (!current) return;
+    this.client = undefined;
+    // Destroy rather than UNLISTEN: the connection may be the broken one, and a query could hang.
+    discard(current, true);
+  }
+
+  private safe(fn: () => void): void {
     try {
       fn();
     } catch (error) {
       try {
-        options.onError(error);
+        this.options.onError(error);
       } catch {
         // nothing left to tell
       }
     }
-  };
+  }
 
-  const drop = (current: EventedClient, error?: Error) => {
-    if (client !== current) return;
-    client = undefined;
-    clearInterval(heartbeat);
-    heartbeat = undefined;
-    current.removeAllListeners('notification');
-    current.removeAllListeners('end');
-    // Keep an error handler: a late error on a destroyed client must not crash the process.
-    current.removeAllListeners('error');
-    current.on('error', () => {});
-    try {
-      current.release(error ?? true);
-    } catch {
-      // already released
-    }
-    if (stopped) return;
-    if (options.onLost) safe(() => options.onLost?.());
-    if (error) safe(() => options.onError(error));
-    schedule();
-  };
+  private drop(current: EventedClient, error?: Error): void {
+    if (this.client !== current) return;
+    this.client = undefined;
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    discard(current, error ?? true);
+    if (this.stopped) return;
+    if (this.options.onLost) this.safe(() => this.options.onLost?.());
+    if (error) this.safe(() => this.options.onError(error));
+    this.schedule();
+  }
 
-  const schedule = () => {
-    if (stopped || timer) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      void connect();
-    }, delay);
-    timer.unref?.();
-    delay = Math.min(delay * 2, maxDelay);
-  };
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.connect();
+    }, this.delay);
+    this.timer.unref?.();
+    this.delay = Math.min(this.delay * 2, this.maxDelay);
+  }
 
-  async function connect(): Promise<void> {
+  private async connect(): Promise<void> {
     let current: EventedClient;
     try {
-      current = (await options.pool.connect()) as EventedClient;
+      current = (await this.options.pool.connect()) as EventedClient;
     } catch (error) {
-      if (connected === 0) rejectReady(error);
-      if (!stopped) {
-        safe(() => options.onError(error));
-        schedule();
+      if (this.connected === 0) this.rejectReady(error);
+      if (!this.stopped) {
+        this.safe(() => this.options.onError(error));
+        this.schedule();
       }
       return;
     }
-    if (stopped) {
+    if (this.stopped) {
       current.release(true);
       return;
     }
-    client = current;
-    current.on('error', (error) => drop(current, error ?? new Error('LISTEN connection lost')));
-    current.on('end', () => drop(current, new Error('LISTEN connection ended')));
+    this.client = current;
+    current.on('error', (error) => this.drop(current, error ?? new Error('LISTEN connection lost')));
+    current.on('end', () => this.drop(current, new Error('LISTEN connection ended')));
     current.on('notification', (message) => {
-      safe(() => options.onNotify(message.channel, message.payload ?? ''));
+      this.safe(() => this.options.onNotify(message.channel, message.payload ?? ''));
     });
     try {
-      for (const channel of options.channels) await current.query(`LISTEN "${channel}"`);
+      for (const channel of this.options.channels) await current.query(`LISTEN "${channel}"`);
     } catch (error) {
-      if (connected === 0) rejectReady(error);
-      drop(current, error instanceof Error ? error : new Error(String(error)));
+      if (this.connected === 0) this.rejectReady(error);
+      this.drop(current, asError(error));
       return;
     }
-    delay = minDelay;
-    connected++;
-    if (connected === 1) resolveReady();
-    if (options.heartbeatMs !== undefined) startHeartbeat(current, options.heartbeatMs);
-    safe(() => options.onConnect());
+    this.delay = this.minDelay;
+    this.connected++;
+    if (this.connected === 1) this.resolveReady();
+    if (this.options.heartbeatMs !== undefined) this.startHeartbeat(current, this.options.heartbeatMs);
+    this.safe(() => this.options.onConnect());
   }
 
-  function startHeartbeat(current: EventedClient, everyMs: number): void {
+  private startHeartbeat(current: EventedClient, everyMs: number): void {
     let pending = false;
-    heartbeat = setInterval(() => {
-      if (pending || client !== current) return;
+    this.heartbeat = setInterval(() => {
+      if (pending || this.client !== current) return;
       pending = true;
       const timer = setTimeout(
-        () => drop(current, new Error(`LISTEN connection did not answer within ${everyMs / 2} ms`)),
+        () => this.drop(current, new Error(`LISTEN connection did not answer within ${everyMs / 2} ms`)),
         everyMs / 2,
       );
       current.query('SELECT 1').then(
@@ -154,34 +181,17 @@ export function startListener(options: ListenerOptions): Listener {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          drop(current, error instanceof Error ? error : new Error(String(error)));
+          this.drop(current, asError(error));
         },
       );
     }, everyMs);
-    heartbeat.unref?.();
+    this.heartbeat.unref?.();
   }
+}
 
-  void connect();
-
-  return {
-    ready,
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      timer = undefined;
-      clearInterval(heartbeat);
-      heartbeat = undefined;
-      const current = client;
-      if (!current) return;
-      client = undefined;
-      current.removeAllListeners('notification');
-      current.removeAllListeners('end');
-      current.removeAllListeners('error');
-      current.on('error', () => {});
-      // Destroy rather than UNLISTEN: the connection may be the broken one, and a query could hang.
-      current.release(true);
-    },
-  };
+/** Starts a {@link PgListener}: LISTEN on `channels` over a dedicated connection, reconnected when lost. */
+export function startListener(options: ListenerOptions): Listener {
+  return new PgListener(options);
 }
 
 /** One subscriber of a `ListenerHub`. */

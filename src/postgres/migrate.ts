@@ -136,6 +136,16 @@ CREATE INDEX IF NOT EXISTS "${`${n.raw.deliveries}_webhook_created`.slice(0, 63)
   ON ${n.deliveries} (webhook_id, created_at DESC, delivery_id DESC);
 CREATE INDEX IF NOT EXISTS "${`${n.raw.deliveries}_updated`.slice(0, 63)}"
   ON ${n.deliveries} (updated_at);
+
+-- Reads across webhooks (search, findFailed): every delivery, one tenant's, the failed ones, newest first. Each
+-- step is idempotent, so a table made by an older version gains them at the next migrate().
+ALTER TABLE ${n.deliveries} ADD COLUMN IF NOT EXISTS tenant text;
+CREATE INDEX IF NOT EXISTS "${`${n.raw.deliveries}_created`.slice(0, 63)}"
+  ON ${n.deliveries} (created_at DESC, delivery_id DESC);
+CREATE INDEX IF NOT EXISTS "${`${n.raw.deliveries}_tenant_created`.slice(0, 63)}"
+  ON ${n.deliveries} (tenant, created_at DESC, delivery_id DESC);
+CREATE INDEX IF NOT EXISTS "${`${n.raw.deliveries}_failed_created`.slice(0, 63)}"
+  ON ${n.deliveries} (created_at DESC, delivery_id DESC) WHERE status = 'failed';
 `;
 }
 

@@ -1,4 +1,5 @@
-import type { DeliveryJob, DeliveryQueue, DeliveryResult, EnqueueOptions } from '../index.js';
+import type { DeliveryJob, DeliveryQueue, EnqueueOptions } from '../extend.js';
+import type { DeliveryResult } from '../index.js';
 
 /** A `DeliveryQueue` that always has the batched form and writes inside the host's transaction. */
 export interface TransactionalQueue extends DeliveryQueue {

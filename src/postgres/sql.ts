@@ -1,4 +1,4 @@
-import { OptionsError } from '../index.js';
+import { OptionsError } from '../extend.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 

@@ -6,13 +6,13 @@ import {
   OptionsError,
   type RateLimitStore,
   type SharedCircuit,
-  type Webhook,
-  type WebhookStore,
-} from '../index.js';
+} from '../extend.js';
+import type { Webhook, WebhookStore } from '../index.js';
 import { insertWithinTenantLimit, postgresRateLimits, webhookRow } from './limits.js';
 import { ListenerHub } from './listener.js';
 import { type MigrateFunction, migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, type PoolLike } from './sql.js';
+import { Callbacks, explainFor, postgresCircuits, watchWebhooks } from './store-circuits.js';
 
 /** Options of `postgresStore()`. */
 export interface PostgresStoreOptions extends Pick<PostgresSchemaOptions, 'schema' | 'table'> {
@@ -52,9 +52,6 @@ export interface PostgresWebhookStore extends WebhookStore {
   rateLimits: RateLimitStore;
 }
 
-const UNDEFINED_TABLE = '42P01';
-const FOREIGN_KEY_VIOLATION = '23503';
-
 /**
  * A `WebhookStore` on Postgres: one row per webhook (the record as `jsonb`, its tenant in a column), listed in
  * creation order. Every write fires a NOTIFY (a trigger, so writes made with plain SQL notify too), which
@@ -77,88 +74,20 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
   }
   const heartbeatMs = numberOption('heartbeatMs', options.heartbeatMs, 5000, { positive: true });
 
-  const explainFor =
-    (name: string) =>
-    (error: unknown): never => {
-      if ((error as { code?: string })?.code === UNDEFINED_TABLE) {
-        throw new Error(
-          `postgresStore: table ${name} does not exist; create it once with \`await migrate(pool)\` from 'webhook-dispatcher/postgres' (${errorMessage(error)})`,
-          { cause: error },
-        );
-      }
-      throw error;
-    };
   const explain = explainFor(table);
-  const explainCircuits = explainFor(names.circuits);
-
-  const warn = (message: string, meta: Record<string, unknown>) =>
-    options.logger?.warn?.call(options.logger, message, meta);
+  const callbacks = new Callbacks(options.logger);
   // One LISTEN connection for `watch` and `circuits.watch`.
   const hub = new ListenerHub({
     pool,
     channels: [names.channel, names.circuitsChannel],
     heartbeatMs,
     onError: (error) =>
-      warn('webhook-dispatcher/postgres: LISTEN connection lost', { table, error: errorMessage(error) }),
+      callbacks.warn('webhook-dispatcher/postgres: LISTEN connection lost', {
+        table,
+        error: errorMessage(error),
+      }),
   });
-  const guarded = (what: string, fn: () => void) => (): void => {
-    try {
-      fn();
-    } catch (error) {
-      warn(`webhook-dispatcher/postgres: ${what} threw`, { error: errorMessage(error) });
-    }
-  };
-  const assertCallback = (onChange: unknown) => {
-    if (typeof onChange !== 'function') {
-      throw new OptionsError('onChange', `Expected \`onChange\` to be a function, got ${typeof onChange}`);
-    }
-  };
-
-  const circuits: PostgresWebhookStore['circuits'] = {
-    async list() {
-      const { rows } = await pool
-        .query<{ webhook_id: string; circuit: SharedCircuit }>(
-          `SELECT webhook_id, circuit FROM ${names.circuits}`,
-        )
-        .catch(explainCircuits);
-      return Object.fromEntries(rows.map((row) => [row.webhook_id, row.circuit]));
-    },
-    async save(id, circuit) {
-      if (circuit === undefined) {
-        await pool.query(`DELETE FROM ${names.circuits} WHERE webhook_id = $1`, [id]).catch(explainCircuits);
-        return;
-      }
-      await pool
-        .query(
-          `INSERT INTO ${names.circuits} (webhook_id, circuit) VALUES ($1, $2)
-           ON CONFLICT (webhook_id) DO UPDATE SET circuit = EXCLUDED.circuit`,
-          [id, JSON.stringify(circuit)],
-        )
-        .catch((error: unknown) => {
-          // The webhook was deleted meanwhile: its circuit has nothing left to hold back.
-          if ((error as { code?: string })?.code !== FOREIGN_KEY_VIOLATION) explainCircuits(error);
-        });
-    },
-    watch(onChange) {
-      assertCallback(onChange);
-      return hub.subscribe({
-        onNotify: (channel, payload) => {
-          if (channel !== names.circuitsChannel) return;
-          let change: { id?: unknown; circuit?: SharedCircuit | null } | undefined;
-          try {
-            change = payload === '' ? undefined : JSON.parse(payload);
-          } catch {
-            change = undefined;
-          }
-          const id = change?.id;
-          guarded('circuits.watch onChange', () =>
-            typeof id === 'string' ? onChange(id, change?.circuit ?? undefined) : onChange(),
-          )();
-        },
-        onConnect: guarded('circuits.watch onChange', () => onChange()),
-      });
-    },
-  };
+  const circuits = postgresCircuits(pool, names, hub, callbacks);
 
   const create = async (webhook: Webhook): Promise<void> => {
     const { rowCount } = await pool
@@ -180,26 +109,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
       return rows[0]?.record;
     },
 
-    async list(query = {}) {
-      const { rows } =
-        query.tenant === undefined
-          ? await pool
-              .query<{ record: Webhook }>(`SELECT record FROM ${table} ORDER BY created_at, id`)
-              .catch(explain)
-          : query.tenant === null
-            ? await pool
-                .query<{ record: Webhook }>(
-                  `SELECT record FROM ${table} WHERE tenant IS NULL ORDER BY created_at, id`,
-                )
-                .catch(explain)
-            : await pool
-                .query<{ record: Webhook }>(
-                  `SELECT record FROM ${table} WHERE tenant = $1 ORDER BY created_at, id`,
-                  [query.tenant],
-                )
-                .catch(explain);
-      return rows.map((row) => row.record);
-    },
+    list: (query = {}) => listWebhooks(pool, table, query.tenant).catch(explain),
 
     create,
 
@@ -228,21 +138,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
       return (rowCount ?? 0) > 0;
     },
 
-    watch(onChange, onStatus) {
-      assertCallback(onChange);
-      const status = (live: boolean) => guarded('watch onStatus', () => onStatus?.(live))();
-      return hub.subscribe({
-        onNotify: (channel, payload) => {
-          if (channel !== names.channel) return;
-          guarded('watch onChange', () => onChange(payload === '' ? undefined : payload))();
-        },
-        onConnect: () => {
-          status(true);
-          guarded('watch onChange', () => onChange())();
-        },
-        onLost: () => status(false),
-      });
-    },
+    watch: (onChange, onStatus) => watchWebhooks(hub, names.channel, callbacks, onChange, onStatus),
 
     circuits,
     rateLimits: postgresRateLimits(pool, names.rates, explainFor(names.rates)),
@@ -253,3 +149,23 @@ const alreadyExists = (id: string) => new Error(`postgresStore.create: webhook "
 
 /** `postgresStore.migrate(pool, { schema, table })`: the same as `migrate()`. */
 postgresStore.migrate = migrate as MigrateFunction;
+
+/** Every webhook (`tenant` undefined), those without a tenant (`null`) or one tenant's, in creation order. */
+async function listWebhooks(
+  pool: PoolLike,
+  table: string,
+  tenant: string | null | undefined,
+): Promise<Webhook[]> {
+  const { rows } =
+    tenant === undefined
+      ? await pool.query<{ record: Webhook }>(`SELECT record FROM ${table} ORDER BY created_at, id`)
+      : tenant === null
+        ? await pool.query<{ record: Webhook }>(
+            `SELECT record FROM ${table} WHERE tenant IS NULL ORDER BY created_at, id`,
+          )
+        : await pool.query<{ record: Webhook }>(
+            `SELECT record FROM ${table} WHERE tenant = $1 ORDER BY created_at, id`,
+            [tenant],
+          );
+  return rows.map((row) => row.record);
+}

@@ -5,7 +5,8 @@ import {
   type SharedDispatcherOptions,
 } from '../durable/durable-setup.js';
 import type { WebhookWorker } from '../durable/worker.js';
-import { numberOption, OptionsError, type WebhookDispatcher } from '../index.js';
+import { numberOption, OptionsError } from '../extend.js';
+import type { WebhookDispatcher } from '../index.js';
 import { type PostgresDeliveryLogOptions, postgresDeliveryLog } from './delivery-log.js';
 import { expireInSecondsFor } from './job-options.js';
 import { migrate, type PostgresSchemaOptions } from './migrate.js';

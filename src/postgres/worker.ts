@@ -1,6 +1,8 @@
+import { splitKeys } from '../durable/options.js';
 import { assertWorkerStore, type WebhookWorker, workerOf } from '../durable/worker.js';
 import type { WebhookDispatcherOptions, WebhookStore } from '../index.js';
 import { type PgBossQueueOptions, type PgBossWorkerOptions, pgBossQueue } from './queue.js';
+import { PG_BOSS_QUEUE_KEYS, PG_BOSS_WORKER_KEYS } from './queue-options.js';
 
 /**
  * Options of `createWebhookWorker()`: where the jobs are (the same `pool`/`connectionString`, `schema` and
@@ -31,31 +33,8 @@ export type { WebhookWorker };
  */
 export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorker {
   assertWorkerStore(options?.store, 'postgresStore({ pool })');
-  const {
-    pool,
-    connectionString,
-    schema,
-    queueName,
-    enqueueTimeoutMs,
-    dedupeWindowMs,
-    maintenanceIntervalSeconds,
-    jobOptions,
-    concurrency,
-    pollingIntervalMs,
-    deferAfterMs,
-    ...dispatcherOptions
-  } = options;
-  const queue = pgBossQueue({
-    pool,
-    connectionString,
-    schema,
-    queueName,
-    enqueueTimeoutMs,
-    dedupeWindowMs,
-    maintenanceIntervalSeconds,
-    jobOptions,
-    logger: options.logger,
-    worker: { concurrency, pollingIntervalMs, deferAfterMs },
-  });
+  const [queueOptions, rest] = splitKeys(options, PG_BOSS_QUEUE_KEYS);
+  const [worker, dispatcherOptions] = splitKeys(rest, PG_BOSS_WORKER_KEYS);
+  const queue = pgBossQueue({ ...queueOptions, logger: options.logger, worker });
   return workerOf(queue, dispatcherOptions);
 }

@@ -1,4 +1,4 @@
-import { numberOption } from '../index.js';
+import { numberOption } from '../extend.js';
 
 /**
  * Remembers ids for a while, so a receiver handles each `webhook-id` once. Back it with Redis

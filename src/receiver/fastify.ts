@@ -1,4 +1,4 @@
-import { OptionsError } from '../index.js';
+import { OptionsError } from '../extend.js';
 import { errorBody, forget } from './fetch.js';
 import {
   markResolved,

@@ -1,4 +1,4 @@
-import { OptionsError } from '../index.js';
+import { OptionsError } from '../extend.js';
 import { webhookErrorStatus } from './errors.js';
 import { checkContentLength, readWebBody, type WebBodyLike } from './read-body.js';
 import {

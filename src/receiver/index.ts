@@ -3,8 +3,8 @@
 // the few members it uses. The plain helpers (`verifySignature`, `assertSignature`, `verifyStandardWebhook`)
 // live in the core and are re-exported here for one import.
 
+export { assertSignature } from '../extend.js';
 export {
-  assertSignature,
   SignatureVerificationError,
   verifySignature,
   verifyStandardWebhook,

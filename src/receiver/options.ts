@@ -1,4 +1,4 @@
-import { OptionsError } from '../index.js';
+import { OptionsError } from '../extend.js';
 
 // The receiver entry takes every value it needs from the core entry (`../index.js`, one built module at run
 // time), never from the core's inner modules: a bundled second copy of the error classes would make

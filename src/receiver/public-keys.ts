@@ -1,4 +1,4 @@
-import { OptionsError } from '../index.js';
+import { OptionsError } from '../extend.js';
 import { kindOf } from './options.js';
 
 // `whpk_` + base64 of a 32-byte Ed25519 public key (see `createSigningKeyPair()`).

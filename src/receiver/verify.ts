@@ -1,11 +1,5 @@
-import {
-  OptionsError,
-  SignatureVerificationError,
-  type StandardWebhookHeaders,
-  type StandardWebhookSecret,
-  verifySignature,
-  verifyStandardWebhook,
-} from '../index.js';
+import { OptionsError, type StandardWebhookHeaders, type StandardWebhookSecret } from '../extend.js';
+import { SignatureVerificationError, verifySignature, verifyStandardWebhook } from '../index.js';
 import type { TtlStore } from './dedupe-store.js';
 import { WebhookRequestError } from './errors.js';
 import { kindOf, numberOption } from './options.js';

@@ -1,5 +1,5 @@
+import type { CompiledPolicy, CompiledWebhook } from '../core/compiled-webhook.js';
 import type { PolicyAccess, Statement, WebhookEvent } from '../core/types.js';
-import type { CompiledPolicy, CompiledWebhook } from '../webhooks/webhook.js';
 import { accessesOf } from './event.js';
 import { createPolicyMatcher } from './policy/matcher.js';
 

@@ -1,5 +1,5 @@
+import type { CompiledWebhook } from '../core/compiled-webhook.js';
 import type { PolicyAccess } from '../core/types.js';
-import type { CompiledWebhook } from '../webhooks/webhook.js';
 import { accessScope } from './policy/index-keys.js';
 
 const ANY = '*';

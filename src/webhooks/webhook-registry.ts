@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { within } from '../core/deadline.js';
-import { errorMessage, WebhookError, WebhookNotFoundError, WebhookValidationError } from '../core/errors.js';
+import { errorMessage, WebhookError, WebhookNotFoundError } from '../core/errors.js';
 import type {
   PolicyAccess,
   Webhook,
@@ -35,19 +35,9 @@ export interface RegistryOptions {
   onError(message: string, meta: Record<string, unknown>): void;
 }
 
-export interface WebhookPage {
-  items: Webhook[];
-  /** Pass it as `cursor` for the next page; absent on the last page. */
-  nextCursor?: string;
-}
-
 export interface ListOptions {
   /** Only this tenant's webhooks; `null`: only webhooks without a tenant; absent: every webhook. */
   tenant?: string | null;
-  /** From `nextCursor` of the previous page. */
-  cursor?: string;
-  /** Webhooks per page. @default every webhook for `list`, 50 for `page` */
-  limit?: number;
 }
 
 const NO_TENANT = '';
@@ -279,31 +269,15 @@ export class WebhookRegistry {
     return this.exclusive(async () => this.adopt(webhook));
   }
 
-  /** A page of webhooks from the store, oldest first. */
-  async page(options: ListOptions = {}, defaultLimit = 50): Promise<WebhookPage> {
-    const limit = options.limit ?? defaultLimit;
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new WebhookValidationError(
-        'limit',
-        `Expected \`limit\` to be a positive integer, got ${String(limit)}`,
-      );
-    }
+  /** The store's webhooks, oldest first (by `createdAt`, then `id`): a stable order to page over. */
+  async list(options: ListOptions = {}): Promise<Webhook[]> {
     const all = await this.call('list', () => this.options.store.list());
     let records = this.validRecords(all);
     if (options.tenant !== undefined) {
       const tenant = options.tenant ?? undefined;
       records = records.filter((webhook) => webhook.tenant === tenant);
     }
-    records.sort(byCreation);
-    if (options.cursor !== undefined) {
-      const after = decodeCursor(options.cursor);
-      records = records.filter((webhook) => byCreation(webhook, after) > 0);
-    }
-    const items = records.slice(0, limit);
-    const last = items[items.length - 1];
-    return records.length > limit && last !== undefined
-      ? { items, nextCursor: encodeCursor(last) }
-      : { items };
+    return records.sort(byCreation);
   }
 
   async read(id: string): Promise<Webhook | undefined> {
@@ -492,20 +466,6 @@ function isRecord(value: unknown): value is Webhook {
 function byCreation(a: Pick<Webhook, 'createdAt' | 'id'>, b: Pick<Webhook, 'createdAt' | 'id'>): number {
   if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-function encodeCursor(webhook: Webhook): string {
-  return Buffer.from(JSON.stringify([webhook.createdAt, webhook.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): Pick<Webhook, 'createdAt' | 'id'> {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
-    if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id };
-  } catch {
-    // fall through
-  }
-  throw new WebhookValidationError('cursor', 'Expected `cursor` to be a `nextCursor` from an earlier page');
 }
 
 /** JSON with object keys sorted, so records are compared by value whatever order a database returns keys in. */

@@ -1,7 +1,10 @@
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { CompiledPolicy, CompiledWebhook } from '../core/compiled-webhook.js';
 import { describe, WebhookValidationError } from '../core/errors.js';
+import { expectation } from '../core/schema-words.js';
 import { findUnstorableField, unstorableExpectation } from '../core/storable-text.js';
 import type {
-  PolicyAccess,
   SignatureScheme,
   Statement,
   TemplateEscape,
@@ -10,23 +13,32 @@ import type {
   WebhookPatch,
 } from '../core/types.js';
 import { VERSION } from '../core/version.js';
-import { validateContentType, validateHeaders } from '../rendering/header-rules.js';
-import { generateSecret } from '../rendering/sign.js';
-import { createSigningKeyPair, isSigningKeyLike } from '../rendering/signing-keys.js';
-import { generateStandardSecret, isStandardWebhookSecret } from '../rendering/standard-webhooks.js';
 import {
-  assertTemplateNames,
-  type CompiledTemplate,
-  compileTemplate,
-  TEMPLATE_ESCAPES,
-  type TemplateWebhook,
-} from '../rendering/template.js';
-import { compileEventFilter, type EventFilter } from '../routing/event-filter.js';
+  deriveFieldLists,
+  FIELD_DEFAULTS,
+  type FieldSpec,
+  INPUT_FIELDS,
+  WEBHOOK_FIELDS,
+  type WebhookFieldName,
+} from '../core/webhook-fields.js';
+import { validateContentType, validateHeaders } from '../rendering/header-rules.js';
+import { isSigningKeyLike } from '../rendering/signing-keys.js';
+import { assertTemplateNames, compileTemplate, TEMPLATE_ESCAPES } from '../rendering/template.js';
+import { compileEventFilter } from '../routing/event-filter.js';
 import { policyIndexKeys } from '../routing/policy/index-keys.js';
 import { createPolicyMatcher } from '../routing/policy/matcher.js';
 import { type AddressPolicy, checkUrl } from '../transport/ssrf.js';
+import { applySecret, assertSecretFits, rotateSecrets } from './webhook-secret.js';
 
-const FIELDS = new Set<string>([
+/** What `create` and `update` accept: the declared input fields (core/webhook-fields.ts). */
+const FIELDS = new Set<string>(INPUT_FIELDS);
+/** Fields a saved record carries besides `id`, `url` and its timestamps. */
+const STORED_FIELDS = (Object.keys(WEBHOOK_FIELDS) as WebhookFieldName[]).filter((key) => {
+  const { access } = WEBHOOK_FIELDS[key];
+  return access !== 'shown' && access !== 'switch' && !['id', 'url', 'createdAt', 'updatedAt'].includes(key);
+});
+/** Input fields `buildWebhook` validates with rules of their own; any other declared one is checked by its schema. */
+const OWN_RULES = new Set<string>([
   'url',
   'name',
   'on',
@@ -42,8 +54,36 @@ const FIELDS = new Set<string>([
   'tags',
   'tenant',
   'rateLimit',
-  'ordering',
 ]);
+
+/**
+ * A declared input field without rules of its own (a field added to the declaration): set when given and valid by
+ * its schema, removed when `null`. A credential's value is never echoed in the message. `fields` is the declaration
+ * (another one only in the test that adds a field to a copy).
+ */
+export function applyDeclaredFields(
+  record: Record<string, unknown>,
+  patch: Record<string, unknown>,
+  fields: Record<string, FieldSpec> = WEBHOOK_FIELDS,
+): void {
+  const lists = fields === WEBHOOK_FIELDS ? DECLARED : deriveFieldLists(fields);
+  for (const key of lists.input) {
+    if (OWN_RULES.has(key) || !(key in patch) || patch[key] === undefined) continue;
+    const value = patch[key];
+    if (value === null) {
+      delete record[key];
+      continue;
+    }
+    const schema: TSchema = fields[key]!.schema;
+    if (!Value.Check(schema, value)) {
+      const got = lists.credential.includes(key) ? `a value of type ${typeof value}` : describe(value);
+      throw new WebhookValidationError(key, `Expected \`${key}\` to be ${expectation(schema)}, got ${got}`);
+    }
+    record[key] = structuredClone(value);
+  }
+}
+const DECLARED = deriveFieldLists<string>(WEBHOOK_FIELDS);
+
 /** Deliveries per second at most that `rateLimit` accepts (the lane keeps one timestamp per delivery of a second). */
 export const MAX_RATE_LIMIT = 10_000;
 /** Sent as `User-Agent` unless a webhook sets its own. */
@@ -126,30 +166,17 @@ export function buildWebhook(
       validateTenant(patch.tenant);
     }
   }
-  const webhook: Webhook = {
-    id: context.id,
-    url,
-    on: existing?.on ?? true,
-    signatureScheme: existing?.signatureScheme ?? 'launchdarkly',
-    events: existing?.events ?? [],
-    contentType: existing?.contentType ?? 'application/json',
-    headers: existing?.headers ?? {},
-    tags: existing?.tags ?? [],
-    createdAt: existing?.createdAt ?? context.now,
-    updatedAt: context.now,
-  };
-  const keep = <K extends keyof Webhook>(key: K) => {
-    if (existing?.[key] !== undefined && !cleared(key as keyof WebhookInput)) webhook[key] = existing[key];
-  };
-  keep('name');
-  keep('tenant');
-  keep('rateLimit');
-  keep('ordering');
-  keep('disabled');
-  keep('secret');
-  keep('statements');
-  keep('bodyTemplate');
-  keep('templateEscape');
+  const webhook = { id: context.id, url } as Webhook;
+  const record = webhook as unknown as Record<string, unknown>;
+  // Every other stored field: kept from the existing webhook unless cleared, else its declared default.
+  for (const key of STORED_FIELDS) {
+    const old = (existing as Record<string, unknown> | undefined)?.[key];
+    if (old !== undefined && !cleared(key as keyof WebhookInput)) record[key] = old;
+    else if (FIELD_DEFAULTS[key] !== undefined) record[key] = structuredClone(FIELD_DEFAULTS[key]);
+  }
+  webhook.createdAt = existing?.createdAt ?? context.now;
+  webhook.updatedAt = context.now;
+  applyDeclaredFields(record, patch as Record<string, unknown>);
 
   if (has('name')) {
     if (typeof patch.name !== 'string') throw invalid('name', 'a string', patch.name);
@@ -159,10 +186,6 @@ export function buildWebhook(
   if (has('rateLimit') || cleared('rateLimit')) {
     if (patch.rateLimit == null) delete webhook.rateLimit;
     else webhook.rateLimit = validateRateLimit(patch.rateLimit);
-  }
-  if (has('ordering') || cleared('ordering')) {
-    if (patch.ordering == null) delete webhook.ordering;
-    else webhook.ordering = validateOrdering(patch.ordering);
   }
   if (has('on')) {
     if (typeof patch.on !== 'boolean') throw invalid('on', 'a boolean', patch.on);
@@ -178,6 +201,14 @@ export function buildWebhook(
   applySecret(webhook, patch, isSigningKeyLike(existing?.secret));
   rotateSecrets(webhook, existing, context.now, context.secretRotationMs ?? 0);
 
+  applyFilterAndBody(webhook, patch);
+  return webhook;
+}
+
+/** What is sent, and for which events: the policy, the event types, the body and its headers, the tags. */
+function applyFilterAndBody(webhook: Webhook, patch: WebhookPatch): void {
+  const has = (key: keyof WebhookPatch) => patch[key] !== undefined && patch[key] !== null;
+  const cleared = (key: keyof WebhookPatch) => patch[key] === null;
   if (cleared('statements') || (Array.isArray(patch.statements) && patch.statements.length === 0)) {
     // `[]` reads as "no policy of its own", exactly like an absent field.
     delete webhook.statements;
@@ -207,7 +238,6 @@ export function buildWebhook(
     webhook.headers = patch.headers == null ? {} : validateHeaders(patch.headers, 'headers');
   }
   if (has('tags') || cleared('tags')) webhook.tags = patch.tags == null ? [] : stringList('tags', patch.tags);
-  return webhook;
 }
 
 /** Header names are written in brackets in field paths, as `validateHeaders` names them. */
@@ -246,9 +276,9 @@ function validateRateLimit(value: unknown): number {
   return value;
 }
 
-function validateOrdering(value: unknown): 'fifo' {
+/** A stored record's `ordering` (create and update check it by its declared schema). */
+function validateOrdering(value: unknown): void {
   if (value !== 'fifo') throw invalid('ordering', "'fifo' (or absent: unordered)", value);
-  return value;
 }
 
 const MAX_TENANT_LENGTH = 256;
@@ -270,118 +300,7 @@ export function validateTenant(value: unknown, field = 'tenant'): string {
   return value;
 }
 
-/** Old secrets kept signing at most (Svix keeps 10). */
-const MAX_PREVIOUS_SECRETS = 10;
-
-/**
- * Keeps a replaced secret signing for `rotationMs`; drops expired ones. Only the Standard Webhooks scheme can carry
- * several signatures, so only its (valid `whsec_`) secrets are kept.
- */
-function rotateSecrets(
-  webhook: Webhook,
-  existing: Webhook | undefined,
-  now: string,
-  rotationMs: number,
-): void {
-  delete webhook.previousSecrets;
-  if (webhook.secret === undefined || webhook.signatureScheme === 'launchdarkly') return;
-  const nowMs = Date.parse(now);
-  const kept = (existing?.previousSecrets ?? []).filter(
-    (old) =>
-      Date.parse(old.expiresAt) > nowMs &&
-      old.secret !== webhook.secret &&
-      isStandardWebhookSecret(old.secret),
-  );
-  const old = existing?.secret;
-  if (old !== undefined && old !== webhook.secret && rotationMs > 0 && isStandardWebhookSecret(old)) {
-    kept.unshift({ secret: old, expiresAt: new Date(nowMs + rotationMs).toISOString() });
-  }
-  if (kept.length > 0) webhook.previousSecrets = kept.slice(0, MAX_PREVIOUS_SECRETS);
-}
-
-/** Whether `secret` can sign with `scheme`: any string for LaunchDarkly's, `whsec_` + base64 for the others. */
-function fitsScheme(secret: string, scheme: SignatureScheme): boolean {
-  return scheme === 'launchdarkly' || isStandardWebhookSecret(secret);
-}
-
-function assertSecretFits(webhook: Webhook): void {
-  if (isSigningKeyLike(webhook.secret) && webhook.signatureScheme !== 'standard') {
-    // X-LD-Signature is an HMAC: its receivers would need the private key itself.
-    throw new WebhookValidationError(
-      'secret',
-      `Expected \`secret\` not to be an Ed25519 signing key ("whsk_…") for signatureScheme "${webhook.signatureScheme}": it signs only with signatureScheme "standard"`,
-    );
-  }
-  if (webhook.secret !== undefined && !fitsScheme(webhook.secret, webhook.signatureScheme)) {
-    throw new WebhookValidationError(
-      'secret',
-      `Expected \`secret\` to be a Standard Webhooks secret ("whsec_" + base64) for signatureScheme "${webhook.signatureScheme}"; pass \`sign: true\` to generate one`,
-    );
-  }
-}
-
-/**
- * `secret` wins; `secret: null` or `sign: false` remove it; `sign: true` generates one when none fits the scheme: a
- * new Ed25519 key when it replaces one (`ed25519`, rotation), a `whsec_` or LaunchDarkly secret otherwise.
- */
-function applySecret(webhook: Webhook, patch: WebhookPatch, ed25519: boolean): void {
-  const { sign, secret } = patch;
-  if (sign !== undefined && sign !== null && typeof sign !== 'boolean')
-    throw invalid('sign', 'a boolean', sign);
-  if (secret !== undefined && secret !== null) {
-    // The value is never echoed: it may be a real secret of the wrong type.
-    if (typeof secret !== 'string' || secret.length === 0) {
-      throw new WebhookValidationError(
-        'secret',
-        `Expected \`secret\` to be a non-empty string, got ${secret === '' ? 'an empty string' : `a value of type ${typeof secret}`}`,
-      );
-    }
-    if (sign === false) {
-      throw new WebhookValidationError('sign', 'Expected `sign` not to be false when `secret` is given');
-    }
-    webhook.secret = secret;
-  } else if (secret === null || sign === false) {
-    delete webhook.secret;
-  }
-  if (
-    sign === true &&
-    (webhook.secret === undefined || !fitsScheme(webhook.secret, webhook.signatureScheme))
-  ) {
-    webhook.secret =
-      webhook.signatureScheme === 'launchdarkly'
-        ? generateSecret()
-        : ed25519
-          ? createSigningKeyPair().secret
-          : generateStandardSecret();
-  }
-  assertSecretFits(webhook);
-}
-
-/** A compiled policy, shared by every webhook with the same statements. */
-export interface CompiledPolicy {
-  allows(access: PolicyAccess): boolean;
-  /** Literal first-segment scopes an access must have to be allowed; undefined when any access may be. */
-  indexKeys: string[] | undefined;
-  /** Whether an event without accesses passes: true for the default policy only (see `compileDefaultPolicy`). */
-  passesWithoutAccesses: boolean;
-}
-
-/** A webhook with everything the hot path needs prepared once, at save time. */
-export interface CompiledWebhook {
-  webhook: Readonly<Webhook>;
-  /** Creation order, for stable result order across index buckets. */
-  seq: number;
-  types: EventFilter;
-  /** Undefined: the webhook filters by event type only. */
-  policy: CompiledPolicy | undefined;
-  /** The key `policy` is shared under (its statements' JSON); undefined for the default policy and none. */
-  policyKey: string | undefined;
-  template: CompiledTemplate | undefined;
-  /** The request headers every delivery of this webhook starts from. */
-  headers: Readonly<Record<string, string>>;
-  /** `webhook` of the template context. */
-  templateWebhook: TemplateWebhook;
-}
+export type { CompiledPolicy, CompiledWebhook } from '../core/compiled-webhook.js';
 
 export interface CompileContext {
   defaultPolicy: CompiledPolicy;

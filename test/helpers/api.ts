@@ -11,10 +11,10 @@ import {
   toNodeHandler,
   type WebhookApiOptions,
 } from '../../src/api/index.js';
+import { OptionsError } from '../../src/extend.js';
 import {
   createWebhookDispatcher,
   type EventCatalog,
-  OptionsError,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
 } from '../../src/index.js';

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { DeliveryAttempt, DeliveryLog, DeliveryRecord } from '../../src/index.js';
+import type { DeliveryAttempt } from '../../src/extend.js';
+import type { DeliveryLog, DeliveryRecord } from '../../src/index.js';
+import { crossWebhookContract } from './delivery-log-search-contract.js';
 
 /** A log under test, made fresh for each test. */
 export interface LogUnderTest {
   log: DeliveryLog;
-  /** Lets `ms` pass for the log's retention (an injected clock, or real time). */
+  /** Lets `ms` pass for the log's retention (an injected clock starting at {@link T0}, or real time). */
   advance(ms: number): Promise<void>;
 }
 
@@ -38,7 +40,8 @@ export function attemptOf(
   };
 }
 
-const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
+/** The time the contract's attempts start around; an injected clock starts here. */
+export const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 const ids = (items: DeliveryRecord[]) => items.map((r) => r.deliveryId);
 
 /** Every page of `list`, following nextCursor. */
@@ -271,15 +274,18 @@ export function deliveryLogContract(name: string, make: LogFactory): void {
       expect(await log.get('d1')).toBeUndefined();
       expect(await log.get('d5')).toBeDefined();
       expect(ids((await log.list('w2')).items)).toEqual(['x']);
+      // Gone from the reads across webhooks too.
+      expect(ids((await log.search!({})).items)).toEqual(['d7', 'd6', 'd5', 'x']);
     });
 
     it('drops deliveries maxAgeMs after their latest attempt', async () => {
+      // Each attempt is recorded when it starts: the log's clock (T0 at first) and `startedAt` agree.
       const { log, advance } = await make({ maxAgeMs: 1000 });
       await log.record(attemptOf('w1', 'old', T0));
       await log.record(attemptOf('w1', 'touched', T0 + 1));
       await advance(600);
-      await log.record({ ...attemptOf('w1', 'touched', T0 + 2), attempt: 2 });
-      await log.record(attemptOf('w1', 'young', T0 + 3));
+      await log.record({ ...attemptOf('w1', 'touched', T0 + 600), attempt: 2 });
+      await log.record(attemptOf('w1', 'young', T0 + 600));
       await advance(600);
       expect(await log.get('old')).toBeUndefined();
       expect(ids((await log.list('w1')).items)).toEqual(['young', 'touched']);
@@ -311,4 +317,5 @@ export function deliveryLogContract(name: string, make: LogFactory): void {
       expect((await log.list('w1', { limit: 1000 })).items).toHaveLength(1);
     });
   });
+  crossWebhookContract(name, make);
 }

@@ -1,47 +1,12 @@
-// Helpers of the durable-setup tests (test/postgres-webhooks.test.ts, test/bullmq-webhooks.test.ts): a forked
-// worker process (test/fixtures/*-worker.ts, bundled by the test), polling for a condition, and the scenario of a
-// worker SIGKILLed while it holds jobs.
+// Helpers of the durable-queue tests (test/durable-queues.test.ts and the backend files beside it): a forked
+// worker process (test/fixtures/*-worker.ts, bundled by `bundleFixture`), polling for a condition, and the scenario
+// of a worker SIGKILLed while it holds jobs.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { DeliveryResult } from '../../src/core/types.js';
 import type { WebhookDispatcher } from '../../src/index.js';
 import type { Receiver, Responder } from './receiver.js';
-
-export interface ForkedWorker {
-  child: ChildProcess;
-  /** Every DeliveryResult the worker reported. */
-  results: DeliveryResult[];
-  /** SIGKILL, and wait for the exit; nothing if it has already exited. */
-  kill(): Promise<void>;
-}
-
-/** Forks a worker fixture with its config as JSON and resolves once it says it is ready to take jobs. */
-export async function forkWorker(bundle: string, config: { name: string }): Promise<ForkedWorker> {
-  const child = fork(bundle, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const results: DeliveryResult[] = [];
-  const exited = once(child, 'exit');
-  const kill = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGKILL');
-    await exited;
-  };
-  const ready = new Promise<void>((resolve) => {
-    child.on('message', (message: { type: string; result?: DeliveryResult }) => {
-      if (message.type === 'ready') resolve();
-      if (message.type === 'delivery' && message.result) results.push(message.result);
-    });
-  });
-  const early = exited.then(() =>
-    Promise.reject(new Error(`worker ${config.name} exited before it was ready`)),
-  );
-  await Promise.race([ready, early]).catch(async (error) => {
-    await kill();
-    throw error;
-  });
-  early.catch(() => {});
-  return { child, results, kill };
-}
 
 export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
   const deadline = Date.now() + timeoutMs;
@@ -83,7 +48,7 @@ export interface KillScenario {
   /** The set given to `answerAllButWorkerA`. */
   refused: Set<unknown>;
   /** Forks a worker with default options. */
-  fork(name: string): Promise<ForkedWorker>;
+  fork(name: string): Promise<WorkerProcess>;
   /** Whether worker a has deferred a job back to the queue (its full lane). */
   deferred(): Promise<boolean>;
 }
@@ -120,4 +85,86 @@ export async function killWorkerHoldingJobs(s: KillScenario) {
     expected,
     resumedAfterMs: Date.now() - killedAt,
   };
+}
+
+/** A worker fixture process (test/fixtures/*-worker.ts) of the queue tests, with the results it reported. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  results: DeliveryResult[];
+  /** Resolves once `count` results were reported by this worker. */
+  waitForResults(count: number): Promise<void>;
+  /** SIGKILL, and wait for the exit; nothing if it has already exited. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Forks a worker fixture with its config as JSON and resolves once it is ready. `cleanups` gets its graceful end
+ * (disconnect, SIGKILL after 5 s).
+ */
+export async function spawnWorkerProcess(
+  bundle: string,
+  config: { name: string },
+  cleanups: (() => Promise<unknown> | unknown)[],
+): Promise<WorkerProcess> {
+  const child = fork(bundle, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const results: DeliveryResult[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  child.on('message', (message: { type: string; result?: DeliveryResult }) => {
+    if (message.type !== 'delivery' || !message.result) return;
+    results.push(message.result);
+    for (const waiter of waiters.filter((x) => results.length >= x.count)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  });
+  const exited = once(child, 'exit');
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  cleanups.push(async () => {
+    if (gone()) return;
+    child.disconnect();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  });
+  await Promise.race([
+    new Promise<void>((resolve) => {
+      const onReady = (message: { type: string }) => {
+        if (message.type !== 'ready') return;
+        child.off('message', onReady);
+        resolve();
+      };
+      child.on('message', onReady);
+    }),
+    exited.then(([code]) => {
+      throw new Error(`worker ${config.name} exited with ${code} before it was ready`);
+    }),
+  ]);
+  return {
+    child,
+    results,
+    waitForResults: (count) =>
+      results.length >= count
+        ? Promise.resolve()
+        : new Promise((resolve) => waiters.push({ count, resolve })),
+    kill: async () => {
+      if (gone()) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Bundles a fixture (TypeScript sources, packages external) into `outfile`, once per run. */
+export async function bundleFixture(entry: string, outfile: string): Promise<void> {
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
 }

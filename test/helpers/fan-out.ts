@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import type { DeliveryResult, WebhookEvent } from '../../src/core/types.js';
+import { type DeliveryJob, type DeliveryQueue, deliveryIdFor } from '../../src/extend.js';
 import type { WebhookDispatcher } from '../../src/index.js';
-import { type DeliveryJob, type DeliveryQueue, deliveryIdFor, verifySignature } from '../../src/index.js';
+import { verifySignature } from '../../src/index.js';
 import { ldEvent } from './events.js';
 import type { ReceivedRequest, Receiver } from './receiver.js';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { OptionsError } from '../../index.js';
+import { OptionsError } from '../../extend.js';
 import { PORTAL_JS } from './assets.generated.js';
 import { PORTAL_CSS } from './portal-css.js';
 import { portalHtml } from './portal-html.js';
