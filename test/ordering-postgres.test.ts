@@ -75,11 +75,15 @@ describe("ordering: 'fifo' on Postgres (pg-boss)", () => {
     );
 
     const emitter = process_(table, queueName, false);
-    await emitter.webhooks.create({ url: fifo.receiver.url, events: ['*'], ordering: 'fifo' });
+    const ordered = await emitter.webhooks.create({
+      url: fifo.receiver.url,
+      events: ['*'],
+      ordering: 'fifo',
+    });
     await emitter.webhooks.create({ url: unordered.receiver.url, events: ['*'] });
     const workers = [process_(table, queueName, true), process_(table, queueName, true)];
-    // Each worker takes jobs once its dispatcher has opened its queue.
-    await Promise.all(workers.map((worker) => worker.webhooks.list()));
+    // Each worker takes jobs once its dispatcher has opened its queue; each reads the field back from the store.
+    for (const worker of workers) expect((await worker.webhooks.get(ordered.id))?.ordering).toBe('fifo');
 
     // Emitted one after the other from one process, without waiting for each other.
     const emits = Array.from({ length: EVENTS }, (_, i) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createWebhookDispatcher, type DeliveryResult } from '../src/index.js';
+import { startApi } from './helpers/api.js';
 import { EVENTS, eventNo, failingFirstAttempts, flakyReceiver, inOrder } from './helpers/ordering.js';
 import { startReceiver } from './helpers/receiver.js';
 import { open } from './helpers/setup.js';
@@ -144,5 +145,40 @@ describe("ordering: 'fifo' in process", () => {
     const cleared = await dispatcher.webhooks.update(hook.id, { ordering: null });
     expect(cleared.ordering).toBeUndefined();
     expect((await dispatcher.webhooks.get(hook.id))?.ordering).toBeUndefined();
+  });
+
+  it('is set, shown, patched and cleared through the admin API; anything but fifo is a 422 naming the field', async () => {
+    const api = await startApi();
+    const as = 'token-acme';
+    const created = await api.call('POST', '/webhooks', {
+      as,
+      body: { url: 'https://example.com/h', ordering: 'fifo' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.ordering).toBe('fifo');
+    const id = created.body.id as string;
+    const wrong = await api.call('PATCH', `/webhooks/${id}`, {
+      as,
+      body: { ordering: 'lifo' },
+      type: 'application/merge-patch+json',
+    });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.error.field).toBe('ordering');
+    const cleared = await api.call('PATCH', `/webhooks/${id}`, {
+      as,
+      body: [{ op: 'remove', path: '/ordering' }],
+      type: 'application/json-patch+json',
+    });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body).not.toHaveProperty('ordering');
+    expect((await api.real.webhooks.get(id))?.ordering).toBeUndefined();
+    const again = await api.call('PATCH', `/webhooks/${id}`, {
+      as,
+      body: { ordering: 'fifo' },
+      type: 'application/merge-patch+json',
+    });
+    expect(again.status).toBe(200);
+    expect((await api.call('GET', `/webhooks/${id}`, { as })).body.ordering).toBe('fifo');
+    expect((await api.real.webhooks.get(id))?.ordering).toBe('fifo');
   });
 });
