@@ -212,12 +212,15 @@ export async function wakeNextInLine(
 
 /** Emits one batch of ordered writes takes at most (their jobs are written in one insert). */
 const MAX_BATCH_EMITS = 500;
+/** Emits waiting for their batch at most: past it (Postgres is slow or away) an emit fails at once. */
+const MAX_WAITING_EMITS = 10_000;
 
 /**
  * The writes of emits with fifo jobs outside a transaction, in `emit` call order: one batch in flight at a time,
  * and the emits that come meanwhile written together by the next one (numbered in call order, one insert), so
  * order costs one round of statements per batch rather than per emit. A batch that does not finish within
- * `timeoutMs` fails its emits and lets the next batch go (a late insert may still land, as for any timed-out emit).
+ * `timeoutMs` fails its emits and lets the next batch go (a late insert may still land, as for any timed-out emit);
+ * at most `MAX_WAITING_EMITS` wait, so a Postgres that does not answer cannot make them pile up.
  */
 export class OrderedWrites {
   private pending: { jobs: DeliveryJob[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
@@ -229,6 +232,9 @@ export class OrderedWrites {
   ) {}
 
   add(jobs: DeliveryJob[]): Promise<void> {
+    if (this.pending.length >= MAX_WAITING_EMITS) {
+      return Promise.reject(new Error(`${MAX_WAITING_EMITS} ordered emits already wait for Postgres`));
+    }
     return new Promise((resolve, reject) => {
       this.pending.push({ jobs, resolve, reject });
       if (!this.writing) void this.drain();
