@@ -147,6 +147,36 @@ describe("ordering: 'fifo' in process", () => {
     expect((await dispatcher.webhooks.get(hook.id))?.ordering).toBeUndefined();
   });
 
+  it('keeps the order through an open circuit and a Retry-After: the head is the probe, the rest wait behind it', async () => {
+    let up = false;
+    const delivered: number[] = [];
+    const receiver = await startReceiver((request, _n, res) => {
+      const n = eventNo(request);
+      if (!up) {
+        res.writeHead(503, { 'Retry-After': '0' }).end();
+        return 'handled';
+      }
+      delivered.push(n);
+      return 200;
+    });
+    open.push(receiver);
+    const dispatcher = createWebhookDispatcher({
+      allowPrivateNetworks: true,
+      retry: { schedule: Array.from({ length: 30 }, () => 20), jitter: 0 },
+      health: { failureThreshold: 2, probeDelayMs: 40, maxProbeDelayMs: 80 },
+    });
+    open.push(dispatcher);
+    await dispatcher.webhooks.create({ url: receiver.url, events: ['*'], ordering: 'fifo' });
+    const emits = Array.from({ length: 20 }, (_, i) => dispatcher.emit({ id: `e${i}`, type: 't' }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Only the head was tried while down: one delivery in flight at a time, the others never sent.
+    expect(new Set(receiver.requests.map(eventNo))).toEqual(new Set([0]));
+    up = true;
+    const outcomes = (await Promise.all(emits)).flat();
+    expect(outcomes.every((result) => result.outcome === 'delivered')).toBe(true);
+    expect(delivered).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('is set, shown, patched and cleared through the admin API; anything but fifo is a 422 naming the field', async () => {
     const api = await startApi();
     const as = 'token-acme';
