@@ -164,4 +164,4 @@ export { httpTransport } from './transport/http.js';
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './transport/ssrf.js';
 export { classifyAddress, createAddressPolicy, guardedLookup } from './transport/ssrf.js';
 export { memoryStore } from './webhooks/memory-store.js';
-export type { ListOptions, WebhookPage } from './webhooks/webhook-registry.js';
+export type { IndexStats, ListOptions, WebhookPage } from './webhooks/webhook-registry.js';

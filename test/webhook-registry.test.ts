@@ -9,6 +9,7 @@ import {
   type WebhookStore,
 } from '../src/index.js';
 import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
+import type { SharedValues } from '../src/routing/shared-values.js';
 import { createAddressPolicy } from '../src/transport/ssrf.js';
 import { compilePolicy } from '../src/webhooks/webhook.js';
 import { WebhookRegistry } from '../src/webhooks/webhook-registry.js';
@@ -180,7 +181,7 @@ describe('webhook registry: compiled policies', () => {
       onError: () => {},
     });
   const policiesHeld = (r: WebhookRegistry) =>
-    (r as unknown as { policies: Map<string, unknown> }).policies.size;
+    (r as unknown as { shared: SharedValues }).shared.count('policy:');
   const statements = (p: string) => [
     { effect: 'allow' as const, actions: ['*'], resources: [`proj/${p}:env/*`] },
   ];

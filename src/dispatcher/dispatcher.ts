@@ -42,7 +42,12 @@ import { withDispatcherPolicy } from '../transport/address-policy.js';
 import { dispatcherHttpTransport } from '../transport/http.js';
 import { createAddressPolicy } from '../transport/ssrf.js';
 import { type CompiledWebhook, compileDefaultPolicy, validateTenant } from '../webhooks/webhook.js';
-import { type ListOptions, type WebhookPage, WebhookRegistry } from '../webhooks/webhook-registry.js';
+import {
+  type IndexStats,
+  type ListOptions,
+  type WebhookPage,
+  WebhookRegistry,
+} from '../webhooks/webhook-registry.js';
 import { DispatcherEmitter, type DispatcherEventName, type DispatcherListener } from './dispatcher-events.js';
 import { type ResolvedOptions, resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
 
@@ -92,6 +97,8 @@ export interface WebhookDispatcher {
     delete(id: string): Promise<boolean>;
     /** Re-reads every webhook from the store (after another process changed it). */
     refresh(): Promise<void>;
+    /** What this process holds in memory now (see `maxIndexBytes`): read-only, for metrics and tests. */
+    indexStats(): IndexStats;
   };
   readonly deliveries: {
     /** Recorded deliveries of one webhook, newest first, filtered and paged. */
@@ -206,6 +213,7 @@ class Dispatcher {
       secretRotationMs: o.secretRotationMs,
       storeTimeoutMs: o.storeTimeoutMs,
       maxWebhooksPerTenant: o.maxWebhooksPerTenant,
+      maxIndexBytes: o.maxIndexBytes,
       now: o.now,
       checkSave: o.eventTypes
         ? (webhook) => checkAgainstCatalog(webhook, o.eventTypes as EventCatalog)
@@ -238,7 +246,7 @@ class Dispatcher {
             }
             return this.registry.lookupAtSendTime(id);
           }
-        : (id) => this.registry.get(id),
+        : (id) => this.registry.lookupQueued(id),
       onHealth: (id, change) => this.healthChanged(id, change),
       onCircuit: (id, circuit) => this.circuits?.save(id, circuit),
       onError,
@@ -281,6 +289,7 @@ class Dispatcher {
         rotateSecret: (id) => this.open('webhooks.rotateSecret').then(() => this.rotateSecret(id)),
         delete: (id) => registry.delete(id),
         refresh: () => registry.refresh(),
+        indexStats: () => registry.stats,
       },
       deliveries: {
         list: (webhookId, query) => this.readLog('list', (log) => log.list(webhookId, query), { items: [] }),
@@ -403,6 +412,7 @@ class Dispatcher {
       );
     }
     await this.open('emit', true);
+    if (!this.registry.tenantReady(tenant)) await this.registry.loadTenant(tenant as string);
     const type = typeof event.type === 'string' ? event.type : undefined;
     const accesses = accessesOf(event);
     const matched = selectWebhooks(this.registry.candidates(tenant, type, accesses), type, accesses);
@@ -445,6 +455,7 @@ class Dispatcher {
 
   private async test(id: string): Promise<DeliveryResult> {
     await this.open('test', true);
+    await this.registry.warm(id);
     const compiled = this.compiled('test', id);
     const event = this.sampleFor(compiled);
     const eventId = eventIdOf(event);
@@ -492,6 +503,7 @@ class Dispatcher {
   private async preview(webhook: string | WebhookInput, given?: WebhookEvent): Promise<PreviewRequest> {
     if (given !== undefined) assertEvent(given, 'preview');
     await this.registry.ensureLoaded();
+    if (typeof webhook === 'string') await this.registry.warm(webhook);
     const compiled =
       typeof webhook === 'string' ? this.compiled('preview', webhook) : this.registry.compileUnsaved(webhook);
     const event = given ?? this.sampleFor(compiled);
@@ -505,6 +517,7 @@ class Dispatcher {
     assertEvent(event, 'explain');
     if (tenant !== undefined) validateTenant(tenant);
     await this.open('explain');
+    await this.registry.warm(id);
     const compiled = this.compiled('explain', id);
     return explainMatch(compiled, event, tenant, this.engine.health(id), this.o.defaultStatements);
   }
