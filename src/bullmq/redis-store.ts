@@ -7,6 +7,7 @@ import {
   type Webhook,
   type WebhookStore,
 } from '../index.js';
+import { withTenantSets } from './redis-store-tenant.js';
 
 /**
  * The Redis commands `redisStore` uses, as an ioredis client (`new Redis(url)`) has them. Any client with these
@@ -79,6 +80,8 @@ export interface RedisWebhookStore extends WebhookStore {
   createWithinTenantLimit(webhook: Webhook, maxPerTenant: number): Promise<boolean>;
   /** `rateLimit` for every worker: each rate-limited webhook's next start slot in `<key>:rate:<id>`. */
   rateLimits: RateLimitStore;
+  /** One tenant's webhooks (`null`: those without a tenant), from a set per tenant: tenants are read on demand. */
+  listTenant(tenant: string | null): Promise<Webhook[]>;
 }
 
 /** Writes that publish the changed id in the same script, so no change goes unannounced. */
@@ -183,7 +186,7 @@ export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
     }
   };
 
-  return {
+  const store: Omit<RedisWebhookStore, 'listTenant'> = {
     async get(id) {
       const json = await client.hget(key, id);
       return json === null ? undefined : (JSON.parse(json) as Webhook);
@@ -292,6 +295,7 @@ export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
       },
     },
   };
+  return withTenantSets(store, client, key);
 }
 
 const alreadyExists = (id: string) => new Error(`redisStore.create: webhook "${id}" already exists`);
