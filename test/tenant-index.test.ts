@@ -1,9 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redisStore } from '../src/bullmq/index.js';
 import type { Webhook, WebhookStore } from '../src/core/types.js';
 import { createWebhookDispatcher, memoryStore, type WebhookDispatcher } from '../src/index.js';
+import { migrate, postgresStore } from '../src/postgres/index.js';
 import { indexBytes } from '../src/routing/tenant-lru.js';
 import { webhookRecord } from './helpers/events.js';
+import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
 import { storeOver } from './helpers/stores.js';
 
 let receiver: Receiver;
@@ -168,5 +175,182 @@ describe('tenants read on demand (memoryStore with listTenant)', () => {
 
   it('maxIndexBytes is validated', () => {
     expect(() => createWebhookDispatcher({ maxIndexBytes: -1 })).toThrow(/maxIndexBytes/);
+  });
+});
+
+/** Polls `read` until `test` passes on its answer (a change another process made reaching this one). */
+async function eventually<T>(read: () => Promise<T>, test: (value: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await read();
+    if (test(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Two dispatchers on one shared store: a change made through one reaches the other's indexed tenant only. */
+async function watchAcrossDispatchers(makeStore: () => WebhookStore) {
+  const a = createWebhookDispatcher({ store: makeStore(), allowPrivateNetworks: true, deliveryLog: false });
+  const store = makeStore();
+  const reads: (string | null)[] = [];
+  const listTenant = store.listTenant as NonNullable<WebhookStore['listTenant']>;
+  store.listTenant = (tenant) => {
+    reads.push(tenant);
+    return listTenant(tenant);
+  };
+  const b = createWebhookDispatcher({
+    store,
+    allowPrivateNetworks: true,
+    deliveryLog: false,
+    maxIndexBytes: 60_000,
+  });
+  dispatchers.push(a, b);
+  expect(await emitFor(b, 't1')).toHaveLength(PER_TENANT);
+  expect(await emitFor(b, 't2')).toHaveLength(PER_TENANT);
+  // (The reload that follows the watch's start may drop them: they are read again on their next emit.)
+  expect(b.webhooks.indexStats().onDemand).toBe(true);
+  await a.webhooks.update('t1-w0', { on: false });
+  await eventually(
+    () => emitFor(b, 't1'),
+    (r) => r.length === PER_TENANT - 1,
+    'the switch-off to reach b',
+  );
+  await a.webhooks.create({ url: `${receiver.url}/t2/new`, tenant: 't2', events: ['invoice.paid'] });
+  await eventually(
+    () => emitFor(b, 't2'),
+    (r) => r.length === PER_TENANT + 1,
+    'the create to reach b',
+  );
+  // Changes to tenants b does not hold are not read into b's index.
+  await a.webhooks.delete('t3-w0');
+  await a.webhooks.update('t4-w0', { on: false });
+  await new Promise((r) => setTimeout(r, 200));
+  expect(reads).not.toContain('t3');
+  expect(reads).not.toContain('t4');
+  expect(await emitFor(b, 't3')).toHaveLength(PER_TENANT - 1);
+  expect(await emitFor(b, 't4')).toHaveLength(PER_TENANT - 1);
+  expect(reads.filter((t) => t === 't3' || t === 't4')).toEqual(['t3', 't4']);
+}
+
+describe('tenants read on demand from Postgres', () => {
+  let postgres: TestPostgres;
+  let pool: pg.Pool;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+    pool = new pg.Pool({ connectionString: postgres.url, max: 8 });
+  }, 60_000);
+  afterAll(async () => {
+    await pool?.end();
+    await postgres?.stop();
+  });
+
+  /** A fresh table with 2,000 webhooks over 200 tenants and 3 without one, made by one INSERT … SELECT. */
+  async function filledTable(): Promise<string> {
+    const table = `tenants_${randomUUID().slice(0, 8)}`;
+    await migrate(pool, { table });
+    await pool.query(
+      `INSERT INTO ${table} (id, tenant, record, created_at)
+       SELECT 't' || (n / $2) || '-w' || (n % $2), 't' || (n / $2),
+              jsonb_build_object('id', 't' || (n / $2) || '-w' || (n % $2), 'tenant', 't' || (n / $2),
+                'url', $1 || '/t' || (n / $2) || '/w' || (n % $2), 'on', true, 'signatureScheme', 'launchdarkly',
+                'events', jsonb_build_array('invoice.paid'), 'contentType', 'application/json',
+                'headers', '{}'::jsonb, 'tags', '[]'::jsonb,
+                'createdAt', '2026-01-01T00:00:00.000Z', 'updatedAt', '2026-01-01T00:00:00.000Z'),
+              '2026-01-01T00:00:00.000Z'
+       FROM generate_series(0, $3 - 1) AS n`,
+      [receiver.url, PER_TENANT, TENANTS * PER_TENANT],
+    );
+    for (const record of records().filter((w) => w.tenant === undefined)) {
+      await pool.query(`INSERT INTO ${table} (id, tenant, record, created_at) VALUES ($1, NULL, $2, $3)`, [
+        record.id,
+        JSON.stringify(record),
+        record.createdAt,
+      ]);
+    }
+    return table;
+  }
+
+  it('listTenant reads one tenant with an indexed query; a dispatcher indexes only the tenants it emits for', async () => {
+    const table = await filledTable();
+    const store = postgresStore({ pool, table });
+    expect((await store.listTenant('t5')).map((w) => w.id)).toEqual(
+      Array.from({ length: PER_TENANT }, (_, i) => `t5-w${i}`),
+    );
+    expect((await store.listTenant(null)).map((w) => w.id)).toEqual(['global-0', 'global-1', 'global-2']);
+    const plan = await pool.query(
+      `EXPLAIN SELECT record FROM ${table} WHERE tenant = 't5' ORDER BY created_at, id`,
+    );
+    expect(JSON.stringify(plan.rows)).toMatch(/Index/);
+
+    const d = dispatcherOn(store, 50_000);
+    for (let t = 0; t < 30; t++) expect(await emitFor(d, `t${t}`)).toHaveLength(PER_TENANT);
+    const stats = d.webhooks.indexStats();
+    expect(stats.tenants).toBeLessThan(10);
+    expect(stats.bytes).toBeLessThanOrEqual(50_000);
+    expect(await emitFor(d, 't0')).toHaveLength(PER_TENANT);
+  });
+
+  it('the watch updates a tenant another dispatcher holds, and leaves the others cold', async () => {
+    const table = await filledTable();
+    await watchAcrossDispatchers(() => postgresStore({ pool, table }));
+  });
+});
+
+describe('tenants read on demand from Redis', () => {
+  let redis: TestRedis;
+  const clients: Redis[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 30_000);
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    await redis?.stop();
+  });
+  const client = () => {
+    const c = new Redis(redis.url);
+    clients.push(c);
+    return c;
+  };
+
+  it('keeps a set per tenant: listTenant reads one tenant, deletes leave it, and two dispatchers follow the watch', async () => {
+    const key = `wd-tenants:${randomUUID().slice(0, 8)}`;
+    const writer = createWebhookDispatcher({
+      store: redisStore({ client: client(), key }),
+      allowPrivateNetworks: true,
+      deliveryLog: false,
+    });
+    dispatchers.push(writer);
+    for (let t = 0; t < 5; t++) {
+      for (let i = 0; i < PER_TENANT; i++) {
+        await writer.webhooks.create({
+          url: `${receiver.url}/t${t}/w${i}`,
+          tenant: `t${t}`,
+          events: ['invoice.paid'],
+        });
+      }
+    }
+    const global = await writer.webhooks.create({ url: `${receiver.url}/global`, events: ['invoice.paid'] });
+    const store = redisStore({ client: client(), key });
+    const t3 = await store.listTenant('t3');
+    expect(t3.map((w) => w.url).sort()).toEqual(
+      Array.from({ length: PER_TENANT }, (_, i) => `${receiver.url}/t3/w${i}`),
+    );
+    expect((await store.listTenant(null)).map((w) => w.id)).toEqual([global.id]);
+    await writer.webhooks.delete(t3[0]?.id as string);
+    expect(await store.listTenant('t3')).toHaveLength(PER_TENANT - 1);
+    expect(await client().scard(`${key}:tenant:t3`)).toBe(PER_TENANT - 1);
+
+    const reader = dispatcherOn(store, 30_000);
+    expect(await emitFor(reader, 't3')).toHaveLength(PER_TENANT - 1);
+    expect(await emitFor(reader, 't4')).toHaveLength(PER_TENANT);
+    const [first] = await store.listTenant('t4');
+    await writer.webhooks.update(first?.id as string, { on: false });
+    await eventually(
+      () => emitFor(reader, 't4'),
+      (r) => r.length === PER_TENANT - 1,
+      'the switch-off',
+    );
+    expect(reader.webhooks.indexStats().tenants).toBeLessThanOrEqual(2);
   });
 });
