@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { within } from '../core/deadline.js';
-import { errorMessage, WebhookError, WebhookNotFoundError, WebhookValidationError } from '../core/errors.js';
+import { WebhookNotFoundError } from '../core/errors.js';
 import type {
   PolicyAccess,
   Webhook,
@@ -13,6 +12,17 @@ import { SharedValues } from '../routing/shared-values.js';
 import { indexBytes, TenantLru } from '../routing/tenant-lru.js';
 import { WebhookIndex } from '../routing/webhook-index.js';
 import type { AddressPolicy } from '../transport/ssrf.js';
+import {
+  canonicalJson,
+  type IndexStats,
+  isRecord,
+  type ListOptions,
+  pageOf,
+  storeCall,
+  storeFailed,
+  tenantLimitError,
+  type WebhookPage,
+} from './registry-parts.js';
 import {
   buildWebhook,
   type CompileContext,
@@ -39,32 +49,8 @@ export interface RegistryOptions {
   onError(message: string, meta: Record<string, unknown>): void;
 }
 
-export interface WebhookPage {
-  items: Webhook[];
-  /** Pass it as `cursor` for the next page; absent on the last page. */
-  nextCursor?: string;
-}
-
-export interface ListOptions {
-  /** Only this tenant's webhooks; `null`: only webhooks without a tenant; absent: every webhook. */
-  tenant?: string | null;
-  /** From `nextCursor` of the previous page. */
-  cursor?: string;
-  /** Webhooks per page. @default every webhook for `list`, 50 for `page` */
-  limit?: number;
-}
-
-/** What a dispatcher's webhook index holds now. */
-export interface IndexStats {
-  /** Webhooks indexed (compiled, in memory). */
-  webhooks: number;
-  /** Tenants whose webhooks are indexed. */
-  tenants: number;
-  /** Estimated heap of the indexed tenants' webhooks, which `maxIndexBytes` bounds (0 when every tenant is kept). */
-  bytes: number;
-  /** Whether tenants are read on demand (the store has `listTenant`) rather than all kept. */
-  onDemand: boolean;
-}
+export type { IndexStats, ListOptions, WebhookPage } from './registry-parts.js';
+export { canonicalJson } from './registry-parts.js';
 
 const NO_TENANT = '';
 
@@ -366,29 +352,8 @@ export class WebhookRegistry {
 
   /** A page of webhooks from the store, oldest first. */
   async page(options: ListOptions = {}, defaultLimit = 50): Promise<WebhookPage> {
-    const limit = options.limit ?? defaultLimit;
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new WebhookValidationError(
-        'limit',
-        `Expected \`limit\` to be a positive integer, got ${String(limit)}`,
-      );
-    }
     const all = await this.call('list', () => this.options.store.list());
-    let records = this.validRecords(all);
-    if (options.tenant !== undefined) {
-      const tenant = options.tenant ?? undefined;
-      records = records.filter((webhook) => webhook.tenant === tenant);
-    }
-    records.sort(byCreation);
-    if (options.cursor !== undefined) {
-      const after = decodeCursor(options.cursor);
-      records = records.filter((webhook) => byCreation(webhook, after) > 0);
-    }
-    const items = records.slice(0, limit);
-    const last = items[items.length - 1];
-    return records.length > limit && last !== undefined
-      ? { items, nextCursor: encodeCursor(last) }
-      : { items };
+    return pageOf(this.validRecords(all), options, defaultLimit);
   }
 
   async read(id: string): Promise<Webhook | undefined> {
@@ -577,70 +542,6 @@ export class WebhookRegistry {
 
   /** A store call with a deadline; a throw, a rejection and a timeout all become a WebhookError. */
   private call<T>(method: string, call: () => Promise<T>): Promise<T> {
-    const timeoutMs = this.options.storeTimeoutMs;
-    return within(
-      call,
-      timeoutMs,
-      () =>
-        new WebhookError(
-          'ERR_STORE_TIMEOUT',
-          `webhook store: ${method}() did not answer within ${timeoutMs} ms`,
-        ),
-    ).catch((error: unknown) => {
-      throw error instanceof WebhookError
-        ? error
-        : new WebhookError('ERR_STORE_FAILED', `webhook store: ${method}() failed: ${errorMessage(error)}`, {
-            cause: error,
-          });
-    });
+    return storeCall(method, call, this.options.storeTimeoutMs);
   }
-}
-
-function tenantLimitError(tenant: string, count: number): WebhookError {
-  return new WebhookError(
-    'ERR_TENANT_LIMIT',
-    `tenant "${tenant}" already has ${count} webhooks, the most allowed`,
-  );
-}
-
-function storeFailed(method: string, what: string): WebhookError {
-  return new WebhookError('ERR_STORE_FAILED', `webhook store: ${method}() ${what}`);
-}
-
-function isRecord(value: unknown): value is Webhook {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as Webhook).id === 'string'
-  );
-}
-
-function byCreation(a: Pick<Webhook, 'createdAt' | 'id'>, b: Pick<Webhook, 'createdAt' | 'id'>): number {
-  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-function encodeCursor(webhook: Webhook): string {
-  return Buffer.from(JSON.stringify([webhook.createdAt, webhook.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): Pick<Webhook, 'createdAt' | 'id'> {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
-    if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id };
-  } catch {
-    // fall through
-  }
-  throw new WebhookValidationError('cursor', 'Expected `cursor` to be a `nextCursor` from an earlier page');
-}
-
-/** JSON with object keys sorted, so records are compared by value whatever order a database returns keys in. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(v as object).sort()) sorted[key] = (v as Record<string, unknown>)[key];
-    return sorted;
-  });
 }
