@@ -162,6 +162,26 @@ describe('tenants read on demand (memoryStore with listTenant)', () => {
     expect(await emitFor(d, 't152')).toHaveLength(PER_TENANT - 1);
   });
 
+  it('redeliver, recover and test reach a webhook whose tenant was dropped from the index', async () => {
+    const { store, calls } = countingStore(records());
+    const d = createWebhookDispatcher({
+      store,
+      maxIndexBytes: tenantBytes() + 1,
+      allowPrivateNetworks: true,
+    });
+    dispatchers.push(d);
+    const [first] = await emitFor(d, 't5');
+    await emitFor(d, 't6');
+    await emitFor(d, 't7');
+    expect(calls.filter((t) => t === 't5')).toHaveLength(1);
+    expect(d.webhooks.indexStats().tenants).toBe(1);
+    const again = await d.deliveries.redeliver(first?.deliveryId as string);
+    expect(again).toMatchObject({ ok: true, webhookId: first?.webhookId });
+    expect(await d.deliveries.recover(first?.webhookId as string, { since: new Date(0) })).toBe(0);
+    await emitFor(d, 't8');
+    expect(await d.test('t5-w3')).toMatchObject({ ok: true, webhookId: 't5-w3' });
+  });
+
   it('a store without listTenant indexes every tenant, as before', async () => {
     const d = dispatcherOn({ ...memoryStore(records()) }, 1);
     await emitFor(d, 't0');

@@ -541,6 +541,7 @@ class Dispatcher {
         `deliveries.redeliver: no delivery "${deliveryId}" in the delivery log`,
       );
     }
+    await this.registry.warm(record.webhookId);
     return this.resend(this.redeliveryJob('deliveries.redeliver', record, redeliverOptions.force === true));
   }
 
@@ -555,6 +556,7 @@ class Dispatcher {
     if (window === null || typeof window !== 'object' || window.since === undefined) {
       throw new WebhookError('ERR_INVALID_OPTIONS', 'deliveries.recover: expected `{ since, until? }`');
     }
+    await this.registry.warm(webhookId);
     const compiled = this.compiled('deliveries.recover', webhookId);
     if (!compiled.webhook.on) throw webhookDisabled('deliveries.recover', webhookId);
     const records = await this.failedRecords(webhookId, window);
