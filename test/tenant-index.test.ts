@@ -6,7 +6,11 @@ import { redisStore } from '../src/bullmq/index.js';
 import type { Webhook, WebhookStore } from '../src/core/types.js';
 import { createWebhookDispatcher, memoryStore, type WebhookDispatcher } from '../src/index.js';
 import { migrate, postgresStore } from '../src/postgres/index.js';
+import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
 import { indexBytes } from '../src/routing/tenant-lru.js';
+import { createAddressPolicy } from '../src/transport/ssrf.js';
+import { compilePolicy } from '../src/webhooks/webhook.js';
+import { WebhookRegistry } from '../src/webhooks/webhook-registry.js';
 import { webhookRecord } from './helpers/events.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
@@ -180,6 +184,27 @@ describe('tenants read on demand (memoryStore with listTenant)', () => {
     expect(await d.deliveries.recover(first?.webhookId as string, { since: new Date(0) })).toBe(0);
     await emitFor(d, 't8');
     expect(await d.test('t5-w3')).toMatchObject({ ok: true, webhookId: 't5-w3' });
+  });
+
+  it("a send-time lookup for a tenant not held reads that tenant once (a durable worker's index)", async () => {
+    const { store, calls } = countingStore(records());
+    const registry = new WebhookRegistry({
+      store,
+      addressPolicy: createAddressPolicy({ allowPrivateNetworks: true }),
+      defaultPolicy: compilePolicy([...DEFAULT_STATEMENTS], 'defaultStatements'),
+      secretRotationMs: 0,
+      storeTimeoutMs: 1000,
+      maxWebhooksPerTenant: undefined,
+      maxIndexBytes: tenantBytes() * 2 + 1,
+      now: Date.now,
+      onRemoved: () => {},
+      onError: () => {},
+    });
+    expect((await registry.lookupAtSendTime('t9-w1'))?.webhook.url).toBe(`${receiver.url}/t9/w1`);
+    expect((await registry.lookupAtSendTime('t9-w2'))?.webhook.id).toBe('t9-w2');
+    expect(calls).toEqual(['t9']);
+    expect(registry.stats).toMatchObject({ tenants: 1, webhooks: PER_TENANT });
+    expect(await registry.lookupAtSendTime('t9-missing')).toBeUndefined();
   });
 
   it('a store without listTenant indexes every tenant, as before', async () => {

@@ -345,6 +345,13 @@ export class WebhookRegistry {
       if (this.byId.has(id)) await this.exclusive(async () => this.remove(id));
       return undefined;
     }
+    // A worker delivering for a tenant it does not hold reads that tenant once, so that its next deliveries are
+    // answered from the index (while the watch is live) instead of one store read each. A failed read leaves the
+    // tenant cold: the record just read is used.
+    const tenant = webhook.tenant;
+    if (this.tenants !== undefined && typeof tenant === 'string' && !this.tenants.has(tenant)) {
+      await this.loadTenant(tenant).catch(() => {});
+    }
     const cached = this.byId.get(id);
     if (cached !== undefined && canonicalJson(cached.webhook) === canonicalJson(webhook)) return cached;
     return this.exclusive(async () => this.adopt(webhook));
