@@ -470,10 +470,13 @@ export class WebhookRegistry {
   /** Indexes a compiled webhook, unless its tenant is read on demand and not indexed now. */
   private put(compiled: CompiledWebhook): void {
     const id = compiled.webhook.id;
+    const owner = compiled.webhook.tenant;
+    const indexed = this.tenants === undefined || owner === undefined || this.tenants.has(owner);
+    // Held before the previous copy lets go, so parts both copies share are never dropped in between.
+    if (indexed) for (const key of compiled.sharedKeys) this.shared.hold(key);
     const previous = this.byId.get(id);
     if (previous !== undefined) this.unindex(previous);
-    const owner = compiled.webhook.tenant;
-    if (this.tenants !== undefined && owner !== undefined && !this.tenants.has(owner)) {
+    if (!indexed) {
       this.byId.delete(id);
       return;
     }
@@ -485,7 +488,6 @@ export class WebhookRegistry {
       this.indexes.set(tenant, index);
     }
     index.set(compiled);
-    for (const key of compiled.sharedKeys) this.shared.hold(key);
     if (owner !== undefined) this.tenants?.resize(owner, indexBytes(compiled.webhook));
   }
 
