@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=http,lanes,pipeline,fanout,matching,memory]`
+// `npm run bench [-- --quick] [-- --only=http,lanes,pipeline,fanout,matching,memory,scale]`
 //
 // Benchmarks the built package (imported by its own name) against baselines measured in the same run, and
 // prints one table: every figure as a ratio to its baseline, with the absolute numbers beside it. Everything
@@ -23,6 +23,7 @@ import {
   SECRET,
   startReceiver,
 } from './lib.mjs';
+import { scaleSection } from './scale-section.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -579,6 +580,7 @@ try {
   if (enabled('fanout')) await fanoutSection();
   if (enabled('matching')) await matchingSection();
   if (enabled('memory')) await memorySection();
+  if (enabled('scale')) await scaleSection({ row, notes, progress, quick });
 } catch (error) {
   progress('');
   console.error(error);

@@ -125,3 +125,5 @@ export type { CertifiedDeliveryRequest, HttpTransportOptions } from './transport
 export type { AddressPolicy, AddressPolicyOptions, GuardedLookupOptions } from './transport/ssrf.js';
 // The tenant rule webhooks are saved with, for stores and APIs that take a tenant from outside.
 export { validateTenant } from './webhooks/webhook.js';
+// What a dispatcher holds in memory (`webhooks.indexStats()`), for metrics.
+export type { IndexStats } from './webhooks/webhook-registry.js';

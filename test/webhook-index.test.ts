@@ -50,16 +50,17 @@ describe('WebhookIndex', () => {
     const both = [...access('a'), ...access('b')];
     expect(index.candidates(undefined, both).map((c) => c.webhook.id)).toEqual(['ab']);
 
-    index.set(
-      compileWebhook(
-        webhook('ab', { statements: [{ ...statements[0]!, resources: ['proj/c:env/*'] }] }),
-        0,
-        ctx,
-      ),
+    const first = compileWebhook(webhook('ab', { statements }), 0, ctx);
+    const replaced = compileWebhook(
+      webhook('ab', { statements: [{ ...statements[0]!, resources: ['proj/c:env/*'] }] }),
+      0,
+      ctx,
     );
+    index.delete(first);
+    index.set(replaced);
     expect(index.candidates(undefined, both)).toEqual([]);
     expect(index.candidates(undefined, access('c'))).toHaveLength(1);
-    index.delete('ab');
+    index.delete(replaced);
     expect(index.candidates(undefined, access('c'))).toEqual([]);
     expect(index.size).toBe(0);
   });

@@ -9,6 +9,7 @@ import {
   type WebhookStore,
 } from '../src/index.js';
 import { DEFAULT_STATEMENTS } from '../src/routing/policy/defaults.js';
+import type { SharedValues } from '../src/routing/shared-values.js';
 import { createAddressPolicy } from '../src/transport/ssrf.js';
 import { compilePolicy } from '../src/webhooks/webhook.js';
 import { WebhookRegistry } from '../src/webhooks/webhook-registry.js';
@@ -180,7 +181,7 @@ describe('webhook registry: compiled policies', () => {
       onError: () => {},
     });
   const policiesHeld = (r: WebhookRegistry) =>
-    (r as unknown as { policies: Map<string, unknown> }).policies.size;
+    (r as unknown as { shared: SharedValues }).shared.count('policy:');
   const statements = (p: string) => [
     { effect: 'allow' as const, actions: ['*'], resources: [`proj/${p}:env/*`] },
   ];
@@ -195,6 +196,37 @@ describe('webhook registry: compiled policies', () => {
     expect(policiesHeld(r)).toBe(1);
     await r.delete(b.id);
     expect(policiesHeld(r)).toBe(0);
+  });
+
+  it('shares templates, event filters, headers and the statements record between webhooks that have the same ones', async () => {
+    const r = registry();
+    const shared = (r as unknown as { shared: SharedValues }).shared;
+    const input = (host: string) => ({
+      url: `https://${host}.example.com/`,
+      events: ['flag.updated', 'flag.created'],
+      statements: statements('x'),
+      headers: { 'x-team': 'flags' },
+      bodyTemplate: '{"type":"{{event.type}}"}',
+    });
+    const a = await r.create(input('a'));
+    const b = await r.create(input('b'));
+    const [ca, cb] = [r.get(a.id), r.get(b.id)];
+    expect(ca?.template).toBeDefined();
+    expect(ca?.template).toBe(cb?.template);
+    expect(ca?.types).toBe(cb?.types);
+    expect(ca?.headers).toBe(cb?.headers);
+    expect(ca?.webhook.statements).toBe(cb?.webhook.statements);
+    expect(ca?.webhook.events).toBe(cb?.webhook.events);
+    expect(Object.isFrozen(ca?.webhook.statements?.[0])).toBe(true);
+    expect(['policy:', 'events:', 'headers:', 'template:'].map((k) => shared.count(k))).toEqual([1, 1, 1, 1]);
+    // An edit that changes one part gives that webhook its own, and keeps sharing the rest.
+    await r.update(b.id, { bodyTemplate: '{"id":"{{event.id}}"}' });
+    expect(r.get(b.id)?.template).not.toBe(r.get(a.id)?.template);
+    expect(r.get(b.id)?.headers).toBe(r.get(a.id)?.headers);
+    expect(shared.count('template:')).toBe(2);
+    await r.delete(a.id);
+    await r.delete(b.id);
+    expect(shared.size).toBe(0);
   });
 
   it('holds one policy per distinct statement set in use, however often a webhook is edited', async () => {

@@ -15,6 +15,7 @@ import {
   UPDATE_IF_EXISTS,
 } from './redis-store-scripts.js';
 import { SubscriptionHub } from './redis-store-subscription.js';
+import { withTenantSets } from './redis-store-tenant.js';
 
 /**
  * The Redis commands `redisStore` uses, as an ioredis client (`new Redis(url)`) has them. Any client with these
@@ -87,6 +88,8 @@ export interface RedisWebhookStore extends WebhookStore {
   createWithinTenantLimit(webhook: Webhook, maxPerTenant: number): Promise<boolean>;
   /** `rateLimit` for every worker: each rate-limited webhook's next start slot in `<key>:rate:<id>`. */
   rateLimits: RateLimitStore;
+  /** One tenant's webhooks (`null`: those without a tenant), from a set per tenant: tenants are read on demand. */
+  listTenant(tenant: string | null): Promise<Webhook[]>;
 }
 
 /**
@@ -118,7 +121,7 @@ export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
     }
   };
 
-  return {
+  const store: Omit<RedisWebhookStore, 'listTenant'> = {
     async get(id) {
       const json = await client.hget(key, id);
       return json === null ? undefined : (JSON.parse(json) as Webhook);
@@ -192,6 +195,7 @@ export function redisStore(options: RedisStoreOptions): RedisWebhookStore {
     },
     circuits: redisCircuits(client, key, hub, callback),
   };
+  return withTenantSets(store, client, key);
 }
 
 const alreadyExists = (id: string) => new Error(`redisStore.create: webhook "${id}" already exists`);

@@ -23,8 +23,8 @@ export interface CompiledWebhook {
   types: EventFilter;
   /** Undefined: the webhook filters by event type only. */
   policy: CompiledPolicy | undefined;
-  /** The key `policy` is shared under (its statements' JSON); undefined for the default policy and none. */
-  policyKey: string | undefined;
+  /** Every key this webhook's shared parts are kept under (see `CompileContext.shared`); empty when not shared. */
+  sharedKeys: readonly string[];
   template: CompiledTemplate | undefined;
   /** The request headers every delivery of this webhook starts from. */
   headers: Readonly<Record<string, string>>;

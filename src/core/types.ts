@@ -186,6 +186,13 @@ export interface WebhookStore {
    */
   watch?(onChange: (id?: string) => void, onStatus?: (live: boolean) => void): () => void | Promise<void>;
   /**
+   * Optional: one tenant's webhooks (`null`: the webhooks without a tenant), read with an indexed query. With it, a
+   * dispatcher keeps in memory only the tenants it recently emitted for (`maxIndexBytes`) and reads a tenant's
+   * webhooks on its first emit; without it, every webhook is read and indexed. `memoryStore`, `postgresStore` and
+   * `redisStore` have it.
+   */
+  listTenant?(tenant: string | null): Promise<Webhook[]>;
+  /**
    * Optional: webhooks' open circuits, shared by every process that uses this store, so a receiver found down by
    * one worker is not probed again by each of the others, and auto-disable counts from the first failure any of
    * them saw. `postgresStore` and `redisStore` have it; `memoryStore` does not need it (one process).

@@ -146,6 +146,7 @@ function webhookRegistry(o: ResolvedOptions, scheduler: Scheduler, logger: Logge
     secretRotationMs: o.secretRotationMs,
     storeTimeoutMs: o.storeTimeoutMs,
     maxWebhooksPerTenant: o.maxWebhooksPerTenant,
+    maxIndexBytes: o.maxIndexBytes,
     now: o.now,
     checkSave: catalog ? (webhook) => checkAgainstCatalog(webhook, catalog as EventCatalog) : undefined,
     // What waits in a removed (or switched-off) webhook's lane ends `skipped` now instead of at its turn.

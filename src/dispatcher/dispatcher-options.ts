@@ -92,6 +92,13 @@ export interface WebhookDispatcherOptions {
   /** Webhooks one tenant may have at most (`ERR_TENANT_LIMIT` beyond). Absent: no limit. */
   maxWebhooksPerTenant?: number;
   /**
+   * Bytes of webhook index kept in memory, for stores with `listTenant` (Postgres, Redis, memory): only the tenants
+   * emitted for recently stay indexed, least recently used dropped first, and a tenant beyond it is read again
+   * (one `listTenant` call) on its next emit. Webhooks without a tenant always stay. Stores without `listTenant`
+   * index every webhook whatever this is. @default 67_108_864 (64 MiB)
+   */
+  maxIndexBytes?: number;
+  /**
    * The event types webhooks may subscribe to, e.g. `UNLEASH_EVENT_TYPES`: with a catalog, `events` entries (and
    * globs) that match no type, and template fields its schemas do not have, are refused at save with a
    * "did you mean"; `test()` sends a sample built from it.
@@ -155,6 +162,8 @@ const OPTIONS = {
   refreshIntervalMs: (value) => optionalNumber('refreshIntervalMs', value, { positive: true }),
   maxWebhooksPerTenant: (value) =>
     optionalNumber('maxWebhooksPerTenant', value, { positive: true, integer: true, ...BIG }),
+  maxIndexBytes: (value) =>
+    numberOption('maxIndexBytes', value, 64 * 1024 * 1024, { positive: true, ...BIG }),
   instrumentation: (value) => value,
   eventTypes: eventCatalogOption,
   now: (value) => functionOption('now', value) ?? Date.now,

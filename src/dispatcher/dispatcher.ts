@@ -10,7 +10,7 @@ import type {
 import type { EventCatalog } from '../events/event-catalog.js';
 import type { DeliveryPage, DeliveryQuery, DeliveryRecord } from '../log/delivery-log.js';
 import type { Explanation } from '../routing/matching.js';
-import type { ListOptions } from '../webhooks/webhook-registry.js';
+import type { IndexStats, ListOptions } from '../webhooks/webhook-registry.js';
 import { composeDispatcher, type DispatcherParts } from './compose.js';
 import type { DispatcherEventName, DispatcherListener } from './dispatcher-events.js';
 import { resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
@@ -63,6 +63,8 @@ export interface WebhookDispatcher {
     delete(id: string): Promise<boolean>;
     /** Re-reads every webhook from the store (after another process changed it). */
     refresh(): Promise<void>;
+    /** What this process holds in memory now (see `maxIndexBytes`): read-only, for metrics and tests. */
+    indexStats(): IndexStats;
   };
   readonly deliveries: {
     /** Recorded deliveries of one webhook, newest first, filtered and paged. */
@@ -141,6 +143,7 @@ function facade(parts: DispatcherParts): WebhookDispatcher {
       rotateSecret: (id) => connection.open('webhooks.rotateSecret').then(() => rotateSecret(parts, id)),
       delete: (id) => registry.delete(id),
       refresh: () => registry.refresh(),
+      indexStats: () => registry.stats,
     },
     deliveries: {
       list: (webhookId, query) => logReader.read('list', (log) => log.list(webhookId, query), { items: [] }),

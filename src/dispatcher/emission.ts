@@ -45,6 +45,8 @@ export class Emission {
       );
     }
     await this.parts.connection.open('emit', true);
+    const registry = this.parts.registry;
+    if (!registry.tenantReady(tenant)) await registry.loadTenant(tenant as string);
     const type = typeof event.type === 'string' ? event.type : undefined;
     const accesses = accessesOf(event);
     const matched = selectWebhooks(this.parts.registry.candidates(tenant, type, accesses), type, accesses);
@@ -87,6 +89,7 @@ export class Emission {
 
   async test(id: string): Promise<DeliveryResult> {
     await this.parts.connection.open('test', true);
+    await this.parts.registry.warm(id);
     const compiled = this.compiled('test', id);
     const event = this.sampleFor(compiled);
     const eventId = eventIdOf(event);
@@ -135,6 +138,7 @@ export class Emission {
     if (given !== undefined) assertEvent(given, 'preview');
     const registry = this.parts.registry;
     await registry.ensureLoaded();
+    if (typeof webhook === 'string') await registry.warm(webhook);
     const compiled =
       typeof webhook === 'string' ? this.compiled('preview', webhook) : registry.compileUnsaved(webhook);
     const event = given ?? this.sampleFor(compiled);
@@ -148,6 +152,7 @@ export class Emission {
     assertEvent(event, 'explain');
     if (tenant !== undefined) validateTenant(tenant);
     await this.parts.connection.open('explain');
+    await this.parts.registry.warm(id);
     const compiled = this.compiled('explain', id);
     const health = this.parts.scheduler.health(id);
     return explainMatch(compiled, event, tenant, health, this.o.defaultStatements);

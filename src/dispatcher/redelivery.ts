@@ -54,6 +54,7 @@ export class Redelivery {
         `deliveries.redeliver: no delivery "${deliveryId}" in the delivery log`,
       );
     }
+    await this.parts.registry.warm(record.webhookId);
     return this.resend(this.redeliveryJob('deliveries.redeliver', record, options.force === true));
   }
 
@@ -68,6 +69,7 @@ export class Redelivery {
     if (window === null || typeof window !== 'object' || window.since === undefined) {
       throw new WebhookError('ERR_INVALID_OPTIONS', 'deliveries.recover: expected `{ since, until? }`');
     }
+    await this.parts.registry.warm(webhookId);
     const compiled = this.parts.registry.get(webhookId);
     if (!compiled) throw new WebhookNotFoundError('deliveries.recover', webhookId);
     if (!compiled.webhook.on) throw webhookDisabled('deliveries.recover', webhookId);

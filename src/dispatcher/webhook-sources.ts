@@ -9,8 +9,9 @@ import type { StoreConnection } from './store-connection.js';
 export class IndexSource implements WebhookSource {
   constructor(private readonly registry: WebhookRegistry) {}
 
-  lookup(webhookId: string): CompiledWebhook | undefined {
-    return this.registry.get(webhookId);
+  lookup(webhookId: string): CompiledWebhook | undefined | Promise<CompiledWebhook | undefined> {
+    // A tenant dropped from memory (`maxIndexBytes`) while its deliveries waited is read again.
+    return this.registry.lookupQueued(webhookId);
   }
 }
 

@@ -13,6 +13,7 @@ import { ListenerHub } from './listener.js';
 import { type MigrateFunction, migrate, type PostgresSchemaOptions, resolveNames } from './migrate.js';
 import { assertPool, errorMessage, type PoolLike } from './sql.js';
 import { Callbacks, explainFor, postgresCircuits, watchWebhooks } from './store-circuits.js';
+import { withTenantReads } from './store-tenant.js';
 
 /** Options of `postgresStore()`. */
 export interface PostgresStoreOptions extends Pick<PostgresSchemaOptions, 'schema' | 'table'> {
@@ -35,6 +36,8 @@ export interface PostgresStoreListQuery {
 /** A `WebhookStore` in one Postgres table, with `watch()` over LISTEN/NOTIFY. */
 export interface PostgresWebhookStore extends WebhookStore {
   list(query?: PostgresStoreListQuery): Promise<Webhook[]>;
+  /** One tenant's webhooks (`null`: those without a tenant), an indexed query: the dispatcher reads tenants on demand. */
+  listTenant(tenant: string | null): Promise<Webhook[]>;
   /**
    * Calls `onChange(id)` after webhook `id` was created, changed or deleted by any process (this one included),
    * once the change is committed, and `onChange()` when anything may have changed: when LISTEN is first in place
@@ -99,7 +102,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
     if (rowCount === 0) throw alreadyExists(webhook.id);
   };
 
-  return {
+  const store: Omit<PostgresWebhookStore, 'listTenant'> = {
     async get(id) {
       // Postgres cannot hold such an id, so no webhook has it (it answered an encoding error, a 503 in the API).
       if (!isStorable(id)) return undefined;
@@ -143,6 +146,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresWebhookSto
     circuits,
     rateLimits: postgresRateLimits(pool, names.rates, explainFor(names.rates)),
   };
+  return withTenantReads(store, (query) => store.list(query));
 }
 
 const alreadyExists = (id: string) => new Error(`postgresStore.create: webhook "${id}" already exists`);

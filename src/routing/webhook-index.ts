@@ -12,64 +12,69 @@ type Bucket = Map<string, CompiledWebhook>;
  * buckets its type and its accesses' scopes can reach instead of scanning every webhook.
  */
 export class WebhookIndex {
-  private readonly byId = new Map<string, CompiledWebhook>();
   /** type -> scope -> webhooks. Two levels, so a lookup hashes strings the event already holds. */
   private readonly buckets = new Map<string, Map<string, Bucket>>();
-  private readonly keysById = new Map<string, [type: string, scope: string][]>();
+  private count = 0;
 
   get size(): number {
-    return this.byId.size;
+    return this.count;
   }
 
-  get(id: string): CompiledWebhook | undefined {
-    return this.byId.get(id);
-  }
-
+  /**
+   * Indexes a webhook under its types and scopes (both kept on the compiled webhook, so the index keeps nothing
+   * per webhook but its bucket entries). Replacing one: `delete` the previous compiled copy first.
+   */
   set(compiled: CompiledWebhook): void {
-    this.delete(compiled.webhook.id);
     const id = compiled.webhook.id;
-    const types = compiled.types.literalTypes ?? [ANY];
-    const scopes = compiled.policy?.indexKeys ?? [ANY];
-    const keys: [string, string][] = [];
-    for (const type of types) {
+    let added = false;
+    for (const type of compiled.types.literalTypes ?? [ANY]) {
       let byScope = this.buckets.get(type);
       if (!byScope) {
         byScope = new Map();
         this.buckets.set(type, byScope);
       }
-      for (const scope of scopes) {
+      for (const scope of compiled.policy?.indexKeys ?? [ANY]) {
         let bucket = byScope.get(scope);
         if (!bucket) {
           bucket = new Map();
           byScope.set(scope, bucket);
         }
+        if (!bucket.has(id)) added = true;
         bucket.set(id, compiled);
-        keys.push([type, scope]);
       }
     }
-    this.byId.set(id, compiled);
-    this.keysById.set(id, keys);
+    if (added) this.count++;
   }
 
-  delete(id: string): void {
-    const keys = this.keysById.get(id);
-    if (!keys) return;
-    for (const [type, scope] of keys) {
+  /** Takes out a webhook indexed as `compiled` (the copy that was `set`). */
+  delete(compiled: CompiledWebhook): void {
+    const id = compiled.webhook.id;
+    let removed = false;
+    for (const type of compiled.types.literalTypes ?? [ANY]) {
       const byScope = this.buckets.get(type);
-      const bucket = byScope?.get(scope);
-      if (!byScope || !bucket) continue;
-      bucket.delete(id);
-      if (bucket.size === 0) byScope.delete(scope);
+      if (!byScope) continue;
+      for (const scope of compiled.policy?.indexKeys ?? [ANY]) {
+        const bucket = byScope.get(scope);
+        if (!bucket?.delete(id)) continue;
+        removed = true;
+        if (bucket.size === 0) byScope.delete(scope);
+      }
       if (byScope.size === 0) this.buckets.delete(type);
     }
-    this.keysById.delete(id);
-    this.byId.delete(id);
+    if (removed) this.count--;
+  }
+
+  /** Every webhook indexed, each once. */
+  all(): CompiledWebhook[] {
+    const all = new Map<string, CompiledWebhook>();
+    for (const byScope of this.buckets.values())
+      for (const bucket of byScope.values()) for (const [id, compiled] of bucket) all.set(id, compiled);
+    return [...all.values()];
   }
 
   clear(): void {
-    this.byId.clear();
     this.buckets.clear();
-    this.keysById.clear();
+    this.count = 0;
   }
 
   /** Webhooks that could match an event of `type` with these accesses, in creation order. */

@@ -2,16 +2,39 @@ import type { Webhook, WebhookStore } from '../core/types.js';
 
 /**
  * The default `WebhookStore`: webhooks live in this process's memory. Records are copied in and out, so
- * callers can never mutate a stored webhook by accident.
+ * callers can never mutate a stored webhook by accident. Webhooks are also kept by tenant, so `listTenant`
+ * reads one tenant's without scanning the rest.
  *
  * @example
  * const dispatcher = createWebhookDispatcher({ store: memoryStore() });
  */
 export function memoryStore(initial: Iterable<Webhook> = []): WebhookStore {
   const records = new Map<string, Webhook>();
-  for (const webhook of initial) records.set(webhook.id, structuredClone(webhook));
+  /** tenant ('' for none) -> ids of its webhooks. */
+  const byTenant = new Map<string, Set<string>>();
+  const keyOf = (webhook: Webhook) => (typeof webhook.tenant === 'string' ? `t:${webhook.tenant}` : '');
+  const save = (webhook: Webhook) => {
+    const previous = records.get(webhook.id);
+    if (previous !== undefined) unlink(previous);
+    const copy = structuredClone(webhook);
+    records.set(webhook.id, copy);
+    const key = keyOf(copy);
+    let ids = byTenant.get(key);
+    if (ids === undefined) {
+      ids = new Set();
+      byTenant.set(key, ids);
+    }
+    ids.add(copy.id);
+  };
+  const unlink = (webhook: Webhook) => {
+    const key = keyOf(webhook);
+    const ids = byTenant.get(key);
+    ids?.delete(webhook.id);
+    if (ids?.size === 0) byTenant.delete(key);
+  };
+  for (const webhook of initial) save(webhook);
 
-  return {
+  const store: WebhookStore = {
     async get(id) {
       const webhook = records.get(id);
       return webhook && structuredClone(webhook);
@@ -22,14 +45,39 @@ export function memoryStore(initial: Iterable<Webhook> = []): WebhookStore {
     async create(webhook) {
       if (records.has(webhook.id))
         throw new Error(`memoryStore.create: webhook "${webhook.id}" already exists`);
-      records.set(webhook.id, structuredClone(webhook));
+      save(webhook);
     },
     async update(webhook) {
       if (!records.has(webhook.id)) throw new Error(`memoryStore.update: no webhook "${webhook.id}"`);
-      records.set(webhook.id, structuredClone(webhook));
+      save(webhook);
     },
     async delete(id) {
+      const webhook = records.get(id);
+      if (webhook === undefined) return false;
+      unlink(webhook);
       return records.delete(id);
     },
   };
+  return withListTenant(store, async (tenant) => {
+    const ids = byTenant.get(tenant === null ? '' : `t:${tenant}`);
+    if (ids === undefined) return [];
+    return [...ids].map((id) => structuredClone(records.get(id) as Webhook));
+  });
+}
+
+/**
+ * Adds `listTenant` to a store as a property that is not enumerable: a store made by spreading this one
+ * (`{ ...memoryStore(), list }`) reads through its own `list()`, instead of a `listTenant` that would bypass it.
+ */
+export function withListTenant<S extends WebhookStore>(
+  store: S,
+  listTenant: (tenant: string | null) => Promise<Webhook[]>,
+): S {
+  Object.defineProperty(store, 'listTenant', {
+    value: listTenant,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  return store;
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { within } from '../core/deadline.js';
-import { errorMessage, WebhookError, WebhookNotFoundError } from '../core/errors.js';
+import { WebhookNotFoundError } from '../core/errors.js';
 import type {
   PolicyAccess,
   Webhook,
@@ -9,8 +8,20 @@ import type {
   WebhookPatch,
   WebhookStore,
 } from '../core/types.js';
+import { SharedValues } from '../routing/shared-values.js';
+import { indexBytes, TenantLru } from '../routing/tenant-lru.js';
 import { WebhookIndex } from '../routing/webhook-index.js';
 import type { AddressPolicy } from '../transport/ssrf.js';
+import {
+  byCreation,
+  canonicalJson,
+  type IndexStats,
+  isRecord,
+  type ListOptions,
+  storeCall,
+  storeFailed,
+  tenantLimitError,
+} from './registry-parts.js';
 import {
   buildWebhook,
   type CompileContext,
@@ -27,6 +38,8 @@ export interface RegistryOptions {
   /** Every call to the store must answer within this, or it fails with `ERR_STORE_TIMEOUT`. */
   storeTimeoutMs: number;
   maxWebhooksPerTenant: number | undefined;
+  /** Bytes of tenants' webhooks kept indexed, for stores with `listTenant`. @default 64 MiB */
+  maxIndexBytes?: number;
   /** Checks a webhook being saved against the event catalog (throws a WebhookValidationError). Not run for records read from the store. */
   checkSave?: (webhook: Webhook) => void;
   now(): number;
@@ -35,10 +48,8 @@ export interface RegistryOptions {
   onError(message: string, meta: Record<string, unknown>): void;
 }
 
-export interface ListOptions {
-  /** Only this tenant's webhooks; `null`: only webhooks without a tenant; absent: every webhook. */
-  tenant?: string | null;
-}
+export type { IndexStats, ListOptions } from './registry-parts.js';
+export { canonicalJson } from './registry-parts.js';
 
 const NO_TENANT = '';
 
@@ -54,8 +65,14 @@ const NO_TENANT = '';
 export class WebhookRegistry {
   private readonly indexes = new Map<string, WebhookIndex>();
   private readonly byId = new Map<string, CompiledWebhook>();
-  /** Compiled policies shared by webhooks with the same statements, released with the last of them. */
-  private readonly policies = new Map<string, { policy: CompiledPolicy; refs: number }>();
+  /** Compiled parts (policies, filters, templates, headers) shared by webhooks that have the same ones. */
+  private readonly shared = new SharedValues();
+  /**
+   * For stores with `listTenant`: the tenants indexed (the rest are read on their next emit), and the reads under
+   * way, shared by concurrent emits. Undefined: every webhook is indexed.
+   */
+  private readonly tenants: TenantLru | undefined;
+  private readonly tenantLoads = new Map<string, Promise<void>>();
   private readonly context: CompileContext;
   private tail: Promise<unknown> = Promise.resolve();
   private loading: Promise<void> | undefined;
@@ -71,12 +88,68 @@ export class WebhookRegistry {
   private changing = 0;
 
   constructor(private readonly options: RegistryOptions) {
-    const policies = this.policies;
+    const shared = this.shared;
     this.context = {
       defaultPolicy: options.defaultPolicy,
       addressPolicy: options.addressPolicy,
-      policies: { get: (key) => policies.get(key)?.policy },
+      shared: (key, make) => shared.get(key, make),
     };
+    if (typeof options.store.listTenant === 'function') {
+      this.tenants = new TenantLru(options.maxIndexBytes ?? 64 * 1024 * 1024);
+    }
+  }
+
+  get stats(): IndexStats {
+    const tenants = this.tenants;
+    return {
+      webhooks: this.byId.size,
+      tenants: tenants?.count ?? this.indexes.size - (this.indexes.has(NO_TENANT) ? 1 : 0),
+      bytes: tenants?.bytes ?? 0,
+      onDemand: tenants !== undefined,
+    };
+  }
+
+  /**
+   * Whether `emit` can match for this tenant now: always, unless the store reads tenants on demand and this one is
+   * not indexed (then `loadTenant` first). Marks the tenant as just used.
+   */
+  tenantReady(tenant: string | undefined): boolean {
+    const tenants = this.tenants;
+    if (tenants === undefined || tenant === undefined) return true;
+    if (!tenants.has(tenant)) return false;
+    tenants.touch(tenant);
+    return true;
+  }
+
+  /**
+   * Reads one tenant's webhooks (one `listTenant` call) and indexes them, dropping the least recently used tenants
+   * past `maxIndexBytes`. Concurrent calls for one tenant share the read; a failure (`ERR_STORE_*`) is not kept.
+   */
+  loadTenant(tenant: string): Promise<void> {
+    const running = this.tenantLoads.get(tenant);
+    if (running !== undefined) return running;
+    const load = this.exclusive(() => this.fetchTenant(tenant));
+    this.tenantLoads.set(tenant, load);
+    const done = () => this.tenantLoads.delete(tenant);
+    load.then(done, done);
+    return load;
+  }
+
+  /** Makes `get(id)` answer for a webhook of a tenant not indexed (explain, test, preview of a cold tenant). */
+  async warm(id: string): Promise<void> {
+    if (this.tenants === undefined || this.byId.has(id)) return;
+    const webhook = await this.read(id);
+    if (typeof webhook?.tenant === 'string') await this.loadTenant(webhook.tenant);
+  }
+
+  /**
+   * The in-process queue's send-time lookup: the index, or, when tenants are read on demand, the store for a
+   * webhook whose tenant was dropped from the index while its deliveries waited.
+   */
+  lookupQueued(id: string): CompiledWebhook | undefined | Promise<CompiledWebhook | undefined> {
+    const indexed = this.byId.get(id);
+    if (indexed !== undefined || this.tenants === undefined) return indexed;
+    return this.lookupInStore(id);
   }
 
   get ready(): boolean {
@@ -128,6 +201,9 @@ export class WebhookRegistry {
         addressPolicy: this.options.addressPolicy,
       });
       const cappedByStore = this.cappedByStore(webhook.tenant);
+      if (!cappedByStore && this.options.maxWebhooksPerTenant !== undefined && webhook.tenant !== undefined) {
+        await this.fetchTenant(webhook.tenant);
+      }
       if (!cappedByStore) this.checkTenantLimit(webhook.tenant);
       this.options.checkSave?.(webhook);
       const compiled = this.compile(webhook);
@@ -179,7 +255,11 @@ export class WebhookRegistry {
       addressPolicy: this.options.addressPolicy,
     });
     this.options.checkSave?.(webhook);
-    return compileWebhook(webhook, -1, this.context);
+    try {
+      return compileWebhook(webhook, -1, this.context);
+    } finally {
+      if (this.changing === 0) this.shared.sweep();
+    }
   }
 
   /** Switches a webhook off on behalf of its health (`disabled` says why), in the store too. */
@@ -264,6 +344,13 @@ export class WebhookRegistry {
       if (this.byId.has(id)) await this.exclusive(async () => this.remove(id));
       return undefined;
     }
+    // A worker delivering for a tenant it does not hold reads that tenant once, so that its next deliveries are
+    // answered from the index (while the watch is live) instead of one store read each. A failed read leaves the
+    // tenant cold: the record just read is used.
+    const tenant = webhook.tenant;
+    if (this.tenants !== undefined && typeof tenant === 'string' && !this.tenants.has(tenant)) {
+      await this.loadTenant(tenant).catch(() => {});
+    }
     const cached = this.byId.get(id);
     if (cached !== undefined && canonicalJson(cached.webhook) === canonicalJson(webhook)) return cached;
     return this.exclusive(async () => this.adopt(webhook));
@@ -287,18 +374,57 @@ export class WebhookRegistry {
     return webhook;
   }
 
+  /**
+   * Reads the store again. With `listTenant`: the webhooks without a tenant, and every tenant is dropped from the
+   * index (each is read again on its next emit); without it: every webhook.
+   */
   private async reload(): Promise<void> {
-    const all = await this.call('list', () => this.options.store.list());
+    const store = this.options.store;
+    const all = await (this.tenants === undefined
+      ? this.call('list', () => store.list())
+      : this.call('listTenant', () => (store.listTenant as (tenant: null) => Promise<Webhook[]>)(null)));
     const next: CompiledWebhook[] = [];
-    for (const webhook of this.validRecords(all)) {
+    for (const webhook of this.validRecords(all, this.tenants === undefined ? 'list' : 'listTenant')) {
+      if (this.tenants !== undefined && webhook.tenant !== undefined) continue;
       const compiled = this.tryCompile(webhook);
       if (compiled) next.push(compiled);
     }
+    if (this.tenants !== undefined) for (const tenant of [...this.tenants.keys()]) this.evict(tenant);
     const gone = new Set(this.byId.keys());
     for (const compiled of next) gone.delete(compiled.webhook.id);
     for (const id of gone) this.remove(id);
     for (const compiled of next) this.put(compiled);
     this.loaded = true;
+  }
+
+  /** One tenant's webhooks, read and indexed (in `exclusive`, or inside a change that already is). */
+  private async fetchTenant(tenant: string): Promise<void> {
+    const tenants = this.tenants;
+    if (tenants === undefined || tenants.has(tenant)) return;
+    const store = this.options.store as Required<Pick<WebhookStore, 'listTenant'>>;
+    const all = await this.call('listTenant', () => store.listTenant(tenant));
+    const next: CompiledWebhook[] = [];
+    for (const webhook of this.validRecords(all, 'listTenant')) {
+      // A store answering another tenant's webhook for this one must not put it in this tenant's index.
+      if (webhook.tenant !== tenant) continue;
+      const compiled = this.tryCompile(webhook);
+      if (compiled) next.push(compiled);
+    }
+    tenants.add(tenant);
+    for (const compiled of next) this.put(compiled);
+    for (const cold of tenants.overflow(tenant)) this.evict(cold);
+  }
+
+  /** Drops a tenant's webhooks from memory (not a delete: nothing waiting for them is ended). */
+  private evict(tenant: string): void {
+    this.tenants?.delete(tenant);
+    const index = this.indexes.get(tenant);
+    if (index === undefined) return;
+    for (const compiled of index.all()) {
+      this.unindex(compiled);
+      this.byId.delete(compiled.webhook.id);
+    }
+    this.indexes.delete(tenant);
   }
 
   /** Puts a record read from the store into the index, or takes it out if it is invalid. */
@@ -314,8 +440,8 @@ export class WebhookRegistry {
   }
 
   /** A record the store answered may be anything: only webhook-shaped objects are kept; the rest is reported. */
-  private validRecords(all: unknown): Webhook[] {
-    if (!Array.isArray(all)) throw storeFailed('list', 'answered something that is not an array');
+  private validRecords(all: unknown, method = 'list'): Webhook[] {
+    if (!Array.isArray(all)) throw storeFailed(method, 'answered something that is not an array');
     const records: Webhook[] = [];
     for (const webhook of all) {
       if (isRecord(webhook)) records.push(webhook);
@@ -345,23 +471,28 @@ export class WebhookRegistry {
     });
   }
 
+  /** Indexes a compiled webhook, unless its tenant is read on demand and not indexed now. */
   private put(compiled: CompiledWebhook): void {
     const id = compiled.webhook.id;
+    const owner = compiled.webhook.tenant;
+    const indexed = this.tenants === undefined || owner === undefined || this.tenants.has(owner);
+    // Held before the previous copy lets go, so parts both copies share are never dropped in between.
+    if (indexed) for (const key of compiled.sharedKeys) this.shared.hold(key);
     const previous = this.byId.get(id);
     if (previous !== undefined) this.unindex(previous);
+    if (!indexed) {
+      this.byId.delete(id);
+      return;
+    }
     this.byId.set(id, compiled);
-    const tenant = compiled.webhook.tenant ?? NO_TENANT;
+    const tenant = owner ?? NO_TENANT;
     let index = this.indexes.get(tenant);
     if (index === undefined) {
       index = new WebhookIndex();
       this.indexes.set(tenant, index);
     }
     index.set(compiled);
-    if (compiled.policyKey !== undefined && compiled.policy !== undefined) {
-      const held = this.policies.get(compiled.policyKey);
-      if (held === undefined) this.policies.set(compiled.policyKey, { policy: compiled.policy, refs: 1 });
-      else held.refs++;
-    }
+    if (owner !== undefined) this.tenants?.resize(owner, indexBytes(compiled.webhook));
   }
 
   private remove(id: string): void {
@@ -373,14 +504,13 @@ export class WebhookRegistry {
   }
 
   private unindex(compiled: CompiledWebhook): void {
-    const tenant = compiled.webhook.tenant ?? NO_TENANT;
+    const owner = compiled.webhook.tenant;
+    const tenant = owner ?? NO_TENANT;
     const index = this.indexes.get(tenant);
-    index?.delete(compiled.webhook.id);
+    index?.delete(compiled);
     if (index !== undefined && index.size === 0) this.indexes.delete(tenant);
-    const key = compiled.policyKey;
-    if (key === undefined) return;
-    const held = this.policies.get(key);
-    if (held !== undefined && --held.refs === 0) this.policies.delete(key);
+    for (const key of compiled.sharedKeys) this.shared.release(key);
+    if (owner !== undefined) this.tenants?.resize(owner, -indexBytes(compiled.webhook));
   }
 
   /** Whether the store enforces `maxWebhooksPerTenant` for this tenant itself, atomically across processes. */
@@ -416,7 +546,8 @@ export class WebhookRegistry {
     this.changing++;
     const run = this.tail.then(change);
     const settled = () => {
-      this.changing--;
+      // Parts compiled for webhooks that were not indexed are dropped once no change is half done.
+      if (--this.changing === 0) this.shared.sweep();
     };
     this.tail = run.then(settled, settled);
     return run;
@@ -424,56 +555,6 @@ export class WebhookRegistry {
 
   /** A store call with a deadline; a throw, a rejection and a timeout all become a WebhookError. */
   private call<T>(method: string, call: () => Promise<T>): Promise<T> {
-    const timeoutMs = this.options.storeTimeoutMs;
-    return within(
-      call,
-      timeoutMs,
-      () =>
-        new WebhookError(
-          'ERR_STORE_TIMEOUT',
-          `webhook store: ${method}() did not answer within ${timeoutMs} ms`,
-        ),
-    ).catch((error: unknown) => {
-      throw error instanceof WebhookError
-        ? error
-        : new WebhookError('ERR_STORE_FAILED', `webhook store: ${method}() failed: ${errorMessage(error)}`, {
-            cause: error,
-          });
-    });
+    return storeCall(method, call, this.options.storeTimeoutMs);
   }
-}
-
-function tenantLimitError(tenant: string, count: number): WebhookError {
-  return new WebhookError(
-    'ERR_TENANT_LIMIT',
-    `tenant "${tenant}" already has ${count} webhooks, the most allowed`,
-  );
-}
-
-function storeFailed(method: string, what: string): WebhookError {
-  return new WebhookError('ERR_STORE_FAILED', `webhook store: ${method}() ${what}`);
-}
-
-function isRecord(value: unknown): value is Webhook {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as Webhook).id === 'string'
-  );
-}
-
-function byCreation(a: Pick<Webhook, 'createdAt' | 'id'>, b: Pick<Webhook, 'createdAt' | 'id'>): number {
-  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-/** JSON with object keys sorted, so records are compared by value whatever order a database returns keys in. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(v as object).sort()) sorted[key] = (v as Record<string, unknown>)[key];
-    return sorted;
-  });
 }
