@@ -30,7 +30,6 @@ export type {
   Webhook,
   WebhookEvent,
   WebhookInput,
-  WebhookOrdering,
   WebhookPatch,
   WebhookStore,
 } from './core/types.js';

@@ -111,11 +111,8 @@ export interface WebhookInput {
    * `'fifo'`: deliveries arrive in emit order, one in flight at a time; a failing one holds those behind it until it
    * is delivered or ends failed. Absent: unordered (the default).
    */
-  ordering?: WebhookOrdering;
+  ordering?: 'fifo';
 }
-
-/** A webhook's delivery order: `'fifo'` (see `WebhookInput.ordering`). */
-export type WebhookOrdering = 'fifo';
 
 /** What `webhooks.update()` accepts: any subset of the input; `null` clears an optional field. */
 export type WebhookPatch = {
@@ -155,7 +152,7 @@ export interface Webhook {
   tags: string[];
   tenant?: string;
   rateLimit?: number;
-  ordering?: WebhookOrdering;
+  ordering?: 'fifo';
   /** Set, with `on: false`, when the dispatcher switched the webhook off; `update(id, { on: true })` clears it. */
   disabled?: WebhookDisabled;
   /** ISO-8601 */
