@@ -28,7 +28,11 @@ function nameOf(node: ts.SignatureDeclaration, source: ts.SourceFile): string {
   }
   if (ts.isConstructorDeclaration(node)) return 'constructor';
   const parent = node.parent;
-  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) {
+  if (
+    ts.isVariableDeclaration(parent) ||
+    ts.isPropertyAssignment(parent) ||
+    ts.isPropertyDeclaration(parent)
+  ) {
     return parent.name.getText(source);
   }
   return '<anonymous>';
@@ -54,7 +58,10 @@ function lineCount(text: string): number {
   return text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
 }
 
-const files = sourceFiles(src).map((path) => ({ path: relative(src, path), text: readFileSync(path, 'utf8') }));
+const files = sourceFiles(src).map((path) => ({
+  path: relative(src, path),
+  text: readFileSync(path, 'utf8'),
+}));
 
 describe('size rule', () => {
   it('reads the source tree', () => {
@@ -64,7 +71,15 @@ describe('size rule', () => {
 
   it('measures a function from its first line to its closing brace', () => {
     const body = Array.from({ length: MAX_FUNCTION_LINES - 1 }, (_, i) => `  const a${i} = ${i};`);
-    const text = ['/** docs */', 'export function long(): void {', ...body, '}', 'class C {', '  m = () => 1;', '}'];
+    const text = [
+      '/** docs */',
+      'export function long(): void {',
+      ...body,
+      '}',
+      'class C {',
+      '  m = () => 1;',
+      '}',
+    ];
     const lengths = functionLengths(text.join('\n'));
     expect(lengths).toContainEqual({ name: 'long', line: 2, lines: MAX_FUNCTION_LINES + 1 });
     expect(lengths).toContainEqual({ name: 'm', line: MAX_FUNCTION_LINES + 4, lines: 1 });

@@ -3,8 +3,8 @@ import type { PolicyAccess, Webhook } from '../core/types.js';
 import { SharedValues } from '../routing/shared-values.js';
 import { indexBytes, TenantLru } from '../routing/tenant-lru.js';
 import { WebhookIndex } from '../routing/webhook-index.js';
-import { type IndexStats, tenantLimitError } from './registry-parts.js';
 import { type CompileContext, compileWebhook } from './compile.js';
+import { type IndexStats, tenantLimitError } from './registry-parts.js';
 
 const NO_TENANT = '';
 
