@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +186,52 @@ describe('tenants read on demand (memoryStore with listTenant)', () => {
     expect(await d.deliveries.recover(first?.webhookId as string, { since: new Date(0) })).toBe(0);
     await emitFor(d, 't8');
     expect(await d.test('t5-w3')).toMatchObject({ ok: true, webhookId: 't5-w3' });
+  });
+
+  it('deliveries waiting in a lane whose tenant is dropped from the index meanwhile are still sent', async () => {
+    // A receiver that holds every request until released: the webhook's later deliveries wait in its lane.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const arrived: string[] = [];
+    const server = createServer((request, response) => {
+      arrived.push(request.url ?? '');
+      released.then(() => response.end('ok'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const slow = webhookRecord({
+        id: 'slow-w',
+        tenant: 'slow',
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow`,
+        events: ['invoice.paid'],
+      });
+      const { store, calls } = countingStore([...records(), slow]);
+      const d = createWebhookDispatcher({
+        store,
+        maxIndexBytes: tenantBytes() + 1,
+        perWebhookConcurrency: 1,
+        allowPrivateNetworks: true,
+        deliveryLog: false,
+      });
+      dispatchers.push(d);
+      const waiting = [emitFor(d, 'slow'), emitFor(d, 'slow'), emitFor(d, 'slow')];
+      await expect.poll(() => arrived.length).toBe(1);
+      // Two other tenants push `slow` out of the index while two of its deliveries wait in the lane.
+      await emitFor(d, 't1');
+      await emitFor(d, 't2');
+      release();
+      const results = (await Promise.all(waiting)).flat();
+      expect(results.map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
+      expect(arrived).toHaveLength(3);
+      // It had been dropped: the next emit reads the tenant again.
+      await emitFor(d, 'slow');
+      expect(calls.filter((t) => t === 'slow')).toHaveLength(2);
+    } finally {
+      release();
+      server.close();
+    }
   });
 
   it("a send-time lookup for a tenant not held reads that tenant once (a durable worker's index)", async () => {

@@ -161,9 +161,12 @@ export class Delivery implements HeldJob {
 
   /** The in-memory index is asked again (a switch-off while waiting is honoured); a store read is not repeated. */
   private current(): CompiledWebhook | undefined {
-    return this.storeLookup
-      ? this.compiled
-      : (this.parts.webhooks.lookup(this.job.webhookId) as CompiledWebhook | undefined);
+    if (this.storeLookup) return this.compiled;
+    const found = this.parts.webhooks.lookup(this.job.webhookId);
+    // Its tenant left the index (`maxIndexBytes`) while it waited: the webhook as it was queued is the best known.
+    if (!(found instanceof Promise)) return found;
+    found.catch(() => {}); // nothing waits for this read: its failure must not become an unhandled rejection
+    return this.compiled;
   }
 
   /** Flushed from its lane (switched off or deleted while waiting). */
