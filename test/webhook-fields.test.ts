@@ -46,6 +46,7 @@ describe('the webhook field declaration', () => {
       bodyTemplate: '',
       templateEscape: 'json',
       headers: {},
+      clientCertificate: { cert: '', key: '' },
       tags: [],
       tenant: '',
       rateLimit: 1,
@@ -64,6 +65,7 @@ describe('the webhook field declaration', () => {
       bodyTemplate: '',
       templateEscape: 'json',
       headers: {},
+      clientCertificate: { cert: '', key: '' },
       tags: [],
       tenant: '',
       rateLimit: 1,
@@ -71,8 +73,10 @@ describe('the webhook field declaration', () => {
       createdAt: '',
       updatedAt: '',
     };
-    // `previousSecrets` is the dispatcher's bookkeeping of a rotation, never an input nor shown.
-    const stored = Object.keys(WEBHOOK_FIELDS).filter((name) => !['signed', 'sign'].includes(name));
+    // `previousSecrets` is the dispatcher's bookkeeping of a rotation, never an input nor shown; the shown fields
+    // (`signed`, `publicKey`, `certificate`) are derived from credentials for reads.
+    const derived = ['signed', 'sign', 'publicKey', 'certificate'];
+    const stored = Object.keys(WEBHOOK_FIELDS).filter((name) => !derived.includes(name));
     expect(sorted(stored)).toEqual(sorted(Object.keys(saved)));
   });
 

@@ -69,6 +69,16 @@ export type SignatureScheme =
 /** How `{{x}}` is escaped in a body template. `{{{x}}}` is never escaped. */
 export type TemplateEscape = 'json' | 'html' | 'none';
 
+/** A webhook's TLS client certificate: PEM text, so every store keeps it as JSON. */
+export interface WebhookClientCertificate {
+  /** The certificate chain, PEM (the leaf first, then any intermediates). */
+  cert: string;
+  /** Its private key, PEM; may be encrypted, with `passphrase`. */
+  key: string;
+  /** The passphrase of an encrypted `key`. */
+  passphrase?: string;
+}
+
 /** What `webhooks.create()` accepts. */
 export interface WebhookInput {
   /** Absolute http(s) URL the POST goes to. */
@@ -98,6 +108,13 @@ export interface WebhookInput {
   templateEscape?: TemplateEscape;
   /** Extra request headers (Authorization, ...). Cannot override the signature, `webhook-*`, Content-Length or Host. */
   headers?: Record<string, string>;
+  /**
+   * TLS client certificate (PEM) presented to a receiver that requires mutual TLS. Validated when saved (the key
+   * must open with `passphrase` and match `cert`); stored like `secret` and never shown (the admin API shows
+   * `certificate`: subject, issuer, fingerprint, validity). Sent by `httpTransport` only: `fetchTransport` fails
+   * such a delivery, and a custom transport may read `request.clientCertificate`.
+   */
+  clientCertificate?: WebhookClientCertificate;
   /** Free-form tags. */
   tags?: string[];
   /**
@@ -144,6 +161,7 @@ export interface Webhook {
   bodyTemplate?: string;
   templateEscape?: TemplateEscape;
   headers: Record<string, string>;
+  clientCertificate?: WebhookClientCertificate;
   tags: string[];
   tenant?: string;
   rateLimit?: number;

@@ -28,6 +28,7 @@ import { compileEventFilter, type EventFilter } from '../routing/event-filter.js
 import { policyIndexKeys } from '../routing/policy/index-keys.js';
 import { createPolicyMatcher } from '../routing/policy/matcher.js';
 import { type AddressPolicy, checkUrl } from '../transport/ssrf.js';
+import { FIELD_CHECKS } from './webhook-certificate.js';
 import { applySecret, assertSecretFits, rotateSecrets } from './webhook-secret.js';
 
 /** What `create` and `update` accept: the declared input fields (core/webhook-fields.ts). */
@@ -75,6 +76,7 @@ export function applyDeclaredFields(
       continue;
     }
     const schema: TSchema = fields[key]!.schema;
+    if (fields === WEBHOOK_FIELDS) FIELD_CHECKS[key]?.(value);
     if (!Value.Check(schema, value)) {
       const got = lists.credential.includes(key) ? `a value of type ${typeof value}` : describe(value);
       throw new WebhookValidationError(key, `Expected \`${key}\` to be ${expectation(schema)}, got ${got}`);
@@ -427,6 +429,8 @@ export function compileWebhook(webhook: Webhook, seq: number, context: CompileCo
           `template:${JSON.stringify([bodyTemplate, contentType, templateEscape])}`,
           () => compileTemplate(bodyTemplate, { contentType, escape: templateEscape, field: 'bodyTemplate' }),
         );
+  // One frozen certificate per compiled webhook: the transport keys its connection pools by this object.
+  if (record.clientCertificate !== undefined) Object.freeze(record.clientCertificate);
   const { id, name, url, tags } = record;
   return {
     webhook: Object.freeze(record),
