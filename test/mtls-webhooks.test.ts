@@ -1,0 +1,138 @@
+// Per-webhook mutual TLS: a webhook's clientCertificate is presented to a receiver that requires one, never shown.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createWebhookDispatcher,
+  type DeliveryResult,
+  fetchTransport,
+  httpTransport,
+  WebhookValidationError,
+} from '../src/index.js';
+import { ldEvent } from './helpers/events.js';
+import { open } from './helpers/setup.js';
+import { makeTestCa, startHttpsReceiver, type TestCa } from './helpers/test-ca.js';
+
+let ca: TestCa;
+/** A line from the middle of the sender's private key: it must appear nowhere the webhook is shown or logged. */
+let keyLine: string;
+
+beforeAll(() => {
+  ca = makeTestCa();
+  keyLine = ca.sender.key.split('\n')[5]!;
+  expect(keyLine.length).toBeGreaterThan(40);
+}, 60_000);
+afterAll(() => ca?.remove());
+
+function dispatcherWith(options: Parameters<typeof createWebhookDispatcher>[0] = {}) {
+  const logged: unknown[] = [];
+  const log = (...args: unknown[]) => logged.push(args);
+  const dispatcher = createWebhookDispatcher({
+    transport: httpTransport({ ca: ca.ca, allowPrivateNetworks: true }),
+    allowPrivateNetworks: true,
+    retry: 0,
+    logger: { debug: log, info: log, warn: log, error: log },
+    ...options,
+  });
+  open.push(dispatcher);
+  return { dispatcher, logged };
+}
+
+const byWebhook = (results: DeliveryResult[], id: string) => results.find((r) => r.webhookId === id);
+
+describe('webhooks.create({ clientCertificate })', () => {
+  it('is presented to a receiver that requires one; a webhook without one is refused; a plain receiver is unaffected', async () => {
+    const strict = await startHttpsReceiver(ca, true);
+    const plain = await startHttpsReceiver(ca, false);
+    const { dispatcher, logged } = dispatcherWith();
+    const certified = await dispatcher.webhooks.create({
+      url: strict.url,
+      secret: 'shh',
+      clientCertificate: ca.sender,
+    });
+    const bare = await dispatcher.webhooks.create({ url: strict.url });
+    const plainWithCert = await dispatcher.webhooks.create({ url: plain.url, clientCertificate: ca.second });
+    const plainBare = await dispatcher.webhooks.create({ url: plain.url });
+
+    const results = await dispatcher.emit(ldEvent());
+    expect(byWebhook(results, certified.id)).toMatchObject({ outcome: 'delivered', status: 204 });
+    expect(byWebhook(results, bare.id)).toMatchObject({ outcome: 'failed', ok: false });
+    expect(byWebhook(results, plainWithCert.id)).toMatchObject({ outcome: 'delivered' });
+    expect(byWebhook(results, plainBare.id)).toMatchObject({ outcome: 'delivered' });
+    // Only the certified webhook got through the strict receiver, as the CA's webhook-sender.
+    expect(strict.senders).toEqual(['webhook-sender']);
+    // A receiver that asks for no certificate gets none, with or without one on the webhook.
+    expect(plain.senders).toEqual(['-', '-']);
+
+    // The refusal is recorded in the delivery log as a failed attempt.
+    const failed = await dispatcher.deliveries.list(bare.id);
+    expect(failed.items).toHaveLength(1);
+    expect(failed.items[0]).toMatchObject({ status: 'failed' });
+
+    // The key is in none of: the log's records, the preview, the results, the logger's calls.
+    const shown = JSON.stringify([
+      await dispatcher.deliveries.list(certified.id),
+      await dispatcher.preview(certified.id),
+      results,
+      logged,
+    ]);
+    expect(shown).not.toContain(keyLine);
+    expect(shown).not.toContain('PRIVATE KEY');
+    expect(shown).not.toContain('clientCertificate');
+  });
+
+  it('keeps sending with the same certificate after an unrelated update, and stops after it is cleared', async () => {
+    const strict = await startHttpsReceiver(ca, true);
+    const { dispatcher } = dispatcherWith();
+    const hook = await dispatcher.webhooks.create({ url: strict.url, clientCertificate: ca.sender });
+    await dispatcher.webhooks.update(hook.id, { name: 'renamed' });
+    expect((await dispatcher.webhooks.get(hook.id))?.clientCertificate).toEqual(ca.sender);
+    expect((await dispatcher.emit(ldEvent()))[0]).toMatchObject({ outcome: 'delivered' });
+    await dispatcher.webhooks.update(hook.id, { clientCertificate: null });
+    expect(await dispatcher.webhooks.get(hook.id)).not.toHaveProperty('clientCertificate');
+    expect((await dispatcher.emit(ldEvent()))[0]).toMatchObject({ outcome: 'failed' });
+    expect(strict.senders).toEqual(['webhook-sender']);
+  });
+
+  it('takes an encrypted key with its passphrase', async () => {
+    const strict = await startHttpsReceiver(ca, true);
+    const { dispatcher } = dispatcherWith();
+    await dispatcher.webhooks.create({
+      url: strict.url,
+      clientCertificate: { cert: ca.sender.cert, key: ca.encryptedKey, passphrase: 'hunter2' },
+    });
+    expect((await dispatcher.emit(ldEvent()))[0]).toMatchObject({ outcome: 'delivered' });
+    expect(strict.senders).toEqual(['webhook-sender']);
+  });
+
+  it('is validated when saved, naming the member and never echoing the key', async () => {
+    const { dispatcher } = dispatcherWith();
+    const refusal = async (clientCertificate: unknown) => {
+      const error = await dispatcher.webhooks
+        .create({ url: 'https://example.com/h', clientCertificate } as never)
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WebhookValidationError);
+      expect((error as Error).message).not.toContain(keyLine);
+      return (error as WebhookValidationError).field;
+    };
+    expect(await refusal('cert.pem')).toBe('clientCertificate');
+    expect(await refusal({ cert: ca.sender.cert })).toBe('clientCertificate.key');
+    expect(await refusal({ cert: 'not pem', key: ca.sender.key })).toBe('clientCertificate.cert');
+    expect(await refusal({ cert: ca.sender.cert, key: 'no pem here' })).toBe('clientCertificate.key');
+    expect(await refusal({ ...ca.sender, extra: 1 })).toBe('clientCertificate.extra');
+    expect(await refusal({ cert: ca.sender.cert, key: ca.second.key })).toBe('clientCertificate');
+    const wrong = { cert: ca.sender.cert, key: ca.encryptedKey, passphrase: 'wrong' };
+    expect(await refusal(wrong)).toBe('clientCertificate');
+    const bytes = { cert: Buffer.from(ca.sender.cert), key: Buffer.from(ca.sender.key) };
+    expect(await refusal(bytes)).toBe('clientCertificate.cert');
+    expect(await dispatcher.webhooks.list()).toEqual([]);
+  });
+
+  it('fails the delivery with CLIENT_CERTIFICATE_UNSUPPORTED through fetchTransport, which cannot present one', async () => {
+    const plain = await startHttpsReceiver(ca, false);
+    const { dispatcher } = dispatcherWith({ transport: fetchTransport({ allowPrivateNetworks: true }) });
+    await dispatcher.webhooks.create({ url: plain.url, clientCertificate: ca.sender });
+    const [result] = await dispatcher.emit(ldEvent());
+    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'CLIENT_CERTIFICATE_UNSUPPORTED' } });
+    expect(result?.error?.message).toContain('httpTransport');
+    expect(plain.senders).toEqual([]);
+  });
+});
