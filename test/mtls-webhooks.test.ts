@@ -1,4 +1,6 @@
 // Per-webhook mutual TLS: a webhook's clientCertificate is presented to a receiver that requires one, never shown.
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createWebhookDispatcher,
@@ -7,7 +9,9 @@ import {
   httpTransport,
   WebhookValidationError,
 } from '../src/index.js';
+import { createWebhookWorker, migrate, pgBossQueue, postgresStore } from '../src/postgres/index.js';
 import { ldEvent } from './helpers/events.js';
+import { startPostgres } from './helpers/postgres.js';
 import { open } from './helpers/setup.js';
 import { makeTestCa, startHttpsReceiver, type TestCa } from './helpers/test-ca.js';
 
@@ -135,4 +139,60 @@ describe('webhooks.create({ clientCertificate })', () => {
     expect(result?.error?.message).toContain('httpTransport');
     expect(plain.senders).toEqual([]);
   });
+});
+
+describe('clientCertificate through the Postgres store and a pg-boss worker', () => {
+  it('is stored in the row, and the worker presents it: the certified webhook delivered, the bare one refused', async () => {
+    const postgres = await startPostgres();
+    const pool = new pg.Pool({ connectionString: postgres.url, max: 4 });
+    const suffix = randomUUID().slice(0, 8);
+    const table = `webhooks_mtls_${suffix}`;
+    const schema = 'wd_test_pgboss_mtls';
+    const queueName = `mtls-${suffix}`;
+    const closing: { close(): Promise<void> }[] = [];
+    open.push({
+      close: async () => {
+        // The dispatchers before the pool they use.
+        for (const dispatcher of closing) await dispatcher.close();
+        await pool.query(`DROP TABLE IF EXISTS ${table}_circuits, ${table}_rates, ${table}, ${table}_log`);
+        await pool.end();
+        await postgres.stop();
+      },
+    });
+    await migrate(pool, { table, deliveriesTable: `${table}_log` });
+    const store = postgresStore({ pool, table });
+    const strict = await startHttpsReceiver(ca, true);
+    const producer = createWebhookDispatcher({
+      store,
+      queue: pgBossQueue({ pool, schema, queueName }),
+      allowPrivateNetworks: true,
+    });
+    closing.push(producer);
+    const certified = await producer.webhooks.create({ url: strict.url, clientCertificate: ca.sender });
+    const bare = await producer.webhooks.create({ url: strict.url });
+    const { rows } = await pool.query(`SELECT record FROM ${table} WHERE id = $1`, [certified.id]);
+    expect(rows[0].record.clientCertificate).toEqual(ca.sender);
+
+    const results: DeliveryResult[] = [];
+    const worker = createWebhookWorker({
+      pool,
+      schema,
+      queueName,
+      store,
+      transport: httpTransport({ ca: ca.ca, allowPrivateNetworks: true }),
+      allowPrivateNetworks: true,
+      retry: 0,
+      onDelivery: (result) => {
+        results.push(result);
+      },
+    });
+    closing.push(worker);
+    await producer.emit(ldEvent());
+    const deadline = Date.now() + 20_000;
+    while (results.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    expect(byWebhook(results, certified.id)).toMatchObject({ outcome: 'delivered' });
+    expect(byWebhook(results, bare.id)).toMatchObject({ outcome: 'failed' });
+    expect(strict.senders).toEqual(['webhook-sender']);
+    expect(JSON.stringify(results)).not.toContain(keyLine);
+  }, 60_000);
 });
