@@ -96,6 +96,23 @@ describe('webhooks.create({ clientCertificate })', () => {
     expect(strict.senders).toEqual(['webhook-sender']);
   });
 
+  it("reuses the certificate's connection pool: successive deliveries open no new TLS connections", async () => {
+    const strict = await startHttpsReceiver(ca, true);
+    const { dispatcher } = dispatcherWith();
+    await dispatcher.webhooks.create({ url: strict.url, clientCertificate: ca.sender });
+    const deliver = async (times: number) => {
+      for (let i = 0; i < times; i++) {
+        expect((await dispatcher.emit(ldEvent()))[0]).toMatchObject({ outcome: 'delivered' });
+      }
+    };
+    await deliver(3);
+    const warm = strict.connections();
+    await deliver(6);
+    // A pool made per delivery (or per attempt) would open a connection, and a handshake, for each one.
+    expect(strict.connections()).toBe(warm);
+    expect(strict.senders).toEqual(Array(9).fill('webhook-sender'));
+  });
+
   it('takes an encrypted key with its passphrase', async () => {
     const strict = await startHttpsReceiver(ca, true);
     const { dispatcher } = dispatcherWith();
@@ -132,10 +149,18 @@ describe('webhooks.create({ clientCertificate })', () => {
 
   it('fails the delivery with CLIENT_CERTIFICATE_UNSUPPORTED through fetchTransport, which cannot present one', async () => {
     const plain = await startHttpsReceiver(ca, false);
-    const { dispatcher } = dispatcherWith({ transport: fetchTransport({ allowPrivateNetworks: true }) });
+    const { dispatcher } = dispatcherWith({
+      transport: fetchTransport({ allowPrivateNetworks: true }),
+      retry: { retries: 3, delayMs: 0 },
+    });
     await dispatcher.webhooks.create({ url: plain.url, clientCertificate: ca.sender });
     const [result] = await dispatcher.emit(ldEvent());
-    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'CLIENT_CERTIFICATE_UNSUPPORTED' } });
+    // Not retried: another attempt through the same transport cannot present it either.
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      attempts: 1,
+      error: { code: 'CLIENT_CERTIFICATE_UNSUPPORTED' },
+    });
     expect(result?.error?.message).toContain('httpTransport');
     expect(plain.senders).toEqual([]);
   });

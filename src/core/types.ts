@@ -312,6 +312,8 @@ export type DeliveryErrorCode =
   /** A durable queue could not persist the job (its store, e.g. Redis, refused or was unreachable); not sent. */
   | 'ENQUEUE_FAILED'
   | 'ABORTED'
+  /** The webhook has a `clientCertificate` and the transport (`fetchTransport`) cannot present one; not retried. */
+  | 'CLIENT_CERTIFICATE_UNSUPPORTED'
   /** The receiver answered something that is not HTTP. */
   | 'INVALID_RESPONSE'
   | 'TRANSPORT_ERROR';

@@ -98,6 +98,8 @@ export interface HttpsReceiver {
   senders: string[];
   /** The bodies received, in order. */
   bodies: string[];
+  /** TLS connections accepted so far. */
+  connections(): number;
 }
 
 /**
@@ -123,6 +125,10 @@ export async function startHttpsReceiver(ca: TestCa, requireCertificate: boolean
       });
     },
   );
+  let connections = 0;
+  server.on('secureConnection', () => {
+    connections++;
+  });
   server.on('tlsClientError', () => {});
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -133,5 +139,6 @@ export async function startHttpsReceiver(ca: TestCa, requireCertificate: boolean
         server.close(() => resolve());
       }),
   });
-  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, senders, bodies };
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  return { url, senders, bodies, connections: () => connections };
 }
