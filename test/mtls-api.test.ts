@@ -102,6 +102,15 @@ describe('clientCertificate through the admin API', () => {
     );
     expect(mismatched.status).toBe(422);
     expect(mismatched.body.error.field).toBe('clientCertificate');
+    // A key pasted in place of the object is named by its type only.
+    const pasted = safe(
+      await server.call('POST', '/webhooks', {
+        as,
+        body: { url: 'https://example.com/h', clientCertificate: ca.sender.key },
+      }),
+    );
+    expect(pasted.status).toBe(422);
+    expect(pasted.body.error.field).toBe('clientCertificate');
     const created = await server.call('POST', '/webhooks', {
       as,
       body: { url: 'https://example.com/h', clientCertificate: ca.sender },

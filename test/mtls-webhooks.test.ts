@@ -135,6 +135,8 @@ describe('webhooks.create({ clientCertificate })', () => {
       return (error as WebhookValidationError).field;
     };
     expect(await refusal('cert.pem')).toBe('clientCertificate');
+    expect(await refusal(ca.sender.key)).toBe('clientCertificate');
+    expect(await refusal({ ...ca.sender, passphrase: 1234 })).toBe('clientCertificate.passphrase');
     expect(await refusal({ cert: ca.sender.cert })).toBe('clientCertificate.key');
     expect(await refusal({ cert: 'not pem', key: ca.sender.key })).toBe('clientCertificate.cert');
     expect(await refusal({ cert: ca.sender.cert, key: 'no pem here' })).toBe('clientCertificate.key');

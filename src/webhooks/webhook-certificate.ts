@@ -8,6 +8,20 @@ import { checkClientCertificate } from '../transport/client-certificate.js';
  * `clientCertificate.key`, ... and never hold key material. Bytes are refused: the record is stored as JSON.
  */
 export function checkWebhookCertificate(value: unknown): void {
+  // Wrong types are named by their type only: a string here may be the key itself.
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new WebhookValidationError(
+      'clientCertificate',
+      `Expected \`clientCertificate\` to be an object { cert, key, passphrase? }, got ${Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`}`,
+    );
+  }
+  const { passphrase } = value as Record<string, unknown>;
+  if (passphrase !== undefined && typeof passphrase !== 'string') {
+    throw new WebhookValidationError(
+      'clientCertificate.passphrase',
+      `Expected \`clientCertificate.passphrase\` to be a string, got a value of type ${typeof passphrase}`,
+    );
+  }
   try {
     checkClientCertificate(value, 'clientCertificate');
   } catch (error) {
