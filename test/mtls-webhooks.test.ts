@@ -1,7 +1,9 @@
 // Per-webhook mutual TLS: a webhook's clientCertificate is presented to a receiver that requires one, never shown.
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisStore } from '../src/bullmq/index.js';
 import {
   createWebhookDispatcher,
   type DeliveryResult,
@@ -12,6 +14,7 @@ import {
 import { createWebhookWorker, migrate, pgBossQueue, postgresStore } from '../src/postgres/index.js';
 import { ldEvent } from './helpers/events.js';
 import { startPostgres } from './helpers/postgres.js';
+import { startRedis } from './helpers/redis.js';
 import { open } from './helpers/setup.js';
 import { makeTestCa, startHttpsReceiver, type TestCa } from './helpers/test-ca.js';
 
@@ -222,4 +225,37 @@ describe('clientCertificate through the Postgres store and a pg-boss worker', ()
     expect(strict.senders).toEqual(['webhook-sender']);
     expect(JSON.stringify(results)).not.toContain(keyLine);
   }, 60_000);
+});
+
+describe('clientCertificate in the Redis store', () => {
+  it('is kept as saved, and a dispatcher reading the store presents it', async () => {
+    const redis = await startRedis();
+    const key = `wd-test-mtls:${randomUUID().slice(0, 8)}`;
+    const clients: Redis[] = [];
+    const client = () => {
+      const made = new Redis(redis.url);
+      clients.push(made);
+      return made;
+    };
+    const closing: { close(): Promise<void> }[] = [];
+    open.push({
+      close: async () => {
+        for (const dispatcher of closing) await dispatcher.close();
+        await clients[0]?.del(key, `${key}:circuits`);
+        for (const made of clients) made.disconnect();
+        await redis.stop();
+      },
+    });
+    const strict = await startHttpsReceiver(ca, true);
+    const writer = createWebhookDispatcher({
+      store: redisStore({ client: client(), key }),
+      allowPrivateNetworks: true,
+    });
+    closing.push(writer);
+    const hook = await writer.webhooks.create({ url: strict.url, clientCertificate: ca.sender });
+    const { dispatcher: reader } = dispatcherWith({ store: redisStore({ client: client(), key }) });
+    expect((await reader.webhooks.get(hook.id))?.clientCertificate).toEqual(ca.sender);
+    expect((await reader.emit(ldEvent()))[0]).toMatchObject({ outcome: 'delivered' });
+    expect(strict.senders).toEqual(['webhook-sender']);
+  }, 30_000);
 });

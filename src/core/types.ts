@@ -69,16 +69,6 @@ export type SignatureScheme =
 /** How `{{x}}` is escaped in a body template. `{{{x}}}` is never escaped. */
 export type TemplateEscape = 'json' | 'html' | 'none';
 
-/** A webhook's TLS client certificate: PEM text, so every store keeps it as JSON. */
-export interface WebhookClientCertificate {
-  /** The certificate chain, PEM (the leaf first, then any intermediates). */
-  cert: string;
-  /** Its private key, PEM; may be encrypted, with `passphrase`. */
-  key: string;
-  /** The passphrase of an encrypted `key`. */
-  passphrase?: string;
-}
-
 /** What `webhooks.create()` accepts. */
 export interface WebhookInput {
   /** Absolute http(s) URL the POST goes to. */
@@ -114,7 +104,14 @@ export interface WebhookInput {
    * `certificate`: subject, issuer, fingerprint, validity). Sent by `httpTransport` only: `fetchTransport` fails
    * such a delivery, and a custom transport may read `request.clientCertificate`.
    */
-  clientCertificate?: WebhookClientCertificate;
+  clientCertificate?: {
+    /** The certificate chain, PEM (the leaf first, then any intermediates). */
+    cert: string;
+    /** Its private key, PEM; may be encrypted, with `passphrase`. */
+    key: string;
+    /** The passphrase of an encrypted `key`. */
+    passphrase?: string;
+  };
   /** Free-form tags. */
   tags?: string[];
   /**
@@ -161,7 +158,8 @@ export interface Webhook {
   bodyTemplate?: string;
   templateEscape?: TemplateEscape;
   headers: Record<string, string>;
-  clientCertificate?: WebhookClientCertificate;
+  /** The TLS client certificate (PEM) deliveries present; see `WebhookInput.clientCertificate`. */
+  clientCertificate?: { cert: string; key: string; passphrase?: string };
   tags: string[];
   tenant?: string;
   rateLimit?: number;
