@@ -9,10 +9,11 @@ import {
   type DeliveryResult,
   fetchTransport,
   httpTransport,
+  memoryStore,
   WebhookValidationError,
 } from '../src/index.js';
 import { createWebhookWorker, migrate, pgBossQueue, postgresStore } from '../src/postgres/index.js';
-import { ldEvent } from './helpers/events.js';
+import { ldEvent, webhookRecord } from './helpers/events.js';
 import { startPostgres } from './helpers/postgres.js';
 import { startRedis } from './helpers/redis.js';
 import { open } from './helpers/setup.js';
@@ -150,6 +151,28 @@ describe('webhooks.create({ clientCertificate })', () => {
     const bytes = { cert: Buffer.from(ca.sender.cert), key: Buffer.from(ca.sender.key) };
     expect(await refusal(bytes)).toBe('clientCertificate.cert');
     expect(await dispatcher.webhooks.list()).toEqual([]);
+  });
+
+  it('survives hostile stored certificates (written around the dispatcher): a failed delivery, nothing shown', async () => {
+    const strict = await startHttpsReceiver(ca, true);
+    const hostile: unknown[] = [
+      { cert: 'not pem', key: 'not pem either' },
+      { cert: ca.sender.cert, key: ca.second.key },
+      42,
+      { cert: ca.sender.cert },
+    ];
+    const store = memoryStore();
+    for (const [i, clientCertificate] of hostile.entries()) {
+      await store.create(webhookRecord({ id: `stored-${i}`, url: strict.url, clientCertificate } as never));
+    }
+    const { dispatcher, logged } = dispatcherWith({ store });
+    const results = await dispatcher.emit(ldEvent());
+    expect(results.map((r) => r.outcome)).toEqual(hostile.map(() => 'failed'));
+    expect(strict.senders).toEqual([]);
+    // Another webhook of the same dispatcher still delivers.
+    await dispatcher.webhooks.create({ url: strict.url, clientCertificate: ca.sender });
+    expect((await dispatcher.emit(ldEvent())).filter((r) => r.ok)).toHaveLength(1);
+    expect(JSON.stringify([results, logged])).not.toContain(keyLine);
   });
 
   it('fails the delivery with CLIENT_CERTIFICATE_UNSUPPORTED through fetchTransport, which cannot present one', async () => {
