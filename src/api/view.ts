@@ -37,7 +37,7 @@ const SHOWN: Partial<Record<WebhookFieldName, (webhook: StoredWebhook) => unknow
     disabled === undefined ? undefined : { at: disabled.at, reason: disabled.reason },
 };
 
-/** The leaf certificate's public facts, parsed once per saved record; nothing when it does not parse. */
+/** The leaf certificate's public facts (parsed on each read); nothing when it does not parse. */
 function certificateView(cert: string | undefined): CertificateView | undefined {
   if (typeof cert !== 'string') return undefined;
   try {
