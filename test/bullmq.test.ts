@@ -10,7 +10,7 @@ import {
   type RedisStoreClient,
   redisStore,
 } from '../src/bullmq/index.js';
-import type { DeliveryResult, Webhook, WebhookEvent, WebhookStore } from '../src/core/types.js';
+import type { DeliveryResult, Webhook, WebhookStore } from '../src/core/types.js';
 import { deliveryIdFor, OptionsError } from '../src/extend.js';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../src/index.js';
 import type { WorkerFixtureConfig } from './fixtures/bullmq-worker.js';

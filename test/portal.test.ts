@@ -8,9 +8,11 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminDispatcher, createWebhookApi, toNodeHandler } from '../src/api/index.js';
 import {
+  createSigningKeyPair,
   createWebhookDispatcher,
   UNLEASH_EVENT_TYPES,
   verifySignature,
+  verifyStandardWebhook,
   type WebhookEvent,
 } from '../src/index.js';
 import { unleashEvent } from './helpers/events.js';
@@ -294,6 +296,51 @@ describe('webhook portal', () => {
     await receiver.waitFor(1);
     const delivered = receiver.requests[0]!;
     expect(verifySignature(delivered.body, delivered.headers['x-ld-signature'], secret)).toBe(true);
+  });
+
+  it("shows an Ed25519 webhook's public key with a copy button, never the signing key, also after a rotation", async () => {
+    const { receiver, dispatcher, portal, emit, flagOn } = await start();
+    const pair = createSigningKeyPair();
+    const hook = await dispatcher.webhooks.create({
+      url: `${receiver.url}/k`,
+      secret: pair.secret,
+      signatureScheme: 'standard',
+      tenant: 'acme',
+    });
+    const page = await portal();
+    await page.goto(`${page.url().split('#')[0]}#/webhooks/${hook.id}`);
+    const keyBox = page.getByLabel('Public key (Ed25519)');
+    await expect.poll(() => keyBox.isVisible()).toBe(true);
+    expect(await keyBox.inputValue()).toBe(pair.publicKey);
+    expect(await page.locator('#wp-secret').isHidden()).toBe(true);
+    await page.getByRole('button', { name: 'Copy public key' }).click();
+    await expect.poll(() => page.locator('#wp-status').textContent()).toBe('Public key copied.');
+    const clipboard = () =>
+      page.evaluate(() =>
+        (
+          globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+        ).navigator.clipboard.readText(),
+      );
+    expect(await clipboard()).toBe(pair.publicKey);
+
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await expect.poll(() => keyBox.inputValue()).not.toBe(pair.publicKey);
+    const rotated = await keyBox.inputValue();
+    expect(rotated).toMatch(/^whpk_/);
+    expect(await page.locator('#wp-secret').isHidden()).toBe(true);
+    expect(await page.content()).not.toContain('whsk_');
+    // The next delivery verifies with the new public key alone.
+    await emit(flagOn(), 'acme');
+    await receiver.waitFor(1);
+    const delivered = receiver.requests[0]!;
+    expect(
+      verifyStandardWebhook({ publicKey: rotated, headers: delivered.headers, body: delivered.body }),
+    ).toBe(true);
+    // A webhook signed with a shared secret shows no public key.
+    const hmac = await dispatcher.webhooks.create({ url: `${receiver.url}/h`, sign: true, tenant: 'acme' });
+    await page.goto(`${page.url().split('#')[0]}#/webhooks/${hmac.id}`);
+    await expect.poll(() => page.locator('#wp-edit-heading').isVisible()).toBe(true);
+    await expect.poll(() => keyBox.isHidden()).toBe(true);
   });
 
   it('without a catalog, event types are typed in a text field', async () => {

@@ -46,6 +46,7 @@ describe('the webhook field declaration', () => {
       bodyTemplate: '',
       templateEscape: 'json',
       headers: {},
+      clientCertificate: { cert: '', key: '' },
       tags: [],
       tenant: '',
       rateLimit: 1,
@@ -65,6 +66,7 @@ describe('the webhook field declaration', () => {
       bodyTemplate: '',
       templateEscape: 'json',
       headers: {},
+      clientCertificate: { cert: '', key: '' },
       tags: [],
       tenant: '',
       rateLimit: 1,
@@ -73,8 +75,10 @@ describe('the webhook field declaration', () => {
       createdAt: '',
       updatedAt: '',
     };
-    // `previousSecrets` is the dispatcher's bookkeeping of a rotation, never an input nor shown.
-    const stored = Object.keys(WEBHOOK_FIELDS).filter((name) => !['signed', 'sign'].includes(name));
+    // `previousSecrets` is the dispatcher's bookkeeping of a rotation, never an input nor shown; the shown fields
+    // (`signed`, `publicKey`, `certificate`) are derived from credentials for reads.
+    const derived = ['signed', 'sign', 'publicKey', 'certificate'];
+    const stored = Object.keys(WEBHOOK_FIELDS).filter((name) => !derived.includes(name));
     expect(sorted(stored)).toEqual(sorted(Object.keys(saved)));
   });
 
@@ -134,58 +138,58 @@ describe('the webhook field declaration', () => {
   it('shows a field added to the declaration everywhere: input, editable, view, create, merge patch, document', () => {
     const fields: Record<string, FieldSpec> = {
       ...WEBHOOK_FIELDS,
-      ordering: { access: 'editable', schema: Type.Literal('fifo') },
-      clientCertificate: {
+      priority: { access: 'editable', schema: Type.Literal('high') },
+      proxyCredentials: {
         access: 'credential',
-        schema: Type.Object({ cert: Type.String(), key: Type.String() }, { writeOnly: true }),
+        schema: Type.Object({ user: Type.String(), password: Type.String() }, { writeOnly: true }),
       },
     };
     const lists = deriveFieldLists(fields);
-    for (const name of ['ordering', 'clientCertificate']) {
+    for (const name of ['priority', 'proxyCredentials']) {
       expect(lists.input).toContain(name);
       expect(lists.savedInput).toContain(name);
     }
-    expect(lists.editable).toContain('ordering');
-    expect(lists.view).toContain('ordering');
-    expect(lists.alwaysShown).not.toContain('ordering');
-    expect(lists.credential).toContain('clientCertificate');
-    expect(lists.view).not.toContain('clientCertificate');
+    expect(lists.editable).toContain('priority');
+    expect(lists.view).toContain('priority');
+    expect(lists.alwaysShown).not.toContain('priority');
+    expect(lists.credential).toContain('proxyCredentials');
+    expect(lists.view).not.toContain('proxyCredentials');
 
     const schemas = deriveWebhookSchemas(fields);
-    const certificate = { cert: 'c', key: 'k' };
+    const certificate = { user: 'u', password: 'p' };
     expect(
-      Value.Check(schemas.create, { url: 'https://x', ordering: 'fifo', clientCertificate: certificate }),
+      Value.Check(schemas.create, { url: 'https://x', priority: 'high', proxyCredentials: certificate }),
     ).toBe(true);
-    expect(Value.Check(schemas.create, { url: 'https://x', ordering: 'lifo' })).toBe(false);
-    expect(schemas.view.properties).toHaveProperty('ordering');
-    expect(schemas.view.properties).not.toHaveProperty('clientCertificate');
-    expect(schemas.document.properties).toHaveProperty('clientCertificate');
-    expect(Value.Check(schemas.mergePatch, { ordering: null, clientCertificate: null })).toBe(true);
+    expect(Value.Check(schemas.create, { url: 'https://x', priority: 'low' })).toBe(false);
+    expect(schemas.view.properties).toHaveProperty('priority');
+    expect(schemas.view.properties).not.toHaveProperty('proxyCredentials');
+    expect(schemas.document.properties).toHaveProperty('proxyCredentials');
+    expect(Value.Check(schemas.mergePatch, { priority: null, proxyCredentials: null })).toBe(true);
     // webhooks.create()/update() validate and keep it by its schema, naming the field; a credential is not echoed.
     const record: Record<string, unknown> = {};
     applyDeclaredFields(
       record,
-      { ordering: 'fifo', clientCertificate: certificate, name: 'own rules' },
+      { priority: 'high', proxyCredentials: certificate, name: 'own rules' },
       fields,
     );
-    expect(record).toEqual({ ordering: 'fifo', clientCertificate: certificate });
-    expect(() => applyDeclaredFields({}, { ordering: 'lifo' }, fields)).toThrow(
-      expect.objectContaining({ field: 'ordering', message: 'Expected `ordering` to be "fifo", got "lifo"' }),
+    expect(record).toEqual({ priority: 'high', proxyCredentials: certificate });
+    expect(() => applyDeclaredFields({}, { priority: 'low' }, fields)).toThrow(
+      expect.objectContaining({ field: 'priority', message: 'Expected `priority` to be "high", got "low"' }),
     );
     const refused = (() => {
       try {
-        applyDeclaredFields({}, { clientCertificate: '-----BEGIN PRIVATE KEY-----' }, fields);
+        applyDeclaredFields({}, { proxyCredentials: '-----BEGIN PRIVATE KEY-----' }, fields);
       } catch (error) {
         return error as WebhookValidationError;
       }
     })();
     expect(refused).toBeInstanceOf(WebhookValidationError);
-    expect(refused?.field).toBe('clientCertificate');
+    expect(refused?.field).toBe('proxyCredentials');
     expect(refused?.message).not.toContain('PRIVATE KEY');
-    applyDeclaredFields(record, { clientCertificate: null }, fields);
-    expect(record).toEqual({ ordering: 'fifo' });
-    // The copy's credential did not leak into the shipped schemas (`ordering` is a real field since).
-    expect(deriveWebhookSchemas(WEBHOOK_FIELDS).view.properties).not.toHaveProperty('clientCertificate');
-    expect(deriveWebhookSchemas(WEBHOOK_FIELDS).document.properties).not.toHaveProperty('clientCertificate');
+    applyDeclaredFields(record, { proxyCredentials: null }, fields);
+    expect(record).toEqual({ priority: 'high' });
+    // The copy's credential did not leak into the shipped schemas .
+    expect(deriveWebhookSchemas(WEBHOOK_FIELDS).view.properties).not.toHaveProperty('proxyCredentials');
+    expect(deriveWebhookSchemas(WEBHOOK_FIELDS).document.properties).not.toHaveProperty('proxyCredentials');
   });
 });

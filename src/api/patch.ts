@@ -1,7 +1,7 @@
 import jsonpatch from 'fast-json-patch';
 import { isPlainObject } from '../core/describe.js';
 import type { WebhookPatch } from '../core/types.js';
-import { CREDENTIAL_FIELDS, EDITABLE_FIELDS } from '../core/webhook-fields.js';
+import { CREDENTIAL_FIELDS, EDITABLE_FIELDS, FIXED_FIELDS } from '../core/webhook-fields.js';
 import { ApiError } from './errors.js';
 import { JsonPatch, READ_ONLY_FIELDS, WebhookDocument, type WebhookView } from './schemas.js';
 import { check } from './validate.js';
@@ -10,6 +10,21 @@ import { REDACTED, type StoredWebhook } from './view.js';
 type Operation = { op: string; path: string; from?: string; value?: unknown };
 
 const READ_ONLY = new Set<string>(READ_ONLY_FIELDS);
+/** Credentials a patch clears by removing them (`secret` goes with `signed`). */
+const CLEARABLE = CREDENTIAL_FIELDS.filter((name) => name !== 'secret');
+
+/**
+ * The document a patch applies to: the read view, plus `"<redacted>"` for each saved credential (other than
+ * `secret`), so that a merge patch's `null` or a JSON Patch `remove` can clear it and a `replace` can set it. The
+ * mark never leaves the server: `toWebhookPatch` reads an unchanged mark as "keep the saved value".
+ */
+export function patchDocument(before: WebhookView, saved: StoredWebhook): Record<string, unknown> {
+  const document: Record<string, unknown> = { ...before };
+  for (const name of CLEARABLE) {
+    if ((saved as unknown as Record<string, unknown>)[name] !== undefined) document[name] = REDACTED;
+  }
+  return document;
+}
 
 /** The top-level member a JSON Pointer writes to (`/statements/0` -> `statements`); '' for the whole document. */
 function memberOf(pointer: string): string {
@@ -38,7 +53,7 @@ export function applyJsonPatch(document: Record<string, unknown>, operations: un
         422,
         'ERR_INVALID_PATCH',
         `\`[${i}].from\` holds ${JSON.stringify(REDACTED)}, which stands for a saved credential this API never shows: ` +
-          'it cannot be moved or copied. Set the header with its real value instead.',
+          'it cannot be moved or copied. Set it with its real value instead.',
         { field: `[${i}].from` },
       );
     }
@@ -92,6 +107,7 @@ export function applyJsonPatch(document: Record<string, unknown>, operations: un
 
 /** `true` when the value at `pointer` is, or contains, a redacted header value (only headers are redacted). */
 function holdsRedacted(document: Record<string, unknown>, pointer: string | undefined): boolean {
+  if (typeof pointer === 'string' && CLEARABLE.includes(memberOf(pointer) as never)) return true;
   if (typeof pointer !== 'string' || memberOf(pointer) !== 'headers') return false;
   let value: unknown;
   try {
@@ -162,12 +178,19 @@ function same(a: unknown, b: unknown): boolean {
  * set, removed ones cleared (`null`); read-only members must be unchanged; `signed` maps to `sign`; a `secret`
  * member sets the secret; a redacted header value written back keeps the saved value.
  */
-export function toWebhookPatch(before: WebhookView, after: unknown, saved: StoredWebhook): WebhookPatch {
-  if (!isPlainObject(after)) {
+export function toWebhookPatch(before: WebhookView, patched: unknown, saved: StoredWebhook): WebhookPatch {
+  if (!isPlainObject(patched)) {
     throw new ApiError(422, 'ERR_INVALID_WEBHOOK', 'Expected the patched webhook to be an object');
   }
-  for (const field of READ_ONLY_FIELDS) {
-    if (!same(before[field as keyof WebhookView], after[field])) throw readOnlyError(field);
+  for (const field of [...READ_ONLY_FIELDS, ...FIXED_FIELDS]) {
+    if (!same(before[field as keyof WebhookView], patched[field])) throw readOnlyError(field);
+  }
+  const cleared: string[] = [];
+  const after: Record<string, unknown> = { ...patched };
+  for (const field of CLEARABLE) {
+    if (after[field] === REDACTED) delete after[field];
+    else if (after[field] === undefined && (saved as unknown as Record<string, unknown>)[field] !== undefined)
+      cleared.push(field);
   }
   check(WebhookDocument, after, { status: 422, code: 'ERR_INVALID_WEBHOOK' });
   const patch: Record<string, unknown> = {};
@@ -181,10 +204,12 @@ export function toWebhookPatch(before: WebhookView, after: unknown, saved: Store
     }
   }
   if (isPlainObject(patch.headers)) patch.headers = restoreRedacted(patch.headers, saved.headers);
-  // Credentials are never read back, so a patch that names one sets it (`secret` is handled with `signed` below).
-  for (const field of CREDENTIAL_FIELDS) {
-    if (field !== 'secret' && after[field] !== undefined) patch[field] = structuredClone(after[field]);
+  // Credentials are never read back, so a patch that names one sets it, and one that removes its mark clears it
+  // (`secret` is handled with `signed` below).
+  for (const field of CLEARABLE) {
+    if (after[field] !== undefined) patch[field] = structuredClone(after[field]);
   }
+  for (const field of cleared) patch[field] = null;
   if (after.secret !== undefined) {
     if (after.signed === false) {
       throw new ApiError(

@@ -22,7 +22,7 @@ const TenantField = Type.String({
 const PATCHED_AS: Record<string, string> = { signed: 'false removes the secret, true generates one.' };
 
 function mergePatchMember(name: string, spec: FieldSpec): TSchema {
-  if (spec.access === 'read-only') return Type.Optional(Type.Unknown({ readOnly: true }));
+  if (spec.access === 'read-only' || spec.fixed) return Type.Optional(Type.Unknown({ readOnly: true }));
   if (spec.access === 'shown') {
     return Type.Optional(Type.Boolean({ description: PATCHED_AS[name] ?? spec.schema.description }));
   }
@@ -317,10 +317,15 @@ export const DeliveryListQuery = Type.Object(
  * The read representation (`GET /webhooks/:id`): a saved webhook without its credentials, with `signed`. Its members
  * are the declared view fields (test/webhook-fields.test.ts checks the two agree).
  */
-export type WebhookView = Omit<Webhook_, 'secret' | 'previousSecrets' | 'disabled'> & {
+export type WebhookView = Omit<Webhook_, 'secret' | 'previousSecrets' | 'disabled' | 'clientCertificate'> & {
   signed: boolean;
+  /** The Ed25519 public key (`whpk_…`) of a `whsk_` secret. */
+  publicKey?: string;
+  /** What the webhook's client certificate presents (never its key). */
+  certificate?: CertificateView;
   disabled?: { at: string; reason: string };
 };
+export type CertificateView = Static<typeof WEBHOOK_FIELDS.certificate.schema>;
 export type WebhookCreateBody = Static<typeof WebhookCreate>;
 export type JsonPatchBody = Static<typeof JsonPatch>;
 export type ApiErrorBody = Static<typeof ErrorBody>;

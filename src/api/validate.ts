@@ -19,7 +19,7 @@ export function fieldOf(pointer: string, prefix = ''): string {
   return field;
 }
 
-const SECRET_FIELD = /secret|auth|token|key|cookie|pass|session|signature/i;
+const SECRET_FIELD = /secret|auth|token|key|cookie|pass|session|signature|certificate/i;
 
 /** Checks `value` against `schema`; throws an ApiError naming the first offending field. */
 export function check(

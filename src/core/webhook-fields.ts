@@ -56,6 +56,8 @@ export interface FieldSpec {
   noClear?: boolean;
   /** On every read although it has no default (`id`, `signed`, the timestamps). */
   always?: boolean;
+  /** A `shown` field no patch sets (`publicKey`, `certificate`): a patch must leave it as read. */
+  fixed?: boolean;
 }
 
 function field<
@@ -96,6 +98,15 @@ export const WEBHOOK_FIELDS = {
       description: 'Signing secret (implies sign). Shown once: in the response that set or generated it.',
     }),
   ),
+  publicKey: field(
+    'shown',
+    Type.String({
+      readOnly: true,
+      description:
+        'The Ed25519 public key ("whpk_…") receivers verify v1a signatures with, when the secret is a signing key ("whsk_…"). The signing key itself is never shown.',
+    }),
+    { fixed: true },
+  ),
   signatureScheme: field(
     'editable',
     Type.Union([Type.Literal('launchdarkly'), Type.Literal('standard'), Type.Literal('both')], {
@@ -126,6 +137,39 @@ export const WEBHOOK_FIELDS = {
       description: 'Extra request headers. Values of credential-like headers are shown as "<redacted>".',
     }),
     { default: {} },
+  ),
+  clientCertificate: field(
+    'credential',
+    Type.Object(
+      {
+        cert: Type.String({ minLength: 1, description: 'The certificate chain, PEM (leaf first).' }),
+        key: Type.String({ minLength: 1, description: 'Its private key, PEM (may be encrypted).' }),
+        passphrase: Type.Optional(Type.String({ description: 'The passphrase of an encrypted key.' })),
+      },
+      {
+        additionalProperties: false,
+        writeOnly: true,
+        description:
+          'TLS client certificate presented to receivers that require mutual TLS (httpTransport only). Never shown on reads: see `certificate`.',
+      },
+    ),
+  ),
+  certificate: field(
+    'shown',
+    Type.Object(
+      {
+        subject: Type.String(),
+        issuer: Type.String(),
+        fingerprint256: Type.String({ description: 'SHA-256 fingerprint of the leaf certificate.' }),
+        validFrom: Type.String({ description: 'ISO-8601.' }),
+        validTo: Type.String({ description: 'ISO-8601.' }),
+      },
+      {
+        readOnly: true,
+        description: 'What `clientCertificate` presents (its leaf certificate), never its key.',
+      },
+    ),
+    { fixed: true },
   ),
   tags: field('editable', StringList('Free-form tags.'), { default: [] }),
   rateLimit: field(
@@ -166,6 +210,8 @@ export function deriveFieldLists<N extends string>(fields: Record<N, FieldSpec>)
     savedInput: where((spec) => spec.access === 'editable' || spec.access === 'credential'),
     /** Maintained by the dispatcher: a patch may not change them. */
     readOnly: where((spec) => spec.access === 'read-only'),
+    /** Shown, derived from a credential, set through it only (`publicKey`, `certificate`). */
+    fixed: where((spec) => spec.access === 'shown' && !!spec.fixed),
     /** What a read shows, in this order. */
     view: where((spec) => spec.access !== 'credential' && spec.access !== 'switch'),
     /** On every read (the others are optional members of the view). */
@@ -188,6 +234,7 @@ export const CREDENTIAL_FIELDS = lists.credential;
 export const INPUT_FIELDS = lists.input;
 export const SAVED_INPUT_FIELDS = lists.savedInput;
 export const READ_ONLY_FIELDS = lists.readOnly;
+export const FIXED_FIELDS = lists.fixed;
 export const VIEW_FIELDS = lists.view;
 export const ALWAYS_SHOWN_FIELDS = lists.alwaysShown;
 export const FIELD_DEFAULTS = lists.defaults;

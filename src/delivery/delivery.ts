@@ -13,8 +13,11 @@ import { bodyBytesOver, buildRequest, renderBody } from './request.js';
 import { deliveryResult } from './result.js';
 import type { TimerEntry } from './timers.js';
 
-/** Failures another attempt cannot fix: the guard will refuse again, a closing dispatcher will not send. */
-const FINAL_CODES = new Set(['ABORTED', 'BLOCKED_ADDRESS']);
+/**
+ * Failures another attempt cannot fix: the guard will refuse again, a closing dispatcher will not send, a transport
+ * that cannot present the webhook's client certificate will not learn to.
+ */
+const FINAL_CODES = new Set(['ABORTED', 'BLOCKED_ADDRESS', 'CLIENT_CERTIFICATE_UNSUPPORTED']);
 /** Statuses that mean "slow down" for the whole lane, not only this delivery. */
 const SLOW_DOWN_STATUSES = new Set([429, 502, 503, 504]);
 

@@ -4,6 +4,7 @@ import { eventMarkdownOf } from '../rendering/event-markdown.js';
 import { signPayload } from '../rendering/sign.js';
 import { signStandardWebhook, standardSignatureHeader } from '../rendering/standard-webhooks.js';
 import { eventJsonOf } from '../rendering/template.js';
+import type { CertifiedDeliveryRequest } from '../transport/http.js';
 
 /** What a body is rendered from: the event and its JSON, computed once per emit. */
 export interface BodySource {
@@ -52,8 +53,30 @@ export function renderBody(compiled: CompiledWebhook, source: BodySource, maxByt
 /**
  * The request of one delivery, signed. `timestamp` (Unix seconds) is signed by the Standard Webhooks scheme, so
  * every attempt builds its request again; `extraHeaders` (trace context) cannot replace the signature headers.
+ * A webhook's `clientCertificate` goes with it as `request.clientCertificate`: the compiled webhook's one frozen
+ * object, so the transport's pool for it is found by identity.
  */
 export function buildRequest(
+  compiled: CompiledWebhook,
+  deliveryId: string,
+  body: string,
+  timestamp: number,
+  extraHeaders?: Record<string, string>,
+): CertifiedDeliveryRequest {
+  const request: CertifiedDeliveryRequest = previewRequest(
+    compiled,
+    deliveryId,
+    body,
+    timestamp,
+    extraHeaders,
+  );
+  const certificate = compiled.webhook.clientCertificate;
+  if (certificate !== undefined) request.clientCertificate = certificate;
+  return request;
+}
+
+/** The request as `preview()` shows it: signed, without the client certificate (whose key is never shown). */
+export function previewRequest(
   compiled: CompiledWebhook,
   deliveryId: string,
   body: string,

@@ -3,7 +3,7 @@ import type { DeliveryResult, Logger, WebhookEvent, WebhookInput } from '../core
 import { deliveryIdFor } from '../delivery/delivery-id.js';
 import type { SafeInstrumentation } from '../delivery/instrumentation.js';
 import type { DeliveryJob } from '../delivery/queue.js';
-import { buildRequest, renderBody } from '../delivery/request.js';
+import { previewRequest, renderBody } from '../delivery/request.js';
 import type { Scheduler } from '../delivery/scheduler.js';
 import { sampleEventFrom } from '../events/catalog-samples.js';
 import { sampleEventFor } from '../events/sample-event.js';
@@ -145,7 +145,7 @@ export class Emission {
     const eventBody = serializeEvent(event, 'preview');
     const body = renderBody(compiled, { event, eventBody }, this.o.maxBodyBytes);
     const deliveryId = deliveryIdFor(eventIdOf(event), compiled.webhook.id);
-    return buildRequest(compiled, deliveryId, body, Math.floor(this.o.now() / 1000));
+    return previewRequest(compiled, deliveryId, body, Math.floor(this.o.now() / 1000));
   }
 
   async explain(id: string, event: WebhookEvent, tenant: string | undefined): Promise<Explanation> {

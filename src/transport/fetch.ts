@@ -4,6 +4,7 @@ import type { DeliveryRequest, Transport, TransportResponse, TransportSendOption
 import type { FetchFunction } from '../core/web-types.js';
 import { hasOwnPolicy, inheritsPolicy, type PolicySource, transportPolicy } from './address-policy.js';
 import { abortedError, TransportError, toTransportError } from './errors.js';
+import type { CertifiedDeliveryRequest } from './http.js';
 import { readCapped } from './read-capped.js';
 import { normalizeHeaders } from './response-headers.js';
 import { checkResolvedHost, type GuardedLookupOptions } from './ssrf.js';
@@ -85,6 +86,13 @@ function createFetchTransport(options: FetchTransportOptions, source: PolicySour
   const discardBytes = numberOption('maxDiscardBytes', options.maxDiscardBytes, 1_048_576, bytes);
   const policy = transportPolicy(options, source);
   const send = async (request: DeliveryRequest, signal: AbortSignal): Promise<TransportResponse> => {
+    if ((request as CertifiedDeliveryRequest).clientCertificate !== undefined) {
+      // fetch has no per-request TLS identity: sending without the certificate would only be refused, or worse.
+      throw new TransportError(
+        'CLIENT_CERTIFICATE_UNSUPPORTED',
+        "fetchTransport cannot present the webhook's clientCertificate (mutual TLS): use httpTransport",
+      );
+    }
     // A URL that does not parse is left to fetch, so that the error (and its code) is fetch's own.
     if (URL.canParse(request.url)) {
       await checkResolvedHost(policy, new URL(request.url).hostname, { lookup: options.lookup, signal });

@@ -147,6 +147,8 @@ export function compileWebhook(webhook: Webhook, seq: number, context: CompileCo
           `template:${JSON.stringify([bodyTemplate, contentType, templateEscape])}`,
           () => compileTemplate(bodyTemplate, { contentType, escape: templateEscape, field: 'bodyTemplate' }),
         );
+  // One frozen certificate per compiled webhook: the transport keys its connection pools by this object.
+  if (record.clientCertificate !== undefined) Object.freeze(record.clientCertificate);
   const { id, name, url, tags } = record;
   return {
     webhook: Object.freeze(record),

@@ -17,6 +17,7 @@ import { isSigningKeyLike } from '../rendering/signing-keys.js';
 import { assertTemplateNames, TEMPLATE_ESCAPES } from '../rendering/template.js';
 import { type AddressPolicy, checkUrl } from '../transport/ssrf.js';
 import { invalid, SCHEMES, stringList, validateRateLimit, validateTenant } from './field-checks.js';
+import { FIELD_CHECKS } from './webhook-certificate.js';
 import { applySecret, rotateSecrets } from './webhook-secret.js';
 
 /** What `create` and `update` accept: the declared input fields (core/webhook-fields.ts). */
@@ -64,6 +65,7 @@ export function applyDeclaredFields(
       continue;
     }
     const schema: TSchema = fields[key]!.schema;
+    if (fields === WEBHOOK_FIELDS) FIELD_CHECKS[key]?.(value);
     if (!Value.Check(schema, value)) {
       const got = lists.credential.includes(key) ? `a value of type ${typeof value}` : describe(value);
       throw new WebhookValidationError(key, `Expected \`${key}\` to be ${expectation(schema)}, got ${got}`);

@@ -11,7 +11,7 @@ import { pageAt, query, timeOf } from '../query.js';
 import type { Route, RouteContext } from '../route.js';
 import { DeliveryListQuery, RecoverBody, WebhookCreate } from '../schemas.js';
 import { check } from '../validate.js';
-import { REDACTED, type StoredWebhook, savedInput, toView } from '../view.js';
+import { REDACTED, type StoredWebhook, savedInput, shownSecret, toView } from '../view.js';
 
 const WEBHOOK_ID = { id: 'Webhook id.' };
 /** Signatures are derived values, not credentials: a preview shows them. */
@@ -150,7 +150,10 @@ export const webhookActionRoutes: Route[] = [
       operationId: 'rotateWebhookSecret',
       summary: 'Replace the signing secret',
       responses: {
-        '200': ok('The webhook with its new `secret`, shown in this response only.', 'WebhookWithSecret'),
+        '200': ok(
+          'The webhook with its new `secret`, shown in this response only; for an Ed25519 key only its new `publicKey`.',
+          'WebhookWithSecret',
+        ),
         ...ERRORS,
       },
     },
@@ -158,7 +161,7 @@ export const webhookActionRoutes: Route[] = [
       await jsonBody(request, api.maxBodyBytes, ['json']);
       await api.guard.webhook(params[0]!, tenant);
       const rotated = await api.dispatcher.webhooks.rotateSecret(params[0]!);
-      return json(200, { ...toView(rotated), secret: rotated.secret });
+      return json(200, { ...toView(rotated), ...shownSecret(rotated) });
     },
   },
   {

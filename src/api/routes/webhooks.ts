@@ -3,13 +3,13 @@ import { jsonBody } from '../body.js';
 import { ApiError } from '../errors.js';
 import { json, pageResponse } from '../http.js';
 import { BODY_ERRORS, body, ERRORS, error, ok, PAGE, ref } from '../openapi-parts.js';
-import { applyJsonPatch, applyMergePatch, toWebhookPatch } from '../patch.js';
+import { applyJsonPatch, applyMergePatch, patchDocument, toWebhookPatch } from '../patch.js';
 import { query } from '../query.js';
 import type { Route } from '../route.js';
 import { WebhookCreate, WebhookListQuery, WebhookMergePatch } from '../schemas.js';
 import { tenantOf } from '../tenant-guard.js';
 import { check } from '../validate.js';
-import { toView } from '../view.js';
+import { shownSecret, toView } from '../view.js';
 import { pageOfWebhooks } from '../webhook-pages.js';
 
 const WEBHOOK_ID = { id: 'Webhook id.' };
@@ -55,7 +55,8 @@ export const webhookRoutes: Route[] = [
       requestBody: body('WebhookCreate'),
       responses: {
         '201': {
-          description: 'Created; `secret` is shown in this response only.',
+          description:
+            'Created; an HMAC `secret` (`whsec_…` or LaunchDarkly) is shown in this response only. An Ed25519 signing key (`whsk_…`) is never shown: `publicKey` is.',
           headers: { Location: { schema: { type: 'string' } } },
           content: { 'application/json': { schema: ref('WebhookWithSecret') } },
         },
@@ -86,10 +87,7 @@ export const webhookRoutes: Route[] = [
           cause: new Error('webhooks.create() did not keep the tenant'),
         });
       }
-      const view = {
-        ...toView(created),
-        ...(created.secret === undefined ? {} : { secret: created.secret }),
-      };
+      const view = { ...toView(created), ...shownSecret(created) };
       return json(201, view, { location: `${api.basePath}/webhooks/${encodeURIComponent(created.id)}` });
     },
   },
@@ -137,18 +135,19 @@ export const webhookRoutes: Route[] = [
       if (body === undefined) throw new ApiError(400, 'ERR_INVALID_PATCH', 'Expected a patch body');
       const saved = await api.guard.webhook(id, tenant);
       const before = toView(saved);
+      const document = patchDocument(before, saved);
       let after: unknown;
       if (body.kind === 'json-patch') {
-        after = applyJsonPatch(before as unknown as Record<string, unknown>, body.value);
+        after = applyJsonPatch(document, body.value);
       } else {
         check(WebhookMergePatch, body.value, { status: 422, code: 'ERR_INVALID_WEBHOOK' });
-        after = applyMergePatch(before, body.value);
+        after = applyMergePatch(document, body.value);
       }
       const patch = toWebhookPatch(before, after, saved);
       if (Object.keys(patch).length === 0) return json(200, before);
       const updated = await api.dispatcher.webhooks.update(id, patch);
       const secretChanged = updated.secret !== undefined && updated.secret !== saved.secret;
-      return json(200, { ...toView(updated), ...(secretChanged ? { secret: updated.secret } : {}) });
+      return json(200, { ...toView(updated), ...(secretChanged ? shownSecret(updated) : {}) });
     },
   },
   {

@@ -6,6 +6,7 @@ import { loadCatalog, renderEvents } from './events.js';
 import { formInput, headerRow, isSigned, patchFrom } from './form.js';
 import { formatJson } from './json.js';
 import { schedulePreview } from './preview.js';
+import { showPublicKey } from './public-key.js';
 import { announce, state } from './state.js';
 import { checkStatements } from './statements.js';
 import type { WebhookView } from './types.js';
@@ -43,6 +44,7 @@ function fill(webhook: WebhookView | undefined): void {
   field('wp-url').value = webhook ? webhook.url : '';
   field('wp-sign').checked = webhook ? isSigned(webhook) : true;
   $('wp-secret-field').hidden = !webhook || !isSigned(webhook);
+  showPublicKey(webhook);
   // Empty is the default policy, as the API reads it; the placeholder and the summary show what it is.
   area('wp-statements').value = webhook?.statements ? formatJson(webhook.statements) : '';
   $<HTMLSelectElement>('wp-scheme').value = webhook?.signatureScheme || 'launchdarkly';
@@ -104,6 +106,7 @@ export async function save(event: Event): Promise<void> {
       state.current = updated;
       state.headersDirty = false;
       $('wp-secret-field').hidden = !isSigned(updated);
+      showPublicKey(updated);
       if (updated.secret) showSecret(updated.secret);
       announce('Settings saved.');
     } else {

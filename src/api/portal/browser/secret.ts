@@ -1,6 +1,7 @@
 import { api, messageOf, path } from './api.js';
 import { $, field } from './dom.js';
 import { showSecret } from './editor.js';
+import { showPublicKey } from './public-key.js';
 import { announce, current, showAlert, state } from './state.js';
 import type { WebhookView } from './types.js';
 
@@ -11,6 +12,14 @@ export async function rotate(): Promise<void> {
   try {
     const updated: WebhookView = await api('POST', path('webhooks', current().id, 'rotate-secret'));
     state.current = updated;
+    showPublicKey(updated);
+    if (updated.publicKey) {
+      // An Ed25519 key: its private half stays on the server; receivers need the new public key.
+      showSecret(undefined);
+      $('wp-public-key-value').focus();
+      announce('New signing key created. Give receivers the new public key.');
+      return;
+    }
     showSecret(updated.secret);
     $('wp-secret-value').focus();
     announce('New secret created. Copy it now: it is shown only once.');

@@ -8,6 +8,8 @@ export interface WebhookView {
   sign?: boolean;
   signed?: boolean;
   secret?: string;
+  /** `whpk_…`: the Ed25519 public key of a webhook that signs v1a. */
+  publicKey?: string;
   hasSecret?: boolean;
   signatureScheme?: string;
   statements?: unknown[];
