@@ -68,7 +68,12 @@ export interface Fleet {
   slowMs: number;
 }
 
-export async function startFleet(log: DeliveryLog, slowMs = 60): Promise<Fleet> {
+/** The fleet's dispatcher: by default a fresh one over `log`; an API test passes the one behind its server. */
+export async function startFleet(
+  log: DeliveryLog,
+  slowMs = 60,
+  makeDispatcher?: (log: DeliveryLog) => Promise<WebhookDispatcher>,
+): Promise<Fleet> {
   let up = false;
   const receiver = await startReceiver((request, _n, res) => {
     const status = up ? 200 : 500;
@@ -79,13 +84,11 @@ export async function startFleet(log: DeliveryLog, slowMs = 60): Promise<Fleet> 
     }, slowMs);
     return 'handled';
   });
-  const dispatcher = createWebhookDispatcher({
-    allowPrivateNetworks: true,
-    retry: 0,
-    health: false,
-    deliveryLog: log,
-  });
-  open.push(dispatcher, receiver);
+  open.push(receiver);
+  const dispatcher = makeDispatcher
+    ? await makeDispatcher(log)
+    : createWebhookDispatcher({ allowPrivateNetworks: true, retry: 0, health: false, deliveryLog: log });
+  if (!makeDispatcher) open.push(dispatcher);
   const make = (name: string, tenant?: string) =>
     dispatcher.webhooks.create({
       url: `${receiver.url}/${name}`,
