@@ -7,6 +7,7 @@ import {
   memoryLog,
   type OpsLogFactory,
   postgresLog,
+  redisLog,
   startFleet,
   until,
 } from './helpers/ops.js';
@@ -151,6 +152,7 @@ function apiSuite(name: string, makeLog: OpsLogFactory) {
 
 apiSuite('memoryDeliveryLog', memoryLog);
 apiSuite('postgresDeliveryLog', postgresLog);
+apiSuite('redisDeliveryLog', redisLog);
 
 describe('admin API: the operator routes in the document and without the optional reads', () => {
   it('documents GET /deliveries, POST /deliveries/recover and GET /webhooks/{id}/stats', async () => {

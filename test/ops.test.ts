@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { type DeliveryLog, type DeliveryRecord, memoryDeliveryLog, WebhookError } from '../src/index.js';
-import { emitToAll, memoryLog, type OpsLogFactory, postgresLog, startFleet, until } from './helpers/ops.js';
+import {
+  emitToAll,
+  memoryLog,
+  type OpsLogFactory,
+  postgresLog,
+  redisLog,
+  startFleet,
+  until,
+} from './helpers/ops.js';
 import { setup } from './helpers/setup.js';
 
 /** Every item of a listing, following `nextCursor` page by page. */
@@ -170,6 +178,7 @@ function operatorSuite(name: string, makeLog: OpsLogFactory) {
 
 operatorSuite('memoryDeliveryLog', memoryLog);
 operatorSuite('postgresDeliveryLog', postgresLog);
+operatorSuite('redisDeliveryLog', redisLog);
 
 describe('a delivery log without the optional reads', () => {
   /** A log with only the required methods: a custom log written before search/findFailed/webhookStats. */
@@ -212,6 +221,24 @@ describe('a delivery log without the optional reads', () => {
     expect((await dispatcher.deliveries.list(hook.id)).items).toHaveLength(1);
     expect((await dispatcher.deliveries.list({ webhookId: hook.id })).items).toHaveLength(1);
     expect(await dispatcher.deliveries.recover(hook.id, { since: 0 })).toBe(1);
+  });
+
+  it('bounds recover over a log that answers junk and an endless cursor: it ends, having queued nothing', async () => {
+    let reads = 0;
+    const inner = memoryDeliveryLog();
+    const endless: DeliveryLog = {
+      record: (attempt) => inner.record(attempt),
+      list: (webhookId, query) => inner.list(webhookId, query),
+      get: (deliveryId) => inner.get(deliveryId),
+      findFailed: async () => {
+        reads++;
+        const junk = [null, 5, { deliveryId: 7, webhookId: 'w' }, { deliveryId: 'd', webhookId: 'gone' }];
+        return { items: junk as never, nextCursor: 'again' };
+      },
+    };
+    const { dispatcher } = await setup(() => 200, { deliveryLog: endless });
+    expect(await dispatcher.deliveries.recover({ since: 0 })).toBe(0);
+    expect(reads).toBe(1000);
   });
 
   it('refuses a query that is not one, naming it', async () => {

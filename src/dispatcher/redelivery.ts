@@ -150,14 +150,15 @@ export class Redelivery {
       const page = await this.parts.logReader.optional('findFailed', method, (log) => log.findFailed!(at), {
         items: [],
       });
-      const refs = page.items.filter(scope.keep).reverse();
+      // What a custom log answers is checked, not trusted: a malformed reference is skipped.
+      const refs = (Array.isArray(page?.items) ? page.items : []).filter(isRef).filter(scope.keep).reverse();
       for (let i = 0; i < refs.length; i += GETS_AT_ONCE) {
         const sent = await Promise.all(
           refs.slice(i, i + GETS_AT_ONCE).map((ref) => this.recoverOne(ref, tenant)),
         );
         queued += sent.filter(Boolean).length;
       }
-      cursor = page.nextCursor;
+      cursor = typeof page?.nextCursor === 'string' ? page.nextCursor : undefined;
       if (cursor === undefined) break;
     }
     return queued;
@@ -241,4 +242,15 @@ export class Redelivery {
     this.parts.reporter.report(result);
     return result;
   }
+}
+
+function isRef(item: unknown): item is DeliveryRef {
+  const ref = item as DeliveryRef | null;
+  return (
+    typeof ref === 'object' &&
+    ref !== null &&
+    typeof ref.deliveryId === 'string' &&
+    typeof ref.webhookId === 'string' &&
+    (ref.tenant === undefined || typeof ref.tenant === 'string')
+  );
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll } from 'vitest';
+import { redisDeliveryLog } from '../../src/bullmq/index.js';
 import {
   createWebhookDispatcher,
   type DeliveryLog,
@@ -11,6 +13,7 @@ import {
 import { migrate, postgresDeliveryLog } from '../../src/postgres/index.js';
 import { startPostgres, type TestPostgres } from './postgres.js';
 import { type Receiver, startReceiver } from './receiver.js';
+import { startRedis, type TestRedis } from './redis.js';
 import { open } from './setup.js';
 
 /** A delivery log to run the operator features over, closed after the test. */
@@ -20,9 +23,13 @@ export const memoryLog: OpsLogFactory = async () => memoryDeliveryLog();
 
 let postgres: TestPostgres | undefined;
 let pool: pg.Pool | undefined;
+let redis: TestRedis | undefined;
+let client: Redis | undefined;
 afterAll(async () => {
   await pool?.end();
   await postgres?.stop();
+  await client?.quit();
+  await redis?.stop();
 });
 
 /** A `postgresDeliveryLog` over fresh tables of a real (throwaway, unless DATABASE_URL is set) Postgres. */
@@ -43,6 +50,13 @@ export const postgresLog: OpsLogFactory = async () => {
     },
   });
   return log;
+};
+
+/** A `redisDeliveryLog` under a fresh key prefix of a real (throwaway, unless REDIS_URL is set) Redis. */
+export const redisLog: OpsLogFactory = async () => {
+  redis ??= await startRedis();
+  client ??= new Redis(redis.url);
+  return redisDeliveryLog({ client, prefix: `ops:${randomUUID()}` });
 };
 
 /** Resolves once `check` answers true (polled every 25 ms), failing after `timeoutMs`. */
