@@ -96,6 +96,21 @@ function apiSuite(name: string, makeLog: OpsLogFactory) {
       });
       expect(foreignRecover.status).toBe(404);
       expect(await api.call('GET', '/deliveries', {})).toMatchObject({ status: 401 });
+      // Look-alike tenants of acme reach none of its deliveries, figures or failures.
+      fleet.setUp(true);
+      for (const token of ['token-acme-upper', 'token-globex', 'token-none']) {
+        const figures = await api.call('GET', `/webhooks/${hooks.a1.id}/stats`, { as: token });
+        expect(figures.status).toBe(404);
+        const listed = await api.call('GET', '/deliveries?status=failed', { as: token });
+        for (const id of [hooks.a1.id, hooks.a2.id]) expect(listed.text).not.toContain(id);
+      }
+      const upper = await api.call('POST', '/deliveries/recover', {
+        as: 'token-acme-upper',
+        body: { since: 0 },
+      });
+      expect(upper.body).toEqual({ queued: 0 });
+      expect(fleet.seen('a1')).toHaveLength(2);
+      expect(fleet.seen('a2')).toHaveLength(2);
       expect(fleet.seen('g1')).toHaveLength(2);
     });
 
