@@ -109,6 +109,11 @@ export class Redelivery {
     const compiled = this.parts.registry.get(webhookId);
     if (!compiled) throw new WebhookNotFoundError('deliveries.recover', webhookId);
     if (!compiled.webhook.on) throw webhookDisabled('deliveries.recover', webhookId);
+    // A log with findFailed is paged 1000 references at a time; one without is read whole through `list`.
+    if (this.parts.logReader.has('findFailed')) {
+      const { since, until } = window;
+      return this.recoverAll({ since, webhookId, ...(until === undefined ? {} : { until }) });
+    }
     const records = await this.failedRecords(webhookId, window);
     let queued = 0;
     for (const record of records.reverse()) {
