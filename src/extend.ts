@@ -67,7 +67,12 @@ export { memoryQueue, unsentResult } from './delivery/queue.js';
 // For stores whose `rateLimits` are shared between processes.
 export { rateSpacingMicros } from './delivery/rate-spacing.js';
 export type { AttemptOutcome, RetryOn, RetryPolicy, RetryPolicyContext } from './delivery/retry.js';
-export type { RecoverOptions, RedeliverOptions } from './dispatcher/dispatcher.js';
+export type {
+  DeliveryListQuery,
+  RecoverOptions,
+  RecoverQuery,
+  RedeliverOptions,
+} from './dispatcher/dispatcher.js';
 export { deliveryIdFor } from './dispatcher/dispatcher.js';
 export type {
   DispatcherEventName,

@@ -133,6 +133,9 @@ describe('OpenAPI document', () => {
         'POST /webhooks/{id}/recover',
         'GET /deliveries/{id}',
         'POST /deliveries/{id}/redeliver',
+        'GET /deliveries',
+        'POST /deliveries/recover',
+        'GET /webhooks/{id}/stats',
         'GET /event-types',
       ].sort(),
     );

@@ -636,3 +636,70 @@ describe('webhook portal', () => {
     }
   });
 });
+
+describe('webhook portal: the operator views', () => {
+  it("lists every failed delivery of the tenant's webhooks, recovers them with one click, and shows each webhook's stats", async () => {
+    let failing = true;
+    const { real, receiver, portal, emit, flagOn } = await start(() => (failing ? 503 : 200));
+    const billing = await real.webhooks.create({
+      url: `${receiver.url}/billing`,
+      name: 'Billing',
+      tenant: 'acme',
+    });
+    const audit = await real.webhooks.create({ url: `${receiver.url}/audit`, name: 'Audit', tenant: 'acme' });
+    const globex = await real.webhooks.create({
+      url: `${receiver.url}/globex`,
+      name: 'Globex',
+      tenant: 'globex',
+    });
+    await emit(flagOn(), 'acme');
+    await emit(flagOn(), 'acme');
+    await emit(flagOn(), 'globex');
+    failing = false;
+    // The lanes paused after the 503s: this emit waits for them, then Billing and Audit each have 1 of 3 delivered.
+    const delivered = await emit(flagOn(), 'acme');
+    expect(delivered.map((result) => result.ok)).toEqual([true, true]);
+    failing = true;
+    const seen = (path: string) => receiver.requests.filter((request) => request.url === path).length;
+    expect([seen('/billing'), seen('/audit'), seen('/globex')]).toEqual([3, 3, 1]);
+
+    const page = await portal('acme');
+    const billingStats = page.locator(`[data-stats="${billing.id}"]`);
+    await expect.poll(() => billingStats.textContent()).toContain('Success 33.3%');
+    expect(await billingStats.textContent()).toMatch(/p95 \d+ ms · last success .+ · last failure .+/);
+    expect(await billingStats.textContent()).not.toContain('never');
+    await expect
+      .poll(() => page.locator(`[data-stats="${audit.id}"]`).textContent())
+      .toContain('Success 33.3%');
+
+    await page.getByRole('link', { name: 'Failed deliveries' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Failed deliveries' }).isVisible()).toBe(true);
+    const rows = page.locator('#wp-failed-list li');
+    await expect.poll(() => rows.count()).toBe(4);
+    const webhookIds = await rows.evaluateAll((items) =>
+      items.map((item) => item.getAttribute('data-webhook-id')),
+    );
+    expect(webhookIds.sort()).toEqual([audit.id, audit.id, billing.id, billing.id].sort());
+    expect(await rows.first().textContent()).toContain('HTTP 503');
+    expect(await rows.first().textContent()).toMatch(/Billing|Audit/);
+    expect(await page.locator('#wp-failed-list').textContent()).not.toContain(globex.id);
+    await page.screenshot({ path: `${ARTIFACTS}portal-failed-1280.png`, fullPage: true });
+
+    failing = false;
+    expect(await page.getByLabel('Recover failed deliveries of').inputValue()).toBe('86400000');
+    await page.getByRole('button', { name: 'Recover', exact: true }).click();
+    await expect
+      .poll(() => page.locator('#wp-failed-result').textContent(), { timeout: 10_000 })
+      .toBe('4 deliveries queued for re-sending.');
+    await expect.poll(() => seen('/billing') + seen('/audit'), { timeout: 15_000 }).toBe(10);
+    await expect
+      .poll(async () => (await real.deliveries.list({ status: 'failed', tenant: 'acme' })).items.length)
+      .toBe(0);
+    // Globex's failure was not the acme operator's to recover.
+    expect(seen('/globex')).toBe(1);
+    expect((await real.deliveries.list({ status: 'failed', tenant: 'globex' })).items).toHaveLength(1);
+    await page.reload();
+    await expect.poll(() => page.locator('#wp-failed-empty').isVisible()).toBe(true);
+    expect(await rows.count()).toBe(0);
+  });
+});

@@ -26,6 +26,26 @@ export interface AdminDeliveryRecord {
   }>;
 }
 
+/** The filters and page of a deliveries listing. */
+export interface AdminDeliveryQuery {
+  status?: 'delivered' | 'failed';
+  since?: number;
+  until?: number;
+  limit?: number;
+  cursor?: string;
+}
+
+/** A webhook's delivery figures, as `deliveries.stats` answers them. */
+export interface AdminWebhookStats {
+  delivered: number;
+  failed: number;
+  successRate: number | null;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  lastDeliveredAt: string | null;
+  lastFailedAt: string | null;
+}
+
 /**
  * What the admin API calls on the dispatcher: exactly these methods (a `WebhookDispatcher` has them). Every call
  * that reads or lists passes the request's tenant; a call by id is made only after the webhook (or delivery) was
@@ -44,18 +64,28 @@ export interface AdminDispatcher {
   readonly deliveries: {
     list(
       webhookId: string,
-      query: {
-        status?: 'delivered' | 'failed';
-        since?: number;
-        until?: number;
-        limit?: number;
-        cursor?: string;
-      },
+      query: AdminDeliveryQuery,
+    ): Promise<{ items: AdminDeliveryRecord[]; nextCursor?: string }>;
+    /**
+     * Deliveries across the tenant's webhooks, newest first (`GET /deliveries`). `tenant` is always the request's
+     * own (`null`: the webhooks of no tenant), never taken from the query.
+     */
+    list(
+      query: AdminDeliveryQuery & { tenant: string | null; webhookId?: string },
     ): Promise<{ items: AdminDeliveryRecord[]; nextCursor?: string }>;
     get(deliveryId: string): Promise<AdminDeliveryRecord | undefined>;
     redeliver(deliveryId: string, options: { force?: boolean }): Promise<DeliveryResult>;
     /** How many deliveries were queued for re-sending (they go on through the lanes). */
     recover(webhookId: string, options: { since: number; until?: number }): Promise<number>;
+    /** Every delivery of the tenant's webhooks still failed in the window (`POST /deliveries/recover`). */
+    recover(options: {
+      since: number;
+      until?: number;
+      tenant: string | null;
+      webhookId?: string;
+    }): Promise<number>;
+    /** A webhook's delivery figures (`GET /webhooks/:id/stats`), asked only for a webhook of the tenant. */
+    stats(webhookId: string, query: { since?: number }): Promise<AdminWebhookStats>;
   };
   test(id: string): Promise<DeliveryResult>;
   /** The exact request for a saved webhook or an unsaved input (`POST /webhooks/preview`). */

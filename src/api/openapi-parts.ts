@@ -1,5 +1,6 @@
 // The pieces each route's OpenAPI operation is written with (route-table.ts), and the named component schemas.
 import type { TSchema } from '@sinclair/typebox';
+import { RecoverAllBody, WebhookStats } from './ops-schemas.js';
 import {
   DeliveryPage,
   DeliveryRecord,
@@ -35,6 +36,8 @@ export const COMPONENTS = {
   DeliveryRecord,
   DeliveryPage,
   RecoverRequest: RecoverBody,
+  RecoverAllRequest: RecoverAllBody,
+  WebhookStats,
   RedeliverRequest: RedeliverBody,
   EventTypeList,
   PreviewedRequest,

@@ -3,7 +3,13 @@
 // the former's methods), and `createOpenApiDocument()` derives the document's `paths` from it.
 import type { Route } from './route.js';
 import { deliveryRoutes } from './routes/deliveries.js';
+import { operationRoutes } from './routes/operations.js';
 import { webhookActionRoutes } from './routes/webhook-actions.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
-export const ROUTES: readonly Route[] = [...webhookRoutes, ...webhookActionRoutes, ...deliveryRoutes];
+export const ROUTES: readonly Route[] = [
+  ...webhookRoutes,
+  ...webhookActionRoutes,
+  ...deliveryRoutes,
+  ...operationRoutes,
+];

@@ -56,7 +56,9 @@ export type WebhookErrorCode =
   /** The webhook store failed (threw, rejected or answered something that is not a webhook list). */
   | 'ERR_STORE_FAILED'
   /** The webhook is switched off (a redelivery without `force`). */
-  | 'ERR_WEBHOOK_DISABLED';
+  | 'ERR_WEBHOOK_DISABLED'
+  /** A pluggable part lacks an optional method the call needs (a custom delivery log without `search`); the message names it. */
+  | 'ERR_UNSUPPORTED';
 
 /**
  * The `code` of any `WebhookError`: one of the library's own {@link WebhookErrorCode}s, or, on a

@@ -8,10 +8,17 @@ import type {
   WebhookPatch,
 } from '../core/types.js';
 import type { EventCatalog } from '../events/event-catalog.js';
-import type { DeliveryPage, DeliveryQuery, DeliveryRecord } from '../log/delivery-log.js';
+import type {
+  DeliveryPage,
+  DeliveryQuery,
+  DeliveryRecord,
+  DeliveryStatsQuery,
+  WebhookDeliveryStats,
+} from '../log/delivery-log.js';
 import type { Explanation } from '../routing/matching.js';
 import type { IndexStats, ListOptions } from '../webhooks/webhook-registry.js';
 import { composeDispatcher, type DispatcherParts } from './compose.js';
+import { DeliveryReads } from './delivery-reads.js';
 import type { DispatcherEventName, DispatcherListener } from './dispatcher-events.js';
 import { resolveOptions, type WebhookDispatcherOptions } from './dispatcher-options.js';
 
@@ -44,6 +51,29 @@ export interface RecoverOptions {
   until?: Date | number;
 }
 
+/**
+ * What `deliveries.list(query)` takes: the deliveries of every webhook, newest first, filtered and paged like a
+ * webhook's (`status`, `since`, `until`, `limit`, `cursor`).
+ */
+export interface DeliveryListQuery extends DeliveryQuery {
+  /**
+   * Only the deliveries of this tenant's webhooks; `null`: only those of webhooks without a tenant (read through the
+   * log's tenant-less search and filtered, so a page may be short: follow `nextCursor`). An admin API passes the
+   * request's own tenant, always. @default every tenant's
+   */
+  tenant?: string | null;
+  /** Only this webhook's deliveries. */
+  webhookId?: string;
+}
+
+/** What `deliveries.recover(query)` takes: a window, across webhooks, optionally one tenant's or one webhook's. */
+export interface RecoverQuery extends RecoverOptions {
+  /** Only the deliveries of this tenant's webhooks; `null`: of webhooks without a tenant. @default every tenant's */
+  tenant?: string | null;
+  /** Only this webhook's deliveries. */
+  webhookId?: string;
+}
+
 export interface WebhookDispatcher {
   readonly webhooks: {
     /** Validates, saves and returns a webhook. Throws a `WebhookValidationError` naming the bad field. */
@@ -67,6 +97,15 @@ export interface WebhookDispatcher {
     indexStats(): IndexStats;
   };
   readonly deliveries: {
+    /**
+     * Recorded deliveries across webhooks (of one tenant with `tenant`, of one webhook with `webhookId`), newest
+     * first, filtered and paged: the log's `search`. A log without `search` is refused with `ERR_UNSUPPORTED`
+     * (`{ webhookId }` alone falls back to its `list`); without a log (`deliveryLog: false`), an empty page.
+     *
+     * @example
+     * const page = await dispatcher.deliveries.list({ status: 'failed', tenant: 'acme', since: Date.now() - 86_400_000 });
+     */
+    list(query?: DeliveryListQuery): Promise<DeliveryPage>;
     /** Recorded deliveries of one webhook, newest first, filtered and paged. */
     list(webhookId: string, query?: DeliveryQuery): Promise<DeliveryPage>;
     /** One delivery with all its attempts, newest first. */
@@ -82,6 +121,24 @@ export interface WebhookDispatcher {
      * the delivery log (and reported to `onDelivery`) as usual.
      */
     recover(webhookId: string, options: RecoverOptions): Promise<number>;
+    /**
+     * Queues again every delivery still failed in the window across webhooks (of one tenant with `tenant`, of one
+     * webhook with `webhookId`), through each webhook's lane, and resolves with how many. It pages through the
+     * log's `findFailed` (1000 at a time, so a long window is never loaded at once; a log without it is refused
+     * with `ERR_UNSUPPORTED`). Deliveries of a webhook deleted, switched off, or now of another tenant are skipped
+     * and not counted, as are those whose body the log did not keep whole. What waits is bounded by `maxQueued`:
+     * beyond it a re-send ends `QUEUE_FULL` and stays failed in the log, for a later `recover`.
+     *
+     * @example
+     * const queued = await dispatcher.deliveries.recover({ since: Date.now() - 86_400_000, tenant: 'acme' });
+     */
+    recover(query: RecoverQuery): Promise<number>;
+    /**
+     * A webhook's delivery figures from the log's `webhookStats` (created at or after `since`; the newest 10,000
+     * deliveries at most): counts by latest outcome, `successRate`, `p50Ms`/`p95Ms` latency of the latest attempt,
+     * `lastDeliveredAt`/`lastFailedAt`. A log without `webhookStats` is refused with `ERR_UNSUPPORTED`.
+     */
+    stats(webhookId: string, query?: DeliveryStatsQuery): Promise<WebhookDeliveryStats>;
   };
   /** The event catalog in use (`eventTypes` option), if any. */
   readonly eventTypes: EventCatalog | undefined;
@@ -131,6 +188,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
 /** The public object: each method forwards to the collaborator that owns it (see `composeDispatcher`). */
 function facade(parts: DispatcherParts): WebhookDispatcher {
   const { registry, connection, gate, emission, redelivery, logReader, logger } = parts;
+  const reads = new DeliveryReads(logReader);
   return {
     webhooks: {
       create: (input) => connection.open('webhooks.create').then(() => registry.create(input)),
@@ -146,13 +204,14 @@ function facade(parts: DispatcherParts): WebhookDispatcher {
       indexStats: () => registry.stats,
     },
     deliveries: {
-      list: (webhookId, query) => logReader.read('list', (log) => log.list(webhookId, query), { items: [] }),
+      list: (target?: string | DeliveryListQuery, query?: DeliveryQuery) => reads.list(target, query),
       get: (deliveryId) => logReader.read('get', (log) => log.get(deliveryId), undefined),
       // Like emits, a redelivery or recovery called before close() is finished before it returns.
       redeliver: (deliveryId, redeliverOptions) =>
         gate.accept('deliveries.redeliver', () => redelivery.redeliver(deliveryId, redeliverOptions)),
-      recover: (webhookId, recoverOptions) =>
-        gate.accept('deliveries.recover', () => redelivery.recover(webhookId, recoverOptions)),
+      recover: (target: string | RecoverQuery, recoverOptions?: RecoverOptions) =>
+        gate.accept('deliveries.recover', () => redelivery.recover(target, recoverOptions)),
+      stats: (webhookId, query) => reads.stats(webhookId, query),
     },
     eventTypes: parts.options.eventTypes,
     on: (name, listener) => parts.events.on(name, listener),

@@ -4,12 +4,18 @@ import type { DeliveryResult, Logger } from '../core/types.js';
 import type { InProcessEngine } from '../delivery/engine.js';
 import type { SafeInstrumentation } from '../delivery/instrumentation.js';
 import type { DeliveryJob } from '../delivery/queue.js';
-import type { DeliveryLog, DeliveryRecord } from '../log/delivery-log.js';
+import type { DeliveryLog, DeliveryRecord, DeliveryRef, FailedDeliveryQuery } from '../log/delivery-log.js';
 import type { WebhookRegistry } from '../webhooks/webhook-registry.js';
-import type { RecoverOptions, RedeliverOptions } from './dispatcher.js';
+import { tenantScope } from './delivery-reads.js';
+import type { RecoverOptions, RecoverQuery, RedeliverOptions } from './dispatcher.js';
 import { sentBody, webhookDisabled } from './event-checks.js';
 import type { ResultReporter } from './reporters.js';
 import type { StoreConnection } from './store-connection.js';
+
+/** `findFailed` pages one `recover` call reads at most (1000 references each): a log's endless cursor ends. */
+const MAX_RECOVER_PAGES = 1000;
+/** Deliveries of a page read (`get`) at once while recovering. */
+const GETS_AT_ONCE = 16;
 
 /**
  * Reads of the delivery log under the store's deadline (`storeTimeoutMs`): a log that does not answer (a
@@ -29,7 +35,35 @@ export class LogReader {
       new WebhookError('ERR_STORE_TIMEOUT', `delivery log: ${method}() did not answer within ${ms} ms`);
     return within(() => read(log), ms, timeout);
   }
+
+  /** Whether the log has this optional method (`search`, `findFailed`, `webhookStats`). */
+  has(method: OptionalLogMethod): boolean {
+    return typeof this.log?.[method] === 'function';
+  }
+
+  /**
+   * A read through one of the log's optional methods: without a log, `absent`; a log without the method is refused
+   * with `ERR_UNSUPPORTED` naming it, never answered with nothing.
+   */
+  optional<T>(
+    method: OptionalLogMethod,
+    caller: string,
+    read: (log: DeliveryLog) => Promise<T>,
+    absent: T,
+  ): Promise<T> {
+    if (this.log !== undefined && !this.has(method)) {
+      return Promise.reject(
+        new WebhookError(
+          'ERR_UNSUPPORTED',
+          `${caller}: the delivery log has no ${method}() method (an optional DeliveryLog method every built-in log has)`,
+        ),
+      );
+    }
+    return this.read(method, read, absent);
+  }
 }
+
+export type OptionalLogMethod = 'search' | 'findFailed' | 'webhookStats';
 
 export interface RedeliveryParts {
   registry: WebhookRegistry;
@@ -64,7 +98,9 @@ export class Redelivery {
    * usual), so a receiver that is still down cannot hold the call. A delivery the log kept no complete body of is
    * left out.
    */
-  async recover(webhookId: string, window: RecoverOptions): Promise<number> {
+  async recover(target: string | RecoverQuery, window?: RecoverOptions): Promise<number> {
+    if (typeof target !== 'string') return this.recoverAll(target);
+    const webhookId = target;
     await this.parts.connection.open('deliveries.recover', true);
     if (window === null || typeof window !== 'object' || window.since === undefined) {
       throw new WebhookError('ERR_INVALID_OPTIONS', 'deliveries.recover: expected `{ since, until? }`');
@@ -73,6 +109,11 @@ export class Redelivery {
     const compiled = this.parts.registry.get(webhookId);
     if (!compiled) throw new WebhookNotFoundError('deliveries.recover', webhookId);
     if (!compiled.webhook.on) throw webhookDisabled('deliveries.recover', webhookId);
+    // A log with findFailed is paged 1000 references at a time; one without is read whole through `list`.
+    if (this.parts.logReader.has('findFailed')) {
+      const { since, until } = window;
+      return this.recoverAll({ since, webhookId, ...(until === undefined ? {} : { until }) });
+    }
     const records = await this.failedRecords(webhookId, window);
     let queued = 0;
     for (const record of records.reverse()) {
@@ -85,6 +126,62 @@ export class Redelivery {
       queued++;
     }
     return queued;
+  }
+
+  /**
+   * `recover({ since, until?, tenant?, webhookId? })`: the log's `findFailed` read 1000 references a page, each page
+   * queued (oldest first within it) before the next is read, so a long window is never held at once; the engine's
+   * `maxQueued` bounds what waits. A delivery whose webhook is deleted, switched off or now of another tenant is
+   * skipped, not counted.
+   */
+  private async recoverAll(query: RecoverQuery): Promise<number> {
+    const method = 'deliveries.recover';
+    await this.parts.connection.open(method, true);
+    if (query === null || typeof query !== 'object' || query.since === undefined) {
+      throw new WebhookError(
+        'ERR_INVALID_OPTIONS',
+        `${method}: expected \`{ since, until?, tenant?, webhookId? }\``,
+      );
+    }
+    const { since, until, tenant, webhookId } = query;
+    const scope = tenantScope(method, tenant);
+    const find: FailedDeliveryQuery = { since, limit: 1000, ...scope.search };
+    if (until !== undefined) find.until = until;
+    if (webhookId !== undefined) find.webhookId = webhookId;
+    let queued = 0;
+    let cursor: string | undefined;
+    for (let pages = 0; pages < MAX_RECOVER_PAGES; pages++) {
+      const at = cursor === undefined ? find : { ...find, cursor };
+      const page = await this.parts.logReader.optional('findFailed', method, (log) => log.findFailed!(at), {
+        items: [],
+      });
+      // What a custom log answers is checked, not trusted: a malformed reference is skipped.
+      const refs = (Array.isArray(page?.items) ? page.items : []).filter(isRef).filter(scope.keep).reverse();
+      for (let i = 0; i < refs.length; i += GETS_AT_ONCE) {
+        const sent = await Promise.all(
+          refs.slice(i, i + GETS_AT_ONCE).map((ref) => this.recoverOne(ref, tenant)),
+        );
+        queued += sent.filter(Boolean).length;
+      }
+      cursor = typeof page?.nextCursor === 'string' ? page.nextCursor : undefined;
+      if (cursor === undefined) break;
+    }
+    return queued;
+  }
+
+  /** Queues one failed delivery again, when its webhook still exists, is on and is of the scope's tenant. */
+  private async recoverOne(ref: DeliveryRef, tenant: string | null | undefined): Promise<boolean> {
+    await this.parts.registry.warm(ref.webhookId);
+    const compiled = this.parts.registry.get(ref.webhookId);
+    if (compiled === undefined || !compiled.webhook.on) return false;
+    if (tenant !== undefined && (compiled.webhook.tenant ?? null) !== tenant) return false;
+    const record = await this.parts.logReader.read('get', (log) => log.get(ref.deliveryId), undefined);
+    if (record?.status !== 'failed' || record.webhookId !== ref.webhookId || sentBody(record) === undefined)
+      return false;
+    this.resend(this.redeliveryJob('deliveries.recover', record, false)).catch((error: unknown) =>
+      this.parts.logger.error('webhook-dispatcher: a recovered delivery failed', { error: errorText(error) }),
+    );
+    return true;
   }
 
   /** The failed deliveries of one webhook in a window, newest first, each page read under the deadline. */
@@ -151,4 +248,15 @@ export class Redelivery {
     this.parts.reporter.report(result);
     return result;
   }
+}
+
+function isRef(item: unknown): item is DeliveryRef {
+  const ref = item as DeliveryRef | null;
+  return (
+    typeof ref === 'object' &&
+    ref !== null &&
+    typeof ref.deliveryId === 'string' &&
+    typeof ref.webhookId === 'string' &&
+    (ref.tenant === undefined || typeof ref.tenant === 'string')
+  );
 }

@@ -116,6 +116,7 @@ input[type="checkbox"] { width: 1.25rem; height: 1.25rem; min-height: 0; margin:
 .wp-cards, .wp-log { list-style: none; margin: 0; padding: 0; display: grid; gap: 0.75rem; }
 .wp-card { background: var(--wp-surface); border: 1px solid var(--wp-border); border-radius: var(--wp-radius); padding: 0.75rem var(--wp-gap); display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 0.5rem 1rem; align-items: center; }
 .wp-card h3 { font-size: 1.05rem; overflow-wrap: anywhere; }
+.wp-card-stats { font-size: 0.8125rem; overflow-wrap: anywhere; }
 .wp-card-url { font-family: var(--wp-mono); font-size: 0.875rem; color: var(--wp-muted); overflow-wrap: anywhere; }
 .wp-card-side { display: flex; flex-direction: column; align-items: flex-end; gap: 0.35rem; }
 .wp-badge { display: inline-block; font-size: 0.8rem; font-weight: 600; padding: 0.05rem 0.5rem; border-radius: 999px; border: 1px solid currentColor; }

@@ -1,6 +1,7 @@
 import { api, itemsOf, messageOf, path } from './api.js';
 import { $, el, focusIn } from './dom.js';
 import { announce, showAlert, state } from './state.js';
+import { forgetStats, loadStats, statsLine } from './stats.js';
 import type { WebhookView } from './types.js';
 
 /** The list view: every webhook of the tenant, with its health and an on/off switch. */
@@ -12,6 +13,7 @@ export async function openList(): Promise<void> {
   const data = await api('GET', 'webhooks?limit=100');
   state.webhooks = itemsOf<WebhookView>(data);
   state.webhooksCursor = data?.nextCursor;
+  forgetStats();
   renderList();
 }
 
@@ -92,6 +94,7 @@ function card(webhook: WebhookView): HTMLElement {
         el('a', { href: `#/webhooks/${encodeURIComponent(webhook.id)}` }, webhook.name || webhook.url),
       ),
       el('p', { class: 'wp-card-url' }, webhook.url),
+      statsLine(webhook.id),
     ),
     el(
       'div',
@@ -107,4 +110,5 @@ function renderList(): void {
   list.replaceChildren(...state.webhooks.map(card));
   $('wp-empty').hidden = state.webhooks.length > 0;
   $('wp-webhooks-more').hidden = !state.webhooksCursor;
+  loadStats(state.webhooks.map((webhook) => webhook.id)).catch(() => {});
 }

@@ -11,6 +11,7 @@ import { loadDeliveries, recover, sendTest } from './deliveries.js';
 import { $, area } from './dom.js';
 import { openEditor, save } from './editor.js';
 import { filterEvents, showSelectedEvents } from './events.js';
+import { addFailedLink, hideFailed, openFailed } from './failed.js';
 import { headerRow } from './form.js';
 import { formatJson } from './json.js';
 import { moreWebhooks, openList } from './list.js';
@@ -21,14 +22,16 @@ import { checkStatements, gotoStatementsError } from './statements.js';
 
 const DEFAULT_STATEMENTS = [{ effect: 'allow', actions: ['*'], resources: ['proj/*:env/production:flag/*'] }];
 
-/** Shows the view the location's hash names: `#/`, `#/new` or `#/webhooks/<id>`. */
+/** Shows the view the location's hash names: `#/`, `#/new`, `#/failed` or `#/webhooks/<id>`. */
 async function route(): Promise<void> {
   showAlert('');
   // What was said before this navigation is stale; what was said for it ("Webhook created.") is not.
   if (announcementIsStale()) $('wp-status').textContent = '';
   const hash = location.hash.replace(/^#\/?/, '');
+  hideFailed();
   try {
-    if (hash === 'new') await openEditor(undefined);
+    if (hash === 'failed') await openFailed();
+    else if (hash === 'new') await openEditor(undefined);
     else if (hash.startsWith('webhooks/'))
       await openEditor(decodeURIComponent(hash.slice('webhooks/'.length)));
     else await openList();
@@ -126,5 +129,6 @@ function wire(): void {
 }
 
 wire();
+addFailedLink();
 area('wp-statements').placeholder = `Empty: the default policy, as\n${formatJson(DEFAULT_STATEMENTS)}`;
 route();
