@@ -1,7 +1,7 @@
 import type { CompiledWebhook } from '../core/compiled-webhook.js';
 import { errorText } from '../core/errors.js';
 import type { DeliveryError, DeliveryRequest, DeliveryResult } from '../core/types.js';
-import { Attempt, type AttemptAnswer } from './attempt.js';
+import { Attempt, type AttemptAnswer, type AttemptListener } from './attempt.js';
 import { logAttempt } from './attempt-record.js';
 import type { EngineParts, InProcessEngine } from './engine.js';
 import type { HealthTransition } from './health.js';
@@ -18,22 +18,16 @@ const FINAL_CODES = new Set(['ABORTED', 'BLOCKED_ADDRESS']);
 /** Statuses that mean "slow down" for the whole lane, not only this delivery. */
 const SLOW_DOWN_STATUSES = new Set([429, 502, 503, 504]);
 
-/** One attempt in flight, as `answered` gets it back. */
-interface Sent {
-  lane: Lane;
-  compiled: CompiledWebhook;
-  request: DeliveryRequest;
-  attemptNo: number;
-  startedAt: number;
-  span: AttemptSpan;
-}
-
 /**
  * One job on its way to a final outcome: looks its webhook up, waits its turn in the webhook's lane, makes an
  * attempt, learns from the answer (lane, circuit, log) and retries after a timer, or hands the retry back to a
  * durable queue (`single`).
+ *
+ * It is its own lane task and its own attempt listener, and keeps its one attempt in flight in its own fields: a
+ * delivery allocates no closures, `Sent` records or promises of its own per attempt (kept for the "Pipeline, no
+ * network, log off" bench row; see docs/performance.md, "The engine's work per delivery").
  */
-export class Delivery implements HeldJob {
+export class Delivery implements HeldJob, LaneTask, AttemptListener {
   held = false;
   ownBytes = 0;
   /** Attempts made, counting those made before this run (`job.attempt`). */
@@ -46,6 +40,16 @@ export class Delivery implements HeldJob {
   private compiled: CompiledWebhook | undefined;
   private storeLookup = false;
   private readonly parts: EngineParts;
+  /** The lane it waits in or sends through, and a durable job's deferral while it waits. */
+  private lane: Lane | undefined;
+  private deferral: TimerEntry | undefined;
+  // The attempt in flight (one at a time), as `answered` reads it back.
+  private slotDone: (() => void) | undefined;
+  private sentCompiled: CompiledWebhook | undefined;
+  private sentRequest: DeliveryRequest | undefined;
+  private attemptNo = 0;
+  private startedAt = 0;
+  private span: AttemptSpan | undefined;
 
   constructor(
     private readonly engine: InProcessEngine,
@@ -113,26 +117,29 @@ export class Delivery implements HeldJob {
       });
       return;
     }
-    let deferral: TimerEntry | undefined;
-    const task: LaneTask = {
-      run: (done) => {
-        if (deferral !== undefined) timers.cancel(deferral);
-        this.run(lane, done);
-      },
-      drop: (why) => {
-        if (deferral !== undefined) timers.cancel(deferral);
-        if (why === 'aborted') this.abort(this.engine.aborted ?? 'aborted');
-        else this.skipNow();
-      },
-    };
-    scheduler.submit(lane, task);
+    this.lane = lane;
+    this.deferral = undefined;
+    scheduler.submit(lane, this);
     if (this.single && this.deferAfterMs !== undefined && !this.done) {
-      deferral = timers.schedule(Date.now() + this.deferAfterMs, () => {
-        if (this.done || !scheduler.remove(lane, task)) return;
+      this.deferral = timers.schedule(Date.now() + this.deferAfterMs, () => {
+        if (this.done || !scheduler.remove(lane, this)) return;
         const wallNow = Date.now();
         this.finish({ retry: { job: this.job, delayMs: Math.max(1000, lane.readyAt(wallNow) - wallNow) } });
       });
     }
+  }
+
+  /** Its turn in the lane came: one attempt (`LaneTask.run`). */
+  run(done: () => void): void {
+    if (this.deferral !== undefined) this.engine.timers.cancel(this.deferral);
+    this.attemptWith(this.lane as Lane, done);
+  }
+
+  /** Its lane was flushed (`LaneTask.drop`). */
+  drop(why: 'aborted' | 'flushed'): void {
+    if (this.deferral !== undefined) this.engine.timers.cancel(this.deferral);
+    if (why === 'aborted') this.abort(this.engine.aborted ?? 'aborted');
+    else this.skipNow();
   }
 
   private skipReason(compiled: CompiledWebhook | undefined): string | undefined {
@@ -159,7 +166,7 @@ export class Delivery implements HeldJob {
   }
 
   /** Has a slot: one attempt. `done` gives the slot back as soon as the attempt is over, before any retry wait. */
-  private run(lane: Lane, done: () => void): void {
+  private attemptWith(lane: Lane, done: () => void): void {
     const compiled = this.current();
     const skip = this.skipReason(compiled);
     if (skip !== undefined || this.done) {
@@ -200,25 +207,25 @@ export class Delivery implements HeldJob {
     });
     // Validated header names and values; they cannot replace the request's own (signature, webhook-id).
     const headers = span.headers ? { ...span.headers, ...request.headers } : undefined;
-    const sent: Sent = {
-      lane,
-      compiled,
-      request: headers ? { ...request, headers } : request,
-      attemptNo,
-      startedAt,
-      span,
-    };
-    const attempt = new Attempt(parts.transport, sent.request, parts.timeoutMs);
-    this.engine.track(attempt);
-    attempt.outcome.then((answer) => {
-      this.engine.untrack(attempt);
-      // The lane learns from the answer (slow down, circuit) before the slot is given back and it is looked at.
-      try {
-        this.answered(sent, answer);
-      } finally {
-        done();
-      }
-    });
+    this.slotDone = done;
+    this.sentCompiled = compiled;
+    this.sentRequest = headers ? { ...request, headers } : request;
+    this.attemptNo = attemptNo;
+    this.startedAt = startedAt;
+    this.span = span;
+    new Attempt(parts.transport, this.sentRequest, parts.timeoutMs, this.engine.deadlines, this);
+  }
+
+  /** The attempt ended (`AttemptListener`). */
+  answered(answer: AttemptAnswer): void {
+    const done = this.slotDone as () => void;
+    this.slotDone = undefined;
+    // The lane learns from the answer (slow down, circuit) before the slot is given back and it is looked at.
+    try {
+      this.learn(answer);
+    } finally {
+      done();
+    }
   }
 
   /** The request of this attempt: the body is rendered once per delivery, the signature once per attempt. */
@@ -239,11 +246,20 @@ export class Delivery implements HeldJob {
     return buildRequest(compiled, this.job.deliveryId, this.body, Math.floor(this.parts.now() / 1000));
   }
 
-  private answered(sent: Sent, answer: AttemptAnswer): void {
-    const { lane, span } = sent;
+  private learn(answer: AttemptAnswer): void {
+    const lane = this.lane as Lane;
+    const span = this.span as AttemptSpan;
     this.lastStatus = answer.status;
     if (this.parts.log !== undefined) {
-      logAttempt(this.parts.log, { ...sent, job: this.job, answer }, this.parts.hooks, this.parts.logger);
+      const entry = {
+        job: this.job,
+        compiled: this.sentCompiled as CompiledWebhook,
+        request: this.sentRequest as DeliveryRequest,
+        attemptNo: this.attemptNo,
+        startedAt: this.startedAt,
+        answer,
+      };
+      logAttempt(this.parts.log, entry, this.parts.hooks, this.parts.logger);
     }
     const { state: stateBefore, probeAt: probeAtBefore } = lane.circuit;
     if (answer.ok) {
@@ -266,18 +282,19 @@ export class Delivery implements HeldJob {
       this.fail(error);
       return;
     }
-    this.failedAttempt(sent, answer, error, stateBefore, probeAtBefore);
+    this.failedAttempt(lane, span, answer, error, stateBefore, probeAtBefore);
   }
 
   /** A failed attempt that may be retried: the lane slows down, the circuit counts it, the policy decides. */
   private failedAttempt(
-    sent: Sent,
+    lane: Lane,
+    span: AttemptSpan,
     answer: AttemptAnswer,
     error: DeliveryError,
     stateBefore: string,
     probeAtBefore: number,
   ): void {
-    const { lane, span, attemptNo } = sent;
+    const attemptNo = this.attemptNo;
     const { retry } = this.parts;
     const wallNow = Date.now();
     const retryAfter = answer.response?.headers['retry-after'];
@@ -309,7 +326,7 @@ export class Delivery implements HeldJob {
       return;
     }
     if (this.single) {
-      const firstAttemptAt = this.job.firstAttemptAt ?? sent.startedAt;
+      const firstAttemptAt = this.job.firstAttemptAt ?? this.startedAt;
       const job = { ...this.job, attempt: attemptNo, firstAttemptAt, body: undefined };
       this.finish({ retry: { job, delayMs: wait } });
       return;
@@ -365,6 +382,7 @@ export class Delivery implements HeldJob {
   finish(outcome: DeliveryResult | AttemptStep): void {
     if (this.done) return;
     this.done = true;
+    this.engine.release(this);
     this.settle(this.single && 'outcome' in outcome ? { result: outcome as DeliveryResult } : outcome);
   }
 }
