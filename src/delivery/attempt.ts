@@ -3,6 +3,7 @@ import { replaceUnstorable } from '../core/storable-text.js';
 import type { DeliveryError, DeliveryRequest, Transport, TransportResponse } from '../core/types.js';
 import { TransportError, toTransportError } from '../transport/errors.js';
 import { normalizeHeaders } from '../transport/response-headers.js';
+import { ATTEMPT_WATCH, type AttemptWatch } from '../transport/transport-options.js';
 import type { DeadlineList, DeadlineNode } from './deadlines.js';
 
 /** How one HTTP attempt ended (the retry policy sees a smaller `AttemptOutcome`, see `retry.ts`). */
@@ -29,8 +30,11 @@ export interface AttemptListener {
  * Its deadline is a node in the engine's `DeadlineList` (one timer for all attempts), and its end is a call to its
  * listener rather than a promise: no timer, promise or closure of its own beyond the transport's `then`.
  */
-export class Attempt implements DeadlineNode {
+export class Attempt implements DeadlineNode, AttemptWatch {
   private controller: AbortController | undefined;
+  /** A built-in transport's request, aborted by this attempt directly (see `ATTEMPT_WATCH`). */
+  private watcher: { abort(reason: unknown): void } | undefined;
+  private options: unknown;
   private settled = false;
   private readonly started = performance.now();
   deadline = 0;
@@ -56,7 +60,9 @@ export class Attempt implements DeadlineNode {
         attempt.controller ??= new AbortController();
         return attempt.controller.signal;
       },
+      [ATTEMPT_WATCH]: this as AttemptWatch,
     };
+    this.options = options;
     try {
       sent = transport.send(request, options);
     } catch (error) {
@@ -65,6 +71,14 @@ export class Attempt implements DeadlineNode {
     // A transport that returns a plain object instead of a promise is read like a resolved one.
     if (sent instanceof Promise) sent.then(onSent.bind(this), onFailed.bind(this));
     else Promise.resolve(sent).then(onSent.bind(this), onFailed.bind(this));
+  }
+
+  owns(options: unknown): boolean {
+    return options === this.options;
+  }
+
+  watch(target: { abort(reason: unknown): void }): void {
+    this.watcher = target;
   }
 
   /** The deadline passed (called by the `DeadlineList`). */
@@ -76,6 +90,7 @@ export class Attempt implements DeadlineNode {
   abort(error: TransportError): void {
     if (this.settled) return;
     this.controller?.abort(error);
+    this.watcher?.abort(error);
     this.finish(fromError(error));
   }
 

@@ -6,7 +6,7 @@ import { logAttempt } from './attempt-record.js';
 import type { EngineParts, InProcessEngine } from './engine.js';
 import type { HealthTransition } from './health.js';
 import type { HeldJob } from './held-budget.js';
-import type { AttemptSpan } from './instrumentation.js';
+import { type AttemptSpan, NOOP_SCOPE } from './instrumentation.js';
 import type { Lane, LaneTask } from './lane.js';
 import type { AttemptStep, DeliveryJob } from './queue.js';
 import { bodyBytesOver, buildRequest, renderBody } from './request.js';
@@ -185,26 +185,30 @@ export class Delivery implements HeldJob, LaneTask, AttemptListener {
       this.fail({ code: failure.code ?? 'RENDER_FAILED', message: failure.message });
       return;
     }
-    this.send(lane, compiled as CompiledWebhook, request, done);
+    this.send(compiled as CompiledWebhook, request, done);
   }
 
-  private send(lane: Lane, compiled: CompiledWebhook, request: DeliveryRequest, done: () => void): void {
+  private send(compiled: CompiledWebhook, request: DeliveryRequest, done: () => void): void {
     const { job, parts } = this;
     const webhook = compiled.webhook;
     const attemptNo = ++this.attempts;
     this.firstStarted ??= performance.now();
     const startedAt = parts.now();
-    const span = parts.instrumentation.onAttempt({
-      emitContext: job.emitContext,
-      deliveryId: job.deliveryId,
-      webhookId: webhook.id,
-      eventId: job.eventId,
-      eventType: job.eventType,
-      tenant: job.tenant,
-      attempt: attemptNo,
-      url: webhook.url,
-      method: 'POST',
-    });
+    // Without hooks the span is the no-op one and its arguments are not built (a 5% row in the bench's
+    // "Pipeline, no network, log off": one object per attempt and one per end).
+    const span = !parts.instrumentation.enabled
+      ? NOOP_SCOPE
+      : parts.instrumentation.onAttempt({
+          emitContext: job.emitContext,
+          deliveryId: job.deliveryId,
+          webhookId: webhook.id,
+          eventId: job.eventId,
+          eventType: job.eventType,
+          tenant: job.tenant,
+          attempt: attemptNo,
+          url: webhook.url,
+          method: 'POST',
+        });
     // Validated header names and values; they cannot replace the request's own (signature, webhook-id).
     const headers = span.headers ? { ...span.headers, ...request.headers } : undefined;
     this.slotDone = done;
@@ -339,6 +343,7 @@ export class Delivery implements HeldJob, LaneTask, AttemptListener {
   }
 
   private endSpan(span: AttemptSpan, answer: AttemptAnswer, retry: boolean): void {
+    if (span === NOOP_SCOPE) return;
     span.end({
       ok: answer.ok,
       status: answer.status,

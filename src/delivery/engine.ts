@@ -125,7 +125,8 @@ export class InProcessEngine implements DeliveryEngine {
   abortAll(reason: string): void {
     this.abortReason = reason;
     for (const task of this.scheduler.flushAll()) task.drop('aborted');
-    for (const attempt of this.deadlines.all()) (attempt as Attempt).abort(new TransportError('ABORTED', reason));
+    for (const attempt of this.deadlines.all())
+      (attempt as Attempt).abort(new TransportError('ABORTED', reason));
     // A store that never answers a lookup cannot hold close() either.
     for (const delivery of [...this.lookingUp]) delivery.abortNow(reason);
     // Retry waits fire now and see the abort; lane wake-ups find nothing to do.
