@@ -69,8 +69,9 @@ export class Attempt implements DeadlineNode, AttemptWatch {
       sent = Promise.reject(error);
     }
     // A transport that returns a plain object instead of a promise is read like a resolved one.
-    if (sent instanceof Promise) sent.then(onSent.bind(this), onFailed.bind(this));
-    else Promise.resolve(sent).then(onSent.bind(this), onFailed.bind(this));
+    // (`Promise.resolve`, not `instanceof`: a hostile result's Proxy throws from `getPrototypeOf`, and
+    // `Promise.resolve` turns that into a rejection.)
+    Promise.resolve(sent).then(onSent.bind(this), onFailed.bind(this));
   }
 
   owns(options: unknown): boolean {
