@@ -122,7 +122,7 @@ export function memoryQueue(): DeliveryQueue {
   let report: DeliveryReporter | undefined;
   let closed = false;
   // A count and one waiter rather than a set of promises with a `then` each: per job, only the worker's promise
-  // and its `then` (the "Pipeline, no network, log off" bench row).
+  // and its `then` (measured only together with the rest of the hot path; see docs/performance.md).
   let running = 0;
   let idle: (() => void) | undefined;
   let drained: Promise<void> | undefined;
