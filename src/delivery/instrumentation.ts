@@ -97,8 +97,7 @@ export interface SafeInstrumentation {
 }
 
 const HOOKS = ['onEmit', 'onAttempt', 'onResult', 'gauges'] as const;
-/** The span of an attempt no hook watches: the engine skips building `onAttempt`'s and `end()`'s arguments for it. */
-export const NOOP_SCOPE: AttemptSpan = Object.freeze({ end() {} });
+const NOOP_SCOPE: AttemptSpan = Object.freeze({ end() {} });
 
 /**
  * Wraps the `instrumentation` option once, at construction: validates it (an `OptionsError` for anything that is

@@ -121,16 +121,7 @@ export function memoryQueue(): DeliveryQueue {
   let worker: DeliveryWorker | undefined;
   let report: DeliveryReporter | undefined;
   let closed = false;
-  // A count and one waiter rather than a set of promises with a `then` each: per job, only the worker's promise
-  // and its `then` (measured only together with the rest of the hot path; see docs/performance.md).
-  let running = 0;
-  let idle: (() => void) | undefined;
-  let drained: Promise<void> | undefined;
-  const reported = (result: DeliveryResult): DeliveryResult => {
-    if (--running === 0 && idle !== undefined) idle();
-    return safeReport(report, result);
-  };
-  const crashedJob = (job: DeliveryJob) => (error: unknown) => reported(crashed(job, error));
+  const running = new Set<Promise<DeliveryResult>>();
   return {
     start(w, r) {
       worker = w;
@@ -146,22 +137,18 @@ export function memoryQueue(): DeliveryQueue {
         safeReport(report, result);
         return Promise.resolve(result);
       }
-      running++;
-      let delivered: Promise<DeliveryResult>;
-      try {
-        delivered = worker(job);
-      } catch (error) {
-        return Promise.resolve(reported(crashed(job, error)));
-      }
-      return delivered.then(reported, crashedJob(job));
+      const delivered = worker(job).then(
+        (result) => safeReport(report, result),
+        (error: unknown) => safeReport(report, crashed(job, error)),
+      );
+      running.add(delivered);
+      const forget = () => running.delete(delivered);
+      delivered.then(forget, forget);
+      return delivered;
     },
     async close() {
       closed = true;
-      if (running === 0) return;
-      drained ??= new Promise<void>((resolve) => {
-        idle = resolve;
-      });
-      await drained;
+      await Promise.allSettled(running);
     },
   };
 }

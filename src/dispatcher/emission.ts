@@ -61,10 +61,12 @@ export class Emission {
     }
     const eventId = eventIdOf(event);
     const eventBody = serializeEvent(event, 'emit');
-    const instrumentation = this.parts.instrumentation;
-    const emitContext = instrumentation.enabled
-      ? instrumentation.onEmit({ eventId, eventType: type, tenant, webhooks: matched.length })
-      : undefined;
+    const emitContext = this.parts.instrumentation.onEmit({
+      eventId,
+      eventType: type,
+      tenant,
+      webhooks: matched.length,
+    });
     const jobs = matched.map((compiled): DeliveryJob => {
       const job: DeliveryJob = {
         deliveryId: deliveryIdFor(eventId, compiled.webhook.id),
@@ -81,8 +83,6 @@ export class Emission {
     const enqueueOptions =
       emitOptions.transaction === undefined ? undefined : { transaction: emitOptions.transaction };
     if (queue.enqueueMany !== undefined && jobs.length > 1) return queue.enqueueMany(jobs, enqueueOptions);
-    // One job (the common case) is awaited as itself: no array of promises and no `Promise.all`.
-    if (jobs.length === 1) return [await queue.enqueue(jobs[0] as DeliveryJob, enqueueOptions)];
     return Promise.all(jobs.map((job) => queue.enqueue(job, enqueueOptions)));
   }
 
