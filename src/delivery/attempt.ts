@@ -3,6 +3,8 @@ import { replaceUnstorable } from '../core/storable-text.js';
 import type { DeliveryError, DeliveryRequest, Transport, TransportResponse } from '../core/types.js';
 import { TransportError, toTransportError } from '../transport/errors.js';
 import { normalizeHeaders } from '../transport/response-headers.js';
+import { ATTEMPT_WATCH, type AttemptWatch } from '../transport/transport-options.js';
+import type { DeadlineList, DeadlineNode } from './deadlines.js';
 
 /** How one HTTP attempt ended (the retry policy sees a smaller `AttemptOutcome`, see `retry.ts`). */
 export interface AttemptAnswer {
@@ -15,27 +17,39 @@ export interface AttemptAnswer {
   durationMs: number;
 }
 
+/** Who hears how an attempt ended: called once, synchronously from the transport's settlement or the deadline. */
+export interface AttemptListener {
+  answered(answer: AttemptAnswer): void;
+}
+
 /**
  * One attempt in flight. The transport gets a plain `{ signal, timeoutMs }` (a wrapper that spreads it loses
  * nothing and sees nothing of ours); the attempt ends at its deadline or at `abort()` whether or not the transport
  * honours the signal, so a transport that never settles cannot hold a slot.
+ *
+ * Its deadline is a node in the engine's `DeadlineList` (one timer for all attempts), and its end is a call to its
+ * listener rather than a promise: no timer, promise or closure of its own beyond the transport's `then`.
  */
-export class Attempt {
+export class Attempt implements DeadlineNode, AttemptWatch {
   private controller: AbortController | undefined;
-  private readonly timer: NodeJS.Timeout;
-  private settle!: (outcome: AttemptAnswer) => void;
+  /** A built-in transport's request, aborted by this attempt directly (see `ATTEMPT_WATCH`). */
+  private watcher: { abort(reason: unknown): void } | undefined;
+  private options: unknown;
   private settled = false;
   private readonly started = performance.now();
-  readonly outcome: Promise<AttemptAnswer>;
+  deadline = 0;
+  prev: DeadlineNode | undefined;
+  next: DeadlineNode | undefined;
+  listed = false;
 
-  constructor(transport: Transport, request: DeliveryRequest, timeoutMs: number) {
-    this.outcome = new Promise<AttemptAnswer>((resolve) => {
-      this.settle = resolve;
-    });
-    this.timer = setTimeout(
-      () => this.abort(new TransportError('TIMEOUT', `no response within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+  constructor(
+    transport: Transport,
+    request: DeliveryRequest,
+    private readonly timeoutMs: number,
+    private readonly deadlines: DeadlineList,
+    private readonly listener: AttemptListener,
+  ) {
+    deadlines.add(this);
     let sent: unknown;
     // `signal` is made on first read: an AbortController per attempt showed as 5% of the "Pipeline, no network"
     // bench row, and most transports never read it. A spread (`{ ...options }`) reads it, so it is not lost.
@@ -46,36 +60,59 @@ export class Attempt {
         attempt.controller ??= new AbortController();
         return attempt.controller.signal;
       },
+      [ATTEMPT_WATCH]: this as AttemptWatch,
     };
+    this.options = options;
     try {
       sent = transport.send(request, options);
     } catch (error) {
       sent = Promise.reject(error);
     }
     // A transport that returns a plain object instead of a promise is read like a resolved one.
-    Promise.resolve(sent).then(
-      (response) => this.finish(readResponse(response)),
-      (error: unknown) => this.finish(fromError(error)),
-    );
+    // (`Promise.resolve`, not `instanceof`: a hostile result's Proxy throws from `getPrototypeOf`, and
+    // `Promise.resolve` turns that into a rejection.)
+    Promise.resolve(sent).then(onSent.bind(this), onFailed.bind(this));
+  }
+
+  owns(options: unknown): boolean {
+    return options === this.options;
+  }
+
+  watch(target: { abort(reason: unknown): void }): void {
+    this.watcher = target;
+  }
+
+  /** The deadline passed (called by the `DeadlineList`). */
+  expire(): void {
+    this.abort(new TransportError('TIMEOUT', `no response within ${this.timeoutMs} ms`));
   }
 
   /** Ends the attempt now (deadline, close deadline): the transport is told through its signal. */
   abort(error: TransportError): void {
     if (this.settled) return;
     this.controller?.abort(error);
+    this.watcher?.abort(error);
     this.finish(fromError(error));
   }
 
-  private finish(outcome: Omit<AttemptAnswer, 'durationMs'>): void {
+  finish(outcome: Omit<AttemptAnswer, 'durationMs'>): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
+    this.deadlines.remove(this);
     // Completed in place (the outcome is a fresh object) rather than spread into a new one: the spread cost about
     // 18% of the "Pipeline, no network (filter+policy+render+sign), log off" bench row (0.33x -> 0.39x, 3 runs each).
     const ended = outcome as AttemptAnswer;
     ended.durationMs = performance.now() - this.started;
-    this.settle(ended);
+    this.listener.answered(ended);
   }
+}
+
+function onSent(this: Attempt, response: unknown): void {
+  this.finish(readResponse(response));
+}
+
+function onFailed(this: Attempt, error: unknown): void {
+  this.finish(fromError(error));
 }
 
 function fromError(error: unknown): Omit<AttemptAnswer, 'durationMs'> {

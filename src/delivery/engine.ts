@@ -3,6 +3,7 @@ import type { DeliveryResult, Logger, SharedCircuit, Transport } from '../core/t
 import type { DeliveryLog } from '../log/delivery-log.js';
 import { TransportError } from '../transport/errors.js';
 import type { Attempt } from './attempt.js';
+import { DeadlineList } from './deadlines.js';
 import { Delivery } from './delivery.js';
 import type { HealthPolicy, HealthTransition } from './health.js';
 import { HeldBudget } from './held-budget.js';
@@ -71,8 +72,9 @@ export interface EngineParts {
 export class InProcessEngine implements DeliveryEngine {
   readonly timers: TimerQueue;
   readonly scheduler: Scheduler;
+  /** The deadlines of the attempts in flight: one list, one timer (see `DeadlineList`). */
+  readonly deadlines: DeadlineList;
   private readonly budget: HeldBudget;
-  private readonly inFlight = new Set<Attempt>();
   /** Deliveries waiting for the store's answer to their webhook lookup (durable queues' send-time check). */
   private readonly lookingUp = new Set<Delivery>();
   private abortReason: string | undefined;
@@ -81,6 +83,7 @@ export class InProcessEngine implements DeliveryEngine {
     this.timers = parts.timers;
     this.scheduler = parts.scheduler;
     this.budget = new HeldBudget(parts.maxQueued, parts.maxQueuedBytes);
+    this.deadlines = new DeadlineList(parts.timeoutMs);
     parts.instrumentation.gauges(() => this.gauges());
   }
 
@@ -122,7 +125,8 @@ export class InProcessEngine implements DeliveryEngine {
   abortAll(reason: string): void {
     this.abortReason = reason;
     for (const task of this.scheduler.flushAll()) task.drop('aborted');
-    for (const attempt of [...this.inFlight]) attempt.abort(new TransportError('ABORTED', reason));
+    for (const attempt of this.deadlines.all())
+      (attempt as Attempt).abort(new TransportError('ABORTED', reason));
     // A store that never answers a lookup cannot hold close() either.
     for (const delivery of [...this.lookingUp]) delivery.abortNow(reason);
     // Retry waits fire now and see the abort; lane wake-ups find nothing to do.
@@ -135,6 +139,11 @@ export class InProcessEngine implements DeliveryEngine {
     else this.lookingUp.delete(delivery);
   }
 
+  /** The delivery reached its outcome: it leaves the budget (before its caller hears of it). */
+  release(delivery: Delivery): void {
+    this.budget.release(delivery);
+  }
+
   /** A rendered body is held across retries: it counts toward the byte bound. */
   holdBytes(delivery: Delivery, bytes: number): void {
     this.budget.grow(delivery, bytes);
@@ -144,24 +153,13 @@ export class InProcessEngine implements DeliveryEngine {
     return this.abortReason;
   }
 
-  track(attempt: Attempt): void {
-    this.inFlight.add(attempt);
-  }
-
-  untrack(attempt: Attempt): void {
-    this.inFlight.delete(attempt);
-  }
-
   private start(
     job: DeliveryJob,
     single: boolean,
     deferAfterMs?: number,
   ): Promise<DeliveryResult | AttemptStep> {
     return new Promise((resolve) => {
-      const delivery = new Delivery(this, job, single, deferAfterMs, (outcome) => {
-        this.budget.release(delivery);
-        resolve(outcome);
-      });
+      const delivery = new Delivery(this, job, single, deferAfterMs, resolve);
       const refused =
         this.abortReason !== undefined
           ? deliveryResult(job, 'failed', { error: { code: 'ABORTED', message: this.abortReason } })

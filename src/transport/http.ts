@@ -16,7 +16,7 @@ import { type ClientCertificate, checkClientCertificate } from './client-certifi
 import { abortedError, TransportError, toTransportError } from './errors.js';
 import { normalizeHeaders } from './response-headers.js';
 import { guardedLookup } from './ssrf.js';
-import { checkOptionKeys, sendSignal, sendTimeout } from './transport-options.js';
+import { attemptWatch, checkOptionKeys, sendSignal, sendTimeout } from './transport-options.js';
 
 export interface HttpTransportOptions {
   /** Time to establish a connection (TCP + TLS). @default 5000 */
@@ -162,7 +162,9 @@ function createHttpTransport(options: HttpTransportOptions, source: PolicySource
 
   return {
     send(request, sendOptions): Promise<TransportResponse> {
-      const signal = sendSignal(sendOptions);
+      // An engine attempt times out and aborts the request itself: no signal and no timer of our own for it.
+      const watch = attemptWatch(sendOptions);
+      const signal = watch === undefined ? sendSignal(sendOptions) : undefined;
       if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
       const timeoutMs = sendTimeout(sendOptions);
       let to: Target;
@@ -179,7 +181,9 @@ function createHttpTransport(options: HttpTransportOptions, source: PolicySource
           discardBytes,
           timeoutMs,
           signal,
+          watch === undefined,
         );
+        watch?.watch(handler);
         try {
           const certificate = (request as CertifiedDeliveryRequest).clientCertificate;
           agents
@@ -223,7 +227,7 @@ class HandlerAbort extends Error {}
  */
 class CappedResponseHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: NodeJS.Timeout | undefined;
   private settled = false;
   private status = 0;
   private headers: IncomingHttpHeaders | undefined;
@@ -239,8 +243,10 @@ class CappedResponseHandler implements Dispatcher.DispatchHandler {
     private readonly discardBytes: number,
     private readonly timeoutMs: number,
     private readonly signal: AbortSignal | undefined,
+    /** False when the caller (an engine attempt) keeps the deadline. */
+    timed: boolean,
   ) {
-    this.timer = setTimeout(onDeadline, timeoutMs, this);
+    this.timer = timed ? setTimeout(onDeadline, timeoutMs, this) : undefined;
     if (signal !== undefined) {
       this.onAbort = () => this.abort(signal.reason);
       signal.addEventListener('abort', this.onAbort, { once: true });
@@ -337,7 +343,7 @@ class CappedResponseHandler implements Dispatcher.DispatchHandler {
 
   private settle(): void {
     this.settled = true;
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort);
   }
 }

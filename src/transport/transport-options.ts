@@ -31,6 +31,28 @@ export function sendSignal(options: Partial<TransportSendOptions> | undefined): 
     : undefined;
 }
 
+/**
+ * Set by the engine on the options of its own attempts: the attempt, which times the request out and aborts it
+ * itself. A built-in transport that finds it (and the options are the attempt's own, not a wrapper's copy) hands
+ * it its abort instead of making an `AbortSignal` and a timer of its own: the engine's one deadline list covers the
+ * attempt (kept for the "HTTP: emit -> receiver, deliveryLog off" bench rows; see docs/performance.md).
+ */
+export const ATTEMPT_WATCH: unique symbol = Symbol('webhook-dispatcher.attempt');
+
+/** An engine attempt, as a transport sees it through `ATTEMPT_WATCH`. */
+export interface AttemptWatch {
+  /** True when `options` are the very options the attempt passed (a wrapper's changed copy is not). */
+  owns(options: unknown): boolean;
+  /** The attempt's deadline and abort reach `target.abort(reason)`. */
+  watch(target: { abort(reason: unknown): void }): void;
+}
+
+/** The engine attempt behind `options`, when they are its own. */
+export function attemptWatch(options: unknown): AttemptWatch | undefined {
+  const watch = (options as { [ATTEMPT_WATCH]?: AttemptWatch } | undefined)?.[ATTEMPT_WATCH];
+  return typeof watch?.owns === 'function' && watch.owns(options) ? watch : undefined;
+}
+
 /** `allowPrivateNetworks` of a built-in transport: a boolean or absent (the guard on). */
 export function guardOption(value: unknown): boolean {
   if (value !== undefined && typeof value !== 'boolean') {
