@@ -7,9 +7,11 @@ import { type BodyClient, eventBodies } from './event-bodies.js';
 import { type DeliveryJobData, enqueueFailedResult, JOB_NAME, queuedResult, toJobData } from './job.js';
 import type { ResolvedBullmqOptions } from './queue-options.js';
 
-/** How many jobs of one fan-out go in one pipelined `addBulk`, and how many of those are in flight at once. */
-const ADD_CHUNK = 100;
-const ADD_WINDOW = 10;
+/** How many jobs of one fan-out go in one pipelined `addBulk` (one chunk in flight at a time). */
+const ADD_CHUNK = 1000;
+
+/** The error of the jobs of a fan-out left unsent after a chunk failed. */
+const NOT_SENT = new Error('not sent: Redis did not accept an earlier job of this emit');
 
 /** The producer of a BullMQ queue: one job per delivery, the event's body of a fan-out stored once. */
 export class BullmqProducer {
@@ -64,29 +66,22 @@ export class BullmqProducer {
     } catch (error) {
       return jobs.map((job) => this.failedToQueue(job, error));
     }
-    // Pipelined `addBulk`s of ADD_CHUNK jobs, ADD_WINDOW of them in flight: this process builds the next chunk
-    // while Redis runs the previous one's add scripts, and no more than ADD_CHUNK × ADD_WINDOW adds are in flight
-    // (10,000 adds at once grew the emitter by 86 MiB). Once a chunk failed (Redis refused or did not answer within
-    // `enqueueTimeoutMs`), the chunks not yet sent are not sent: a fan-out waits for a Redis that is away only once.
-    // Kept for the "bare addBulk of 1000, deduplicated" row of `bench/bullmq.mjs`: 1.25x of the "1000 queue.add at
-    // once" row (what `emit` did before), 151 vs 189 ms in the same run; 1,000 `add`s cost a promise, a trace span
-    // and a Job each on top of the same add script per job in Redis.
-    const results: DeliveryResult[] = new Array(jobs.length);
+    // One pipelined `addBulk` per ADD_CHUNK jobs (one round trip each), one chunk in flight at a time: 10,000 adds
+    // in flight at once grew the emitter by 86 MiB. Once a chunk failed (Redis refused or did not answer within
+    // `enqueueTimeoutMs`), the rest are not sent: a fan-out waits for a Redis that is away only once.
+    // Kept for the "bare addBulk of 1000, emitter CPU" row of `bench/bullmq.mjs`: the "1000 queue.add at once" row
+    // (what `emit` did before) took 1.11x and 1.79x its CPU in two runs on a loaded machine whose times were too
+    // noisy to tell (0.90x to 1.40x); each `add` costs a promise, a trace span and Job bookkeeping of its own, on top
+    // of the same add script per job in Redis.
+    const results: DeliveryResult[] = [];
     let failure: unknown;
-    let next = 0;
-    const lane = async () => {
-      while (next < jobs.length) {
-        const from = next;
-        next += ADD_CHUNK;
-        const chunk = jobs.slice(from, from + ADD_CHUNK);
-        const error = failure === undefined ? await this.addChunk(chunk, bodyRef) : failure;
-        failure ??= error;
-        chunk.forEach((job, i) => {
-          results[from + i] = error === undefined ? queuedResult(job) : this.failedToQueue(job, error);
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(ADD_WINDOW, Math.ceil(jobs.length / ADD_CHUNK)) }, lane));
+    for (let i = 0; i < jobs.length; i += ADD_CHUNK) {
+      const chunk = jobs.slice(i, i + ADD_CHUNK);
+      const error = failure === undefined ? await this.addChunk(chunk, bodyRef) : NOT_SENT;
+      failure ??= error;
+      for (const job of chunk)
+        results.push(error === undefined ? queuedResult(job) : this.failedToQueue(job, error));
+    }
     return results;
   }
 
@@ -120,14 +115,10 @@ export class BullmqProducer {
   }
 
   /** Adds one job (its data as given), bounded by `enqueueTimeoutMs`; a failure is its own result. */
-  private add(job: DeliveryJob, data: DeliveryJobData, timeoutMs = this.options.enqueueTimeoutMs) {
+  private add(job: DeliveryJob, data: DeliveryJobData) {
     return within(
-      () => {
-        // The rest of a fan-out after a failure is not sent at all.
-        if (timeoutMs <= 0) throw new Error('not sent: Redis did not accept an earlier job of this emit');
-        return this.get().add(JOB_NAME, data, this.jobOptionsFor(job));
-      },
-      timeoutMs,
+      () => this.get().add(JOB_NAME, data, this.jobOptionsFor(job)),
+      this.options.enqueueTimeoutMs,
       `Redis did not accept the job within ${this.options.enqueueTimeoutMs} ms`,
     ).then(
       () => queuedResult(job),
