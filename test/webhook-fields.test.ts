@@ -49,6 +49,7 @@ describe('the webhook field declaration', () => {
       tags: [],
       tenant: '',
       rateLimit: 1,
+      ordering: 'fifo',
     };
     expect(sorted(INPUT_FIELDS)).toEqual(sorted(Object.keys(input)));
     const saved: Required<Omit<Webhook, 'previousSecrets'>> = {
@@ -67,6 +68,7 @@ describe('the webhook field declaration', () => {
       tags: [],
       tenant: '',
       rateLimit: 1,
+      ordering: 'fifo',
       disabled: { at: '', reason: '' },
       createdAt: '',
       updatedAt: '',
@@ -182,7 +184,8 @@ describe('the webhook field declaration', () => {
     expect(refused?.message).not.toContain('PRIVATE KEY');
     applyDeclaredFields(record, { clientCertificate: null }, fields);
     expect(record).toEqual({ ordering: 'fifo' });
-    // The real declaration has neither, so nothing leaked into the shipped schemas.
-    expect(deriveWebhookSchemas(WEBHOOK_FIELDS).view.properties).not.toHaveProperty('ordering');
+    // The copy's credential did not leak into the shipped schemas (`ordering` is a real field since).
+    expect(deriveWebhookSchemas(WEBHOOK_FIELDS).view.properties).not.toHaveProperty('clientCertificate');
+    expect(deriveWebhookSchemas(WEBHOOK_FIELDS).document.properties).not.toHaveProperty('clientCertificate');
   });
 });

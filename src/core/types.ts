@@ -107,6 +107,11 @@ export interface WebhookInput {
   tenant?: string;
   /** At most this many deliveries per second to this webhook (any one-second window). Absent: no limit. */
   rateLimit?: number;
+  /**
+   * `'fifo'`: deliveries arrive in emit order, one in flight at a time; a failing one holds those behind it until it
+   * is delivered or ends failed. Absent: unordered (the default).
+   */
+  ordering?: 'fifo';
 }
 
 /** What `webhooks.update()` accepts: any subset of the input; `null` clears an optional field. */
@@ -147,6 +152,7 @@ export interface Webhook {
   tags: string[];
   tenant?: string;
   rateLimit?: number;
+  ordering?: 'fifo';
   /** Set, with `on: false`, when the dispatcher switched the webhook off; `update(id, { on: true })` clears it. */
   disabled?: WebhookDisabled;
   /** ISO-8601 */

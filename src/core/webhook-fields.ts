@@ -132,6 +132,12 @@ export const WEBHOOK_FIELDS = {
     'editable',
     Type.Number({ exclusiveMinimum: 0, description: 'Deliveries per second at most.' }),
   ),
+  ordering: field(
+    'editable',
+    Type.Literal('fifo', {
+      description: 'fifo: deliveries arrive in emit order, one in flight at a time. Absent: unordered.',
+    }),
+  ),
   disabled: field('read-only', DisabledSchema),
   createdAt: field('read-only', Type.String({ readOnly: true }), { always: true }),
   updatedAt: field('read-only', Type.String({ readOnly: true }), { always: true }),

@@ -45,6 +45,8 @@ export class Delivery implements HeldJob {
   /** The webhook as `next` found it, when the lookup reads the store (it is not read again for the slot). */
   private compiled: CompiledWebhook | undefined;
   private storeLookup = false;
+  /** The ordered lane this delivery keeps through its retry wait (see `Scheduler.hold`). */
+  private holding: Lane | undefined;
   private readonly parts: EngineParts;
 
   constructor(
@@ -104,9 +106,16 @@ export class Delivery implements HeldJob {
     this.compiled = compiled;
     const webhook = (compiled as CompiledWebhook).webhook;
     const { scheduler, timers } = this.engine;
-    const lane = scheduler.lane(webhook.id, webhook.rateLimit);
+    const lane = scheduler.lane(webhook.id, webhook.rateLimit, webhook.ordering === 'fifo');
+    // A held fifo head coming back from its retry wait is already counted among those waiting.
+    const held = this.holding;
     const health = this.parts.health;
-    if (health !== undefined && lane.circuit.state !== 'closed' && lane.queued >= health.maxQueuedWhileOpen) {
+    if (
+      held !== lane &&
+      health !== undefined &&
+      lane.circuit.state !== 'closed' &&
+      lane.queued >= health.maxQueuedWhileOpen
+    ) {
       this.fail({
         code: 'CIRCUIT_OPEN',
         message: `the webhook is failing and ${lane.queued} deliveries already wait for it; not sent`,
@@ -125,7 +134,12 @@ export class Delivery implements HeldJob {
         else this.skipNow();
       },
     };
-    scheduler.submit(lane, task);
+    this.holding = undefined;
+    if (held === lane) scheduler.resubmit(lane, task);
+    else {
+      if (held !== undefined) scheduler.unhold(held);
+      scheduler.submit(lane, task);
+    }
     if (this.single && this.deferAfterMs !== undefined && !this.done) {
       deferral = timers.schedule(Date.now() + this.deferAfterMs, () => {
         if (this.done || !scheduler.remove(lane, task)) return;
@@ -314,6 +328,11 @@ export class Delivery implements HeldJob {
       this.finish({ retry: { job, delayMs: wait } });
       return;
     }
+    if (lane.ordered) {
+      // fifo: the lane waits for this delivery's retry (see `Scheduler.hold`); `queue` or `finish` gives it back.
+      this.engine.scheduler.hold(lane);
+      this.holding = lane;
+    }
     this.engine.timers.schedule(wallNow + wait, () => this.next());
   }
 
@@ -365,6 +384,9 @@ export class Delivery implements HeldJob {
   finish(outcome: DeliveryResult | AttemptStep): void {
     if (this.done) return;
     this.done = true;
+    const held = this.holding;
+    this.holding = undefined;
+    if (held !== undefined) this.engine.scheduler.unhold(held);
     this.settle(this.single && 'outcome' in outcome ? { result: outcome as DeliveryResult } : outcome);
   }
 }

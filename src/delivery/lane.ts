@@ -20,6 +20,13 @@ export class Lane {
   private readonly waiting: LaneTask[] = [];
   private head = 0;
   inFlight = 0;
+  /**
+   * `ordering: 'fifo'`: one delivery at a time, and the one that failed keeps its place through its retry wait
+   * (`holds`), so none behind it goes first.
+   */
+  ordered = false;
+  /** Deliveries of an ordered lane waiting to retry: the lane starts nothing else meanwhile. */
+  holds = 0;
   /** `Date.now()` before which nothing starts (the receiver asked to slow down). */
   pausedUntil = 0;
   /** While set, one delivery at a time until a success (the receiver is overloaded). */
@@ -64,11 +71,17 @@ export class Lane {
   }
 
   get idle(): boolean {
-    return this.queued === 0 && this.inFlight === 0;
+    return this.queued === 0 && this.inFlight === 0 && this.holds === 0;
   }
 
   push(task: LaneTask): void {
     this.waiting.push(task);
+  }
+
+  /** An ordered lane's head back from its retry wait: it goes first. */
+  pushFront(task: LaneTask): void {
+    if (this.head > 0) this.waiting[--this.head] = task;
+    else this.waiting.unshift(task);
   }
 
   shift(): LaneTask | undefined {
@@ -113,6 +126,7 @@ export class Lane {
    */
   blockedUntil(wallNow: number, limit: number): number | 'no' | 'blocked' | 'permit' {
     if (this.queued === 0) return 'blocked';
+    if (this.ordered && (this.inFlight > 0 || this.holds > 0)) return 'blocked';
     const gate = this.circuit.gate(wallNow);
     if (!gate.open) return gate.until ?? 'blocked';
     const cap = this.circuit.singleFile || this.throttled ? 1 : limit;

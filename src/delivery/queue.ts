@@ -38,6 +38,10 @@ export interface DeliveryJob {
   redelivery?: boolean;
   /** Deliver even though the webhook is switched off (a forced redelivery). */
   force?: boolean;
+  /** The webhook has `ordering: 'fifo'` (set at emit and redelivery): a durable queue keeps its jobs in order. */
+  ordered?: boolean;
+  /** A durable queue's place in line for an `ordered` job: taken when it is queued, kept by its retries. */
+  sequence?: number;
   /** What `instrumentation.onEmit` returned for the emit (not persisted). */
   emitContext?: unknown;
 }

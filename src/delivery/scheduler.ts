@@ -39,7 +39,7 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {}
 
-  lane(webhookId: string, rateLimit: number | undefined): Lane {
+  lane(webhookId: string, rateLimit: number | undefined, ordered = false): Lane {
     let lane = this.lanes.get(webhookId);
     if (lane === undefined) {
       lane = new Lane(webhookId, this.options.health, rateLimit, this.options.rates !== undefined);
@@ -47,6 +47,7 @@ export class Scheduler {
     } else {
       lane.setRateLimit(rateLimit);
     }
+    lane.ordered = ordered;
     return lane;
   }
 
@@ -105,6 +106,29 @@ export class Scheduler {
     if (lane.idle) this.active++;
     lane.push(task);
     this.consider(lane);
+    this.pump();
+  }
+
+  /**
+   * A delivery of an ordered lane failed and will retry: it keeps the lane (nothing else starts) through its wait,
+   * without holding a slot of `concurrency`. Called while its attempt still holds its slot.
+   */
+  hold(lane: Lane): void {
+    lane.holds++;
+  }
+
+  /** The held delivery's retry is due: it goes first in its lane. */
+  resubmit(lane: Lane, task: LaneTask): void {
+    lane.holds--;
+    lane.pushFront(task);
+    this.consider(lane);
+    this.pump();
+  }
+
+  /** The held delivery ended (failed, skipped, aborted) without another attempt: the next may go. */
+  unhold(lane: Lane): void {
+    lane.holds--;
+    this.finishedWork(lane);
     this.pump();
   }
 
@@ -254,6 +278,12 @@ export class Scheduler {
   private finished(lane: Lane): void {
     this.inFlight--;
     lane.inFlight--;
+    this.finishedWork(lane);
+    this.pump();
+  }
+
+  /** A delivery of the lane is over (an attempt, or an ordered lane's hold): it and the capped lanes are looked at. */
+  private finishedWork(lane: Lane): void {
     if (lane.idle) {
       this.active--;
       this.forgetIfIdle(lane);
@@ -261,6 +291,5 @@ export class Scheduler {
       for (const other of [...this.capped]) this.consider(other);
     }
     if (this.lanes.get(lane.webhookId) === lane) this.consider(lane);
-    this.pump();
   }
 }

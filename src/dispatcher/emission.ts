@@ -78,6 +78,7 @@ export class Emission {
       if (tenant !== undefined) job.tenant = tenant;
       if (type !== undefined) job.eventType = type;
       if (emitContext !== undefined) job.emitContext = emitContext;
+      if (compiled.webhook.ordering === 'fifo') job.ordered = true;
       return job;
     });
     const enqueueOptions =

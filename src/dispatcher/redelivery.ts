@@ -135,6 +135,7 @@ export class Redelivery {
     if (compiled.webhook.tenant !== undefined) job.tenant = compiled.webhook.tenant;
     if (record.eventType !== undefined) job.eventType = record.eventType;
     if (force) job.force = true;
+    if (compiled.webhook.ordering === 'fifo') job.ordered = true;
     // A redelivery is traced under the operator's request that asked for it.
     job.emitContext = this.parts.instrumentation.onEmit({
       eventId: job.eventId,

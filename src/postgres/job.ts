@@ -26,6 +26,7 @@ export function toJobData(job: DeliveryJob, bodyRef = job.eventBodyRef): PgDeliv
   if (job.body !== undefined) data.body = job.body;
   if (job.redelivery) data.redelivery = true;
   if (job.force) data.force = true;
+  if (job.sequence !== undefined) data.sequence = job.sequence;
   const context = portable(job.emitContext);
   if (context !== undefined) data.emitContext = context;
   return data;
@@ -73,6 +74,7 @@ export function fromJobData(data: unknown, stored?: StoredBody): DeliveryJob | u
     job.firstAttemptAt = d.firstAttemptAt;
   if (d.redelivery === true) job.redelivery = true;
   if (d.force === true) job.force = true;
+  if (Number.isSafeInteger(d.sequence) && (d.sequence as number) > 0) job.sequence = d.sequence as number;
   if (d.emitContext !== undefined && d.emitContext !== null) job.emitContext = d.emitContext;
   return job;
 }

@@ -4,6 +4,7 @@ import PgBoss from 'pg-boss';
 import { within } from '../extend.js';
 import type { Logger } from '../index.js';
 import { eventBodies } from './event-bodies.js';
+import { type FifoJobs, fifoJobs } from './fifo.js';
 import type { ResolvedPgBossOptions } from './queue-options.js';
 import { errorMessage, type PoolLike, type Queryable } from './sql.js';
 
@@ -21,6 +22,8 @@ export const adapter = (db: Queryable): DbAdapter => ({
 export class PgBossConnection {
   readonly bodies: ReturnType<typeof eventBodies>;
   readonly channel: string;
+  /** `ordering: 'fifo'`: the webhooks' lines of jobs (see `FifoJobs`). */
+  readonly fifo: FifoJobs;
   closed = false;
   private ownPool: pg.Pool | undefined;
   private starting: Promise<PgBoss> | undefined;
@@ -28,6 +31,7 @@ export class PgBossConnection {
 
   constructor(readonly options: ResolvedPgBossOptions) {
     this.bodies = eventBodies(options.schema);
+    this.fifo = fifoJobs(options.schema, options.name);
     const id = createHash('sha1').update(`${options.schema}\n${options.name}`).digest('hex');
     this.channel = `wd_q_${id.slice(0, 24)}`;
   }

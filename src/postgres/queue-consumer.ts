@@ -2,6 +2,7 @@ import type PgBoss from 'pg-boss';
 import type { JobRunner } from '../durable/consumer.js';
 import { bodyCache } from '../durable/event-bodies.js';
 import { type DeliveryJob, within } from '../extend.js';
+import { admitInLine, wakeNextInLine } from './fifo.js';
 import { bodyRefOf, fromJobData } from './job.js';
 import { jobIdFor } from './job-id.js';
 import { type FetchedOptions, ownOptions } from './job-options.js';
@@ -268,6 +269,12 @@ export class PgBossConsumer {
       );
       return this.settle(() => boss.deleteJob(name, fetched.id));
     }
+    if (job.sequence !== undefined) {
+      // `ordering: 'fifo'`: sent only when first in its webhook's line, else written back held (see `FifoJobs`).
+      const gate = await admitInLine(this.connection, boss, fetched, job).catch((error: unknown) => error);
+      if (gate === 'held') return;
+      if (gate !== 'go') return fail(errorMessage(gate));
+    }
     try {
       // A job whose lane cannot start it soon (full, paused, circuit open) comes back as a retry with its
       // attempt count unchanged and goes back to Postgres, delayed, instead of holding a worker slot.
@@ -279,6 +286,7 @@ export class PgBossConsumer {
       return fail(errorMessage(error));
     }
     await this.completions.add(fetched.id);
+    if (job.sequence !== undefined) await wakeNextInLine(this.connection, job.webhookId, this.alarm.wake);
   }
 
   /** The delivery job of a fetched row, its body read when it refers to one; undefined when it is not one. */

@@ -4,6 +4,7 @@ import { sharedBodyKey } from '../durable/event-bodies.js';
 import type { Reporter } from '../durable/queue.js';
 import { type DeliveryJob, type EnqueueOptions, unsentResult, within } from '../extend.js';
 import { type DeliveryResult, WebhookError } from '../index.js';
+import { OrderedWrites } from './fifo.js';
 import { enqueueFailedResult, type PgDeliveryJobData, queuedResult, toJobData } from './job.js';
 import { jobIdFor } from './job-id.js';
 import type { RowOptions } from './job-options.js';
@@ -93,12 +94,18 @@ export class PgBossProducer {
   readonly notifier: Notifier;
   /** Wakes this process's own worker after an insert outside a transaction. */
   wakeWorker: () => void = () => {};
+  /** Emits with fifo jobs outside a transaction are written in call order (see `OrderedWrites`). */
+  private readonly ordered: OrderedWrites;
 
   constructor(
     private readonly connection: PgBossConnection,
     private readonly reporter: Reporter,
   ) {
     this.notifier = new Notifier(connection);
+    this.ordered = new OrderedWrites(
+      (emits) => this.writeOrdered(emits),
+      connection.options.enqueueTimeoutMs,
+    );
   }
 
   enqueueMany(jobs: DeliveryJob[], options: EnqueueOptions): Promise<DeliveryResult[]> {
@@ -155,10 +162,11 @@ export class PgBossProducer {
   private insertJobs(jobs: DeliveryJob[], db?: Queryable): Promise<void> {
     const { name, rowOptions, enqueueTimeoutMs } = this.connection.options;
     const bodyRef = sharedBodyKey(jobs);
-    const rows = jobs.map((job) => rowFor(name, job, idOf(job), rowOptions, { bodyRef }));
     const inserted = async () => {
       const boss = await this.connection.start();
       const target = db ?? this.connection.pool();
+      const numbered = await this.connection.fifo.number(this.connection.pool(), target, jobs);
+      const rows = numbered.map((job) => rowFor(name, job, idOf(job), rowOptions, { bodyRef }));
       if (bodyRef !== undefined) {
         await this.connection.bodies.insert(target, bodyRef, (jobs[0] as DeliveryJob).eventBody);
       }
@@ -174,12 +182,41 @@ export class PgBossProducer {
         this.wakeWorker();
       }
     };
-    const started = inserted();
+    const started =
+      db === undefined && jobs.some((job) => job.ordered === true) ? this.ordered.add(jobs) : inserted();
     return within(
       () => started,
       enqueueTimeoutMs,
       `Postgres did not answer within ${enqueueTimeoutMs} ms`,
       true,
     );
+  }
+
+  /**
+   * The emits of one ordered batch (see `OrderedWrites`): numbered in call order, their bodies written, their jobs in
+   * one insert.
+   */
+  private async writeOrdered(emits: DeliveryJob[][]): Promise<void> {
+    const { name, rowOptions } = this.connection.options;
+    const boss = await this.connection.start();
+    const pool = this.connection.pool();
+    const numbered = await this.connection.fifo.number(pool, pool, emits.flat());
+    const rows: ReturnType<typeof rowFor>[] = [];
+    const bodies: Promise<unknown>[] = [];
+    let next = 0;
+    for (const jobs of emits) {
+      const bodyRef = sharedBodyKey(jobs);
+      if (bodyRef !== undefined) {
+        bodies.push(this.connection.bodies.insert(pool, bodyRef, (jobs[0] as DeliveryJob).eventBody));
+      }
+      for (const job of numbered.slice(next, next + jobs.length)) {
+        rows.push(rowFor(name, job, idOf(job), rowOptions, { bodyRef }));
+      }
+      next += jobs.length;
+    }
+    await Promise.all(bodies);
+    await boss.insert(rows);
+    this.notifier.notify();
+    this.wakeWorker();
   }
 }

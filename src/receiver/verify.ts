@@ -299,75 +299,11 @@ export async function verifyResolved<T>(
     (options.scheme === 'auto' &&
       (header(headers, 'webhook-signature') !== undefined ||
         header(headers, 'svix-signature') !== undefined));
-
-  let verified:
-    | { scheme: 'standard'; id: string; timestamp: number }
-    | {
-        scheme: 'launchdarkly';
-        id: string | undefined;
-        timestamp: undefined;
-      };
-  if (standard) {
-    const now = options.now();
-    // With 'auto', secrets that are not whsec_ keys belong to the X-LD-Signature scheme.
-    const secrets = options.scheme === 'auto' ? options.secrets.filter(isStandardSecret) : options.secrets;
-    const publicKeys = options.publicKeys;
-    if (secrets.length === 0 && publicKeys.length === 0) {
-      throw new SignatureVerificationError(
-        'ERR_SIGNATURE_INVALID',
-        'verifyWebhookRequest: a Standard Webhooks signature was sent, but no secret is a "whsec_…" key.',
-      );
-    }
-    verifyStandardWebhook({
-      ...(secrets.length > 0 && { secret: secrets }),
-      ...(publicKeys.length > 0 && { publicKey: publicKeys }),
-      headers,
-      body,
-      now: typeof now === 'number' ? now : Number.NaN,
-      toleranceSeconds: options.toleranceSeconds,
-    });
-    // Verified, so present; read as verifyStandardWebhook reads them (webhook-* first, then svix-*).
-    const message = {
-      id: (header(headers, 'webhook-id') ?? header(headers, 'svix-id'))!,
-      timestamp: Number(header(headers, 'webhook-timestamp') ?? header(headers, 'svix-timestamp')),
-    };
-    verified = { scheme: 'standard', ...message };
-  } else {
-    const signature = header(headers, 'x-ld-signature');
-    if (signature === undefined) {
-      throw new SignatureVerificationError(
-        'ERR_MISSING_HEADERS',
-        options.scheme === 'auto'
-          ? 'verifyWebhookRequest: missing header webhook-signature, svix-signature or x-ld-signature.'
-          : 'verifyWebhookRequest: missing header x-ld-signature.',
-      );
-    }
-    const ok = options.secrets.some(
-      (secret) => typeof secret === 'string' && verifySignature(body, signature, secret),
-    );
-    if (!ok) {
-      throw new SignatureVerificationError(
-        'ERR_SIGNATURE_INVALID',
-        'verifyWebhookRequest: the x-ld-signature does not match the body.',
-      );
-    }
-    verified = { scheme: 'launchdarkly', id: header(headers, 'webhook-id'), timestamp: undefined };
-  }
-
+  const verified = standard
+    ? verifyStandardScheme(headers, body, options)
+    : verifyLaunchDarklyScheme(headers, body, options);
   const text = typeof body === 'string' ? body : decoder.decode(body);
-  let payload: unknown = text;
-  if (options.json) {
-    try {
-      payload = JSON.parse(text);
-    } catch (error) {
-      throw new WebhookRequestError(
-        'ERR_INVALID_PAYLOAD',
-        `verifyWebhookRequest: the body is not JSON (${(error as Error).message}). Pass \`json: false\` for text bodies.`,
-        verified.id,
-      );
-    }
-  }
-
+  const payload = options.json ? parseJson(text, verified.id) : text;
   if (options.dedupe !== undefined && verified.id !== undefined) {
     const fresh = await options.dedupe.add(verified.id, options.dedupeTtlMs);
     if (fresh !== true) {
@@ -379,4 +315,77 @@ export async function verifyResolved<T>(
     }
   }
   return { ...verified, body: text, payload: payload as T };
+}
+
+type VerifiedScheme =
+  | { scheme: 'standard'; id: string; timestamp: number }
+  | { scheme: 'launchdarkly'; id: string | undefined; timestamp: undefined };
+
+function verifyStandardScheme(
+  headers: StandardWebhookHeaders,
+  body: string | Uint8Array,
+  options: ResolvedReceiverOptions,
+): VerifiedScheme {
+  const now = options.now();
+  // With 'auto', secrets that are not whsec_ keys belong to the X-LD-Signature scheme.
+  const secrets = options.scheme === 'auto' ? options.secrets.filter(isStandardSecret) : options.secrets;
+  const publicKeys = options.publicKeys;
+  if (secrets.length === 0 && publicKeys.length === 0) {
+    throw new SignatureVerificationError(
+      'ERR_SIGNATURE_INVALID',
+      'verifyWebhookRequest: a Standard Webhooks signature was sent, but no secret is a "whsec_…" key.',
+    );
+  }
+  verifyStandardWebhook({
+    ...(secrets.length > 0 && { secret: secrets }),
+    ...(publicKeys.length > 0 && { publicKey: publicKeys }),
+    headers,
+    body,
+    now: typeof now === 'number' ? now : Number.NaN,
+    toleranceSeconds: options.toleranceSeconds,
+  });
+  // Verified, so present; read as verifyStandardWebhook reads them (webhook-* first, then svix-*).
+  return {
+    scheme: 'standard',
+    id: (header(headers, 'webhook-id') ?? header(headers, 'svix-id'))!,
+    timestamp: Number(header(headers, 'webhook-timestamp') ?? header(headers, 'svix-timestamp')),
+  };
+}
+
+function verifyLaunchDarklyScheme(
+  headers: StandardWebhookHeaders,
+  body: string | Uint8Array,
+  options: ResolvedReceiverOptions,
+): VerifiedScheme {
+  const signature = header(headers, 'x-ld-signature');
+  if (signature === undefined) {
+    throw new SignatureVerificationError(
+      'ERR_MISSING_HEADERS',
+      options.scheme === 'auto'
+        ? 'verifyWebhookRequest: missing header webhook-signature, svix-signature or x-ld-signature.'
+        : 'verifyWebhookRequest: missing header x-ld-signature.',
+    );
+  }
+  const ok = options.secrets.some(
+    (secret) => typeof secret === 'string' && verifySignature(body, signature, secret),
+  );
+  if (!ok) {
+    throw new SignatureVerificationError(
+      'ERR_SIGNATURE_INVALID',
+      'verifyWebhookRequest: the x-ld-signature does not match the body.',
+    );
+  }
+  return { scheme: 'launchdarkly', id: header(headers, 'webhook-id'), timestamp: undefined };
+}
+
+function parseJson(text: string, id: string | undefined): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new WebhookRequestError(
+      'ERR_INVALID_PAYLOAD',
+      `verifyWebhookRequest: the body is not JSON (${(error as Error).message}). Pass \`json: false\` for text bodies.`,
+      id,
+    );
+  }
 }

@@ -1,5 +1,5 @@
 import { within } from '../core/deadline.js';
-import { errorMessage, WebhookError, WebhookValidationError } from '../core/errors.js';
+import { errorMessage, WebhookError } from '../core/errors.js';
 import type { Webhook } from '../core/types.js';
 
 // The registry's plain parts: its public shapes, the store call with a deadline, and record checks.

@@ -8,27 +8,14 @@ import type {
   WebhookPatch,
   WebhookStore,
 } from '../core/types.js';
-import { SharedValues } from '../routing/shared-values.js';
-import { indexBytes, TenantLru } from '../routing/tenant-lru.js';
-import { WebhookIndex } from '../routing/webhook-index.js';
+import type { SharedValues } from '../routing/shared-values.js';
 import type { AddressPolicy } from '../transport/ssrf.js';
-import {
-  byCreation,
-  canonicalJson,
-  type IndexStats,
-  isRecord,
-  type ListOptions,
-  storeCall,
-  storeFailed,
-  tenantLimitError,
-} from './registry-parts.js';
-import {
-  buildWebhook,
-  type CompileContext,
-  type CompiledPolicy,
-  type CompiledWebhook,
-  compileWebhook,
-} from './webhook.js';
+import { ChangeQueue } from './change-queue.js';
+import { CheckedStore } from './checked-store.js';
+import { HeldWebhooks } from './held-webhooks.js';
+import { canonicalJson, type IndexStats, type ListOptions } from './registry-parts.js';
+import { TenantLoader } from './tenant-loader.js';
+import { buildWebhook, type CompiledPolicy, type CompiledWebhook } from './webhook.js';
 
 export interface RegistryOptions {
   store: WebhookStore;
@@ -51,8 +38,6 @@ export interface RegistryOptions {
 export type { IndexStats, ListOptions } from './registry-parts.js';
 export { canonicalJson } from './registry-parts.js';
 
-const NO_TENANT = '';
-
 /**
  * The dispatcher's webhooks: the store is the truth, the registry keeps the compiled copies `emit` matches
  * against, one index per tenant.
@@ -63,50 +48,40 @@ const NO_TENANT = '';
  * cannot hang the queue of changes behind it.
  */
 export class WebhookRegistry {
-  private readonly indexes = new Map<string, WebhookIndex>();
-  private readonly byId = new Map<string, CompiledWebhook>();
-  /** Compiled parts (policies, filters, templates, headers) shared by webhooks that have the same ones. */
-  private readonly shared = new SharedValues();
-  /**
-   * For stores with `listTenant`: the tenants indexed (the rest are read on their next emit), and the reads under
-   * way, shared by concurrent emits. Undefined: every webhook is indexed.
-   */
-  private readonly tenants: TenantLru | undefined;
-  private readonly tenantLoads = new Map<string, Promise<void>>();
-  private readonly context: CompileContext;
-  private tail: Promise<unknown> = Promise.resolve();
+  /** The compiled webhooks in memory: per-tenant indexes, shared parts, the tenants held. */
+  private readonly held: HeldWebhooks;
+  private readonly store: CheckedStore;
+  private readonly tenantLoader: TenantLoader;
   private loading: Promise<void> | undefined;
   private loaded = false;
-  private seq = 0;
   /**
    * The store's watch, as `watchStatus` tells it: `live` once the index was reloaded after the watch was (re)placed
    * and while it stays in place, so every change made since (by any process) reaches `invalidate(id)`.
    */
   private watch: 'off' | 'syncing' | 'live' = 'off';
   private watchEpoch = 0;
-  /** Index changes queued or running (`exclusive`): while any is, the index may be about to change. */
-  private changing = 0;
+  /** Index changes, one at a time; parts compiled for webhooks not indexed are dropped once none is half done. */
+  private readonly changes = new ChangeQueue(() => this.held.shared.sweep());
 
   constructor(private readonly options: RegistryOptions) {
-    const shared = this.shared;
-    this.context = {
-      defaultPolicy: options.defaultPolicy,
-      addressPolicy: options.addressPolicy,
-      shared: (key, make) => shared.get(key, make),
-    };
-    if (typeof options.store.listTenant === 'function') {
-      this.tenants = new TenantLru(options.maxIndexBytes ?? 64 * 1024 * 1024);
-    }
+    this.store = new CheckedStore(options.store, options.storeTimeoutMs, (id, error) =>
+      this.invalidStored(id, error),
+    );
+    this.held = new HeldWebhooks(
+      this.store.readsTenants ? (options.maxIndexBytes ?? 64 * 1024 * 1024) : undefined,
+      { defaultPolicy: options.defaultPolicy, addressPolicy: options.addressPolicy },
+      (id, error) => this.invalidStored(id, error),
+    );
+    this.tenantLoader = new TenantLoader(this.held, this.store, this.changes);
   }
 
   get stats(): IndexStats {
-    const tenants = this.tenants;
-    return {
-      webhooks: this.byId.size,
-      tenants: tenants?.count ?? this.indexes.size - (this.indexes.has(NO_TENANT) ? 1 : 0),
-      bytes: tenants?.bytes ?? 0,
-      onDemand: tenants !== undefined,
-    };
+    return this.held.stats;
+  }
+
+  /** The compiled parts webhooks share (for tests and diagnostics). */
+  get shared(): SharedValues {
+    return this.held.shared;
   }
 
   /**
@@ -114,11 +89,7 @@ export class WebhookRegistry {
    * not indexed (then `loadTenant` first). Marks the tenant as just used.
    */
   tenantReady(tenant: string | undefined): boolean {
-    const tenants = this.tenants;
-    if (tenants === undefined || tenant === undefined) return true;
-    if (!tenants.has(tenant)) return false;
-    tenants.touch(tenant);
-    return true;
+    return tenant === undefined || this.held.touchTenant(tenant);
   }
 
   /**
@@ -126,18 +97,12 @@ export class WebhookRegistry {
    * past `maxIndexBytes`. Concurrent calls for one tenant share the read; a failure (`ERR_STORE_*`) is not kept.
    */
   loadTenant(tenant: string): Promise<void> {
-    const running = this.tenantLoads.get(tenant);
-    if (running !== undefined) return running;
-    const load = this.exclusive(() => this.fetchTenant(tenant));
-    this.tenantLoads.set(tenant, load);
-    const done = () => this.tenantLoads.delete(tenant);
-    load.then(done, done);
-    return load;
+    return this.tenantLoader.load(tenant);
   }
 
   /** Makes `get(id)` answer for a webhook of a tenant not indexed (explain, test, preview of a cold tenant). */
   async warm(id: string): Promise<void> {
-    if (this.tenants === undefined || this.byId.has(id)) return;
+    if (!this.held.onDemand || this.held.has(id)) return;
     const webhook = await this.read(id);
     if (typeof webhook?.tenant === 'string') await this.loadTenant(webhook.tenant);
   }
@@ -147,8 +112,8 @@ export class WebhookRegistry {
    * webhook whose tenant was dropped from the index while its deliveries waited.
    */
   lookupQueued(id: string): CompiledWebhook | undefined | Promise<CompiledWebhook | undefined> {
-    const indexed = this.byId.get(id);
-    if (indexed !== undefined || this.tenants === undefined) return indexed;
+    const indexed = this.held.get(id);
+    if (indexed !== undefined || !this.held.onDemand) return indexed;
     return this.lookupInStore(id);
   }
 
@@ -157,14 +122,14 @@ export class WebhookRegistry {
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.held.size;
   }
 
   /** The first read of the store, shared by every caller; a failure is not kept (the next call tries again). */
   ensureLoaded(): Promise<void> {
     if (this.loaded) return Promise.resolve();
     if (this.loading === undefined) {
-      const loading = this.exclusive(() => (this.loaded ? Promise.resolve() : this.reload()));
+      const loading = this.changes.run(() => (this.loaded ? Promise.resolve() : this.reload()));
       this.loading = loading;
       loading.then(
         () => {
@@ -179,7 +144,7 @@ export class WebhookRegistry {
   }
 
   get(id: string): CompiledWebhook | undefined {
-    return this.byId.get(id);
+    return this.held.get(id);
   }
 
   /** The webhooks of one tenant (or of none) that could match an event of `type` with these accesses. */
@@ -188,13 +153,12 @@ export class WebhookRegistry {
     type: string | undefined,
     accesses: readonly PolicyAccess[],
   ): CompiledWebhook[] {
-    const index = this.indexes.get(tenant ?? NO_TENANT);
-    return index === undefined ? [] : index.candidates(type, accesses);
+    return this.held.candidates(tenant, type, accesses);
   }
 
   async create(input: WebhookInput): Promise<Webhook> {
     await this.ensureLoaded();
-    return this.exclusive(async () => {
+    return this.changes.run(async () => {
       const webhook = buildWebhook(input, {
         id: randomBytes(12).toString('hex'),
         now: new Date(this.options.now()).toISOString(),
@@ -202,21 +166,22 @@ export class WebhookRegistry {
       });
       const cappedByStore = this.cappedByStore(webhook.tenant);
       if (!cappedByStore && this.options.maxWebhooksPerTenant !== undefined && webhook.tenant !== undefined) {
-        await this.fetchTenant(webhook.tenant);
+        await this.tenantLoader.fetch(webhook.tenant);
       }
-      if (!cappedByStore) this.checkTenantLimit(webhook.tenant);
+      // Without `createWithinTenantLimit`, the per-process fallback: the count in this process's index.
+      if (!cappedByStore) this.held.checkTenantLimit(webhook.tenant, this.options.maxWebhooksPerTenant);
       this.options.checkSave?.(webhook);
-      const compiled = this.compile(webhook);
+      const compiled = this.held.compile(webhook);
       if (cappedByStore) await this.createWithinTenantLimit(webhook);
-      else await this.call('create', () => this.options.store.create(webhook));
-      this.put(compiled);
+      else await this.store.create(webhook);
+      this.held.put(compiled);
       return structuredClone(webhook);
     });
   }
 
   async update(id: string, patch: WebhookPatch): Promise<Webhook> {
     await this.ensureLoaded();
-    return this.exclusive(async () => {
+    return this.changes.run(async () => {
       const existing = await this.read(id);
       if (!existing) throw new WebhookNotFoundError('webhooks.update', id);
       const webhook = buildWebhook(patch, {
@@ -227,9 +192,9 @@ export class WebhookRegistry {
         secretRotationMs: this.options.secretRotationMs,
       });
       this.options.checkSave?.(webhook);
-      const compiled = this.compile(webhook);
-      await this.call('update', () => this.options.store.update(webhook));
-      this.put(compiled);
+      const compiled = this.held.compile(webhook);
+      await this.store.update(webhook);
+      this.held.put(compiled);
       if (!webhook.on) this.options.onRemoved(id, false);
       return structuredClone(webhook);
     });
@@ -237,8 +202,8 @@ export class WebhookRegistry {
 
   async delete(id: string): Promise<boolean> {
     await this.ensureLoaded();
-    return this.exclusive(async () => {
-      const deleted = await this.call('delete', () => this.options.store.delete(id));
+    return this.changes.run(async () => {
+      const deleted = await this.store.delete(id);
       this.remove(id);
       return deleted === true;
     });
@@ -256,15 +221,15 @@ export class WebhookRegistry {
     });
     this.options.checkSave?.(webhook);
     try {
-      return compileWebhook(webhook, -1, this.context);
+      return this.held.compileUnsaved(webhook);
     } finally {
-      if (this.changing === 0) this.shared.sweep();
+      if (!this.changes.busy) this.held.shared.sweep();
     }
   }
 
   /** Switches a webhook off on behalf of its health (`disabled` says why), in the store too. */
   disable(id: string, disabled: WebhookDisabled): Promise<Webhook | undefined> {
-    return this.exclusive(async () => {
+    return this.changes.run(async () => {
       const existing = await this.read(id);
       if (!existing?.on) return undefined;
       const webhook: Webhook = {
@@ -273,8 +238,8 @@ export class WebhookRegistry {
         disabled,
         updatedAt: new Date(this.options.now()).toISOString(),
       };
-      await this.call('update', () => this.options.store.update(webhook));
-      this.put(this.compile(webhook));
+      await this.store.update(webhook);
+      this.held.put(this.held.compile(webhook));
       this.options.onRemoved(id, false);
       return structuredClone(webhook);
     });
@@ -282,7 +247,7 @@ export class WebhookRegistry {
 
   /** Re-reads every webhook (after changes made around the dispatcher). The old index stays if the read fails. */
   refresh(): Promise<void> {
-    return this.exclusive(() => this.reload());
+    return this.changes.run(() => this.reload());
   }
 
   /**
@@ -304,7 +269,7 @@ export class WebhookRegistry {
         if (this.watch === 'syncing' && this.watchEpoch === epoch) this.watch = 'live';
       });
     }
-    return this.exclusive(async () => {
+    return this.changes.run(async () => {
       const webhook = await this.read(id);
       if (webhook === undefined) this.remove(id);
       else this.adopt(webhook);
@@ -322,8 +287,8 @@ export class WebhookRegistry {
    * statements per delivery" row of `bench/pgboss.mjs`; the delivery row 0.72x instead of 0.57x in the same runs).
    */
   lookupAtSendTime(id: string): Promise<CompiledWebhook | undefined> {
-    if (this.watch === 'live' && this.changing === 0) {
-      const cached = this.byId.get(id);
+    if (this.watch === 'live' && !this.changes.busy) {
+      const cached = this.held.get(id);
       if (cached?.webhook.on) return Promise.resolve(cached);
     }
     return this.lookupInStore(id);
@@ -341,37 +306,28 @@ export class WebhookRegistry {
   async lookupInStore(id: string): Promise<CompiledWebhook | undefined> {
     const webhook = await this.read(id);
     if (webhook === undefined) {
-      if (this.byId.has(id)) await this.exclusive(async () => this.remove(id));
+      if (this.held.has(id)) await this.changes.run(async () => this.remove(id));
       return undefined;
     }
     // A worker delivering for a tenant it does not hold reads that tenant once, so that its next deliveries are
     // answered from the index (while the watch is live) instead of one store read each. A failed read leaves the
     // tenant cold: the record just read is used.
     const tenant = webhook.tenant;
-    if (this.tenants !== undefined && typeof tenant === 'string' && !this.tenants.has(tenant)) {
+    if (typeof tenant === 'string' && !this.held.holdsTenant(tenant)) {
       await this.loadTenant(tenant).catch(() => {});
     }
-    const cached = this.byId.get(id);
+    const cached = this.held.get(id);
     if (cached !== undefined && canonicalJson(cached.webhook) === canonicalJson(webhook)) return cached;
-    return this.exclusive(async () => this.adopt(webhook));
+    return this.changes.run(async () => this.adopt(webhook));
   }
 
   /** The store's webhooks, oldest first (by `createdAt`, then `id`): a stable order to page over. */
-  async list(options: ListOptions = {}): Promise<Webhook[]> {
-    const all = await this.call('list', () => this.options.store.list());
-    let records = this.validRecords(all);
-    if (options.tenant !== undefined) {
-      const tenant = options.tenant ?? undefined;
-      records = records.filter((webhook) => webhook.tenant === tenant);
-    }
-    return records.sort(byCreation);
+  list(options: ListOptions = {}): Promise<Webhook[]> {
+    return this.store.list(options);
   }
 
-  async read(id: string): Promise<Webhook | undefined> {
-    const webhook = await this.call('get', () => this.options.store.get(id));
-    if (webhook === undefined || webhook === null) return undefined;
-    if (!isRecord(webhook)) throw storeFailed('get', `answered something that is not a webhook for "${id}"`);
-    return webhook;
+  read(id: string): Promise<Webhook | undefined> {
+    return this.store.read(id);
   }
 
   /**
@@ -379,89 +335,32 @@ export class WebhookRegistry {
    * index (each is read again on its next emit); without it: every webhook.
    */
   private async reload(): Promise<void> {
-    const store = this.options.store;
-    const all = await (this.tenants === undefined
-      ? this.call('list', () => store.list())
-      : this.call('listTenant', () => (store.listTenant as (tenant: null) => Promise<Webhook[]>)(null)));
+    const onDemand = this.held.onDemand;
+    const all = await (onDemand ? this.store.ofTenant(null) : this.store.all());
     const next: CompiledWebhook[] = [];
-    for (const webhook of this.validRecords(all, this.tenants === undefined ? 'list' : 'listTenant')) {
-      if (this.tenants !== undefined && webhook.tenant !== undefined) continue;
-      const compiled = this.tryCompile(webhook);
+    for (const webhook of all) {
+      if (onDemand && webhook.tenant !== undefined) continue;
+      const compiled = this.held.tryCompile(webhook);
       if (compiled) next.push(compiled);
     }
-    if (this.tenants !== undefined) for (const tenant of [...this.tenants.keys()]) this.evict(tenant);
-    const gone = new Set(this.byId.keys());
+    this.held.evictTenants();
+    const gone = new Set(this.held.ids());
     for (const compiled of next) gone.delete(compiled.webhook.id);
     for (const id of gone) this.remove(id);
-    for (const compiled of next) this.put(compiled);
+    for (const compiled of next) this.held.put(compiled);
     this.loaded = true;
-  }
-
-  /** One tenant's webhooks, read and indexed (in `exclusive`, or inside a change that already is). */
-  private async fetchTenant(tenant: string): Promise<void> {
-    const tenants = this.tenants;
-    if (tenants === undefined || tenants.has(tenant)) return;
-    const store = this.options.store as Required<Pick<WebhookStore, 'listTenant'>>;
-    const all = await this.call('listTenant', () => store.listTenant(tenant));
-    const next: CompiledWebhook[] = [];
-    for (const webhook of this.validRecords(all, 'listTenant')) {
-      // A store answering another tenant's webhook for this one must not put it in this tenant's index.
-      if (webhook.tenant !== tenant) continue;
-      const compiled = this.tryCompile(webhook);
-      if (compiled) next.push(compiled);
-    }
-    tenants.add(tenant);
-    for (const compiled of next) this.put(compiled);
-    for (const cold of tenants.overflow(tenant)) this.evict(cold);
-  }
-
-  /** Drops a tenant's webhooks from memory (not a delete: nothing waiting for them is ended). */
-  private evict(tenant: string): void {
-    this.tenants?.delete(tenant);
-    const index = this.indexes.get(tenant);
-    if (index === undefined) return;
-    for (const compiled of index.all()) {
-      this.unindex(compiled);
-      this.byId.delete(compiled.webhook.id);
-    }
-    this.indexes.delete(tenant);
   }
 
   /** Puts a record read from the store into the index, or takes it out if it is invalid. */
   private adopt(webhook: Webhook): CompiledWebhook | undefined {
-    const compiled = this.tryCompile(webhook);
+    const compiled = this.held.tryCompile(webhook);
     if (compiled === undefined) {
       this.remove(webhook.id);
       return undefined;
     }
-    this.put(compiled);
+    this.held.put(compiled);
     if (!webhook.on) this.options.onRemoved(webhook.id, false);
     return compiled;
-  }
-
-  /** A record the store answered may be anything: only webhook-shaped objects are kept; the rest is reported. */
-  private validRecords(all: unknown, method = 'list'): Webhook[] {
-    if (!Array.isArray(all)) throw storeFailed(method, 'answered something that is not an array');
-    const records: Webhook[] = [];
-    for (const webhook of all) {
-      if (isRecord(webhook)) records.push(webhook);
-      else
-        this.invalidStored(undefined, `not a webhook record: ${webhook === null ? 'null' : typeof webhook}`);
-    }
-    return records;
-  }
-
-  private tryCompile(webhook: Webhook): CompiledWebhook | undefined {
-    try {
-      return this.compile(webhook);
-    } catch (error) {
-      this.invalidStored(webhook.id, (error as Error).message);
-      return undefined;
-    }
-  }
-
-  private compile(webhook: Webhook): CompiledWebhook {
-    return compileWebhook(webhook, this.byId.get(webhook.id)?.seq ?? this.seq++, this.context);
   }
 
   private invalidStored(webhookId: string | undefined, error: string): void {
@@ -471,90 +370,16 @@ export class WebhookRegistry {
     });
   }
 
-  /** Indexes a compiled webhook, unless its tenant is read on demand and not indexed now. */
-  private put(compiled: CompiledWebhook): void {
-    const id = compiled.webhook.id;
-    const owner = compiled.webhook.tenant;
-    const indexed = this.tenants === undefined || owner === undefined || this.tenants.has(owner);
-    // Held before the previous copy lets go, so parts both copies share are never dropped in between.
-    if (indexed) for (const key of compiled.sharedKeys) this.shared.hold(key);
-    const previous = this.byId.get(id);
-    if (previous !== undefined) this.unindex(previous);
-    if (!indexed) {
-      this.byId.delete(id);
-      return;
-    }
-    this.byId.set(id, compiled);
-    const tenant = owner ?? NO_TENANT;
-    let index = this.indexes.get(tenant);
-    if (index === undefined) {
-      index = new WebhookIndex();
-      this.indexes.set(tenant, index);
-    }
-    index.set(compiled);
-    if (owner !== undefined) this.tenants?.resize(owner, indexBytes(compiled.webhook));
-  }
-
   private remove(id: string): void {
-    const compiled = this.byId.get(id);
-    if (compiled === undefined) return;
-    this.unindex(compiled);
-    this.byId.delete(id);
-    this.options.onRemoved(id, true);
-  }
-
-  private unindex(compiled: CompiledWebhook): void {
-    const owner = compiled.webhook.tenant;
-    const tenant = owner ?? NO_TENANT;
-    const index = this.indexes.get(tenant);
-    index?.delete(compiled);
-    if (index !== undefined && index.size === 0) this.indexes.delete(tenant);
-    for (const key of compiled.sharedKeys) this.shared.release(key);
-    if (owner !== undefined) this.tenants?.resize(owner, -indexBytes(compiled.webhook));
+    if (this.held.remove(id)) this.options.onRemoved(id, true);
   }
 
   /** Whether the store enforces `maxWebhooksPerTenant` for this tenant itself, atomically across processes. */
   private cappedByStore(tenant: string | undefined): boolean {
-    return (
-      tenant !== undefined &&
-      this.options.maxWebhooksPerTenant !== undefined &&
-      typeof this.options.store.createWithinTenantLimit === 'function'
-    );
+    return tenant !== undefined && this.options.maxWebhooksPerTenant !== undefined && this.store.capsTenants;
   }
 
-  private async createWithinTenantLimit(webhook: Webhook): Promise<void> {
-    const store = this.options.store as Required<Pick<WebhookStore, 'createWithinTenantLimit'>>;
-    const max = this.options.maxWebhooksPerTenant as number;
-    const saved = await this.call('createWithinTenantLimit', () =>
-      store.createWithinTenantLimit(webhook, max),
-    );
-    if (saved === false) throw tenantLimitError(webhook.tenant as string, max);
-    if (saved !== true)
-      throw storeFailed('createWithinTenantLimit', 'answered something that is not a boolean');
-  }
-
-  /** The per-process fallback for stores without `createWithinTenantLimit`: the count in this process's index. */
-  private checkTenantLimit(tenant: string | undefined): void {
-    const max = this.options.maxWebhooksPerTenant;
-    if (tenant === undefined || max === undefined) return;
-    const count = this.indexes.get(tenant)?.size ?? 0;
-    if (count >= max) throw tenantLimitError(tenant, count);
-  }
-
-  /** Runs index changes one at a time, in call order. */
-  private exclusive<T>(change: () => Promise<T>): Promise<T> {
-    this.changing++;
-    const run = this.tail.then(change);
-    const settled = () => {
-      // Parts compiled for webhooks that were not indexed are dropped once no change is half done.
-      if (--this.changing === 0) this.shared.sweep();
-    };
-    this.tail = run.then(settled, settled);
-    return run;
-  }
-
-  /** A store call with a deadline; a throw, a rejection and a timeout all become a WebhookError. */
-  private call<T>(method: string, call: () => Promise<T>): Promise<T> {
-    return storeCall(method, call, this.options.storeTimeoutMs);
+  private createWithinTenantLimit(webhook: Webhook): Promise<void> {
+    return this.store.createWithinTenantLimit(webhook, this.options.maxWebhooksPerTenant as number);
   }
 }

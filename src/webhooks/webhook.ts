@@ -1,18 +1,9 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { CompiledPolicy, CompiledWebhook } from '../core/compiled-webhook.js';
 import { describe, WebhookValidationError } from '../core/errors.js';
 import { expectation } from '../core/schema-words.js';
 import { findUnstorableField, unstorableExpectation } from '../core/storable-text.js';
-import type {
-  SignatureScheme,
-  Statement,
-  TemplateEscape,
-  Webhook,
-  WebhookInput,
-  WebhookPatch,
-} from '../core/types.js';
-import { VERSION } from '../core/version.js';
+import type { Statement, TemplateEscape, Webhook, WebhookInput, WebhookPatch } from '../core/types.js';
 import {
   deriveFieldLists,
   FIELD_DEFAULTS,
@@ -23,12 +14,10 @@ import {
 } from '../core/webhook-fields.js';
 import { validateContentType, validateHeaders } from '../rendering/header-rules.js';
 import { isSigningKeyLike } from '../rendering/signing-keys.js';
-import { assertTemplateNames, compileTemplate, TEMPLATE_ESCAPES } from '../rendering/template.js';
-import { compileEventFilter, type EventFilter } from '../routing/event-filter.js';
-import { policyIndexKeys } from '../routing/policy/index-keys.js';
-import { createPolicyMatcher } from '../routing/policy/matcher.js';
+import { assertTemplateNames, TEMPLATE_ESCAPES } from '../rendering/template.js';
 import { type AddressPolicy, checkUrl } from '../transport/ssrf.js';
-import { applySecret, assertSecretFits, rotateSecrets } from './webhook-secret.js';
+import { invalid, SCHEMES, stringList, validateRateLimit, validateTenant } from './field-checks.js';
+import { applySecret, rotateSecrets } from './webhook-secret.js';
 
 /** What `create` and `update` accept: the declared input fields (core/webhook-fields.ts). */
 const FIELDS = new Set<string>(INPUT_FIELDS);
@@ -83,33 +72,6 @@ export function applyDeclaredFields(
   }
 }
 const DECLARED = deriveFieldLists<string>(WEBHOOK_FIELDS);
-
-/** Deliveries per second at most that `rateLimit` accepts (the lane keeps one timestamp per delivery of a second). */
-export const MAX_RATE_LIMIT = 10_000;
-/** Sent as `User-Agent` unless a webhook sets its own. */
-export const USER_AGENT = `webhook-dispatcher/${VERSION}`;
-const SCHEMES: readonly SignatureScheme[] = ['launchdarkly', 'standard', 'both'];
-
-function invalid(field: string, expected: string, value: unknown): WebhookValidationError {
-  return new WebhookValidationError(field, `Expected \`${field}\` to be ${expected}, got ${describe(value)}`);
-}
-
-/** Entries of `events` or `tags` at most (Unleash has 177 event types). */
-const MAX_LIST_ENTRIES = 1_000;
-
-function stringList(field: string, value: unknown): string[] {
-  if (!Array.isArray(value)) throw invalid(field, 'an array of strings', value);
-  if (value.length > MAX_LIST_ENTRIES) {
-    throw new WebhookValidationError(
-      field,
-      `Expected \`${field}\` to have at most ${MAX_LIST_ENTRIES} entries, got ${value.length}.`,
-    );
-  }
-  value.forEach((item, i) => {
-    if (typeof item !== 'string' || item === '') throw invalid(`${field}[${i}]`, 'a non-empty string', item);
-  });
-  return [...value];
-}
 
 /**
  * Validates `input` (a create body, or a patch applied over `existing`) and returns the record to save.
@@ -259,183 +221,12 @@ function assertStorable(input: object): void {
   }
 }
 
-function validateRateLimit(value: unknown): number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value <= 0 ||
-    value > MAX_RATE_LIMIT ||
-    !Number.isInteger(value)
-  ) {
-    throw invalid(
-      'rateLimit',
-      `a positive integer of at most ${MAX_RATE_LIMIT} (deliveries per second)`,
-      value,
-    );
-  }
-  return value;
-}
-
-const MAX_TENANT_LENGTH = 256;
-
-/** Validates a tenant id: a non-empty string of printable characters. Tenants are compared exactly. */
-export function validateTenant(value: unknown, field = 'tenant'): string {
-  if (
-    typeof value !== 'string' ||
-    value.length === 0 ||
-    value.length > MAX_TENANT_LENGTH ||
-    value.trim() !== value ||
-    /[\p{C}]/u.test(value)
-  ) {
-    throw new WebhookValidationError(
-      field,
-      `Expected \`${field}\` to be a non-empty string of at most ${MAX_TENANT_LENGTH} printable characters without leading or trailing spaces, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`,
-    );
-  }
-  return value;
-}
-
 export type { CompiledPolicy, CompiledWebhook } from '../core/compiled-webhook.js';
-
-export interface CompileContext {
-  defaultPolicy: CompiledPolicy;
-  /** Records read from a store are checked like saved ones: a row written around the dispatcher gets no pass. */
-  addressPolicy: AddressPolicy;
-  /** Policies already compiled, by their statements' JSON: identical policies are compiled and evaluated once. */
-  policies?: { get(key: string): CompiledPolicy | undefined };
-  /**
-   * Parts that webhooks have alike (policy, events filter, template, headers), made once per canonical key and
-   * shared (the registry's `SharedValues`). Without it every webhook gets its own.
-   */
-  shared?: <T>(key: string, make: () => T) => { key: string; value: T };
-}
-
-const NO_KEYS: readonly string[] = Object.freeze([]);
-const DEFAULT_CONTENT_TYPE = 'application/json';
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-}
-const NO_TAGS: readonly string[] = Object.freeze([]);
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
-
-/** Makes a part through `context.shared` when there is one (noting its key), else on its own. */
-function sharedPart<T>(context: CompileContext, keys: string[], key: string, make: () => T): T {
-  if (context.shared === undefined) return make();
-  const found = context.shared(key, make);
-  keys.push(found.key);
-  return found.value;
-}
-
-export function compilePolicy(statements: Statement[], field: string): CompiledPolicy {
-  const allows = createPolicyMatcher(statements, { field });
-  return { allows, indexKeys: policyIndexKeys(statements), passesWithoutAccesses: false };
-}
-
-/**
- * The policy of webhooks that set neither `statements` nor `events`. LaunchDarkly's default speaks of flag changes
- * (resources); an event with no resources (no `accesses`, no `project`), such as `{ type: 'invoice.paid' }`, is not
- * one, and such a webhook takes it, as Unleash and Svix deliver every type to an endpoint without a filter. Indexed
- * under every scope, so those events find it.
- */
-export function compileDefaultPolicy(statements: Statement[]): CompiledPolicy {
-  return {
-    ...compilePolicy(statements, 'defaultStatements'),
-    indexKeys: undefined,
-    passesWithoutAccesses: true,
-  };
-}
-
-/**
- * The webhook's headers that are sent: a blank value (`Authorization: ""`) is kept in the record but omitted from the
- * request, as Unleash omits an empty authorization, rather than sent as an empty header.
- */
-function sentHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([, value]) => value.trim() !== ''));
-}
-
-export function compileWebhook(webhook: Webhook, seq: number, context: CompileContext): CompiledWebhook {
-  checkUrl(webhook.url, context.addressPolicy, 'url');
-  validateContentType(webhook.contentType, 'contentType');
-  validateHeaders(webhook.headers, 'headers');
-  if (!SCHEMES.includes(webhook.signatureScheme)) {
-    throw invalid('signatureScheme', `one of ${SCHEMES.join(', ')}`, webhook.signatureScheme);
-  }
-  assertSecretFits(webhook);
-  if (webhook.tenant !== undefined) validateTenant(webhook.tenant);
-  if (webhook.rateLimit !== undefined) validateRateLimit(webhook.rateLimit);
-  if (typeof webhook.on !== 'boolean') throw invalid('on', 'a boolean', webhook.on);
-  const keys: string[] = [];
-  const record = structuredClone(webhook);
-  let policy: CompiledPolicy | undefined;
-  if (webhook.statements) {
-    const statements = webhook.statements;
-    const shared = context.policies?.get(JSON.stringify(statements));
-    const part =
-      shared === undefined
-        ? sharedPart(context, keys, `policy:${JSON.stringify(statements)}`, () => ({
-            policy: compilePolicy(statements, 'statements'),
-            statements: deepFreeze(structuredClone(statements)),
-          }))
-        : { policy: shared, statements: record.statements };
-    policy = part.policy;
-    // The record's statements are the shared frozen copy: one per distinct policy, not one per webhook.
-    record.statements = part.statements as Statement[];
-  } else if (webhook.events.length === 0) {
-    policy = context.defaultPolicy;
-  }
-  const events = webhook.events;
-  let types: EventFilter;
-  if (events.length === 0) types = compileEventFilter(events, 'events');
-  else {
-    const part = sharedPart(context, keys, `events:${JSON.stringify(events)}`, () => ({
-      types: compileEventFilter(events, 'events'),
-      events: deepFreeze(structuredClone(events)),
-    }));
-    types = part.types;
-    record.events = part.events as string[];
-  }
-  if (record.contentType === DEFAULT_CONTENT_TYPE) record.contentType = DEFAULT_CONTENT_TYPE;
-  record.signatureScheme =
-    SCHEMES.find((scheme) => scheme === record.signatureScheme) ?? record.signatureScheme;
-  if (record.tags.length === 0) record.tags = NO_TAGS as string[];
-  if (Object.keys(record.headers).length === 0) record.headers = NO_HEADERS as Record<string, string>;
-  // A User-Agent of the webhook's own replaces the default one (whatever its case).
-  const ownUserAgent = Object.keys(webhook.headers).some((name) => name.toLowerCase() === 'user-agent');
-  const headers = sharedPart(
-    context,
-    keys,
-    `headers:${JSON.stringify([webhook.contentType, webhook.headers])}`,
-    () =>
-      Object.freeze({
-        ...(ownUserAgent ? {} : { 'user-agent': USER_AGENT }),
-        ...sentHeaders(webhook.headers),
-        'content-type': webhook.contentType,
-      }),
-  );
-  const { bodyTemplate, contentType, templateEscape } = webhook;
-  const template =
-    bodyTemplate === undefined
-      ? undefined
-      : sharedPart(
-          context,
-          keys,
-          `template:${JSON.stringify([bodyTemplate, contentType, templateEscape])}`,
-          () => compileTemplate(bodyTemplate, { contentType, escape: templateEscape, field: 'bodyTemplate' }),
-        );
-  const { id, name, url, tags } = record;
-  return {
-    webhook: Object.freeze(record),
-    headers,
-    templateWebhook: Object.freeze({ id, name, url, tags: tags.length === 0 ? NO_TAGS : [...tags] }),
-    seq,
-    types,
-    policy,
-    sharedKeys: keys.length === 0 ? NO_KEYS : keys,
-    template,
-  };
-}
+export {
+  type CompileContext,
+  compileDefaultPolicy,
+  compilePolicy,
+  compileWebhook,
+  USER_AGENT,
+} from './compile.js';
+export { MAX_RATE_LIMIT, validateTenant } from './field-checks.js';
