@@ -70,9 +70,9 @@ export class BullmqProducer {
     // in flight at once grew the emitter by 86 MiB. Once a chunk failed (Redis refused or did not answer within
     // `enqueueTimeoutMs`), the rest are not sent: a fan-out waits for a Redis that is away only once.
     // Kept for the "bare addBulk of 1000, emitter CPU" row of `bench/bullmq.mjs`: the "1000 queue.add at once" row
-    // (what `emit` did before) took 1.11x and 1.79x its CPU in two runs on a loaded machine whose times were too
-    // noisy to tell (0.90x to 1.40x); each `add` costs a promise, a trace span and Job bookkeeping of its own, on top
-    // of the same add script per job in Redis.
+    // (what `emit` did before) took 1.11x, 1.79x, 1.16x and 0.95x its CPU in four runs on a machine at a load average
+    // of 7-12, whose times were too noisy to tell (0.67x to 1.40x); each `add` costs a promise, a trace span and Job
+    // bookkeeping of its own, on top of the same add script per job in Redis.
     const results: DeliveryResult[] = [];
     let failure: unknown;
     for (let i = 0; i < jobs.length; i += ADD_CHUNK) {
