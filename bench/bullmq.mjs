@@ -7,9 +7,11 @@
 //      vs a bare BullMQ loop (queue.add awaited singly, a Worker that serializes, HMAC-signs and POSTs with undici
 //      on a keep-alive Agent) to the same receiver;
 //   2. fan-out of 1 event to 1,000 webhooks: dispatcher.emit (pipelined addBulk chunks) vs 1,000 bare queue.add at
-//      once, vs one bare addBulk of the 1,000 (deduplicated, as emit adds them), vs 1,000 queue.add awaited one by one.
+//      once, vs one bare addBulk of the 1,000 (deduplicated, as emit adds them), vs 1,000 queue.add awaited one by one;
+//      each by its time and by the emitter's CPU time (steadier on a busy machine).
 //
 //   npm run build && node bench/bullmq.mjs [--events=5000] [--concurrency=64] [--delivery-events=1000] [--blocks=3]
+//     [--only=processes,delivery,fanout]
 // Redis: REDIS_URL when set, else a throwaway redis-server on a free port (Debian package `redis-server`).
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
