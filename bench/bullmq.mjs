@@ -6,10 +6,12 @@
 //   1. delivery: bullmqQueue emitter + createWebhookWorker in this process, awaited single emits to one webhook,
 //      vs a bare BullMQ loop (queue.add awaited singly, a Worker that serializes, HMAC-signs and POSTs with undici
 //      on a keep-alive Agent) to the same receiver;
-//   2. fan-out of 1 event to 1,000 webhooks: dispatcher.emit (one add per webhook, issued together) vs bare queue.add
-//      (what emit did before), vs 1,000 queue.add at once, vs 1,000 queue.add awaited one by one.
+//   2. fan-out of 1 event to 1,000 webhooks: dispatcher.emit (pipelined addBulk chunks) vs 1,000 bare queue.add at
+//      once, vs one bare addBulk of the 1,000 (deduplicated, as emit adds them), vs 1,000 queue.add awaited one by one;
+//      each by its time and by the emitter's CPU time (steadier on a busy machine).
 //
 //   npm run build && node bench/bullmq.mjs [--events=5000] [--concurrency=64] [--delivery-events=1000] [--blocks=3]
+//     [--only=processes,delivery,fanout]
 // Redis: REDIS_URL when set, else a throwaway redis-server on a free port (Debian package `redis-server`).
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
@@ -26,6 +28,10 @@ import { bullmqQueue, createWebhookWorker, redisStore } from 'webhook-dispatcher
 import { deliveryIdFor } from 'webhook-dispatcher/extend';
 
 const SELF = fileURLToPath(import.meta.url);
+// --only=processes,delivery,fanout: a part of the run (all by default).
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+const enabled = (part) => !only || only.has(part);
 const arg = (name, fallback) => {
   const found = process.argv.find((a) => a.startsWith(`--${name}=`));
   return found ? Number(found.slice(name.length + 3)) : fallback;
@@ -89,12 +95,19 @@ async function main() {
     oursReadCalls: [],
     emit: [],
     adds: [],
+    bulk: [],
     awaitedAdds: [],
+    emitCpu: [],
+    addsCpu: [],
+    bulkCpu: [],
+    awaitedAddsCpu: [],
   };
   try {
-    rows.push(await inProcess(receiver, events, concurrency));
-    for (const workers of [1, 2])
-      rows.push(await viaBullmq(redis.url, client, receiver, events, concurrency, workers));
+    if (enabled('processes')) {
+      rows.push(await inProcess(receiver, events, concurrency));
+      for (const workers of [1, 2])
+        rows.push(await viaBullmq(redis.url, client, receiver, events, concurrency, workers));
+    }
     const fan = await fanOutSetup(redis.url, client);
     try {
       for (let block = 0; block < blocks; block++) {
@@ -108,12 +121,13 @@ async function main() {
           ],
         ];
         if (block % 2 === 1) pair.reverse();
-        for (const [name, run] of pair) {
+        for (const [name, run] of enabled('delivery') ? pair : []) {
           const { rate, calls } = await run();
           runs[name].push(rate);
           runs[`${name}Calls`].push(calls.total);
           if (process.env.BENCH_VERBOSE) console.log(name, Math.round(rate), calls);
         }
+        if (!enabled('fanout')) continue;
         const f = await fan.block();
         for (const key of Object.keys(f)) runs[key].push(f[key]);
       }
@@ -125,21 +139,24 @@ async function main() {
     receiver.child.disconnect();
     await redis.stop();
   }
-  const base = rows[0].perSecond;
-  console.log(
-    `\nwebhook-dispatcher/bullmq: ${events} events to one webhook, concurrency ${concurrency} per process, ` +
-      `${cpus().length} CPUs, node ${process.version}`,
-  );
-  console.table(
-    rows.map((row) => ({
-      delivery: row.name,
-      'deliveries/s': Math.round(row.perSecond),
-      'vs in-process': `${(row.perSecond / base).toFixed(2)}x`,
-      'emit/s': row.emitPerSecond === undefined ? '' : Math.round(row.emitPerSecond),
-      'total ms': Math.round(row.ms),
-    })),
-  );
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const base = rows[0]?.perSecond;
+  if (base !== undefined)
+    console.log(
+      `\nwebhook-dispatcher/bullmq: ${events} events to one webhook, concurrency ${concurrency} per process, ` +
+        `${cpus().length} CPUs, node ${process.version}`,
+    );
+  if (base !== undefined)
+    console.table(
+      rows.map((row) => ({
+        delivery: row.name,
+        'deliveries/s': Math.round(row.perSecond),
+        'vs in-process': `${(row.perSecond / base).toFixed(2)}x`,
+        'emit/s': row.emitPerSecond === undefined ? '' : Math.round(row.emitPerSecond),
+        'total ms': Math.round(row.ms),
+      })),
+    );
+  const median = (values) =>
+    values.length === 0 ? Number.NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const ours = median(runs.ours);
   const bare = median(runs.bare);
   const adds = median(runs.adds);
@@ -154,41 +171,58 @@ async function main() {
     `\nBullMQ delivery: ${deliveryEvents} awaited single emits to one webhook, worker concurrency 64 in this process; ` +
       `fan-out 1 -> 1000; median of ${blocks} interleaved blocks`,
   );
-  console.table([
-    {
-      row: 'bullmqQueue + createWebhookWorker (deliveries/s)',
-      value: Math.round(ours),
-      'vs baseline': `${(ours / bare).toFixed(2)}x of bare`,
-      'vs awaited adds / note': '',
-    },
-    {
-      row: '... reading the webhook from Redis per delivery (deliveries/s)',
-      value: Math.round(median(runs.oursRead)),
-      'vs baseline': `${(median(runs.oursRead) / bare).toFixed(2)}x of bare`,
-      'vs awaited adds / note': `${median(runs.oursReadCalls).toFixed(1)} commands/delivery`,
-    },
-    {
-      row: 'bare BullMQ add/Worker + signed POST (deliveries/s)',
-      value: Math.round(bare),
-      'vs baseline': '1.00x of bare',
-      'vs awaited adds / note': '',
-    },
-    {
-      row: 'bullmqQueue: Redis commands per delivery',
-      value: median(runs.oursCalls).toFixed(1),
-      'vs baseline': `${(median(runs.oursCalls) / median(runs.bareCalls)).toFixed(2)}x of bare`,
-      'vs awaited adds / note': '',
-    },
-    {
-      row: 'bare BullMQ: Redis commands per delivery',
-      value: median(runs.bareCalls).toFixed(1),
-      'vs baseline': '1.00x of bare',
-      'vs awaited adds / note': '',
-    },
-    fanRow('fan-out 1 -> 1000: dispatcher.emit (ms)', median(runs.emit)),
-    fanRow('fan-out 1 -> 1000: 1000 queue.add at once (ms)', adds),
-    fanRow('fan-out 1 -> 1000: 1000 queue.add awaited (ms)', awaitedAdds),
-  ]);
+  // Rows of a part not run (--only) are left out.
+  const measured = (row) => !String(row.value).includes('NaN');
+  console.table(
+    [
+      {
+        row: 'bullmqQueue + createWebhookWorker (deliveries/s)',
+        value: Math.round(ours),
+        'vs baseline': `${(ours / bare).toFixed(2)}x of bare`,
+        'vs awaited adds / note': '',
+      },
+      {
+        row: '... reading the webhook from Redis per delivery (deliveries/s)',
+        value: Math.round(median(runs.oursRead)),
+        'vs baseline': `${(median(runs.oursRead) / bare).toFixed(2)}x of bare`,
+        'vs awaited adds / note': `${median(runs.oursReadCalls).toFixed(1)} commands/delivery`,
+      },
+      {
+        row: 'bare BullMQ add/Worker + signed POST (deliveries/s)',
+        value: Math.round(bare),
+        'vs baseline': '1.00x of bare',
+        'vs awaited adds / note': '',
+      },
+      {
+        row: 'bullmqQueue: Redis commands per delivery',
+        value: median(runs.oursCalls).toFixed(1),
+        'vs baseline': `${(median(runs.oursCalls) / median(runs.bareCalls)).toFixed(2)}x of bare`,
+        'vs awaited adds / note': '',
+      },
+      {
+        row: 'bare BullMQ: Redis commands per delivery',
+        value: median(runs.bareCalls).toFixed(1),
+        'vs baseline': '1.00x of bare',
+        'vs awaited adds / note': '',
+      },
+      fanRow('fan-out 1 -> 1000: dispatcher.emit (ms)', median(runs.emit)),
+      fanRow('fan-out 1 -> 1000: 1000 queue.add at once (ms)', adds),
+      fanRow('fan-out 1 -> 1000: bare addBulk of 1000, deduplicated (ms)', median(runs.bulk)),
+      fanRow('fan-out 1 -> 1000: 1000 queue.add awaited (ms)', awaitedAdds),
+      // The emitter's CPU per fan-out, which a busy shared machine disturbs less than the times above.
+      ...[
+        ['dispatcher.emit', 'emitCpu'],
+        ['1000 queue.add at once', 'addsCpu'],
+        ['bare addBulk of 1000', 'bulkCpu'],
+        ['1000 queue.add awaited', 'awaitedAddsCpu'],
+      ].map(([what, key]) => ({
+        row: `fan-out 1 -> 1000: ${what}, emitter CPU (ms)`,
+        value: median(runs[key]).toFixed(1),
+        'vs baseline': `${(median(runs.addsCpu) / median(runs[key])).toFixed(2)}x`,
+        'vs awaited adds / note': `${(median(runs.awaitedAddsCpu) / median(runs[key])).toFixed(2)}x`,
+      })),
+    ].filter(measured),
+  );
 }
 
 /** Commands Redis has run (all clients), from INFO commandstats: per delivery, a count the load does not change. */
@@ -336,8 +370,10 @@ async function fanOutSetup(redisUrl, client) {
       await dispatcher.emit(ldEvent(-1, randomUUID())); // loads the index and BullMQ's scripts
       const event = ldEvent(0, randomUUID());
       let started = performance.now();
+      let cpu = process.cpuUsage();
       const emitted = await dispatcher.emit(event);
       const emit = performance.now() - started;
+      const emitCpu = cpuMs(cpu);
       if (emitted.length !== 1000 || !emitted.every((r) => r.outcome === 'queued'))
         throw new Error('emit fan-out: not queued');
       await dispatcher.close();
@@ -349,26 +385,54 @@ async function fanOutSetup(redisUrl, client) {
       await bare.add('warm', {});
       const opts = (job) => ({ jobId: job.deliveryId, removeOnComplete: { age: 86_400, count: 1000 } });
       started = performance.now();
+      cpu = process.cpuUsage();
       await Promise.all(
         jobs.map((job) => bare.add('deliver', { deliveryId: job.deliveryId, eventBody: body }, opts(job))),
       );
       const adds = performance.now() - started;
+      const addsCpu = cpuMs(cpu);
       await bare.close();
+
+      // The broker's own best for a fan-out: the same 1,000 jobs (deduplicated, as emit adds them) in one pipelined
+      // addBulk; what is left between it and 1,000 awaited adds is BullMQ's add script, run once per job in Redis.
+      const bulkQueue = new Queue(fresh(), { connection: { url: redisUrl } });
+      await bulkQueue.add('warm', {});
+      const dedupe = (job) => ({ ...opts(job), deduplication: { id: job.deliveryId, ttl: 86_400_000 } });
+      started = performance.now();
+      cpu = process.cpuUsage();
+      await bulkQueue.addBulk(
+        jobs.map((job) => ({
+          name: 'deliver',
+          data: { deliveryId: job.deliveryId, eventBody: body },
+          opts: dedupe(job),
+        })),
+      );
+      const bulk = performance.now() - started;
+      const bulkCpu = cpuMs(cpu);
+      await bulkQueue.close();
 
       const awaited = new Queue(fresh(), { connection: { url: redisUrl } });
       await awaited.add('warm', {});
       started = performance.now();
+      cpu = process.cpuUsage();
       for (const job of jobs)
         await awaited.add('deliver', { deliveryId: job.deliveryId, eventBody: body }, opts(job));
       const awaitedAdds = performance.now() - started;
+      const awaitedAddsCpu = cpuMs(cpu);
       await awaited.close();
-      return { emit, adds, awaitedAdds };
+      return { emit, adds, bulk, awaitedAdds, emitCpu, addsCpu, bulkCpu, awaitedAddsCpu };
     },
     async close() {
       for (const name of queueNames) await cleanQueue(client, name, '');
       await client.del(storeKey);
     },
   };
+}
+
+/** This process's CPU time since `since` (a `process.cpuUsage()`), in ms: what a fan-out costs the emitter. */
+function cpuMs(since) {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
 }
 
 function ldEvent(i, runId) {

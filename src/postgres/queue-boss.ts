@@ -136,8 +136,11 @@ export class PgBossConnection {
   }
 }
 
-/** A duplicate key (23505) or a deadlock (40P01): what concurrent first starts of pg-boss on one database hit. */
+/**
+ * What concurrent first starts of pg-boss on one database hit: a duplicate key (23505), a deadlock (40P01), or a
+ * `CREATE ... IF NOT EXISTS` that lost to another session's (42710 "type ... already exists", 42P07 for a table).
+ */
 function isStartRace(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return code === '23505' || code === '40P01';
+  return code === '23505' || code === '40P01' || code === '42710' || code === '42P07';
 }
