@@ -77,6 +77,35 @@ describe('memoryQueue', () => {
     expect(await queue.enqueue(job(2))).toMatchObject({ ok: false, error: { code: 'ABORTED' } });
   });
 
+  it('close() twice resolves both once the last running job ends; a worker that throws at once is not waited for', async () => {
+    const queue = memoryQueue();
+    const releases: (() => void)[] = [];
+    queue.start(
+      (j) => {
+        if (j.deliveryId === 'd0') throw new Error('sync worker bug');
+        return new Promise<DeliveryResult>((resolve) => releases.push(() => resolve(ok(j))));
+      },
+      () => {},
+    );
+    const thrown = queue.enqueue(job(0));
+    const running = [1, 2, 3].map((n) => queue.enqueue(job(n)));
+    expect(await thrown).toMatchObject({
+      ok: false,
+      error: { code: 'TRANSPORT_ERROR', message: 'sync worker bug' },
+    });
+    let closes = 0;
+    const first = queue.close().then(() => closes++);
+    const second = queue.close().then(() => closes++);
+    for (const release of releases.slice(0, 2)) release();
+    await Promise.all(running.slice(0, 2));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closes).toBe(0);
+    (releases[2] as () => void)();
+    await Promise.all([first, second]);
+    expect(closes).toBe(2);
+    expect(await running[2]).toMatchObject({ ok: true });
+  });
+
   it('a reporter that throws cannot make enqueue reject', async () => {
     const queue = memoryQueue();
     queue.start(

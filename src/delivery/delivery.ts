@@ -44,7 +44,8 @@ export class Delivery implements HeldJob, LaneTask, AttemptListener {
   private lane: Lane | undefined;
   private deferral: TimerEntry | undefined;
   // The attempt in flight (one at a time), as `answered` reads it back.
-  private slotDone: (() => void) | undefined;
+  /** The lane whose slot the attempt in flight holds, until `freeSlot` gives it back (once). */
+  private slotLane: Lane | undefined;
   private sentCompiled: CompiledWebhook | undefined;
   private sentRequest: DeliveryRequest | undefined;
   private attemptNo = 0;
@@ -142,9 +143,18 @@ export class Delivery implements HeldJob, LaneTask, AttemptListener {
   }
 
   /** Its turn in the lane came: one attempt (`LaneTask.run`). */
-  run(done: () => void): void {
+  run(lane: Lane): void {
     if (this.deferral !== undefined) this.engine.timers.cancel(this.deferral);
-    this.attemptWith(this.lane as Lane, done);
+    this.slotLane = lane;
+    this.attemptWith(lane);
+  }
+
+  /** Gives the slot of `run` back to the scheduler, once. */
+  private freeSlot(): void {
+    const lane = this.slotLane;
+    if (lane === undefined) return;
+    this.slotLane = undefined;
+    this.engine.scheduler.slotFreed(lane);
   }
 
   /** Its lane was flushed (`LaneTask.drop`). */
@@ -170,13 +180,13 @@ export class Delivery implements HeldJob, LaneTask, AttemptListener {
     this.finish(this.result('skipped', { reason: reason ?? 'the webhook is switched off' }));
   }
 
-  /** Has a slot: one attempt. `done` gives the slot back as soon as the attempt is over, before any retry wait. */
-  private attemptWith(lane: Lane, done: () => void): void {
+  /** Has a slot: one attempt. `freeSlot` gives it back as soon as the attempt is over, before any retry wait. */
+  private attemptWith(lane: Lane): void {
     const compiled = this.current();
     const skip = skipReason(this.job, compiled);
     if (skip !== undefined || this.done) {
       lane.circuit.interrupted();
-      done();
+      this.freeSlot();
       if (!this.done) this.finish(this.result('skipped', { reason: skip }));
       return;
     }
@@ -185,15 +195,15 @@ export class Delivery implements HeldJob, LaneTask, AttemptListener {
       request = this.request(compiled as CompiledWebhook);
     } catch (error) {
       lane.circuit.interrupted();
-      done();
+      this.freeSlot();
       const failure = error as DeliveryError & Error;
       this.fail({ code: failure.code ?? 'RENDER_FAILED', message: failure.message });
       return;
     }
-    this.send(compiled as CompiledWebhook, request, done);
+    this.send(compiled as CompiledWebhook, request);
   }
 
-  private send(compiled: CompiledWebhook, request: DeliveryRequest, done: () => void): void {
+  private send(compiled: CompiledWebhook, request: DeliveryRequest): void {
     const { job, parts } = this;
     const webhook = compiled.webhook;
     const attemptNo = ++this.attempts;
@@ -212,7 +222,6 @@ export class Delivery implements HeldJob, LaneTask, AttemptListener {
     });
     // Validated header names and values; they cannot replace the request's own (signature, webhook-id).
     const headers = span.headers ? { ...span.headers, ...request.headers } : undefined;
-    this.slotDone = done;
     this.sentCompiled = compiled;
     this.sentRequest = headers ? { ...request, headers } : request;
     this.attemptNo = attemptNo;
@@ -223,13 +232,11 @@ export class Delivery implements HeldJob, LaneTask, AttemptListener {
 
   /** The attempt ended (`AttemptListener`). */
   answered(answer: AttemptAnswer): void {
-    const done = this.slotDone as () => void;
-    this.slotDone = undefined;
     // The lane learns from the answer (slow down, circuit) before the slot is given back and it is looked at.
     try {
       this.learn(answer);
     } finally {
-      done();
+      this.freeSlot();
     }
   }
 

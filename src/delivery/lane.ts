@@ -3,8 +3,11 @@ import type { TimerEntry } from './timers.js';
 
 /** Something waiting in a lane for a delivery slot. */
 export interface LaneTask {
-  /** Called once with a slot. The task must call `done()` exactly once when its attempt is over. */
-  run(done: () => void): void;
+  /**
+   * Called once with a slot of `lane`. The task must call `Scheduler.slotFreed(lane)` exactly once when its attempt
+   * is over (no closure per slot).
+   */
+  run(lane: Lane): void;
   /** Called instead of `run` when the lane is flushed (the webhook was switched off, deleted, or the engine aborted). */
   drop(why: 'aborted' | 'flushed'): void;
 }

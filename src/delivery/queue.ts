@@ -125,7 +125,16 @@ export function memoryQueue(): DeliveryQueue {
   let worker: DeliveryWorker | undefined;
   let report: DeliveryReporter | undefined;
   let closed = false;
-  const running = new Set<Promise<DeliveryResult>>();
+  // A count and one waiter instead of a set of promises and a `then` each to forget them. Measured together with
+  // the scheduler's slot without a closure and emit's one-job `then`: "HTTP, log off vs bare request()" 0.88x ->
+  // 0.99x (three interleaved runs, each +6% or more; docs/performance.md).
+  let running = 0;
+  let idle: (() => void) | undefined;
+  const settled = (result: DeliveryResult): DeliveryResult => {
+    safeReport(report, result);
+    if (--running === 0 && idle !== undefined) idle();
+    return result;
+  };
   return {
     start(w, r) {
       worker = w;
@@ -141,18 +150,25 @@ export function memoryQueue(): DeliveryQueue {
         safeReport(report, result);
         return Promise.resolve(result);
       }
-      const delivered = worker(job).then(
-        (result) => safeReport(report, result),
-        (error: unknown) => safeReport(report, crashed(job, error)),
-      );
-      running.add(delivered);
-      const forget = () => running.delete(delivered);
-      delivered.then(forget, forget);
-      return delivered;
+      running++;
+      let delivered: Promise<DeliveryResult>;
+      try {
+        delivered = worker(job);
+      } catch (error) {
+        return Promise.resolve(settled(crashed(job, error)));
+      }
+      return delivered.then(settled, (error: unknown) => settled(crashed(job, error)));
     },
     async close() {
       closed = true;
-      await Promise.allSettled(running);
+      if (running === 0) return;
+      await new Promise<void>((resolve) => {
+        const before = idle;
+        idle = () => {
+          before?.();
+          resolve();
+        };
+      });
     },
   };
 }

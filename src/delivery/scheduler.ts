@@ -263,19 +263,16 @@ export class Scheduler {
         lane.started(now);
         this.inFlight++;
         this.consider(lane); // to the back of the ring, if it may start another
-        let finished = false;
-        task.run(() => {
-          if (finished) return;
-          finished = true;
-          this.finished(lane);
-        });
+        // No `done` closure per slot: the task calls `slotFreed` (measured with memoryQueue's count, see queue.ts).
+        task.run(lane);
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  private finished(lane: Lane): void {
+  /** A task's attempt is over: its slot is given back (once per `run`; the task keeps that count). */
+  slotFreed(lane: Lane): void {
     this.inFlight--;
     lane.inFlight--;
     this.finishedWork(lane);

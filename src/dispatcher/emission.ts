@@ -84,6 +84,8 @@ export class Emission {
     const enqueueOptions =
       emitOptions.transaction === undefined ? undefined : { transaction: emitOptions.transaction };
     if (queue.enqueueMany !== undefined && jobs.length > 1) return queue.enqueueMany(jobs, enqueueOptions);
+    // One job: one `then`, no `Promise.all` (measured with memoryQueue's count, see src/delivery/queue.ts).
+    if (jobs.length === 1) return queue.enqueue(jobs[0] as DeliveryJob, enqueueOptions).then(inArray);
     return Promise.all(jobs.map((job) => queue.enqueue(job, enqueueOptions)));
   }
 
@@ -163,4 +165,9 @@ export class Emission {
     if (!compiled) throw new WebhookNotFoundError(method, id);
     return compiled;
   }
+}
+
+/** One job's outcome as `emit` answers it (a `then` instead of `Promise.all` over one promise). */
+function inArray(result: DeliveryResult): DeliveryResult[] {
+  return [result];
 }
