@@ -6,7 +6,7 @@ import { jobIdFor } from './job-id.js';
 import { type FetchedOptions, ownOptions } from './job-options.js';
 import { adapter, type PgBossConnection } from './queue-boss.js';
 import { rowFor } from './queue-producer.js';
-import type { PoolClientLike, PoolLike, Queryable } from './sql.js';
+import { inTransaction, type PoolLike, type Queryable } from './sql.js';
 
 /**
  * The jobs of a fifo webhook carry `sequence` in their data: a number from `<schema>.webhook_dispatcher_fifo_seq`
@@ -77,25 +77,6 @@ export function fifoJobs(schema: string, queue: string): FifoJobs {
     return prepared;
   };
   const lockKey = (webhookId: string) => `webhook-dispatcher fifo ${schema}.${queue} ${webhookId}`;
-  const inTransaction = async <T>(
-    pool: PoolLike,
-    work: (client: PoolClientLike) => Promise<T>,
-  ): Promise<T> => {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      broken = error instanceof Error ? error : new Error(String(error));
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release(broken);
-    }
-  };
   return {
     async number(pool, db, jobs) {
       const ordered = jobs.filter((j) => j.ordered === true && j.sequence === undefined);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type RateLimitStore, rateSpacingMicros } from '../extend.js';
 import type { Webhook } from '../index.js';
-import type { PoolLike } from './sql.js';
+import { inTransaction, type PoolLike } from './sql.js';
 
 /** A webhook row's values, in the column order `(id, tenant, record, created_at)`. */
 export type WebhookRow = [id: string, tenant: string | null, record: string, createdAt: string];
@@ -18,10 +18,7 @@ export async function insertWithinTenantLimit(
   row: WebhookRow,
   max: number,
 ): Promise<'created' | 'exists' | 'full'> {
-  const client = await pool.connect();
-  let broken: unknown;
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [table, row[1]]);
     const { rows } = await client.query<{ full: boolean; created: boolean }>(
       `WITH existing AS (SELECT count(*) AS n FROM ${table} WHERE tenant = $2),
@@ -33,17 +30,9 @@ export async function insertWithinTenantLimit(
        SELECT (SELECT n FROM existing) >= $5 AS full, EXISTS (SELECT 1 FROM inserted) AS created`,
       [...row, max],
     );
-    await client.query('COMMIT');
     const answer = rows[0];
     return answer?.created ? 'created' : answer?.full ? 'full' : 'exists';
-  } catch (error) {
-    broken = error;
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    // A connection whose transaction failed is not given back to the pool as it is.
-    client.release(broken instanceof Error ? broken : undefined);
-  }
+  });
 }
 
 /**

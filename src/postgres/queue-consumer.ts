@@ -9,7 +9,7 @@ import { type FetchedOptions, ownOptions } from './job-options.js';
 import { type Listener, startListener } from './listener.js';
 import { adapter, type PgBossConnection } from './queue-boss.js';
 import { rowFor } from './queue-producer.js';
-import { errorMessage, type PoolClientLike } from './sql.js';
+import { errorMessage, inTransaction } from './sql.js';
 
 /**
  * The shortest time in ms between two fetches of a worker that had emptied the queue: the jobs enqueued one by one
@@ -315,24 +315,14 @@ export class PgBossConsumer {
         startAfterSeconds: Math.max(0, delayMs) / 1000,
       },
     );
-    await this.settle(async () => {
-      const client = (await this.connection.pool().connect()) as PoolClientLike;
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
+    await this.settle(() =>
+      inTransaction(this.connection.pool(), async (client) => {
         await boss.insert([row], { db: adapter(client) } as PgBoss.InsertOptions);
         await boss.complete(name, jobId, { retry: next.attempt, delayMs }, {
           db: adapter(client),
         } as PgBoss.ConnectionOptions);
-        await client.query('COMMIT');
-      } catch (error) {
-        broken = error instanceof Error ? error : new Error(String(error));
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release(broken);
-      }
-    });
+      }),
+    );
     // This process will likely still be here when it is due: look then, not a polling interval later.
     const timer = setTimeout(this.alarm.wake, Math.max(0, delayMs) + 5);
     timer.unref?.();

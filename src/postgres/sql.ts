@@ -42,3 +42,27 @@ export function assertPool(field: string, pool: unknown): asserts pool is PoolLi
 }
 
 export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Runs `work` in a transaction on a dedicated client: COMMIT when it resolves, ROLLBACK when it throws. A client
+ * whose transaction failed is not given back to the pool as it is (`release(error)` discards it).
+ */
+export async function inTransaction<T>(
+  pool: PoolLike,
+  work: (client: PoolClientLike) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    broken = error instanceof Error ? error : new Error(String(error));
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
