@@ -20,6 +20,7 @@ import type {
   DeliveryRecord,
   WebhookDeliveryStats,
 } from '../index.js';
+import { boundLogMethods } from '../log/bound-methods.js';
 import {
   deliveryStatsOf,
   MAX_SCANNED,
@@ -264,13 +265,5 @@ class RedisLog implements Required<DeliveryLog> {
  */
 export function redisDeliveryLog(options: RedisDeliveryLogOptions): Required<DeliveryLog> {
   const log = new RedisLog(resolveSettings(options));
-  // A plain object of bound methods: a wrapper that spreads the log keeps them.
-  return {
-    record: (attempt) => log.record(attempt),
-    list: (webhookId, query) => log.list(webhookId, query),
-    get: (deliveryId) => log.get(deliveryId),
-    search: (query) => log.search(query),
-    findFailed: (query) => log.findFailed(query),
-    webhookStats: (webhookId, query) => log.webhookStats(webhookId, query),
-  };
+  return boundLogMethods(log);
 }

@@ -1,5 +1,6 @@
 import { describe, OptionsError } from '../core/errors.js';
 import { numberOption } from '../core/option-checks.js';
+import { boundLogMethods } from './bound-methods.js';
 import type {
   DeliveryAttempt,
   DeliveryPage,
@@ -347,14 +348,5 @@ class MemoryLog implements MemoryDeliveryLog {
  */
 export function memoryDeliveryLog(options: MemoryDeliveryLogOptions = {}): MemoryDeliveryLog {
   const log = new MemoryLog(resolveLimits(options));
-  // A plain object of bound methods, as before: a wrapper that spreads the log (`{ ...log, record }`) keeps them.
-  return {
-    record: (attempt) => log.record(attempt),
-    list: (webhookId, query) => log.list(webhookId, query),
-    get: (deliveryId) => log.get(deliveryId),
-    search: (query) => log.search(query),
-    findFailed: (query) => log.findFailed(query),
-    webhookStats: (webhookId, query) => log.webhookStats(webhookId, query),
-    stats: () => log.stats(),
-  };
+  return { ...boundLogMethods(log), stats: () => log.stats() };
 }

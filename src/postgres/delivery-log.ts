@@ -20,6 +20,7 @@ import type {
   DeliveryRecord,
   WebhookDeliveryStats,
 } from '../index.js';
+import { boundLogMethods } from '../log/bound-methods.js';
 import {
   pageSql,
   type Row,
@@ -257,15 +258,5 @@ const storableIds = (q: NormalizedDeliveryQuery) =>
  */
 export function postgresDeliveryLog(options: PostgresDeliveryLogOptions): PostgresDeliveryLog {
   const log = new PostgresLog(resolveSettings(options));
-  // A plain object of bound methods: a wrapper that spreads the log keeps them.
-  return {
-    record: (attempt) => log.record(attempt),
-    list: (webhookId, query) => log.list(webhookId, query),
-    get: (deliveryId) => log.get(deliveryId),
-    search: (query) => log.search(query),
-    findFailed: (query) => log.findFailed(query),
-    webhookStats: (webhookId, query) => log.webhookStats(webhookId, query),
-    prune: () => log.prune(),
-    close: () => log.close(),
-  };
+  return { ...boundLogMethods(log), prune: () => log.prune(), close: () => log.close() };
 }
