@@ -1,4 +1,5 @@
 import type { Webhook, WebhookStore } from '../index.js';
+import { withListTenant } from '../webhooks/list-tenant.js';
 import type { RedisStoreClient } from './redis-store.js';
 
 /**
@@ -66,11 +67,5 @@ export function withTenantSets<S extends WebhookStore>(
       a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1,
     );
   };
-  Object.defineProperty(store, 'listTenant', {
-    value: listTenant,
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
-  return store as S & { listTenant(tenant: string | null): Promise<Webhook[]> };
+  return withListTenant(store, listTenant);
 }

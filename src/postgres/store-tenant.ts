@@ -1,4 +1,5 @@
 import type { Webhook, WebhookStore } from '../index.js';
+import { withListTenant } from '../webhooks/list-tenant.js';
 
 /**
  * `listTenant` of `postgresStore`: one tenant's webhooks (`null`: those without a tenant) through `list({ tenant })`,
@@ -11,11 +12,5 @@ export function withTenantReads<S extends WebhookStore>(
   list: (query: { tenant: string | null }) => Promise<Webhook[]>,
 ): S & { listTenant(tenant: string | null): Promise<Webhook[]> } {
   const listTenant = (tenant: string | null) => list({ tenant });
-  Object.defineProperty(store, 'listTenant', {
-    value: listTenant,
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
-  return store as S & { listTenant(tenant: string | null): Promise<Webhook[]> };
+  return withListTenant(store, listTenant);
 }

@@ -1,4 +1,5 @@
 import type { Webhook, WebhookStore } from '../core/types.js';
+import { withListTenant } from './list-tenant.js';
 
 /**
  * The default `WebhookStore`: webhooks live in this process's memory. Records are copied in and out, so
@@ -63,21 +64,4 @@ export function memoryStore(initial: Iterable<Webhook> = []): WebhookStore {
     if (ids === undefined) return [];
     return [...ids].map((id) => structuredClone(records.get(id) as Webhook));
   });
-}
-
-/**
- * Adds `listTenant` to a store as a property that is not enumerable: a store made by spreading this one
- * (`{ ...memoryStore(), list }`) reads through its own `list()`, instead of a `listTenant` that would bypass it.
- */
-export function withListTenant<S extends WebhookStore>(
-  store: S,
-  listTenant: (tenant: string | null) => Promise<Webhook[]>,
-): S {
-  Object.defineProperty(store, 'listTenant', {
-    value: listTenant,
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
-  return store;
 }
