@@ -1,10 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptionsError } from '../src/extend.js';
@@ -12,86 +8,22 @@ import { createWebhookDispatcher, httpTransport, type Transport, TransportError 
 import type { ClientCertificate } from '../src/transport/client-certificate.js';
 import { ldEvent } from './helpers/events.js';
 import { open } from './helpers/setup.js';
+import { makeTestCa, type TestCa } from './helpers/test-ca.js';
 
 /** A test CA, a server certificate for 127.0.0.1/localhost and client certificates, made with openssl. */
-let dir: string;
-let pem: (name: string) => string;
+let testCa: TestCa;
 let CA: string;
 let sender: ClientCertificate;
 let other: ClientCertificate;
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-function issue(name: string, subject: string, ext: string, ca = 'ca'): void {
-  openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-subj',
-    subject,
-    '-out',
-    `${name}.csr`,
-  );
-  writeFileSync(join(dir, `${name}.ext`), ext);
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    `${ca}.pem`,
-    '-CAkey',
-    `${ca}.key`,
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    `${name}.ext`,
-    '-out',
-    `${name}.pem`,
-  );
-}
-
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mtls-'));
-  pem = (name) => readFileSync(join(dir, name), 'utf8');
-  for (const ca of ['ca', 'rogue-ca']) {
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${ca}.key`,
-      '-out',
-      `${ca}.pem`,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${ca}`,
-    );
-  }
-  issue(
-    'server',
-    '/CN=localhost',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
-  );
-  issue('sender', '/CN=webhook-sender', 'extendedKeyUsage=clientAuth\n');
-  issue('second', '/CN=second-sender', 'extendedKeyUsage=clientAuth\n');
-  issue('rogue', '/CN=rogue-sender', 'extendedKeyUsage=clientAuth\n', 'rogue-ca');
-  openssl('pkey', '-in', 'sender.key', '-aes256', '-passout', 'pass:hunter2', '-out', 'sender-encrypted.key');
-  CA = pem('ca.pem');
-  sender = { cert: pem('sender.pem'), key: pem('sender.key') };
-  other = { cert: pem('second.pem'), key: pem('second.key') };
+  testCa = makeTestCa();
+  CA = testCa.ca;
+  sender = testCa.sender;
+  other = testCa.second;
 }, 60_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => testCa?.remove());
 
 interface MtlsReceiver {
   url: string;
@@ -110,8 +42,8 @@ async function startReceiver(requireCertificate: boolean): Promise<MtlsReceiver>
   const openSockets = new Set<Socket>();
   const server: Server = createServer(
     {
-      cert: pem('server.pem'),
-      key: pem('server.key'),
+      cert: testCa.server.cert,
+      key: testCa.server.key,
       ca: CA,
       requestCert: requireCertificate,
       rejectUnauthorized: requireCertificate,
@@ -185,7 +117,7 @@ describe('httpTransport({ clientCertificate })', () => {
     const rogue = track(
       httpTransport({
         ca: CA,
-        clientCertificate: { cert: pem('rogue.pem'), key: pem('rogue.key') },
+        clientCertificate: testCa.rogue,
         allowPrivateNetworks: true,
       }),
     );
@@ -210,7 +142,7 @@ describe('httpTransport({ clientCertificate })', () => {
 
   it('opens an encrypted key with its passphrase', async () => {
     const receiver = await startReceiver(true);
-    const clientCertificate = { cert: sender.cert, key: pem('sender-encrypted.key'), passphrase: 'hunter2' };
+    const clientCertificate = { cert: sender.cert, key: testCa.encryptedKey, passphrase: 'hunter2' };
     const transport = track(httpTransport({ ca: CA, clientCertificate, allowPrivateNetworks: true }));
 
     expect((await transport.send(post(receiver.url), sendOptions)).status).toBe(204);
@@ -274,7 +206,7 @@ describe('validation of clientCertificate', () => {
     expect(field(make({ ...sender, pass: 'x' }))).toBe('clientCertificate.pass');
     expect(field(make({ ...sender, passphrase: 42 }))).toBe('clientCertificate.passphrase');
     expect(field(make({ cert: sender.cert, key: other.key }))).toBe('clientCertificate');
-    const encrypted = { cert: sender.cert, key: pem('sender-encrypted.key') };
+    const encrypted = { cert: sender.cert, key: testCa.encryptedKey };
     expect(field(make({ ...encrypted, passphrase: 'wrong' }))).toBe('clientCertificate');
     expect(field(() => httpTransport({ maxClientCertificates: 0 }))).toBe('maxClientCertificates');
   });

@@ -19,6 +19,8 @@ export interface TestCa {
   encryptedKey: string;
   /** Another client certificate of this CA (CN `second-sender`). */
   second: { cert: string; key: string };
+  /** A client certificate of another CA (CN `rogue-sender`, issued by `rogue-ca`), which this CA's receivers refuse. */
+  rogue: { cert: string; key: string };
   remove(): void;
 }
 
@@ -26,22 +28,24 @@ export function makeTestCa(): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'mtls-ca-'));
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const pem = (name: string) => readFileSync(join(dir, name), 'utf8');
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=test-ca',
-  );
-  const issue = (name: string, subject: string, ext: string) => {
+  for (const ca of ['ca', 'rogue-ca']) {
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.pem`,
+      '-days',
+      '2',
+      '-subj',
+      ca === 'ca' ? '/CN=test-ca' : '/CN=rogue-ca',
+    );
+  }
+  const issue = (name: string, subject: string, ext: string, ca = 'ca') => {
     openssl(
       'req',
       '-newkey',
@@ -61,9 +65,9 @@ export function makeTestCa(): TestCa {
       '-in',
       `${name}.csr`,
       '-CA',
-      'ca.pem',
+      `${ca}.pem`,
       '-CAkey',
-      'ca.key',
+      `${ca}.key`,
       '-CAcreateserial',
       '-days',
       '2',
@@ -77,16 +81,18 @@ export function makeTestCa(): TestCa {
   const server = issue(
     'server',
     '/CN=localhost',
-    'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
   );
   const sender = issue('sender', '/CN=webhook-sender', 'extendedKeyUsage=clientAuth\n');
   const second = issue('second', '/CN=second-sender', 'extendedKeyUsage=clientAuth\n');
+  const rogue = issue('rogue', '/CN=rogue-sender', 'extendedKeyUsage=clientAuth\n', 'rogue-ca');
   openssl('pkey', '-in', 'sender.key', '-aes256', '-passout', 'pass:hunter2', '-out', 'sender-encrypted.key');
   return {
     ca: pem('ca.pem'),
     server,
     sender,
     second,
+    rogue,
     encryptedKey: pem('sender-encrypted.key'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
